@@ -1,0 +1,77 @@
+"""``/api/v1/leads``: staff-entered leads, a lead's full history, reassignment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from dcc.api import serialize
+from dcc.api.auth import authenticate_request, current_user
+from dcc.api.permissions import require_role
+from dcc.api.schemas import IntakeOut, LeadCreate, LeadDetail, Reassign
+from dcc.app import get_settings
+from dcc.db import get_session
+from dcc.errors import ValidationError
+from dcc.leads import intake, manager
+from dcc.leads.access import get_visible_lead
+from dcc.leads.models import Channel, Grade
+from dcc.users.models import Role, User
+
+blp = Blueprint("leads", __name__, url_prefix="/leads", description="Leads")
+blp.before_request(authenticate_request)
+
+STAFF = {Role.CLERK, Role.CONSULTANT, Role.DCC_AGENT, Role.MANAGER, Role.SUPERVISOR, Role.ADMIN}
+
+
+@blp.route("")
+class Leads(MethodView):
+    @blp.arguments(LeadCreate)
+    @blp.response(201, IntakeOut)
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Enter a lead (walk-in, phone-in, event). A known phone attaches to its customer."""
+        session, user = get_session(), current_user()
+        require_role(user, STAFF)
+        grade = body.pop("grade", None)
+        data = intake.LeadInput(
+            **{**body, "channel": Channel(body["channel"])},
+            grade=Grade(grade) if grade else None,
+        )
+        if data.owner_id is not None and not user.is_manager_like and data.owner_id != user.id:
+            raise ValidationError("only a manager assigns a lead to someone else", field="owner_id")
+        if data.owner_id is None and user.role == Role.CONSULTANT:
+            data.owner_id = user.id  # the consultant who received the walk-in keeps it
+        result = intake.receive(session, data, region=get_settings().default_region, actor=user)
+        return {
+            "lead_id": result.lead.id,
+            "customer_id": result.customer.id,
+            "duplicate": result.duplicate,
+            "new_lead": result.new_lead,
+        }
+
+
+@blp.route("/<int:lead_id>")
+class LeadDetailView(MethodView):
+    @blp.response(200, LeadDetail)
+    def get(self, lead_id: int) -> dict[str, Any]:
+        """The lead with its touches, follow-ups, calls, appointments and visits."""
+        session, user = get_session(), current_user()
+        lead = get_visible_lead(session, user, lead_id)
+        return serialize.lead_detail(session, lead, user)
+
+
+@blp.route("/<int:lead_id>/reassign")
+class LeadReassign(MethodView):
+    @blp.arguments(Reassign)
+    @blp.response(200, LeadDetail)
+    def post(self, body: dict[str, Any], lead_id: int) -> dict[str, Any]:
+        """Give the lead and its open follow-ups and callbacks to another agent (managers)."""
+        session, user = get_session(), current_user()
+        require_role(user, {Role.MANAGER, Role.ADMIN})
+        lead = get_visible_lead(session, user, lead_id)
+        new_owner = session.get(User, body["owner_id"])
+        if new_owner is None:
+            raise ValidationError(f"no user {body['owner_id']}", field="owner_id")
+        manager.reassign(session, lead, new_owner, actor=user)
+        return serialize.lead_detail(session, lead, user)

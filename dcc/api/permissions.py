@@ -1,0 +1,15 @@
+"""Role checks shared by API views."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from dcc.errors import PermissionDenied
+from dcc.users.models import Role, User
+
+
+def require_role(user: User, roles: Iterable[Role]) -> None:
+    allowed = set(roles)
+    if user.role not in allowed:
+        names = ", ".join(sorted(r.value for r in allowed))
+        raise PermissionDenied(f"this needs one of the roles: {names}")

@@ -1,0 +1,184 @@
+"""The ``dcc`` command: click commands registered by the factory, on the service's database."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup
+
+from dcc import migrate
+from dcc.db import get_database
+from dcc.errors import DCCError
+
+
+def main() -> None:
+    """Entry point of the ``dcc`` console script."""
+    from dcc.app import create_app
+
+    cli = FlaskGroup(create_app=lambda: create_app(), help="DCC: leads and calls for dealers.")
+    cli.main(prog_name="dcc")
+
+
+def init_app(app: Flask) -> None:
+    for group in (db_group, users_group, tokens_group, sources_group, demo_group):
+        app.cli.add_command(group)
+    app.cli.add_command(serve_command)
+
+
+def _fail(error: DCCError) -> None:
+    where = f" ({error.field})" if error.field else ""
+    click.echo(f"error{where}: {error.message}", err=True)
+    sys.exit(2)
+
+
+@click.group("db", help="Database schema.")
+def db_group() -> None:
+    pass
+
+
+@db_group.command("upgrade", help="Bring the schema to the newest version.")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    database = get_database()
+    migrate.upgrade(database.url, revision)
+    click.echo(f"database at {revision}")
+
+
+@db_group.command("downgrade", help="Take the schema back to REVISION (e.g. base).")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    migrate.downgrade(get_database().url, revision)
+    click.echo(f"database at {revision}")
+
+
+@click.group("users", help="Staff accounts.")
+def users_group() -> None:
+    pass
+
+
+@users_group.command("create", help="Add a user with a role.")
+@click.argument("login")
+@click.option(
+    "--role", required=True, help="clerk, consultant, dcc_agent, manager, supervisor, admin"
+)
+@click.option("--name", default=None)
+@click.option("--password", default=None, help="Omit to create an account without web login.")
+@click.option("--phone", default=None, help="The phone the hotline rings for this agent.")
+@click.option("--team", default=None, help="Team name; created on first use.")
+def users_create(
+    login: str,
+    role: str,
+    name: str | None,
+    password: str | None,
+    phone: str | None,
+    team: str | None,
+) -> None:
+    from dcc.app import get_settings
+    from dcc.users import service
+
+    try:
+        with get_database().session_scope() as session:
+            user = service.create_user(
+                session,
+                login=login,
+                role=role,
+                name=name,
+                password=password,
+                phone=phone,
+                team=team,
+                region=get_settings().default_region,
+            )
+            click.echo(f"user {user.login} ({user.role.value}) id {user.id}")
+    except DCCError as error:
+        _fail(error)
+
+
+@click.group("tokens", help="API bearer tokens.")
+def tokens_group() -> None:
+    pass
+
+
+@tokens_group.command("create", help="Issue an API token for LOGIN; printed as the last line.")
+@click.argument("login")
+@click.option("--name", default="cli")
+def tokens_create(login: str, name: str) -> None:
+    from dcc.users import service
+
+    try:
+        with get_database().session_scope() as session:
+            token = service.create_token(session, service.get_by_login(session, login), name)
+    except DCCError as error:
+        _fail(error)
+    click.echo(f"token for {login} (shown once):")
+    click.echo(token)
+
+
+@click.group("sources", help="Lead sources (portals, web forms, events).")
+def sources_group() -> None:
+    pass
+
+
+@sources_group.command("create", help="Add a lead source; its secret is printed as the last line.")
+@click.argument("slug")
+@click.option("--name", default=None)
+@click.option("--channel", default="portal", show_default=True)
+@click.option("--sub-source", default=None)
+@click.option("--secret", default=None, help="Omit to generate one.")
+@click.option("--auth", "auth_mode", type=click.Choice(["hmac", "token"]), default="hmac")
+@click.option("--auto-dial/--no-auto-dial", default=False)
+def sources_create(
+    slug: str,
+    name: str | None,
+    channel: str,
+    sub_source: str | None,
+    secret: str | None,
+    auth_mode: str,
+    auto_dial: bool,
+) -> None:
+    from dcc.leads import sources
+
+    try:
+        with get_database().session_scope() as session:
+            source = sources.create(
+                session,
+                slug=slug,
+                name=name or slug,
+                channel=channel,
+                sub_source=sub_source,
+                secret=secret or secrets.token_urlsafe(32),
+                auth_mode=auth_mode,
+                auto_dial=auto_dial,
+            )
+            secret_out = source.secret
+    except DCCError as error:
+        _fail(error)
+    click.echo(f"source {slug} ({channel}, {auth_mode}); secret:")
+    click.echo(secret_out)
+
+
+@click.group("demo", help="Demo data.")
+def demo_group() -> None:
+    pass
+
+
+@demo_group.command("seed", help="Add demo users, sources, the default script and leads (once).")
+def demo_seed() -> None:
+    from dcc import demo
+
+    with get_database().session_scope() as session:
+        created = demo.seed(session)
+    click.echo("demo data added" if created else "demo data already present")
+    for login, role, password in demo.LOGINS:
+        click.echo(f"  {role:<11} {login:<10} {password}")
+
+
+@click.command("serve", help="Run the web app, an RQ worker with the scheduler, and the simulator.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=None, help="Default: DCC_PORT or 5000.")
+def serve_command(host: str, port: int | None) -> None:
+    from dcc import serve
+
+    serve.run(host=host, port=port)

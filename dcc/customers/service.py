@@ -1,0 +1,160 @@
+"""Customers: lookup by any number, creation, alternative phones, merge and fleet upgrade."""
+
+from __future__ import annotations
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.orm import Session
+
+from dcc import audit
+from dcc.customers.models import Customer, CustomerKind, CustomerPhone
+from dcc.errors import MergeRefused, NotFound, ValidationError
+from dcc.leads import followups
+from dcc.leads.models import OPEN_STATUSES, Lead, LeadStatus, LeadTouch
+from dcc.users.models import User
+
+
+def find_by_phone(session: Session, e164: str) -> Customer | None:
+    """The customer this number identifies, following merges to the survivor."""
+    customer = session.scalar(
+        select(Customer).join(CustomerPhone).where(CustomerPhone.phone == e164)
+    )
+    return survivor_of(session, customer) if customer else None
+
+
+def survivor_of(session: Session, customer: Customer) -> Customer:
+    seen = {customer.id}
+    while customer.merged_into_id is not None:
+        customer = session.get_one(Customer, customer.merged_into_id)
+        if customer.id in seen:  # a cycle would be a bug elsewhere; stop rather than spin
+            break
+        seen.add(customer.id)
+    return customer
+
+
+def create(session: Session, *, phone: str, name: str = "", **fields: object) -> Customer:
+    """A new customer known by ``phone`` (E.164, already normalised)."""
+    customer = Customer(phone=phone, name=name, **fields)
+    customer.phones.append(CustomerPhone(phone=phone, is_primary=True))
+    session.add(customer)
+    session.flush()
+    return customer
+
+
+def add_phone(session: Session, customer: Customer, e164: str) -> bool:
+    """Attach another number to ``customer``; False when it already identifies someone."""
+    if session.scalar(select(exists().where(CustomerPhone.phone == e164))):
+        return False
+    session.add(CustomerPhone(customer_id=customer.id, phone=e164))
+    session.flush()
+    return True
+
+
+def get(session: Session, customer_id: int) -> Customer:
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound(f"no customer {customer_id}", field="customer_id")
+    return customer
+
+
+def upgrade_to_fleet(session: Session, customer: Customer, *, actor: User) -> None:
+    """Mark a customer as a fleet buyer (批售客户)."""
+    if customer.kind == CustomerKind.FLEET:
+        return
+    customer.kind = CustomerKind.FLEET
+    audit.record(
+        session,
+        actor_id=actor.id,
+        action="customer.fleet",
+        entity="customer",
+        entity_id=customer.id,
+    )
+
+
+def _has_order(session: Session, customer: Customer) -> bool:
+    from dcc.sales.models import Order
+
+    return bool(session.scalar(select(exists().where(Order.customer_id == customer.id))))
+
+
+def merge(
+    session: Session, survivor: Customer, duplicates: list[Customer], *, actor: User
+) -> Customer:
+    """Fold ``duplicates`` into ``survivor``: leads, calls, visits and numbers move over.
+
+    Only individual customers without orders may be merged (the deck's rule). The survivor
+    keeps at most one open lead: any other open lead that moves over is closed as a duplicate,
+    its open work canceled, and recorded as a touch on the survivor's open lead.
+    """
+    from dcc.calls.models import Call
+    from dcc.sales.models import ShowroomVisit
+
+    if not duplicates:
+        raise ValidationError("name at least one customer to merge", field="customer_ids")
+    for customer in [survivor, *duplicates]:
+        if customer.merged_into_id is not None:
+            raise MergeRefused(f"customer {customer.id} was already merged", field="customer_ids")
+        if customer.kind == CustomerKind.FLEET:
+            raise MergeRefused(f"customer {customer.id} is a fleet customer", field="customer_ids")
+        if _has_order(session, customer):
+            raise MergeRefused(f"customer {customer.id} has an order", field="customer_ids")
+    if any(d.id == survivor.id for d in duplicates):
+        raise ValidationError("a customer cannot be merged into itself", field="customer_ids")
+
+    ids = [d.id for d in duplicates]
+    session.execute(update(Lead).where(Lead.customer_id.in_(ids)).values(customer_id=survivor.id))
+    session.execute(update(Call).where(Call.customer_id.in_(ids)).values(customer_id=survivor.id))
+    session.execute(
+        update(ShowroomVisit)
+        .where(ShowroomVisit.customer_id.in_(ids))
+        .values(customer_id=survivor.id)
+    )
+    session.execute(
+        update(CustomerPhone)
+        .where(CustomerPhone.customer_id.in_(ids))
+        .values(customer_id=survivor.id, is_primary=False)
+    )
+    for duplicate in duplicates:
+        duplicate.merged_into_id = survivor.id
+        survivor.name = survivor.name or duplicate.name
+        survivor.email = survivor.email or duplicate.email
+        survivor.city = survivor.city or duplicate.city
+        survivor.do_not_call = survivor.do_not_call or duplicate.do_not_call
+    session.expire_all()
+    _keep_one_open_lead(session, survivor)
+    audit.record(
+        session,
+        actor_id=actor.id,
+        action="customer.merge",
+        entity="customer",
+        entity_id=survivor.id,
+        merged=ids,
+    )
+    session.flush()
+    return survivor
+
+
+def _keep_one_open_lead(session: Session, customer: Customer) -> None:
+    open_leads = session.scalars(
+        select(Lead)
+        .where(Lead.customer_id == customer.id, Lead.status.in_(OPEN_STATUSES))
+        .order_by(Lead.created_at, Lead.id)
+    ).all()
+    if len(open_leads) <= 1:
+        return
+    # The most advanced open lead survives; ties go to the oldest.
+    order = [s for s in LeadStatus]
+    keeper = max(open_leads, key=lambda lead: (order.index(lead.status), -lead.id))
+    for lead in open_leads:
+        if lead is keeper:
+            continue
+        lead.status = LeadStatus.DUPLICATE
+        followups.cancel_open_work(session, lead)
+        session.add(
+            LeadTouch(
+                lead_id=keeper.id,
+                channel=lead.channel,
+                source_id=lead.source_id,
+                note=f"merged lead {lead.id}",
+                details={"merged_lead_id": lead.id},
+            )
+        )

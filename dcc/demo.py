@@ -1,0 +1,95 @@
+"""Demo data for a first run: staff of a small dealer, lead sources, the script, some leads."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dcc import clock
+from dcc.callscripts import service as callscripts
+from dcc.leads import intake, lifecycle, sources
+from dcc.leads.models import Channel
+from dcc.users import service as users
+from dcc.users.models import AgentStatus, User
+
+PASSWORD = "dcc-demo"
+
+# login, role, display name, phone the hotline rings, team
+STAFF = [
+    ("admin", "admin", "系统管理员", None, None),
+    ("manager", "manager", "王经理", None, None),
+    ("supervisor", "supervisor", "李主管", None, "DCC"),
+    ("agent1", "dcc_agent", "张晓婷", "+8613900000001", "DCC"),
+    ("agent2", "dcc_agent", "陈明", "+8613900000002", "DCC"),
+    ("consultant1", "consultant", "刘强", "+8613900000011", "展厅"),
+    ("consultant2", "consultant", "赵磊", "+8613900000012", "展厅"),
+    ("clerk", "clerk", "周敏", None, "展厅"),
+]
+LOGINS = [(login, role, PASSWORD) for login, role, *_ in STAFF]
+
+SOURCES = [
+    ("autohome", "汽车之家", "portal", "汽车之家"),
+    ("yiche", "易车", "portal", "易车"),
+    ("dongchedi", "懂车帝", "portal", "懂车帝"),
+    ("oem", "厂家线索平台", "oem", None),
+    ("website", "官网/微信", "web", None),
+    ("hotline", "400 热线", "hotline_400", None),
+]
+
+LEADS = [
+    ("13800138000", "王先生", Channel.PORTAL, "autohome", "丰田", "凯美瑞", "一个月内"),
+    ("13912345678", "李女士", Channel.WEB, "website", "丰田", "RAV4荣放", "7天内"),
+    ("18611112222", "赵先生", Channel.HOTLINE, "hotline", "丰田", "汉兰达", "3个月"),
+    ("13700001111", "孙女士", Channel.PORTAL, "yiche", "丰田", "卡罗拉", None),
+]
+
+
+def seed(session: Session) -> bool:
+    """Add the demo data unless it is there already; True when something was added."""
+    if session.scalar(select(User.id).where(User.login == "admin")) is not None:
+        return False
+    for login, role, name, phone, team in STAFF:
+        user = users.create_user(
+            session, login=login, role=role, name=name, password=PASSWORD, phone=phone, team=team
+        )
+        if role in {"dcc_agent", "consultant"}:
+            user.agent_status = AgentStatus.AVAILABLE
+    by_slug = {}
+    for slug, name, channel, sub_source in SOURCES:
+        by_slug[slug] = sources.create(
+            session,
+            slug=slug,
+            name=name,
+            channel=channel,
+            sub_source=sub_source,
+            secret=f"demo-secret-{slug}-0000",
+        )
+    callscripts.ensure_default(session)
+    for phone, name, channel, slug, brand, series, timeframe in LEADS:
+        intake.receive(
+            session,
+            intake.LeadInput(
+                phone=phone,
+                name=name,
+                channel=channel,
+                brand=brand,
+                series=series,
+                model=series,
+                purchase_timeframe=timeframe,
+                consent=True,
+            ),
+            source=by_slug[slug],
+        )
+    # One invited lead, so the agent's day starts with an appointment on the list.
+    manager = users.get_by_login(session, "manager")
+    consultant = users.get_by_login(session, "consultant1")
+    first = intake.receive(
+        session,
+        intake.LeadInput(phone="13800138000", channel=Channel.PORTAL),
+        source=by_slug["autohome"],
+    ).lead
+    tomorrow = clock.now() + dt.timedelta(days=1)
+    lifecycle.book_appointment(session, first, at=tomorrow, consultant=consultant, actor=manager)
+    return True

@@ -1,0 +1,263 @@
+"""The lead lifecycle: appointment -> arrival -> order -> delivery, and the side exits.
+
+Every move is checked against :data:`TRANSITIONS`; a wrong one raises
+:class:`~dcc.errors.InvalidTransition`. A lead is lost only when a manager approves the
+owner's lost request; a rejected request sends it back to the owner with a follow-up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dcc import audit, clock
+from dcc.errors import InvalidTransition, PermissionDenied, ValidationError
+from dcc.leads import followups
+from dcc.leads.models import (
+    Grade,
+    Lead,
+    LeadStatus,
+    LostReason,
+    LostRequest,
+    LostRequestStatus,
+)
+from dcc.sales.models import (
+    Appointment,
+    AppointmentStatus,
+    Order,
+    OrderStatus,
+    ShowroomVisit,
+)
+from dcc.users.models import Role, User
+
+S = LeadStatus
+TRANSITIONS: dict[LeadStatus, frozenset[LeadStatus]] = {
+    S.NEW: frozenset(
+        {S.CONTACTING, S.INVITED, S.ARRIVED, S.LOST, S.INVALID, S.DUPLICATE, S.DORMANT}
+    ),
+    S.CONTACTING: frozenset({S.INVITED, S.ARRIVED, S.LOST, S.INVALID, S.DUPLICATE, S.DORMANT}),
+    S.INVITED: frozenset({S.INVITED, S.ARRIVED, S.CONTACTING, S.LOST, S.DUPLICATE, S.DORMANT}),
+    S.ARRIVED: frozenset({S.INVITED, S.ARRIVED, S.ORDERED, S.LOST, S.DUPLICATE, S.DORMANT}),
+    S.ORDERED: frozenset({S.DELIVERED, S.ARRIVED}),  # back to arrived when an order is canceled
+    S.DORMANT: frozenset({S.CONTACTING, S.LOST, S.INVALID, S.DUPLICATE}),
+    S.DELIVERED: frozenset(),
+    S.LOST: frozenset(),
+    S.INVALID: frozenset(),
+    S.DUPLICATE: frozenset(),
+}
+CLOSED = frozenset({S.DELIVERED, S.LOST, S.INVALID, S.DUPLICATE})
+MANAGERS = frozenset({Role.MANAGER, Role.ADMIN})
+
+
+def move(lead: Lead, to: LeadStatus) -> None:
+    """Change the lead's status, or raise InvalidTransition naming both states."""
+    if to not in TRANSITIONS[lead.status]:
+        raise InvalidTransition(
+            f"lead {lead.id} cannot go from {lead.status.value} to {to.value}", field="status"
+        )
+    lead.status = to
+    if to in CLOSED:
+        lead.closed_at = clock.now()
+
+
+def mark_contacted(lead: Lead) -> None:
+    """The first call attempt moves a new lead into contacting."""
+    if lead.status == S.NEW:
+        move(lead, S.CONTACTING)
+
+
+def book_appointment(
+    session: Session,
+    lead: Lead,
+    *,
+    at: dt.datetime,
+    consultant: User | None,
+    actor: User,
+    note: str | None = None,
+) -> Appointment:
+    """An invitation (邀约): a visit at ``at`` with a named consultant."""
+    if at <= clock.now():
+        raise ValidationError("the appointment must be in the future", field="scheduled_at")
+    if consultant is not None and (not consultant.is_active or consultant.role != Role.CONSULTANT):
+        raise ValidationError("the consultant must be an active consultant", field="consultant_id")
+    move(lead, S.INVITED)
+    appointment = Appointment(
+        lead=lead,
+        consultant_id=consultant.id if consultant else None,
+        booked_by_id=actor.id,
+        scheduled_at=at,
+        note=note,
+    )
+    lead.invited_at = lead.invited_at or clock.now()
+    session.add(appointment)
+    session.flush()
+    return appointment
+
+
+def register_arrival(
+    session: Session,
+    lead: Lead,
+    *,
+    clerk: User | None,
+    consultant: User | None = None,
+    appointment: Appointment | None = None,
+    party_size: int = 1,
+) -> ShowroomVisit:
+    """The customer came to the showroom (到店); the clerk registers the visit."""
+    now = clock.now()
+    if appointment is None:
+        appointment = session.scalar(
+            select(Appointment)
+            .where(Appointment.lead_id == lead.id, Appointment.status == AppointmentStatus.BOOKED)
+            .order_by(Appointment.scheduled_at)
+            .limit(1)
+        )
+    if appointment is not None:
+        if appointment.status != AppointmentStatus.BOOKED:
+            raise InvalidTransition(f"appointment {appointment.id} is {appointment.status.value}")
+        appointment.status = AppointmentStatus.ARRIVED
+        appointment.arrived_at = now
+        consultant_id = consultant.id if consultant else appointment.consultant_id
+    else:
+        consultant_id = consultant.id if consultant else None
+    first_visit = not session.scalar(
+        select(ShowroomVisit.id).where(ShowroomVisit.customer_id == lead.customer_id).limit(1)
+    )
+    move(lead, S.ARRIVED)
+    lead.arrived_at = lead.arrived_at or now
+    visit = ShowroomVisit(
+        customer_id=lead.customer_id,
+        lead_id=lead.id,
+        appointment_id=appointment.id if appointment else None,
+        consultant_id=consultant_id,
+        clerk_id=clerk.id if clerk else None,
+        arrived_at=now,
+        party_size=party_size,
+        first_visit=first_visit,
+        left_contact=True,
+    )
+    session.add(visit)
+    session.flush()
+    return visit
+
+
+def record_order(
+    session: Session,
+    lead: Lead,
+    *,
+    actor: User,
+    vin: str | None = None,
+    brand: str | None = None,
+    series: str | None = None,
+    model: str | None = None,
+    configuration: str | None = None,
+) -> Order:
+    """A sales order: the vehicle by VIN, or by brand, series, model and configuration."""
+    if vin:
+        vin = vin.strip().upper()
+        if len(vin) != 17 or any(c in "IOQ" for c in vin) or not vin.isalnum():
+            raise ValidationError("a VIN has 17 letters and digits (no I, O, Q)", field="vin")
+    elif not (brand and series and model):
+        raise ValidationError("give the VIN, or brand, series and model", field="vin")
+    move(lead, S.ORDERED)
+    lead.grade = Grade.O
+    order = Order(
+        lead=lead,
+        customer_id=lead.customer_id,
+        consultant_id=actor.id,
+        vin=vin,
+        brand=brand or lead.brand,
+        series=series or lead.series,
+        model=model or lead.model,
+        configuration=configuration,
+    )
+    session.add(order)
+    session.flush()
+    followups.cancel_open_work(session, lead)
+    followups.schedule(session, lead)  # grade O: follow up until delivery
+    return order
+
+
+def deliver(session: Session, order: Order) -> None:
+    """The car was handed over: the order and its lead are done."""
+    if order.status != OrderStatus.ORDERED:
+        raise InvalidTransition(f"order {order.id} is {order.status.value}", field="status")
+    order.status = OrderStatus.DELIVERED
+    order.delivered_at = clock.now()
+    move(order.lead, S.DELIVERED)
+    followups.cancel_open_work(session, order.lead)
+
+
+def request_lost(
+    session: Session, lead: Lead, *, reason: LostReason | str, actor: User, note: str | None = None
+) -> LostRequest:
+    """The owner asks to close the lead as lost (战败申请); the lead stays open meanwhile."""
+    try:
+        reason = LostReason(reason)
+    except ValueError as exc:
+        raise ValidationError(f"unknown lost reason {reason!r}", field="reason") from exc
+    if not lead.is_open or lead.status == S.ORDERED:
+        raise InvalidTransition(f"lead {lead.id} is {lead.status.value}", field="status")
+    pending = session.scalar(
+        select(LostRequest.id).where(
+            LostRequest.lead_id == lead.id, LostRequest.status == LostRequestStatus.PENDING
+        )
+    )
+    if pending is not None:
+        raise InvalidTransition(f"lead {lead.id} already has a pending lost request")
+    request = LostRequest(lead=lead, requested_by_id=actor.id, reason=reason, note=note)
+    session.add(request)
+    session.flush()
+    return request
+
+
+def decide_lost(
+    session: Session, request: LostRequest, *, approve: bool, manager: User, note: str | None = None
+) -> None:
+    """A manager confirms (lead lost, grade F) or rejects (back to the owner) a lost request."""
+    if manager.role not in MANAGERS:
+        raise PermissionDenied("only a manager decides lost requests")
+    if request.status != LostRequestStatus.PENDING:
+        raise InvalidTransition(f"lost request {request.id} is {request.status.value}")
+    request.status = LostRequestStatus.APPROVED if approve else LostRequestStatus.REJECTED
+    request.decided_by_id = manager.id
+    request.decided_at = clock.now()
+    request.decision_note = note
+    lead = request.lead
+    if approve:
+        move(lead, S.LOST)
+        lead.grade = Grade.F
+        lead.lost_reason = request.reason
+        followups.cancel_open_work(session, lead)
+    else:
+        followups.schedule(session, lead, due_at=clock.now())
+    audit.record(
+        session,
+        actor_id=manager.id,
+        action="lead.lost." + ("approve" if approve else "reject"),
+        entity="lead",
+        entity_id=lead.id,
+        reason=request.reason.value,
+    )
+
+
+def mark_invalid(session: Session, lead: Lead, *, actor: User, reason: str) -> None:
+    """Empty, wrong or unreachable number: the lead leaves the funnel as invalid."""
+    move(lead, S.INVALID)
+    followups.cancel_open_work(session, lead)
+    audit.record(
+        session,
+        actor_id=actor.id,
+        action="lead.invalid",
+        entity="lead",
+        entity_id=lead.id,
+        reason=reason,
+    )
+
+
+def make_dormant(session: Session, lead: Lead) -> None:
+    """休眠: nobody works the lead until the customer gets in touch again."""
+    move(lead, S.DORMANT)
+    followups.cancel_open_work(session, lead)

@@ -1,0 +1,34 @@
+"""Every model, imported once so that the metadata (and Alembic) sees all tables."""
+
+from dcc.audit import AuditEntry
+from dcc.calls.models import Call, CallEvent
+from dcc.callscripts.models import CallScript
+from dcc.customers.models import Customer, CustomerPhone
+from dcc.db import Base
+from dcc.leads.models import Callback, FollowUp, Lead, LeadSource, LeadTouch, LostRequest
+from dcc.sales.models import Appointment, Order, ShowroomVisit
+from dcc.settings_store import DealerSetting
+from dcc.users.models import ApiToken, Team, User
+
+__all__ = [
+    "ApiToken",
+    "Appointment",
+    "AuditEntry",
+    "Base",
+    "Call",
+    "CallEvent",
+    "CallScript",
+    "Callback",
+    "Customer",
+    "CustomerPhone",
+    "DealerSetting",
+    "FollowUp",
+    "Lead",
+    "LeadSource",
+    "LeadTouch",
+    "LostRequest",
+    "Order",
+    "ShowroomVisit",
+    "Team",
+    "User",
+]
