@@ -8,7 +8,7 @@ from flask import Flask, jsonify
 from sqlalchemy import text
 
 from dcc.broker import get_broker
-from dcc.db import get_database
+from dcc.db import get_session
 
 
 def init_app(app: Flask) -> None:
@@ -21,8 +21,7 @@ def init_app(app: Flask) -> None:
 
 def _database_ok() -> str:
     try:
-        with get_database().engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        get_session().execute(text("SELECT 1"))
     except Exception as exc:  # any driver error means "down"; the message helps the operator
         return f"down: {type(exc).__name__}"
     return "ok"

@@ -119,7 +119,8 @@ def merge(
         survivor.email = survivor.email or duplicate.email
         survivor.city = survivor.city or duplicate.city
         survivor.do_not_call = survivor.do_not_call or duplicate.do_not_call
-    session.expire_all()
+    session.flush()
+    session.expire_all()  # the bulk updates moved rows under loaded collections
     _keep_one_open_lead(session, survivor)
     audit.record(
         session,
