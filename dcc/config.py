@@ -41,6 +41,9 @@ class Settings:
     twilio_api_key_sid: str = ""
     twilio_api_key_secret: str = ""
     twilio_twiml_app_sid: str = ""
+    # Where the twilio REST client sends its requests; empty means api.twilio.com. The
+    # simulator mode points it at the local simulator, which speaks the same API.
+    twilio_api_base_url: str = ""
     instance_path: str = ""
     testing: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)

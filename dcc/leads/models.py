@@ -240,6 +240,8 @@ class Callback(Base):
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
     reason: Mapped[str] = mapped_column(String(30))  # missed_call, after_hours, retry, scheduled
+    # The call that left this callback owed (a missed or after-hours call): one per call.
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"), unique=True)
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     # Until then only the owner may take it; afterwards any agent of the team.
     agent_only_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: a90130f09e1e
+Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 07:26:23.926153
+Create Date: 2026-11-27 07:34:43.186641
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,8 @@ from alembic import op
 
 import dcc.db
 
-revision: str = "a90130f09e1e"
+
+revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -387,36 +388,6 @@ def upgrade() -> None:
         )
 
     op.create_table(
-        "callbacks",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("lead_id", sa.Integer(), nullable=False),
-        sa.Column("owner_id", sa.Integer(), nullable=True),
-        sa.Column("team_id", sa.Integer(), nullable=True),
-        sa.Column("reason", sa.String(length=30), nullable=False),
-        sa.Column("due_at", dcc.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("agent_only_until", dcc.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column(
-            "status",
-            sa.Enum(
-                "pending", "done", "canceled", name="callbackstatus", native_enum=False, length=20
-            ),
-            nullable=False,
-        ),
-        sa.Column("done_at", dcc.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", dcc.db.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["lead_id"], ["leads.id"], name=op.f("fk_callbacks_lead_id_leads")),
-        sa.ForeignKeyConstraint(
-            ["owner_id"], ["users.id"], name=op.f("fk_callbacks_owner_id_users")
-        ),
-        sa.ForeignKeyConstraint(["team_id"], ["teams.id"], name=op.f("fk_callbacks_team_id_teams")),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_callbacks")),
-    )
-    with op.batch_alter_table("callbacks", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_callbacks_lead_id"), ["lead_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_callbacks_owner_id"), ["owner_id"], unique=False)
-        batch_op.create_index("ix_callbacks_status_due", ["status", "due_at"], unique=False)
-
-    op.create_table(
         "calls",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("sid", sa.String(length=64), nullable=True),
@@ -641,6 +612,39 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_orders_lead_id"), ["lead_id"], unique=False)
 
     op.create_table(
+        "callbacks",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("lead_id", sa.Integer(), nullable=False),
+        sa.Column("owner_id", sa.Integer(), nullable=True),
+        sa.Column("team_id", sa.Integer(), nullable=True),
+        sa.Column("reason", sa.String(length=30), nullable=False),
+        sa.Column("call_id", sa.Integer(), nullable=True),
+        sa.Column("due_at", dcc.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("agent_only_until", dcc.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "pending", "done", "canceled", name="callbackstatus", native_enum=False, length=20
+            ),
+            nullable=False,
+        ),
+        sa.Column("done_at", dcc.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", dcc.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["call_id"], ["calls.id"], name=op.f("fk_callbacks_call_id_calls")),
+        sa.ForeignKeyConstraint(["lead_id"], ["leads.id"], name=op.f("fk_callbacks_lead_id_leads")),
+        sa.ForeignKeyConstraint(
+            ["owner_id"], ["users.id"], name=op.f("fk_callbacks_owner_id_users")
+        ),
+        sa.ForeignKeyConstraint(["team_id"], ["teams.id"], name=op.f("fk_callbacks_team_id_teams")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_callbacks")),
+        sa.UniqueConstraint("call_id", name=op.f("uq_callbacks_call_id")),
+    )
+    with op.batch_alter_table("callbacks", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_callbacks_lead_id"), ["lead_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_callbacks_owner_id"), ["owner_id"], unique=False)
+        batch_op.create_index("ix_callbacks_status_due", ["status", "due_at"], unique=False)
+
+    op.create_table(
         "showroom_visits",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("customer_id", sa.Integer(), nullable=True),
@@ -694,6 +698,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_showroom_visits_arrived_at"))
 
     op.drop_table("showroom_visits")
+    with op.batch_alter_table("callbacks", schema=None) as batch_op:
+        batch_op.drop_index("ix_callbacks_status_due")
+        batch_op.drop_index(batch_op.f("ix_callbacks_owner_id"))
+        batch_op.drop_index(batch_op.f("ix_callbacks_lead_id"))
+
+    op.drop_table("callbacks")
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_orders_lead_id"))
         batch_op.drop_index(batch_op.f("ix_orders_customer_id"))
@@ -719,12 +729,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_calls_agent_created")
 
     op.drop_table("calls")
-    with op.batch_alter_table("callbacks", schema=None) as batch_op:
-        batch_op.drop_index("ix_callbacks_status_due")
-        batch_op.drop_index(batch_op.f("ix_callbacks_owner_id"))
-        batch_op.drop_index(batch_op.f("ix_callbacks_lead_id"))
-
-    op.drop_table("callbacks")
     with op.batch_alter_table("appointments", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_appointments_scheduled_at"))
         batch_op.drop_index(batch_op.f("ix_appointments_lead_id"))
