@@ -11,6 +11,8 @@ from flask import Flask, jsonify
 from dcc import broker, db
 from dcc.config import Settings
 
+SIM_ACCOUNT_SID = "AC" + "0" * 32
+
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the service from ``DCC_*`` environment variables plus ``config`` overrides.
@@ -35,10 +37,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app, settings.database_url or db.default_sqlite_url(instance_path))
     broker.init_app(app, settings.redis_url, instance_path)
 
-    from dcc import api, cli, health
+    import webhooks
+    from dcc import api, cli, health, voice
 
+    voice.init_app(app)
     health.init_app(app)
     api.init_app(app)
+    webhooks.init_app(app)
     cli.init_app(app)
     _register_error_handlers(app)
     return app
@@ -51,15 +56,38 @@ def _with_instance(settings: Settings, instance_path: str) -> Settings:
     settings = replace(settings, instance_path=instance_path)
     if not settings.secret_key and not settings.database_url and not settings.testing:
         # Embedded mode keeps one generated key, so logins survive a restart.
-        key_file = os.path.join(instance_path, "secret_key")
-        if not os.path.exists(key_file):
-            import secrets
-
-            with open(key_file, "w") as fh:
-                fh.write(secrets.token_hex(32))
-        with open(key_file) as fh:
-            settings = replace(settings, secret_key=fh.read().strip())
+        settings = replace(settings, secret_key=_instance_secret(instance_path, "secret_key"))
+    if settings.telephony == "sim":
+        settings = _with_simulator(settings, instance_path)
     return settings
+
+
+def _with_simulator(settings: Settings, instance_path: str) -> Settings:
+    """The simulator's credentials: shared with the simulator process through the instance."""
+    from dataclasses import replace
+
+    sid = settings.twilio_account_sid or SIM_ACCOUNT_SID
+    token = settings.twilio_auth_token
+    if not token:
+        token = _instance_secret(instance_path, "sim_auth_token")
+    base = (
+        settings.twilio_api_base_url or f"http://127.0.0.1:{os.environ.get('DCC_SIM_PORT', 8089)}"
+    )
+    return replace(
+        settings, twilio_account_sid=sid, twilio_auth_token=token, twilio_api_base_url=base
+    )
+
+
+def _instance_secret(instance_path: str, name: str) -> str:
+    """A random secret kept in the instance folder, made on first use."""
+    import secrets
+
+    path = os.path.join(instance_path, name)
+    if not os.path.exists(path):
+        with open(path, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    with open(path) as fh:
+        return fh.read().strip()
 
 
 def _register_error_handlers(app: Flask) -> None:

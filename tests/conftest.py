@@ -16,11 +16,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session, sessionmaker
+from twilio.request_validator import RequestValidator
 
 from dcc import create_app, migrate
 from dcc.db import make_engine, normalise_url
 from dcc.users import service as users
 from dcc.users.models import User
+
+TWILIO_ACCOUNT_SID = "AC" + "1" * 32
+TWILIO_AUTH_TOKEN = "test-auth-token"
+PUBLIC_BASE_URL = "https://dcc.example.test"
 
 
 @pytest.fixture(scope="session")
@@ -88,6 +93,10 @@ def app(
             "testing": True,
             "secret_key": "test-secret",
             "instance_path": str(tmp_path / "instance"),
+            "telephony": "sim",
+            "twilio_account_sid": TWILIO_ACCOUNT_SID,
+            "twilio_auth_token": TWILIO_AUTH_TOKEN,
+            "public_base_url": PUBLIC_BASE_URL,
         }
     )
     # Requests share the test's connection, so their commits roll back with the test.
@@ -131,3 +140,21 @@ class Staff:
 @pytest.fixture()
 def staff(session: Session) -> Staff:
     return Staff(session)
+
+
+class Twilio:
+    """Sends webhooks to the app signed exactly as Twilio signs them."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+        self.validator = RequestValidator(TWILIO_AUTH_TOKEN)
+
+    def post(self, path: str, params: dict[str, str], *, signature: str | None = None) -> Any:
+        if signature is None:
+            signature = self.validator.compute_signature(PUBLIC_BASE_URL + path, params)
+        return self.client.post(path, data=params, headers={"X-Twilio-Signature": signature})
+
+
+@pytest.fixture()
+def twilio(client: FlaskClient) -> Twilio:
+    return Twilio(client)

@@ -180,3 +180,33 @@ class Merge(Strict):
     customer_ids = ma.fields.List(
         ma.fields.Integer(), required=True, validate=validate.Length(min=1)
     )
+
+
+class CallCreate(Strict):
+    lead_id = ma.fields.Integer(required=True)
+
+
+class CallPlaced(ma.Schema):
+    call_id = ma.fields.Integer()
+    sid = ma.fields.String(allow_none=True)
+    status = ma.fields.String()
+
+
+class CallQuery(Strict):
+    lead_id = ma.fields.Integer(required=True)
+
+
+class CallSummaryOut(ma.Schema):
+    id = ma.fields.Integer()
+    sid = ma.fields.String(allow_none=True)
+    direction = ma.fields.String()
+    agent_id = ma.fields.Integer(allow_none=True)
+    status = ma.fields.String()
+    started_at = ma.fields.DateTime(allow_none=True)
+    answered_at = ma.fields.DateTime(allow_none=True)
+    ended_at = ma.fields.DateTime(allow_none=True)
+    duration = ma.fields.Integer(allow_none=True)
+    recording_url = ma.fields.String(allow_none=True)
+    recording_duration = ma.fields.Integer(allow_none=True)
+    script_step = ma.fields.Integer(allow_none=True)
+    outcome = ma.fields.String(allow_none=True)

@@ -1,0 +1,167 @@
+"""Provider events -> one call record per CallSid, whatever their order or repetition.
+
+Twilio sends each status change as a separate request; order is not guaranteed and retries
+duplicate them. Every field of the record is therefore merged with an order-free rule (the
+highest status, the earliest answer, the latest end, the longest duration), so that any
+permutation or duplication of a call's events leaves the same final record, and a terminal
+state never goes back to a live one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from dcc import clock
+from dcc.calls.models import TERMINAL_CALL_STATUSES, Call, CallDirection, CallEvent, CallStatus
+
+#: Live states by progress; terminal states above every live one, in a fixed order so that
+#: two different terminal reports (which real calls don't send) still merge the same way.
+STATUS_RANK: dict[CallStatus, int] = {
+    CallStatus.QUEUED: 0,
+    CallStatus.INITIATED: 1,
+    CallStatus.RINGING: 2,
+    CallStatus.IN_PROGRESS: 3,
+    CallStatus.CANCELED: 10,
+    CallStatus.FAILED: 11,
+    CallStatus.NO_ANSWER: 12,
+    CallStatus.BUSY: 13,
+    CallStatus.COMPLETED: 14,
+}
+
+
+def parse_status(value: str | None) -> CallStatus | None:
+    try:
+        return CallStatus(value) if value else None
+    except ValueError:
+        return None
+
+
+def event_time(params: Mapping[str, str]) -> dt.datetime:
+    """When the provider says the event happened (``Timestamp``), else when we got it."""
+    raw = params.get("Timestamp")
+    if raw:
+        try:
+            moment = parsedate_to_datetime(raw)
+            if moment.tzinfo is not None:
+                return moment.astimezone(dt.UTC)
+        except (TypeError, ValueError):
+            pass
+    return clock.now()
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def lock_call(session: Session, call_id: int) -> Call | None:
+    return session.scalar(select(Call).where(Call.id == call_id).with_for_update())
+
+
+def call_for_sid(session: Session, sid: str, direction: CallDirection) -> Call:
+    """The call with this CallSid, locked; created when this is its first event.
+
+    Two first events of one call can arrive at once: the insert ignores the loser's conflict
+    and both then lock and read the same row.
+    """
+    call = session.scalar(select(Call).where(Call.sid == sid).with_for_update())
+    if call is not None:
+        return call
+    now = clock.now()
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(
+        insert(Call)
+        .values(
+            sid=sid,
+            direction=direction,
+            leg="customer",
+            status=CallStatus.QUEUED,
+            status_rank=0,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["sid"])
+    )
+    call = session.scalar(select(Call).where(Call.sid == sid).with_for_update())
+    assert call is not None  # inserted above or by the concurrent winner
+    return call
+
+
+def direction_of(params: Mapping[str, str]) -> CallDirection:
+    return CallDirection.INBOUND if params.get("Direction") == "inbound" else CallDirection.OUTBOUND
+
+
+def merge_status(call: Call, params: Mapping[str, str]) -> None:
+    """Fold one status callback into the record with order-free rules."""
+    status = parse_status(params.get("CallStatus"))
+    call.parent_sid = call.parent_sid or params.get("ParentCallSid") or None
+    call.from_number = call.from_number or params.get("From") or None
+    call.to_number = call.to_number or params.get("To") or None
+    call.answered_by = call.answered_by or params.get("AnsweredBy") or None
+    if status is None:
+        return
+    at = event_time(params)
+    rank = STATUS_RANK[status]
+    if rank > call.status_rank:
+        call.status, call.status_rank = status, rank
+    call.started_at = earliest(call.started_at, at)
+    if status == CallStatus.IN_PROGRESS:
+        call.answered_at = earliest(call.answered_at, at)
+    if status in TERMINAL_CALL_STATUSES:
+        call.ended_at = latest(call.ended_at, at)
+        duration = _int(params.get("CallDuration"))
+        if duration is not None:
+            call.duration = max(call.duration or 0, duration)
+
+
+def merge_recording(call: Call, params: Mapping[str, str]) -> None:
+    """A recording callback: keep the completed recording, never an earlier partial one."""
+    state = params.get("RecordingStatus", "completed")
+    if state == "absent":
+        return
+    if state != "completed" and call.recording_url:
+        return
+    sid, url = params.get("RecordingSid"), params.get("RecordingUrl")
+    if not url:
+        return
+    if call.recording_sid and state != "completed":
+        return
+    call.recording_sid = sid or call.recording_sid
+    call.recording_url = url
+    duration = _int(params.get("RecordingDuration"))
+    if duration is not None:
+        call.recording_duration = max(call.recording_duration or 0, duration)
+
+
+def log_event(session: Session, kind: str, params: Mapping[str, str]) -> None:
+    """Keep the raw callback: the audit trail and the way to replay a call's history."""
+    session.add(
+        CallEvent(
+            call_sid=params.get("CallSid", ""),
+            kind=kind,
+            status=params.get("CallStatus")
+            or params.get("DialCallStatus")
+            or params.get("RecordingStatus"),
+            sequence_number=_int(params.get("SequenceNumber")),
+            payload=dict(params),
+        )
+    )
+
+
+def earliest(current: dt.datetime | None, new: dt.datetime) -> dt.datetime:
+    """The earlier of two moments (an unknown one loses)."""
+    return new if current is None or new < current else current
+
+
+def latest(current: dt.datetime | None, new: dt.datetime) -> dt.datetime:
+    """The later of two moments (an unknown one loses)."""
+    return new if current is None or new > current else current

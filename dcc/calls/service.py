@@ -1,0 +1,352 @@
+"""Calls: the inbound hotline, click-to-dial, and what each provider event means for a lead."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dcc import clock, phones
+from dcc.calls import events, routing
+from dcc.calls.models import TERMINAL_CALL_STATUSES, Call, CallDirection, CallStatus
+from dcc.config import Settings, parse_hours
+from dcc.errors import CallRefused, NotFound, PermissionDenied, ValidationError
+from dcc.leads import intake, lifecycle
+from dcc.leads.models import Callback, CallbackStatus, Channel, Lead, LeadSource
+from dcc.users.models import Role, User
+
+MISSED_CALLBACK_DELAY = dt.timedelta(minutes=2)
+SUPERVISING = frozenset({Role.MANAGER, Role.SUPERVISOR, Role.ADMIN})
+
+
+# --- inbound -------------------------------------------------------------------------------
+
+
+@dataclass
+class InboundDecision:
+    """What the hotline does with a caller: ring agents, queue them, or take a message."""
+
+    call: Call
+    lead: Lead | None
+    targets: list[User]
+    after_hours: bool
+
+
+def receive_inbound(
+    session: Session, params: Mapping[str, str], settings: Settings
+) -> InboundDecision:
+    """A caller reached the 400 hotline: record the call, attach the lead, decide routing."""
+    call = events.call_for_sid(session, params["CallSid"], CallDirection.INBOUND)
+    call.direction, call.leg = CallDirection.INBOUND, "customer"
+    events.merge_status(call, params)
+    events.log_event(session, "voice", params)
+    lead = call.lead if call.lead_id else _attach_lead(session, call, params, settings)
+    now = clock.now()
+    hours = parse_hours(settings.opening_hours)
+    if not clock.within_hours(now, settings.timezone, hours):
+        if lead is not None:
+            due = clock.next_opening(now, settings.timezone, hours)
+            _owe_callback(session, call, lead, reason="after_hours", due_at=due)
+        return InboundDecision(call, lead, [], after_hours=True)
+    softphone = bool(settings.twilio_api_key_sid)
+    targets = routing.inbound_targets(session, lead, softphone=softphone)
+    return InboundDecision(call, lead, targets, after_hours=False)
+
+
+def _attach_lead(
+    session: Session, call: Call, params: Mapping[str, str], settings: Settings
+) -> Lead | None:
+    """Create or touch the caller's lead; withheld numbers get a call record but no lead."""
+    try:
+        phones.normalize(params.get("From"), settings.default_region, field="From")
+    except ValidationError:
+        return None
+    hotline = session.scalar(
+        select(LeadSource).where(LeadSource.channel == Channel.HOTLINE).order_by(LeadSource.id)
+    )
+    result = intake.receive(
+        session,
+        intake.LeadInput(
+            phone=params["From"], channel=Channel.HOTLINE, details={"call_sid": call.sid}
+        ),
+        source=hotline,
+        region=settings.default_region,
+    )
+    call.lead_id, call.customer_id = result.lead.id, result.customer.id
+    return result.lead
+
+
+# --- provider events -----------------------------------------------------------------------
+
+
+def record_status(
+    session: Session,
+    params: Mapping[str, str],
+    *,
+    call_id: int | None = None,
+    parent_call_id: int | None = None,
+    leg: str | None = None,
+) -> Call:
+    """A status callback for any leg. ``call_id`` / ``parent_call_id`` come from the URL the
+    app gave the provider, linking legs to the records made before they were dialled."""
+    call = _locate(session, params, call_id)
+    events.log_event(session, "status", params)
+    if leg in {"agent", "customer"} and call.lead_id is None:
+        call.leg = leg  # a dialled leg's first event: the URL says which side it rings
+    events.merge_status(call, params)
+    if parent_call_id is not None:
+        _inherit(session, call, parent_call_id)
+    _after_event(session, call)
+    return call
+
+
+def record_dial_result(session: Session, params: Mapping[str, str], *, call_id: int | None) -> Call:
+    """The ``<Dial>`` action: how the bridge ended (DialCallStatus) for the parent leg."""
+    call = _locate(session, params, call_id)
+    events.log_event(session, "dial", params)
+    if params.get("RecordingUrl"):
+        events.merge_recording(call, {**params, "RecordingStatus": "completed"})
+    _after_event(session, call)
+    return call
+
+
+def record_recording(session: Session, params: Mapping[str, str]) -> Call:
+    call = _locate(session, params, None)
+    events.log_event(session, "recording", params)
+    events.merge_recording(call, params)
+    return call
+
+
+def _locate(session: Session, params: Mapping[str, str], call_id: int | None) -> Call:
+    sid = params.get("CallSid", "")
+    if not sid:
+        raise ValidationError("CallSid is required", field="CallSid")
+    if call_id is not None:
+        call = events.lock_call(session, call_id)
+        if call is not None and call.sid in (None, sid):
+            call.sid = sid
+            return call
+    return events.call_for_sid(session, sid, events.direction_of(params))
+
+
+def _inherit(session: Session, child: Call, parent_call_id: int) -> None:
+    """A dialled leg belongs to its parent's lead; an agent leg names the agent it reached."""
+    parent = session.get(Call, parent_call_id)
+    if parent is None:
+        return
+    child.parent_sid = child.parent_sid or parent.sid
+    child.lead_id = child.lead_id or parent.lead_id
+    child.customer_id = child.customer_id or parent.customer_id
+    child.direction = parent.direction
+    if child.leg == "agent":
+        agent = routing.agent_for_endpoint(session, child.to_number)
+        child.agent_id = child.agent_id or (agent.id if agent else None)
+    else:
+        child.agent_id = child.agent_id or parent.agent_id
+
+
+def _after_event(session: Session, call: Call) -> None:
+    """Consequences for the lead, each idempotent so that replays change nothing."""
+    if call.leg == "agent" and call.parent_sid and call.answered_at is not None:
+        parent = session.scalar(select(Call).where(Call.sid == call.parent_sid))
+        if parent is not None and parent.direction == CallDirection.INBOUND:
+            # An agent picked up the hotline call: the caller's leg was answered by them.
+            parent.agent_id = parent.agent_id or call.agent_id
+            _customer_reached(session, parent, call.answered_at)
+            _settle_inbound(session, parent)
+    if call.leg == "customer" and call.direction == CallDirection.OUTBOUND:
+        _customer_reached(session, call, call.answered_at)
+    if call.leg == "customer" and call.direction == CallDirection.INBOUND:
+        # The caller's own leg is answered by the hotline's notice, not by a person: only an
+        # agent leg's answer (above) counts as reaching the customer.
+        _settle_inbound(session, call)
+
+
+def _customer_reached(session: Session, call: Call, at: dt.datetime | None) -> None:
+    """A person spoke with the customer at ``at``: the lead has had its first response."""
+    if at is None or call.lead_id is None:
+        return
+    lead = session.get_one(Lead, call.lead_id)
+    lead.first_response_at = events.earliest(lead.first_response_at, at)
+    lifecycle.mark_contacted(lead)
+
+
+def _settle_inbound(session: Session, call: Call) -> None:
+    """After an inbound call ends: owe the caller a callback unless an agent answered.
+
+    Child legs may report after the parent ends; an answer that shows up late cancels the
+    callback, so the final state does not depend on the order of events.
+    """
+    if call.status not in TERMINAL_CALL_STATUSES or call.lead_id is None:
+        return
+    answered = call.agent_id is not None or _child_answered(session, call)
+    existing = session.scalar(select(Callback).where(Callback.call_id == call.id))
+    if answered:
+        if existing is not None and existing.status == CallbackStatus.PENDING:
+            existing.status = CallbackStatus.CANCELED
+        return
+    if existing is None:
+        lead = session.get_one(Lead, call.lead_id)
+        _owe_callback(
+            session, call, lead, reason="missed_call", due_at=clock.now() + MISSED_CALLBACK_DELAY
+        )
+
+
+def _child_answered(session: Session, call: Call) -> bool:
+    return (
+        session.scalar(
+            select(Call.id)
+            .where(Call.parent_sid == call.sid, Call.answered_at.is_not(None))
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _owe_callback(
+    session: Session, call: Call, lead: Lead, *, reason: str, due_at: dt.datetime
+) -> Callback:
+    existing = session.scalar(select(Callback).where(Callback.call_id == call.id))
+    if existing is not None:
+        return existing
+    owner = session.get(User, lead.owner_id) if lead.owner_id else None
+    callback = Callback(
+        lead_id=lead.id,
+        call_id=call.id,
+        owner_id=lead.owner_id,
+        team_id=owner.team_id if owner else lead.team_id,
+        reason=reason,
+        due_at=due_at,
+    )
+    session.add(callback)
+    session.flush()
+    return callback
+
+
+# --- click-to-dial -------------------------------------------------------------------------
+
+
+def start_click_to_dial(session: Session, lead: Lead, *, actor: User, settings: Settings) -> Call:
+    """Check that the call may be placed and record it before the provider is asked.
+
+    Raises :class:`CallRefused` (409) for a do-not-call number, outside calling hours or a
+    closed lead. The caller commits, then asks the provider, then stores the sid.
+    """
+    if actor.id != lead.owner_id and actor.role not in SUPERVISING:
+        raise PermissionDenied("only the lead's owner, a manager or a supervisor may call it")
+    if not lead.is_open:
+        raise CallRefused(f"the lead is {lead.status.value}", field="lead_id")
+    customer = lead.customer
+    if customer.do_not_call:
+        raise CallRefused("the customer is on the do-not-call list", field="lead_id")
+    if not clock.within_hours(clock.now(), settings.timezone, parse_hours(settings.calling_hours)):
+        raise CallRefused(
+            f"outside calling hours ({settings.calling_hours} {settings.timezone})",
+            field="lead_id",
+        )
+    softphone = bool(settings.twilio_api_key_sid)
+    endpoint = routing.agent_endpoint(actor, softphone=softphone)
+    if endpoint is None:
+        raise ValidationError("your user has no phone to ring; ask an admin", field="phone")
+    now = clock.now()
+    call = Call(
+        lead_id=lead.id,
+        customer_id=customer.id,
+        agent_id=actor.id,
+        direction=CallDirection.OUTBOUND,
+        leg="agent",
+        from_number=settings.hotline_number,
+        to_number=endpoint,
+        status=CallStatus.QUEUED,
+        requested_at=now,
+    )
+    session.add(call)
+    lead.attempt_count += 1
+    if lead.first_response_at is None:
+        lead.first_response_at = now  # the first call attempt is the first response
+    lifecycle.mark_contacted(lead)
+    session.flush()
+    return call
+
+
+def provider_failed(call: Call, message: str) -> None:
+    """The provider refused the call: the attempt stays on record as failed."""
+    call.status, call.status_rank = CallStatus.FAILED, events.STATUS_RANK[CallStatus.FAILED]
+    call.ended_at = clock.now()
+    call.outcome = f"provider error: {message}"[:200]
+
+
+def customer_number_for(session: Session, call: Call) -> str:
+    if call.customer_id is None:
+        raise NotFound(f"call {call.id} has no customer", field="call_id")
+    from dcc.customers.models import Customer
+
+    return session.get_one(Customer, call.customer_id).phone
+
+
+@dataclass
+class CallSummary:
+    """One conversation as a lead's history shows it, whichever legs it took."""
+
+    id: int
+    sid: str | None
+    direction: str
+    agent_id: int | None
+    status: str
+    started_at: dt.datetime | None
+    answered_at: dt.datetime | None
+    ended_at: dt.datetime | None
+    duration: int | None
+    recording_url: str | None
+    recording_duration: int | None
+    script_step: int | None
+    outcome: str | None
+
+
+def lead_history(session: Session, lead_id: int) -> list[CallSummary]:
+    """Every call of the lead, newest last.
+
+    An outbound call is the agent leg (placed first) plus the customer leg it dialled: the
+    customer leg says whether the customer answered and for how long, the parent holds the
+    recording of the bridge. An inbound call is the caller's leg, answered by an agent or not.
+    """
+    legs = session.scalars(
+        select(Call).where(Call.lead_id == lead_id).order_by(Call.created_at, Call.id)
+    ).all()
+    # The leg that carried the conversation: for an outbound call the customer leg it
+    # dialled, for an inbound call the agent leg that answered.
+    children: dict[str, Call] = {}
+    for leg in legs:
+        talked = leg.leg == "customer" or leg.answered_at is not None
+        if leg.parent_sid and talked:
+            children.setdefault(leg.parent_sid, leg)
+    summaries = []
+    for call in legs:
+        if call.parent_sid:
+            continue  # shown through its parent
+        talk = children.get(call.sid or "", call)
+        status = talk.status.value
+        if talk is call and call.direction == CallDirection.INBOUND and call.agent_id is None:
+            # The notice answered the caller, but no person did.
+            status = "no-answer" if call.status in TERMINAL_CALL_STATUSES else status
+        summaries.append(
+            CallSummary(
+                id=call.id,
+                sid=call.sid,
+                direction=call.direction.value,
+                agent_id=call.agent_id,
+                status=status,
+                started_at=call.started_at,
+                answered_at=talk.answered_at,
+                ended_at=talk.ended_at or call.ended_at,
+                duration=talk.duration,
+                recording_url=call.recording_url or talk.recording_url,
+                recording_duration=call.recording_duration or talk.recording_duration,
+                script_step=call.script_step,
+                outcome=call.outcome,
+            )
+        )
+    return summaries
