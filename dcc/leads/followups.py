@@ -38,7 +38,7 @@ def schedule(
     if due_at is None:
         lead.next_action, lead.next_action_at = None, None
         return None
-    follow_up = FollowUp(lead=lead, owner_id=lead.owner_id, due_at=due_at, by_rule=by_rule)
+    follow_up = FollowUp(lead_id=lead.id, owner_id=lead.owner_id, due_at=due_at, by_rule=by_rule)
     session.add(follow_up)
     session.flush()
     refresh_next_action(session, lead)

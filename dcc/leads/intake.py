@@ -195,8 +195,9 @@ def _touch(
         value = getattr(data, key)
         if value:
             details[key] = value
+    # By id, not ``lead=``: the backref would load every earlier touch just to append one.
     touch = LeadTouch(
-        lead=lead,
+        lead_id=lead.id,
         channel=channel,
         source_id=source.id if source else None,
         note=data.comments,

@@ -1,0 +1,222 @@
+#!/usr/bin/env python3
+"""Benchmark: the inbound-call webhook against a bare Flask endpoint returning fixed TwiML.
+
+Both run under the same gunicorn setup (gthread) in the same run; the database is PostgreSQL
+holding 100k customers (``DCC_BENCH_DATABASE_URL``, default a ``dcc_bench`` database on the
+local server). 50 concurrent clients send signed requests: half from known customers in other
+formats, half from new numbers. Prints requests/s, p50 and p99 of each, and the ratio.
+Target: the real webhook keeps at least half the bare endpoint's throughput, p99 under 50 ms.
+
+    python scripts/bench_webhooks.py [--customers 100000] [--requests 4000] [--clients 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import time
+import urllib.parse
+
+from flask import Flask, Response
+from twilio.request_validator import RequestValidator
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib
+
+TOKEN = "bench-auth-token"
+PUBLIC = "http://bench.dcc.test"
+HOTLINE = "+864008123123"
+FIXED_TWIML = (
+    '<?xml version="1.0" encoding="UTF-8"?><Response><Say language="cmn-CN">您好</Say>'
+    "<Dial><Number>+8613900000001</Number></Dial></Response>"
+)
+
+
+def bare_app() -> Flask:
+    """The baseline: a Flask endpoint that answers fixed TwiML and touches nothing."""
+    app = Flask("bare")
+
+    @app.post("/webhooks/twilio/voice/inbound")
+    def inbound() -> Response:
+        return Response(FIXED_TWIML, mimetype="text/xml")
+
+    @app.get("/healthz")
+    def healthz() -> str:
+        return "ok"
+
+    return app
+
+
+def seed(url: str, customers: int) -> None:
+    """Schema, agents, and ``customers`` customers with an open lead each (once)."""
+    from sqlalchemy import func, insert, select, text
+
+    from dcc import clock, migrate
+    from dcc.customers.models import Customer, CustomerPhone
+    from dcc.db import make_engine
+    from dcc.leads.models import Channel, Lead, LeadStatus, ValueTier
+    from dcc.users.models import AgentStatus, Role, User
+
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        have = conn.execute(select(func.count()).select_from(Customer)).scalar() or 0
+        if have >= customers:
+            print(f"data set: {have} customers already present")
+            return
+        conn.execute(text("DELETE FROM call_events"))
+        print(f"data set: adding {customers - have} customers …", flush=True)
+        if not conn.execute(select(User.id).where(User.login == "bench-agent-1")).first():
+            conn.execute(
+                insert(User),
+                [
+                    {
+                        "login": f"bench-agent-{i}",
+                        "name": f"坐席{i}",
+                        "role": Role.DCC_AGENT,
+                        "phone": f"+86139000000{i:02d}",
+                        "agent_status": AgentStatus.AVAILABLE,
+                        "is_active": True,
+                        "on_shift": True,
+                        "takes_inbound": True,
+                        "created_at": clock.now(),
+                    }
+                    for i in range(1, 6)
+                ],
+            )
+        agent_ids = [r[0] for r in conn.execute(select(User.id).where(User.role == Role.DCC_AGENT))]
+        now = clock.now()
+        batch = 5000
+        for start in range(have, customers, batch):
+            numbers = [known_number(i) for i in range(start, min(start + batch, customers))]
+            ids = (
+                conn.execute(
+                    insert(Customer).returning(Customer.id),
+                    [{"phone": n, "name": "", "created_at": now} for n in numbers],
+                )
+                .scalars()
+                .all()
+            )
+            conn.execute(
+                insert(CustomerPhone),
+                [
+                    {"customer_id": cid, "phone": n, "is_primary": True, "created_at": now}
+                    for cid, n in zip(ids, numbers, strict=True)
+                ],
+            )
+            conn.execute(
+                insert(Lead),
+                [
+                    {
+                        "customer_id": cid,
+                        "channel": Channel.PORTAL,
+                        "value_tier": ValueTier.VALUE,
+                        "status": LeadStatus.CONTACTING,
+                        "owner_id": agent_ids[cid % len(agent_ids)],
+                        "attempt_count": 0,
+                        "is_repurchase": False,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for cid in ids
+                ],
+            )
+    engine.dispose()
+
+
+def known_number(i: int) -> str:
+    return f"+86137{i:08d}"
+
+
+def signed_requests(count: int, customers: int, run: str) -> list[benchlib.Request]:
+    validator = RequestValidator(TOKEN)
+    path = "/webhooks/twilio/voice/inbound"
+    rng = random.Random(7)
+    out: list[benchlib.Request] = []
+    for n in range(count):
+        if n % 2 == 0:  # a known customer, dialling in the national format
+            caller = "137" + f"{rng.randrange(customers):08d}"
+        else:  # a new number
+            caller = f"+86136{run}{n:04d}"
+        params = {
+            "CallSid": f"CA{run}{n:030d}"[:34],
+            "AccountSid": "AC" + "0" * 32,
+            "From": caller,
+            "To": HOTLINE,
+            "CallStatus": "ringing",
+            "Direction": "inbound",
+            "ApiVersion": "2010-04-01",
+            "Caller": caller,
+            "Called": HOTLINE,
+        }
+        signature = validator.compute_signature(PUBLIC + path, params)
+        body = urllib.parse.urlencode(params).encode()
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": signature,
+        }
+        out.append(("POST", path, body, headers))
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=4000, help="at most 10000")
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8)
+    args = parser.parse_args()
+
+    url = benchlib.bench_database_url()
+    seed(url, args.customers)
+    env = {
+        "DCC_DATABASE_URL": url,
+        "DCC_SECRET_KEY": "bench",
+        "DCC_TELEPHONY": "sim",
+        "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "DCC_TWILIO_API_BASE_URL": "http://127.0.0.1:9",
+        "DCC_PUBLIC_BASE_URL": PUBLIC,
+        "DCC_OPENING_HOURS": "00:00-24:00",
+        "DCC_REDIS_URL": os.environ.get("DCC_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
+    }
+    sizing = {"workers": args.workers, "threads": args.threads}
+    run = f"{int(time.time()) % 10000:04d}"
+    requests = signed_requests(args.requests, args.customers, run)
+    warmup = signed_requests(200, args.customers, f"{(int(run) + 5000) % 10000:04d}")
+
+    bare = benchlib.start_gunicorn(
+        "bench_webhooks:bare_app()", env, chdir=os.path.dirname(__file__), **sizing
+    )
+    try:
+        benchlib.hammer("warm-up", bare.base_url, warmup, clients=args.clients)
+        base = benchlib.hammer(
+            "bare Flask (fixed TwiML)", bare.base_url, requests, clients=args.clients
+        )
+    finally:
+        bare.stop()
+    real = benchlib.start_gunicorn("dcc:create_app()", env, **sizing)
+    try:
+        benchlib.hammer("warm-up", real.base_url, warmup, clients=args.clients)
+        dcc = benchlib.hammer("DCC inbound webhook", real.base_url, requests, clients=args.clients)
+    finally:
+        real.stop()
+
+    print(
+        f"\n{args.requests} signed inbound-call requests, {args.clients} clients, "
+        f"gunicorn gthread {args.workers}x{args.threads}, {args.customers} customers "
+        f"in {url.split('@')[-1]}"
+    )
+    print(base.line())
+    print(dcc.line())
+    ratio = dcc.rps / base.rps if base.rps else float("nan")
+    print(f"throughput ratio (DCC / bare): {ratio:.2f}   target >= 0.50")
+    print(f"DCC p99: {dcc.percentile(99):.2f} ms   target < 50 ms")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

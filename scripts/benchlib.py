@@ -1,0 +1,189 @@
+"""Shared pieces of the benchmark scripts: servers, data sets, concurrent clients, figures.
+
+Benchmarks print figures; they never pass or fail. Each compares against a baseline measured
+in the same run on the same machine.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import text
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:  # run from a checkout without installing
+    sys.path.insert(0, ROOT)
+DEFAULT_BENCH_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/dcc_bench"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def bench_database_url() -> str:
+    """A PostgreSQL database of its own (created if missing), or the one named by the env."""
+    url = os.environ.get("DCC_BENCH_DATABASE_URL", DEFAULT_BENCH_DB)
+    if url.startswith("postgresql"):
+        from dcc.db import make_engine
+
+        server = make_engine(url.rsplit("/", 1)[0] + "/postgres")
+        name = url.rsplit("/", 1)[1]
+        with server.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            exists = conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+            ).scalar()
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+        server.dispose()
+    return url
+
+
+@dataclass
+class Server:
+    """A gunicorn (gthread) server in its own process group."""
+
+    process: subprocess.Popen[bytes]
+    base_url: str
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+def start_gunicorn(
+    app: str, env: dict[str, str], *, workers: int = 2, threads: int = 8, chdir: str = ROOT
+) -> Server:
+    port = free_port()
+    gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
+    process = subprocess.Popen(
+        [
+            gunicorn,
+            "--worker-class",
+            "gthread",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "--chdir",
+            chdir,
+            app,
+        ],
+        env={**os.environ, "PYTHONPATH": ROOT, **env},
+        start_new_session=True,
+    )
+    server = Server(process, f"http://127.0.0.1:{port}")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(server.base_url + "/healthz", timeout=2)
+            return server
+        except Exception:
+            if process.poll() is not None:
+                raise RuntimeError(f"{app} exited with {process.returncode}") from None
+            time.sleep(0.2)
+    server.stop()
+    raise RuntimeError(f"{app} did not answer /healthz in time")
+
+
+@dataclass
+class Figures:
+    name: str
+    requests: int
+    errors: int
+    seconds: float
+    latencies_ms: list[float]
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def percentile(self, q: float) -> float:
+        if not self.latencies_ms:
+            return float("nan")
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
+
+    def line(self) -> str:
+        return (
+            f"{self.name:<28} {self.rps:9.1f} req/s   p50 {self.percentile(50):7.2f} ms   "
+            f"p99 {self.percentile(99):7.2f} ms   errors {self.errors}/{self.requests}"
+        )
+
+
+Request = tuple[str, str, bytes, dict[str, str]]  # method, path, body, headers
+
+
+def hammer(
+    name: str,
+    base_url: str,
+    requests: Sequence[Request],
+    *,
+    clients: int,
+    ok: Callable[[int], bool] = lambda status: status < 400,
+) -> Figures:
+    """Send ``requests`` from ``clients`` keep-alive connections at once; time each one."""
+    host, port = base_url.removeprefix("http://").split(":")
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    chunks = [requests[i::clients] for i in range(clients)]
+    barrier = threading.Barrier(clients + 1)
+
+    def client(chunk: Sequence[Request]) -> None:
+        nonlocal errors
+        conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        mine: list[float] = []
+        bad = 0
+        barrier.wait()
+        for method, path, body, headers in chunk:
+            start = time.perf_counter()
+            try:
+                conn.request(method, path, body=body, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                if not ok(response.status):
+                    bad += 1
+            except (OSError, http.client.HTTPException):
+                bad += 1
+                conn.close()
+                conn = http.client.HTTPConnection(host, int(port), timeout=30)
+            mine.append((time.perf_counter() - start) * 1000)
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            errors += bad
+
+    threads = [threading.Thread(target=client, args=(c,)) for c in chunks]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for t in threads:
+        t.join()
+    return Figures(name, len(requests), errors, time.perf_counter() - started, latencies)
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
