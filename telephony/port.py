@@ -1,0 +1,67 @@
+"""The telephony port: the small interface ``dcc`` calls to place calls and send messages.
+
+Adapters implement it structurally (no inheritance needed); ``TwilioTelephony`` is the one real
+adapter, and pointing it at the local simulator gives the embedded mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol, runtime_checkable
+
+#: Status events a leg reports when asked for all of them. ``answered`` arrives as
+#: ``CallStatus=in-progress``; ``completed`` also covers busy / no-answer / failed / canceled.
+ALL_CALL_EVENTS: tuple[str, ...] = ("initiated", "ringing", "answered", "completed")
+
+
+@runtime_checkable
+class Telephony(Protocol):
+    """What the application needs from a voice and messaging provider."""
+
+    def place_bridged_call(
+        self,
+        *,
+        agent: str,
+        customer: str,
+        caller_id: str,
+        bridge_url: str,
+        status_callback: str,
+        recording_callback: str | None = None,
+        machine_detection: bool = False,
+        timeout: int = 30,
+        time_limit: int | None = None,
+    ) -> str:
+        """Ring the agent first and return the agent leg's CallSid.
+
+        ``agent`` is an E.164 number or ``client:<identity>``. When the agent answers, the
+        provider fetches ``bridge_url``, whose ``<Dial>`` rings ``customer`` with ``caller_id``
+        (the hotline) shown; the REST request itself never dials the customer, so ``customer`` is
+        here for logging and for adapters that need it. ``status_callback`` receives the agent
+        leg's initiated, ringing, answered and completed events. ``recording_callback`` records
+        the whole agent leg: leave it ``None`` when the bridge TwiML records (the usual case),
+        or the call is recorded twice.
+        """
+        ...
+
+    def end_call(self, sid: str) -> None:
+        """Hang up a live call, or cancel one that is still queued or ringing."""
+        ...
+
+    def redirect_call(self, sid: str, url: str) -> None:
+        """Make a live call leave its current TwiML and run the TwiML served at ``url``."""
+        ...
+
+    def send_sms(
+        self, *, to: str, body: str, from_: str, status_callback: str | None = None
+    ) -> str:
+        """Send a text message and return its sid (``SM…``)."""
+        ...
+
+    def validate_request(self, url: str, params: Mapping[str, str] | str, signature: str) -> bool:
+        """Tell whether ``signature`` (``X-Twilio-Signature``) signs this webhook request.
+
+        ``url`` is the full public URL the provider requested, query included; ``params`` the
+        form parameters (a werkzeug ``MultiDict`` keeps repeated values), or the raw body for
+        JSON webhooks signed with ``bodySHA256``.
+        """
+        ...

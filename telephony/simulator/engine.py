@@ -1,0 +1,463 @@
+"""The simulator's state and the operations on it: the REST API and ``/sim`` both call these.
+
+One condition variable guards everything: legs, messages, queues, behaviours. Every play-out
+thread waits on it, so a REST request (hang up, redirect) or a status change wakes the threads
+that care. Webhooks are always sent outside the lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from telephony.simulator.behaviour import Behaviour, probability
+from telephony.simulator.clock import SimClock
+from telephony.simulator.delivery import WebhookSender
+from telephony.simulator.records import (
+    API_VERSION,
+    EVENT_OF_STATUS,
+    SIP_CODE,
+    TERMINAL,
+    Leg,
+    Message,
+    Signal,
+    leg_report,
+    message_report,
+    new_sid,
+)
+
+log = logging.getLogger(__name__)
+
+#: Country of a number, for the Caller/Called location fields of inbound webhooks.
+_COUNTRY_PREFIXES = (("+86", "CN"), ("+852", "HK"), ("+1", "US"), ("+44", "GB"))
+
+
+def country_of(number: str) -> str:
+    """ISO country of an E.164 number, as far as the simulator cares ('' if unknown)."""
+    for prefix, country in _COUNTRY_PREFIXES:
+        if number.startswith(prefix):
+            return country
+    return ""
+
+
+class SimApiError(Exception):
+    """A REST request the simulator refuses the way Twilio would (code, HTTP status)."""
+
+    def __init__(self, code: int, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+@dataclass
+class SimConfig:
+    """Settings of one simulator instance."""
+
+    account_sid: str
+    auth_token: str
+    voice_url: str | None = None
+    voice_status_url: str | None = None
+    #: A number's status callback only gets the final status at Twilio; widen it if needed.
+    voice_status_events: frozenset[str] = frozenset({"completed"})
+    speed: float = 1.0
+    duplicate_events: float = 0.0
+    reorder_events: bool = False
+    seed: int | None = None
+    say_seconds: float = 1.0
+    play_seconds: float = 5.0
+    default_behaviour: Behaviour = field(default_factory=Behaviour)
+
+
+class Engine:
+    """Holds every leg and message and runs their play-out threads."""
+
+    def __init__(self, config: SimConfig) -> None:
+        self.config = config
+        self.clock = SimClock(config.speed)
+        self.cv = threading.Condition()
+        self.sender = WebhookSender(config.auth_token)
+        self.base_url = ""  # set by the server once it listens; used in RecordingUrl
+        self.closed = False
+        self.legs: dict[str, Leg] = {}
+        self.messages: dict[str, Message] = {}
+        self.recordings: dict[str, dict[str, Any]] = {}
+        self.queues: dict[str, list[Any]] = {}  # name -> QueueEntry list, oldest first
+        self.queue_sids: dict[str, str] = {}
+        self._behaviours: dict[str, Behaviour] = {}
+        self._default = config.default_behaviour
+        self._duplicate = probability(config.duplicate_events)
+        self._reorder = config.reorder_events
+        self._rng = random.Random(config.seed)
+        self._active = 0
+
+    # ----------------------------------------------------------------- behaviours and chaos
+    def behaviour_for(self, number: str) -> Behaviour:
+        """The behaviour scripted for ``number``, or the default one."""
+        with self.cv:
+            return self._behaviours.get(number.strip(), self._default)
+
+    def set_behaviour(self, number: str, data: Mapping[str, Any] | None) -> Behaviour | None:
+        """Script ``number`` (``"*"`` for the default); ``None`` data forgets the script.
+
+        A script starts from the simulator's default behaviour, so ``{"busy": true}`` keeps the
+        default timings.
+        """
+        number = number.strip()
+        with self.cv:
+            if number == "*":
+                base = self.config.default_behaviour if data is None else self._default
+                self._default = Behaviour.from_mapping(data or {}, base)
+                return self._default
+            if data is None:
+                self._behaviours.pop(number, None)
+                return None
+            behaviour = Behaviour.from_mapping(data, self._default)
+            self._behaviours[number] = behaviour
+            return behaviour
+
+    def behaviours(self) -> dict[str, Any]:
+        """Every scripted number and the default, JSON-friendly."""
+        with self.cv:
+            return {
+                "default": self._default.to_dict(),
+                "numbers": {n: b.to_dict() for n, b in self._behaviours.items()},
+                "chaos": {"duplicate_events": self._duplicate, "reorder_events": self._reorder},
+            }
+
+    def set_chaos(
+        self, *, duplicate_events: float | bool | None = None, reorder_events: bool | None = None
+    ) -> None:
+        """Turn the simulator-wide chaos options on or off (``None`` leaves one unchanged)."""
+        with self.cv:
+            if duplicate_events is not None:
+                self._duplicate = probability(duplicate_events)
+            if reorder_events is not None:
+                self._reorder = bool(reorder_events)
+
+    def random(self) -> float:
+        """A draw from the simulator's seeded generator."""
+        with self.cv:
+            return self._rng.random()
+
+    # ----------------------------------------------------------------- threads and time
+    def spawn(self, target: Callable[[], None], name: str) -> None:
+        """Run ``target`` in a daemon thread that :meth:`wait_idle` waits for."""
+
+        def run() -> None:
+            try:
+                target()
+            except Exception:
+                log.exception("simulator thread %s crashed", name)
+            finally:
+                with self.cv:
+                    self._active -= 1
+                    self.cv.notify_all()
+
+        with self.cv:
+            self._active += 1
+        threading.Thread(target=run, name=f"sim-{name}", daemon=True).start()
+
+    def wait_until(self, virtual_t: float, wake: Callable[[], bool]) -> bool:
+        """Block until ``virtual_t`` (True) or until ``wake()`` holds or we close (False)."""
+        with self.cv:
+            while True:
+                if self.closed or wake():
+                    return False
+                delay = self.clock.real_delay(virtual_t)
+                if delay <= 0:
+                    return True
+                # Capped: waiting "forever" (math.inf) is a wait for a notify.
+                self.cv.wait(min(delay, 3600.0))
+
+    def wait_idle(self, timeout: float = 30.0) -> None:
+        """Wait until every call and message has finished playing out."""
+        with self.cv:
+            if not self.cv.wait_for(lambda: self._active == 0, timeout):
+                raise TimeoutError(f"{self._active} simulator thread(s) still busy")
+
+    def close(self) -> None:
+        """Stop every play-out quickly and send no more webhooks."""
+        with self.cv:
+            self.closed = True
+            self.sender.closed = True
+            self.cv.notify_all()
+        try:
+            self.wait_idle(5.0)
+        except TimeoutError:
+            log.warning("simulator threads still running at close")
+
+    def reset(self) -> None:
+        """End every call silently and forget all state, behaviours and chaos settings."""
+        self.close()
+        with self.cv:
+            self.legs.clear()
+            self.messages.clear()
+            self.recordings.clear()
+            self.queues.clear()
+            self.queue_sids.clear()
+            self._behaviours.clear()
+            self._default = self.config.default_behaviour
+            self._duplicate = probability(self.config.duplicate_events)
+            self._reorder = self.config.reorder_events
+            self.sender.clear()
+            self.closed = False
+            self.sender.closed = False
+
+    # ----------------------------------------------------------------- legs
+    def add_leg(self, **fields_: Any) -> Leg:
+        """Create and register a leg; ``created_v`` defaults to now."""
+        fields_.setdefault("created_v", self.clock.now())
+        leg = Leg(
+            sid=new_sid("CA"),
+            account_sid=self.config.account_sid,
+            requested_at=time.monotonic(),
+            **fields_,
+        )
+        with self.cv:
+            self.legs[leg.sid] = leg
+        return leg
+
+    def take_signal(self, leg: Leg) -> Signal | None:
+        """Pop the oldest pending REST request for ``leg``."""
+        with self.cv:
+            return leg.signals.pop(0) if leg.signals else None
+
+    def set_status(
+        self, leg: Leg, status: str, t: float, extra: Mapping[str, str] | None = None
+    ) -> None:
+        """Move ``leg`` to ``status`` at virtual time ``t`` and send its status callback.
+
+        A final status is never left (events after it are dropped), mirroring what the app
+        must do with Twilio's unordered events.
+        """
+        deliveries: list[tuple[dict[str, str], bool, str]] = []
+        with self.cv:
+            if leg.ended or leg.status == status:
+                return
+            leg.status = status
+            if status == "in-progress":
+                leg.answered_v = t
+            if status in TERMINAL:
+                leg.ended_v = t
+            leg.history.append(
+                {
+                    "status": status,
+                    "sim_time": t,
+                    "timestamp": self.clock.rfc2822(t),
+                    "monotonic": time.monotonic(),
+                }
+            )
+            # No notify: waiters wake on signals, queue changes and thread ends, not statuses.
+            params = self._status_params(leg, status, t, extra)
+            own = leg.behaviour  # a party's own chaos settings win over the simulator's
+            duplicate = self._duplicate if own.duplicate_events is None else own.duplicate_events
+            reorder = self._reorder if own.reorder_events is None else own.reorder_events
+            if params is not None:
+                token = f"{leg.sid}-{params['SequenceNumber']}"
+                copies = [(params, False, token)]
+                if duplicate and self._rng.random() < duplicate:
+                    copies.append((params, True, token))
+                if reorder:
+                    # Held back until the leg ends, then delivered all at once, shuffled.
+                    leg.buffered.extend(copies)
+                else:
+                    deliveries = copies
+            if reorder and status in TERMINAL and leg.buffered:
+                deliveries, leg.buffered = leg.buffered, []
+                self._rng.shuffle(deliveries)
+        for params, duplicate_copy, token in deliveries:
+            assert leg.status_callback is not None
+            self.sender.send(
+                leg.status_callback,
+                params,
+                kind="status",
+                call_sid=leg.sid,
+                method=leg.status_callback_method,
+                duplicate=duplicate_copy,
+                token=token,
+            )
+
+    def _status_params(
+        self, leg: Leg, status: str, t: float, extra: Mapping[str, str] | None
+    ) -> dict[str, str] | None:
+        """The status-callback parameters for this change, or None if nobody subscribed."""
+        if not leg.status_callback or EVENT_OF_STATUS[status] not in leg.status_events:
+            return None
+        params = leg.call_params()
+        params.update(
+            CallbackSource="call-progress-events",
+            SequenceNumber=str(leg.sequence),
+            Timestamp=self.clock.rfc2822(t),
+        )
+        leg.sequence += 1
+        if status in TERMINAL:
+            seconds = leg.duration()
+            params.update(
+                CallDuration=str(seconds),
+                Duration=str(math.ceil(seconds / 60)),
+                SipResponseCode=str(SIP_CODE[status]),
+            )
+        if extra:
+            params.update(extra)
+        return params
+
+    # ----------------------------------------------------------------- REST operations
+    def get_leg(self, sid: str) -> Leg:
+        """The leg ``sid`` or a Twilio-style 404."""
+        with self.cv:
+            leg = self.legs.get(sid)
+        if leg is None:
+            raise SimApiError(20404, f"The requested resource /Calls/{sid}.json was not found", 404)
+        return leg
+
+    def create_call(self, **fields_: Any) -> Leg:
+        """Create an ``outbound-api`` leg and start playing it out (POST Calls.json)."""
+        from telephony.simulator.runner import CallRunner
+
+        leg = self.add_leg(
+            direction="outbound-api",
+            behaviour=self.behaviour_for(fields_["to"]),
+            **fields_,
+        )
+        self.spawn(CallRunner(self, leg).run_outbound, leg.sid)
+        return leg
+
+    def update_call(
+        self,
+        sid: str,
+        *,
+        status: str | None = None,
+        url: str | None = None,
+        method: str = "POST",
+        twiml: str | None = None,
+    ) -> Leg:
+        """Hang up, cancel or redirect a leg (POST Calls/{sid}.json); applied asynchronously."""
+        leg = self.get_leg(sid)
+        with self.cv:
+            if status is not None:
+                if status not in {"completed", "canceled"}:
+                    raise SimApiError(21218, f"Invalid value for Status: {status}")
+                if leg.ended or (status == "canceled" and leg.status == "in-progress"):
+                    return leg  # nothing to do, as Twilio
+                leg.signals.append(Signal("hangup" if status == "completed" else "cancel"))
+            elif url is not None or twiml is not None:
+                if leg.ended:
+                    raise SimApiError(21220, "Call is not in-progress. Cannot redirect.")
+                leg.signals.append(Signal("redirect", url=url, method=method, twiml=twiml))
+            self.cv.notify_all()
+        return leg
+
+    def originate_inbound(
+        self,
+        from_: str,
+        to: str,
+        voice_url: str | None = None,
+        status_callback: str | None = None,
+    ) -> Leg:
+        """Ring the hotline ``to`` from ``from_``: the app's voice URL gets the incoming call."""
+        from telephony.simulator.runner import CallRunner
+
+        url = voice_url or self.config.voice_url
+        if not url:
+            raise SimApiError(21205, "No voice URL: configure voice_url or pass one")
+        callback = status_callback or self.config.voice_status_url
+        location = {}
+        for prefix, number in (("From", from_), ("To", to), ("Caller", from_), ("Called", to)):
+            location.update(
+                {
+                    f"{prefix}Country": country_of(number),
+                    f"{prefix}City": "",
+                    f"{prefix}State": "",
+                    f"{prefix}Zip": "",
+                }
+            )
+        leg = self.add_leg(
+            direction="inbound",
+            to=to,
+            from_=from_,
+            behaviour=self.behaviour_for(from_),
+            url=url,
+            status_callback=callback,
+            status_events=self.config.voice_status_events if callback else frozenset(),
+            extra_params=location,
+        )
+        self.spawn(CallRunner(self, leg).run_inbound, leg.sid)
+        return leg
+
+    def send_message(
+        self, *, to: str, from_: str, body: str, status_callback: str | None
+    ) -> Message:
+        """Accept an outbound SMS (POST Messages.json) and play out its delivery."""
+        message = Message(
+            sid=new_sid("SM"),
+            account_sid=self.config.account_sid,
+            to=to,
+            from_=from_,
+            body=body,
+            status_callback=status_callback,
+            requested_at=time.monotonic(),
+            created_v=self.clock.now(),
+        )
+        with self.cv:
+            self.messages[message.sid] = message
+            message.history.append({"status": "queued", "sim_time": message.created_v})
+        self.spawn(lambda: self._play_message(message), message.sid)
+        return message
+
+    def get_message(self, sid: str) -> Message:
+        """The message ``sid`` or a Twilio-style 404."""
+        with self.cv:
+            message = self.messages.get(sid)
+        if message is None:
+            raise SimApiError(
+                20404, f"The requested resource /Messages/{sid}.json was not found", 404
+            )
+        return message
+
+    def _play_message(self, message: Message) -> None:
+        """sent, then delivered (or undelivered when the number is scripted to fail)."""
+        failing = self.behaviour_for(message.to).sms_fail
+        steps = [
+            ("sent", 0.5, None),
+            ("undelivered" if failing else "delivered", 1.5, 30003 if failing else None),
+        ]
+        for status, at, error in steps:
+            t = message.created_v + at
+            if not self.wait_until(t, lambda: False):
+                return
+            with self.cv:
+                message.status = status
+                message.error_code = error
+                message.history.append({"status": status, "sim_time": t})
+            if message.status_callback:
+                params = {
+                    "MessageSid": message.sid,
+                    "SmsSid": message.sid,
+                    "AccountSid": message.account_sid,
+                    "From": message.from_,
+                    "To": message.to,
+                    "MessageStatus": status,
+                    "SmsStatus": status,
+                    "ApiVersion": API_VERSION,
+                }
+                if error is not None:
+                    params["ErrorCode"] = str(error)
+                self.sender.send(message.status_callback, params, kind="sms-status")
+
+    # ----------------------------------------------------------------- reports
+    def calls(self) -> list[dict[str, Any]]:
+        """Every leg, in the order it was requested."""
+        with self.cv:
+            return [leg_report(leg) for leg in self.legs.values()]
+
+    def message_reports(self) -> list[dict[str, Any]]:
+        """Every message, in the order it was requested."""
+        with self.cv:
+            return [message_report(m) for m in self.messages.values()]
