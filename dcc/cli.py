@@ -40,7 +40,7 @@ def db_group() -> None:
 
 
 @db_group.command("upgrade", help="Bring the schema to the newest version.")
-@click.option("--revision", default="head", show_default=True)
+@click.option("--revision", default="heads", show_default=True)
 def db_upgrade(revision: str) -> None:
     database = get_database()
     migrate.upgrade(database.url, revision)

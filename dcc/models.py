@@ -5,7 +5,10 @@ from dcc.calls.models import Call, CallEvent
 from dcc.callscripts.models import CallScript
 from dcc.customers.models import Customer, CustomerPhone
 from dcc.db import Base
+from dcc.jobs.models import OutboxJob
 from dcc.leads.models import Callback, FollowUp, Lead, LeadSource, LeadTouch, LostRequest
+from dcc.messaging import SentMessage
+from dcc.notifications import Notification
 from dcc.sales.models import Appointment, Order, ShowroomVisit
 from dcc.settings_store import DealerSetting
 from dcc.users.models import ApiToken, Team, User
@@ -27,7 +30,10 @@ __all__ = [
     "LeadSource",
     "LeadTouch",
     "LostRequest",
+    "Notification",
     "Order",
+    "OutboxJob",
+    "SentMessage",
     "ShowroomVisit",
     "Team",
     "User",

@@ -10,19 +10,14 @@ from flask_smorest import Blueprint
 from dcc.api.auth import authenticate_request, current_user
 from dcc.api.schemas import CallCreate, CallPlaced, CallQuery, CallSummaryOut
 from dcc.app import get_settings
+from dcc.calls import dialer
 from dcc.calls import service as calls
 from dcc.db import get_session
-from dcc.errors import DCCError
 from dcc.leads.access import get_visible_lead
-from dcc.voice import get_telephony, public_url
-from telephony import TelephonyError
+from dcc.voice import get_telephony
 
 blp = Blueprint("calls", __name__, url_prefix="/calls", description="Calls")
 blp.before_request(authenticate_request)
-
-
-class ProviderFailed(DCCError):
-    status_code = 502
 
 
 @blp.route("")
@@ -38,21 +33,7 @@ class Calls(MethodView):
         session, user, settings = get_session(), current_user(), get_settings()
         lead = get_visible_lead(session, user, body["lead_id"])
         call = calls.start_click_to_dial(session, lead, actor=user, settings=settings)
-        # The database first: the provider's first webhook may arrive before it answers us.
-        session.commit()
-        try:
-            sid = get_telephony().place_bridged_call(
-                agent=call.to_number or "",
-                customer=calls.customer_number_for(session, call),
-                caller_id=settings.hotline_number,
-                bridge_url=public_url("twilio_voice.bridge", call_id=call.id),
-                status_callback=public_url("twilio_voice.status", call_id=call.id, leg="agent"),
-            )
-        except TelephonyError as error:
-            calls.provider_failed(call, str(error))
-            session.commit()
-            raise ProviderFailed(f"the telephony provider refused the call: {error}") from error
-        call.sid = call.sid or sid
+        dialer.place(session, call, settings=settings, telephony=get_telephony())
         return {"call_id": call.id, "sid": call.sid, "status": call.status.value}
 
     @blp.arguments(CallQuery, location="query")

@@ -14,11 +14,11 @@ from dcc.calls import events, routing
 from dcc.calls.models import TERMINAL_CALL_STATUSES, Call, CallDirection, CallStatus
 from dcc.config import Settings, parse_hours
 from dcc.errors import CallRefused, NotFound, PermissionDenied, ValidationError
+from dcc.jobs import hooks, policy
 from dcc.leads import intake, lifecycle
 from dcc.leads.models import Callback, CallbackStatus, Channel, Lead, LeadSource
 from dcc.users.models import Role, User
 
-MISSED_CALLBACK_DELAY = dt.timedelta(minutes=2)
 SUPERVISING = frozenset({Role.MANAGER, Role.SUPERVISOR, Role.ADMIN})
 
 
@@ -159,6 +159,8 @@ def _after_event(session: Session, call: Call) -> None:
             _settle_inbound(session, parent)
     if call.leg == "customer" and call.direction == CallDirection.OUTBOUND:
         _customer_reached(session, call, call.answered_at)
+        if call.status in TERMINAL_CALL_STATUSES and call.answered_at is None:
+            hooks.outbound_attempt_ended(session, call.id)
     if call.leg == "customer" and call.direction == CallDirection.INBOUND:
         # The caller's own leg is answered by the hotline's notice, not by a person: only an
         # agent leg's answer (above) counts as reaching the customer.
@@ -190,9 +192,8 @@ def _settle_inbound(session: Session, call: Call) -> None:
         return
     if existing is None:
         lead = session.get_one(Lead, call.lead_id)
-        _owe_callback(
-            session, call, lead, reason="missed_call", due_at=clock.now() + MISSED_CALLBACK_DELAY
-        )
+        delay = dt.timedelta(minutes=policy.load(session).missed_call_callback_minutes)
+        _owe_callback(session, call, lead, reason="missed_call", due_at=clock.now() + delay)
 
 
 def _child_answered(session: Session, call: Call) -> bool:
@@ -223,6 +224,7 @@ def _owe_callback(
     )
     session.add(callback)
     session.flush()
+    hooks.callback_owed(session, callback)
     return callback
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from dcc import clock
 from dcc.errors import InvalidTransition, NotFound, ValidationError
+from dcc.jobs import hooks
 from dcc.leads import rules
 from dcc.leads.models import (
     Callback,
@@ -42,6 +43,8 @@ def schedule(
     session.add(follow_up)
     session.flush()
     refresh_next_action(session, lead)
+    if due_at > clock.now():  # one due now is on the worklist already
+        hooks.follow_up_planned(session, follow_up)
     return follow_up
 
 

@@ -18,6 +18,7 @@ from dcc import audit, clock, phones
 from dcc.customers import service as customers
 from dcc.customers.models import Customer
 from dcc.errors import ValidationError
+from dcc.jobs import hooks
 from dcc.leads import assignment, followups, rules
 from dcc.leads.models import (
     OPEN_STATUSES,
@@ -29,6 +30,7 @@ from dcc.leads.models import (
     LeadTouch,
     ValueTier,
 )
+from dcc.notifications import notify
 from dcc.users.models import User
 
 
@@ -116,6 +118,15 @@ def receive(
             # 休眠 leads wake on any new contact and go back to their owner's worklist.
             open_lead.status = LeadStatus.CONTACTING
             followups.schedule(session, open_lead, due_at=now)
+            if open_lead.owner_id is not None:
+                notify(
+                    session,
+                    open_lead.owner_id,
+                    "lead_reopened",
+                    "休眠客户重新联系",
+                    lead_id=open_lead.id,
+                    channel=channel.value,
+                )
         _complete_lead(open_lead, data)
         session.flush()
         return IntakeResult(open_lead, customer, duplicate=True, new_lead=False, touch=touch)
@@ -180,6 +191,7 @@ def _open_lead(
     session.flush()
     # A new lead's first contact is due now (speed-to-lead), whatever its grade.
     followups.schedule(session, lead, due_at=now)
+    hooks.lead_received(session, lead)
     return lead
 
 

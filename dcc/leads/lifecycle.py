@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from dcc import audit, clock
 from dcc.errors import InvalidTransition, PermissionDenied, ValidationError
+from dcc.jobs import hooks
 from dcc.leads import followups
 from dcc.leads.models import (
     Grade,
@@ -23,6 +24,7 @@ from dcc.leads.models import (
     LostRequest,
     LostRequestStatus,
 )
+from dcc.notifications import notify
 from dcc.sales.models import (
     Appointment,
     AppointmentStatus,
@@ -91,8 +93,10 @@ def book_appointment(
         note=note,
     )
     lead.invited_at = lead.invited_at or clock.now()
+    lead.escalation = None  # invited again: out of the manager's no-show queue
     session.add(appointment)
     session.flush()
+    hooks.appointment_booked(session, appointment)
     return appointment
 
 
@@ -140,6 +144,18 @@ def register_arrival(
     )
     session.add(visit)
     session.flush()
+    if consultant_id is not None:
+        # 到店提醒: the consultant named for the visit hears of it at once.
+        customer = lead.customer
+        notify(
+            session,
+            consultant_id,
+            "arrival",
+            f"客户已到店：{customer.name or '客户'}",
+            lead_id=lead.id,
+            visit_id=visit.id,
+            party_size=party_size,
+        )
     return visit
 
 

@@ -146,6 +146,9 @@ class Lead(Base):
     first_response_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     attempt_count: Mapped[int] = mapped_column(default=0)
     lost_reason: Mapped[LostReason | None] = mapped_column(enum_column(LostReason, 30))
+    # Why the lead waits in a manager's queue: unreachable, no_show_30d (None: it does not).
+    escalation: Mapped[str | None] = mapped_column(String(30), index=True)
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     invited_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     arrived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -245,6 +248,8 @@ class Callback(Base):
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     # Until then only the owner may take it; afterwards any agent of the team.
     agent_only_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # open to the team
+    placed_call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"))
     status: Mapped[CallbackStatus] = mapped_column(
         enum_column(CallbackStatus), default=CallbackStatus.PENDING
     )

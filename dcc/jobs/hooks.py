@@ -1,0 +1,75 @@
+"""Where domain events schedule their jobs. Every call is keyed, so repeating one is harmless."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from dcc import clock
+from dcc.jobs import outbox, policy
+from dcc.leads.models import Callback, Channel, FollowUp, Lead
+from dcc.sales.models import Appointment
+from dcc.sales.reminders import REMINDER_OFFSETS
+
+
+def lead_received(session: Session, lead: Lead) -> None:
+    """Speed-to-lead: a first-contact job now and the first-response SLA check later.
+
+    A hotline lead is already on the phone; if nobody answers, the missed-call callback
+    takes over, so it only gets the SLA check.
+    """
+    if lead.channel != Channel.HOTLINE:
+        outbox.schedule(
+            session, "lead.first_contact", key=f"first-contact-{lead.id}", lead_id=lead.id
+        )
+    sla = clock.now() + dt.timedelta(minutes=policy.load(session).first_response_sla_minutes)
+    outbox.schedule(
+        session, "lead.first_response_sla", run_at=sla, key=f"sla-{lead.id}", lead_id=lead.id
+    )
+
+
+def callback_owed(session: Session, callback: Callback) -> None:
+    outbox.schedule(
+        session,
+        "callback.fire",
+        run_at=callback.due_at,
+        key=f"callback-fire-{callback.id}",
+        callback_id=callback.id,
+    )
+
+
+def follow_up_planned(session: Session, follow_up: FollowUp) -> None:
+    outbox.schedule(
+        session,
+        "followup.remind",
+        run_at=follow_up.due_at,
+        key=f"followup-remind-{follow_up.id}",
+        follow_up_id=follow_up.id,
+    )
+
+
+def appointment_booked(session: Session, appointment: Appointment) -> None:
+    outbox.schedule(
+        session,
+        "appointment.sms",
+        key=f"appointment-{appointment.id}-confirm",
+        appointment_id=appointment.id,
+        kind="confirm",
+    )
+    now = clock.now()
+    for kind, before in REMINDER_OFFSETS.items():
+        at = appointment.scheduled_at - before
+        if at > now:
+            outbox.schedule(
+                session,
+                "appointment.sms",
+                run_at=at,
+                key=f"appointment-{appointment.id}-{kind}",
+                appointment_id=appointment.id,
+                kind=kind,
+            )
+
+
+def outbound_attempt_ended(session: Session, call_id: int) -> None:
+    outbox.schedule(session, "call.attempt_result", key=f"attempt-{call_id}", call_id=call_id)

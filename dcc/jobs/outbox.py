@@ -1,0 +1,178 @@
+"""Scheduling work: an outbox row now, an RQ job once the transaction has committed.
+
+``schedule()`` only adds a row to the caller's transaction. After the commit the rows are
+handed to RQ (``enqueue_at`` for later work; RQ's scheduler releases them when due). When Redis
+is down the rows simply stay pending and :func:`sweep` enqueues them when it is back; it also
+re-enqueues work whose job vanished (a worker killed mid-job, a flushed Redis). The RQ job id
+is derived from the row id, so the sweeper can ask RQ whether a row's job is still alive.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+import redis
+from flask import current_app, has_app_context
+from rq import Queue, Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from dcc import clock
+from dcc.jobs import registry
+from dcc.jobs.models import OutboxJob
+
+log = logging.getLogger(__name__)
+
+#: Backoff between RQ's retries of a failing job, in seconds.
+RETRY = (10, 60, 300)
+JOB_TIMEOUT = 120
+#: A job enqueued this long ago and neither done nor known to RQ is enqueued again.
+LEASE = dt.timedelta(seconds=JOB_TIMEOUT * 2)
+_AFTER_COMMIT_KEY = "dcc.outbox.new"
+_REDIS_KEY = "dcc.outbox.broker"
+
+
+def schedule(
+    session: Session,
+    task: str,
+    *,
+    run_at: dt.datetime | None = None,
+    key: str | None = None,
+    **args: Any,
+) -> OutboxJob:
+    """Add ``task(**args)`` to the caller's transaction, due at ``run_at`` (default now).
+
+    With ``key``, pending work with the same key is kept instead (its time is moved to the
+    new ``run_at``), so scheduling the same thing twice is harmless.
+    """
+    spec = registry.get(task)
+    when = run_at or clock.now()
+    if key is not None:
+        pending = session.scalar(
+            select(OutboxJob).where(OutboxJob.dedupe_key == key).with_for_update()
+        )
+        if pending is not None:
+            if pending.done_at is None and pending.canceled_at is None:
+                if pending.run_at != when:
+                    pending.run_at, pending.enqueued_at = when, None
+                    _remember(session, pending)
+                return pending
+            pending.dedupe_key = None  # finished work frees its key for the next round
+            session.flush()
+    row = OutboxJob(task=task, args=args, queue=spec.queue, run_at=when, dedupe_key=key)
+    session.add(row)
+    session.flush()
+    _remember(session, row)
+    return row
+
+
+def cancel(
+    session: Session, *, key: str | None = None, task: str | None = None, **match: Any
+) -> int:
+    """Cancel pending work by key, or by task and argument values; returns how many rows."""
+    query = select(OutboxJob).where(OutboxJob.done_at.is_(None), OutboxJob.canceled_at.is_(None))
+    if key is not None:
+        query = query.where(OutboxJob.dedupe_key == key)
+    if task is not None:
+        query = query.where(OutboxJob.task == task)
+    rows = [r for r in session.scalars(query) if all(r.args.get(k) == v for k, v in match.items())]
+    for row in rows:
+        row.canceled_at = clock.now()
+        row.dedupe_key = None
+    return len(rows)
+
+
+def _remember(session: Session, row: OutboxJob) -> None:
+    pending: dict[int, OutboxJob] = session.info.setdefault(_AFTER_COMMIT_KEY, {})
+    pending[row.id] = row
+    if has_app_context():
+        session.info.setdefault(_REDIS_KEY, current_app.extensions["dcc.broker"])
+
+
+@event.listens_for(Session, "after_commit")
+def _enqueue_after_commit(session: Session) -> None:
+    """Hand the committed rows to RQ. Failure is fine: the sweeper enqueues them later."""
+    rows: dict[int, OutboxJob] = session.info.pop(_AFTER_COMMIT_KEY, {})
+    broker = session.info.get(_REDIS_KEY)
+    if not rows or broker is None:
+        return
+    try:
+        conn = broker.connection
+    except Exception as error:  # the embedded server could not start: the sweeper retries
+        log.warning("outbox: no Redis (%s); %d job(s) left for the sweeper", error, len(rows))
+        return
+    for row in rows.values():
+        _enqueue(conn, row.id, row.queue, row.run_at, row.task)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_after_rollback(session: Session, previous_transaction: Any) -> None:
+    if previous_transaction.parent is None:  # the outermost transaction rolled back
+        session.info.pop(_AFTER_COMMIT_KEY, None)
+
+
+def rq_job_id(outbox_id: int) -> str:
+    return f"dcc-outbox-{outbox_id}"
+
+
+def _enqueue(
+    conn: redis.Redis, outbox_id: int, queue_name: str, run_at: dt.datetime, task: str
+) -> bool:
+    queue = Queue(queue_name, connection=conn)
+    options: dict[str, Any] = {
+        "job_id": rq_job_id(outbox_id),
+        "job_timeout": JOB_TIMEOUT,
+        "retry": Retry(max=len(RETRY), interval=list(RETRY)),
+        "failure_ttl": 7 * 24 * 3600,
+        "result_ttl": 3600,
+        "description": f"{task} (outbox {outbox_id})",
+    }
+    try:
+        if run_at > clock.now():
+            queue.enqueue_at(run_at, "dcc.jobs.runner.run", outbox_id, **options)
+        else:
+            queue.enqueue("dcc.jobs.runner.run", outbox_id, **options)
+    except redis.RedisError as error:
+        log.warning("outbox %s not enqueued (Redis: %s); the sweeper will retry", outbox_id, error)
+        return False
+    return True
+
+
+def sweep(session: Session, conn: redis.Redis, *, limit: int = 500) -> int:
+    """Enqueue pending work that never reached RQ, or whose job RQ no longer has.
+
+    Work due later than the next sweep is left to ``enqueue_at`` once enqueued; rows whose job
+    is queued, scheduled, started or deferred are left alone.
+    """
+    now = clock.now()
+    rows = session.scalars(
+        select(OutboxJob)
+        .where(
+            OutboxJob.done_at.is_(None),
+            OutboxJob.canceled_at.is_(None),
+            (OutboxJob.enqueued_at.is_(None)) | (OutboxJob.enqueued_at < now - LEASE),
+        )
+        .order_by(OutboxJob.run_at)
+        .limit(limit)
+    ).all()
+    count = 0
+    for row in rows:
+        if _alive(conn, row.id):
+            row.enqueued_at = now  # in RQ's hands (enqueued after commit): look again later
+            continue
+        if _enqueue(conn, row.id, row.queue, row.run_at, row.task):
+            row.enqueued_at = now
+            count += 1
+    return count
+
+
+def _alive(conn: redis.Redis, outbox_id: int) -> bool:
+    try:
+        status = Job.fetch(rq_job_id(outbox_id), connection=conn).get_status()
+    except NoSuchJobError:
+        return False
+    return status in {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.STARTED, JobStatus.DEFERRED}

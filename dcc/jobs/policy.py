@@ -1,0 +1,57 @@
+"""The dealer's timing rules for jobs, with DOMAIN.md's defaults; admins may override them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from dcc import settings_store
+
+SETTING = "job_policy"
+
+
+@dataclass(frozen=True)
+class Policy:
+    #: Delays before the 2nd, 3rd … attempt after an unanswered call (minutes).
+    retry_delays_minutes: tuple[int, ...] = (10, 120, 1440)
+    #: Unanswered attempts after which the lead goes to the manager as unreachable …
+    max_attempts: int = 3
+    #: … or as soon as the first unanswered attempt is this old.
+    attempt_window_days: int = 3
+    #: A due callback stays the owner's alone for this long, then the team may take it.
+    agent_only_minutes: int = 30
+    #: A new lead not called within this many minutes alerts the supervisor.
+    first_response_sla_minutes: int = 5
+    #: Missed inbound calls are called back after this many minutes.
+    missed_call_callback_minutes: int = 2
+    #: An open follow-up this many hours past due is reported to the supervisor.
+    follow_up_overdue_hours: int = 24
+
+    def retry_delay(self, attempt: int) -> dt.timedelta:
+        """The wait after the ``attempt``-th unanswered call (1-based)."""
+        delays = self.retry_delays_minutes
+        return dt.timedelta(minutes=delays[min(attempt, len(delays)) - 1])
+
+
+def load(session: Session) -> Policy:
+    stored = settings_store.get(session, SETTING, {}) or {}
+    if "retry_delays_minutes" in stored:
+        stored = {**stored, "retry_delays_minutes": tuple(stored["retry_delays_minutes"])}
+    return Policy(**stored)
+
+
+def save(session: Session, **changes: object) -> Policy:
+    stored = dict(settings_store.get(session, SETTING, {}) or {})
+    stored.update({k: list(v) if isinstance(v, tuple) else v for k, v in changes.items()})
+    policy = Policy(
+        **{
+            **stored,
+            "retry_delays_minutes": tuple(
+                stored.get("retry_delays_minutes", Policy.retry_delays_minutes)
+            ),
+        }
+    )
+    settings_store.put(session, SETTING, stored)
+    return policy

@@ -1,0 +1,55 @@
+"""Tasks by name: the outbox stores a task's name and keyword arguments, never a pickle."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+TaskFunc = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    func: TaskFunc
+    queue: str
+
+
+_TASKS: dict[str, Task] = {}
+
+
+def task(name: str, *, queue: str) -> Callable[[TaskFunc], TaskFunc]:
+    """Register ``func(session, **args)`` as the task ``name`` served from ``queue``.
+
+    A task reloads its rows from the ids it is given and does nothing when the database says
+    the work is already done, so running it twice does the work once. It raises on real
+    failure so that RQ retries it and records the failure.
+    """
+
+    def register(func: TaskFunc) -> TaskFunc:
+        if name in _TASKS and _TASKS[name].func is not func:
+            raise ValueError(f"task {name!r} is registered twice")
+        _TASKS[name] = Task(name, func, queue)
+        return func
+
+    return register
+
+
+def get(name: str) -> Task:
+    load_all()
+    try:
+        return _TASKS[name]
+    except KeyError:
+        raise LookupError(f"no task named {name!r}") from None
+
+
+def load_all() -> None:
+    """Import every module that registers tasks (they register on import)."""
+    from dcc.jobs import tasks  # noqa: F401
+
+
+def run(session: Session, name: str, args: dict[str, Any]) -> Any:
+    return get(name).func(session, **args)

@@ -1,0 +1,341 @@
+"""The work the queues do. Each task takes ids, reloads its rows and checks the database
+before acting, so a task that runs twice (or after a reassignment or a close) does the right
+thing once: no stale callback ever rings the wrong agent or a closed lead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dcc import clock
+from dcc.app import get_settings
+from dcc.calls import dialer, routing
+from dcc.calls import service as calls
+from dcc.calls.models import TERMINAL_CALL_STATUSES, Call, CallDirection
+from dcc.config import parse_hours
+from dcc.jobs import outbox, policy
+from dcc.jobs.registry import task
+from dcc.leads import manager
+from dcc.leads.models import Callback, CallbackStatus, FollowUp, FollowUpStatus, Lead
+from dcc.notifications import notify, notify_role
+from dcc.queues import CALLS, DEFAULT
+from dcc.users.models import Role, User
+from dcc.voice import get_telephony
+
+SUPERVISORS = {Role.SUPERVISOR, Role.MANAGER}
+
+
+# --- speed to lead ---------------------------------------------------------------------------
+
+
+@task("lead.first_contact", queue=CALLS)
+def first_contact(session: Session, *, lead_id: int) -> str:
+    """Speed-to-lead: dial a new lead at once when its source says so, else alert the owner."""
+    lead = session.get(Lead, lead_id)
+    if lead is None or not lead.is_open or lead.first_response_at is not None:
+        return "already contacted"
+    settings = get_settings()
+    owner = session.get(User, lead.owner_id) if lead.owner_id else None
+    can_dial = (
+        lead.source is not None
+        and lead.source.auto_dial
+        and routing.is_ready(owner)
+        and not lead.customer.do_not_call
+        and clock.within_hours(clock.now(), settings.timezone, parse_hours(settings.calling_hours))
+    )
+    if can_dial and owner is not None:
+        call = calls.start_click_to_dial(session, lead, actor=owner, settings=settings)
+        dialer.place(session, call, settings=settings, telephony=get_telephony())
+        return f"dialled (call {call.id})"
+    if owner is not None:
+        notify(session, owner.id, "new_lead", "新线索：请立即联系", lead_id=lead.id)
+        return "owner alerted"
+    notify_role(session, {Role.MANAGER}, "unassigned_lead", "新线索无人可分配", lead_id=lead.id)
+    return "manager alerted"
+
+
+@task("lead.first_response_sla", queue=DEFAULT)
+def first_response_sla(session: Session, *, lead_id: int) -> str:
+    """A new lead still not called when the SLA runs out alerts the supervisor."""
+    lead = session.get(Lead, lead_id)
+    if lead is None or not lead.is_open or lead.first_response_at is not None:
+        return "in time"
+    owner = session.get(User, lead.owner_id) if lead.owner_id else None
+    notify_role(
+        session,
+        SUPERVISORS,
+        "sla_first_response",
+        "首次响应超时",
+        team_id=owner.team_id if owner else lead.team_id,
+        lead_id=lead.id,
+        owner_id=lead.owner_id,
+    )
+    return "supervisor alerted"
+
+
+# --- callbacks and the attempt policy --------------------------------------------------------
+
+
+@task("callback.fire", queue=CALLS)
+def fire_callback(session: Session, *, callback_id: int) -> str:
+    """At its due time: ring the owner (or, once released, a ready agent of the team)."""
+    callback = session.get(Callback, callback_id)
+    if callback is None or callback.status != CallbackStatus.PENDING:
+        return "not pending"
+    lead = session.get_one(Lead, callback.lead_id)
+    if not lead.is_open or lead.escalation == "unreachable":
+        callback.status = CallbackStatus.CANCELED
+        return "lead closed"
+    if callback.placed_call_id is not None:
+        return "already placed"
+    settings = get_settings()
+    now = clock.now()
+    hours = parse_hours(settings.calling_hours)
+    if not clock.within_hours(now, settings.timezone, hours):
+        due = clock.next_opening(now, settings.timezone, hours)
+        schedule_callback(session, callback, due)
+        return f"moved to {due.isoformat()}"
+    agent = _callback_agent(session, callback)
+    if agent is None:
+        if callback.released_at is None:
+            owner_id = callback.owner_id
+            if owner_id is not None:
+                notify(
+                    session,
+                    owner_id,
+                    "callback_due",
+                    "回电已到期",
+                    lead_id=lead.id,
+                    callback_id=callback.id,
+                )
+            release_at = callback.due_at + dt.timedelta(
+                minutes=policy.load(session).agent_only_minutes
+            )
+            callback.agent_only_until = release_at
+            outbox.schedule(
+                session,
+                "callback.release",
+                run_at=max(release_at, now),
+                key=f"callback-release-{callback.id}",
+                callback_id=callback.id,
+            )
+        return "waiting on the worklist"
+    call = calls.start_click_to_dial(session, lead, actor=agent, settings=settings)
+    callback.placed_call_id = call.id
+    callback.status, callback.done_at = CallbackStatus.DONE, now
+    dialer.place(session, call, settings=settings, telephony=get_telephony())
+    return f"dialled (call {call.id})"
+
+
+def _callback_agent(session: Session, callback: Callback) -> User | None:
+    owner = session.get(User, callback.owner_id) if callback.owner_id else None
+    if routing.is_ready(owner):
+        return owner
+    if callback.released_at is None or callback.team_id is None:
+        return None
+    team = session.scalars(
+        select(User)
+        .where(User.team_id == callback.team_id, User.role == Role.DCC_AGENT)
+        .order_by(User.last_assigned_at.asc().nulls_first(), User.id)
+    )
+    return next((u for u in team if routing.is_ready(u)), None)
+
+
+@task("callback.release", queue=DEFAULT)
+def release_callback(session: Session, *, callback_id: int) -> str:
+    """An agent-only callback nobody handled in time becomes the team's."""
+    callback = session.get(Callback, callback_id)
+    if callback is None or callback.status != CallbackStatus.PENDING:
+        return "not pending"
+    if callback.released_at is not None:
+        return "already released"
+    callback.released_at = clock.now()
+    if callback.team_id is not None:
+        members = session.scalars(
+            select(User.id).where(
+                User.team_id == callback.team_id,
+                User.role == Role.DCC_AGENT,
+                User.is_active.is_(True),
+            )
+        )
+        for user_id in members:
+            notify(
+                session,
+                user_id,
+                "callback_open",
+                "有回电可以领取",
+                lead_id=callback.lead_id,
+                callback_id=callback.id,
+            )
+    outbox.schedule(
+        session, "callback.fire", key=f"callback-fire-{callback.id}", callback_id=callback.id
+    )
+    return "released"
+
+
+def schedule_callback(session: Session, callback: Callback, due_at: dt.datetime) -> None:
+    callback.due_at = due_at
+    outbox.schedule(
+        session,
+        "callback.fire",
+        run_at=due_at,
+        key=f"callback-fire-{callback.id}",
+        callback_id=callback.id,
+    )
+
+
+@task("call.attempt_result", queue=CALLS)
+def attempt_result(session: Session, *, call_id: int) -> str:
+    """After an unanswered outbound call: retry later, or hand the lead to the manager."""
+    call = session.get(Call, call_id)
+    if call is None or call.lead_id is None:
+        return "no lead"
+    lead = session.get_one(Lead, call.lead_id)
+    if not lead.is_open or lead.escalation == "unreachable":
+        return "nothing to do"
+    if session.scalar(select(Callback.id).where(Callback.call_id == call.id)) is not None:
+        return "already handled"
+    rules = policy.load(session)
+    misses = _unanswered_since_last_talk(session, lead)
+    now = clock.now()
+    first_miss = misses[0].created_at if misses else now
+    if len(misses) >= rules.max_attempts or now - first_miss >= dt.timedelta(
+        days=rules.attempt_window_days
+    ):
+        lead.escalation, lead.escalated_at = "unreachable", now
+        for pending in session.scalars(
+            select(Callback).where(
+                Callback.lead_id == lead.id, Callback.status == CallbackStatus.PENDING
+            )
+        ):
+            pending.status = CallbackStatus.CANCELED
+        notify_role(
+            session,
+            {Role.MANAGER},
+            "unreachable",
+            "客户多次未接通，请处理",
+            lead_id=lead.id,
+            attempts=len(misses),
+        )
+        return f"unreachable after {len(misses)} attempts"
+    callback = Callback(
+        lead_id=lead.id,
+        call_id=call.id,
+        owner_id=lead.owner_id,
+        team_id=lead.team_id,
+        reason="retry",
+        due_at=now + rules.retry_delay(len(misses)),
+    )
+    session.add(callback)
+    session.flush()
+    schedule_callback(session, callback, callback.due_at)
+    return f"retry {len(misses) + 1} at {callback.due_at.isoformat()}"
+
+
+def _unanswered_since_last_talk(session: Session, lead: Lead) -> list[Call]:
+    """The lead's unanswered outbound customer legs since anyone last spoke with it."""
+    legs = session.scalars(
+        select(Call)
+        .where(Call.lead_id == lead.id, Call.leg == "customer")
+        .order_by(Call.created_at, Call.id)
+    ).all()
+    misses: list[Call] = []
+    for leg in legs:
+        if leg.answered_at is not None and not (leg.answered_by or "").startswith("machine"):
+            misses = []  # a conversation resets the count
+        elif leg.direction == CallDirection.OUTBOUND and leg.status in TERMINAL_CALL_STATUSES:
+            misses.append(leg)
+    return misses
+
+
+# --- follow-ups, appointments, escalations ---------------------------------------------------
+
+
+@task("followup.remind", queue=DEFAULT)
+def remind_follow_up(session: Session, *, follow_up_id: int) -> str:
+    follow_up = session.get(FollowUp, follow_up_id)
+    if follow_up is None or follow_up.status != FollowUpStatus.OPEN:
+        return "not open"
+    if follow_up.owner_id is not None:
+        notify(
+            session,
+            follow_up.owner_id,
+            "follow_up_due",
+            "跟进提醒：今天需要回访",
+            lead_id=follow_up.lead_id,
+            follow_up_id=follow_up.id,
+        )
+    overdue_at = follow_up.due_at + dt.timedelta(hours=policy.load(session).follow_up_overdue_hours)
+    outbox.schedule(
+        session,
+        "followup.overdue",
+        run_at=overdue_at,
+        key=f"followup-overdue-{follow_up.id}",
+        follow_up_id=follow_up.id,
+    )
+    return "owner reminded"
+
+
+@task("followup.overdue", queue=DEFAULT)
+def overdue_follow_up(session: Session, *, follow_up_id: int) -> str:
+    follow_up = session.get(FollowUp, follow_up_id)
+    if follow_up is None or follow_up.status != FollowUpStatus.OPEN:
+        return "done in time"
+    owner = session.get(User, follow_up.owner_id) if follow_up.owner_id else None
+    notify_role(
+        session,
+        SUPERVISORS,
+        "follow_up_overdue",
+        "跟进逾期",
+        team_id=owner.team_id if owner else None,
+        lead_id=follow_up.lead_id,
+        follow_up_id=follow_up.id,
+        owner_id=follow_up.owner_id,
+    )
+    return "supervisor told"
+
+
+@task("escalation.invited_no_show", queue=DEFAULT)
+def invited_no_show(session: Session, *, day: str) -> str:
+    """The 30-day rule: invited leads that never arrived go back to the manager's queue."""
+    found = 0
+    for lead in manager.invited_without_arrival(session):
+        if lead.escalation is None:
+            lead.escalation, lead.escalated_at = "no_show_30d", clock.now()
+            found += 1
+    if found:
+        notify_role(
+            session, {Role.MANAGER}, "no_show_30d", f"{found} 条邀约超过30天未到店", count=found
+        )
+    return f"{found} escalated"
+
+
+@task("appointment.sms", queue=DEFAULT)
+def appointment_sms(session: Session, *, appointment_id: int, kind: str) -> str:
+    """The confirmation or a reminder for a booked appointment, sent at most once."""
+    from dcc.messaging import send_once
+    from dcc.sales import reminders
+    from dcc.sales.models import Appointment, AppointmentStatus
+
+    appointment = session.get(Appointment, appointment_id)
+    if appointment is None or appointment.status != AppointmentStatus.BOOKED:
+        return "not booked"
+    if kind != "confirm" and appointment.scheduled_at <= clock.now():
+        return "too late"
+    customer = appointment.lead.customer
+    if customer.do_not_call:
+        return "customer refused contact"
+    settings = get_settings()
+    message = send_once(
+        session,
+        get_telephony(),
+        key=f"appointment-{appointment.id}-{kind}",
+        to=customer.phone,
+        body=reminders.text_for(session, appointment, kind, settings),
+        from_=settings.hotline_number,
+        lead_id=appointment.lead_id,
+    )
+    return f"sms {message.status}"
