@@ -6,7 +6,10 @@ them the suite runs on a SQLite file and an embedded Redis server.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import socket
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -158,3 +161,85 @@ class Twilio:
 @pytest.fixture()
 def twilio(client: FlaskClient) -> Twilio:
     return Twilio(client)
+
+
+@dataclasses.dataclass
+class Live:
+    """The app served over HTTP on a committed database, with the simulator as Twilio."""
+
+    app: Flask
+    base_url: str
+    sim: Any
+
+    def session(self) -> Session:
+        return self.app.extensions["dcc.db"].sessionmaker()
+
+
+@pytest.fixture()
+def live(database_url: str, redis_url: str, engine: Engine, tmp_path: Any) -> Iterator[Live]:
+    """Real commits (the webhooks arrive on other threads); every table is emptied after."""
+    from werkzeug.serving import make_server
+
+    from telephony import make_telephony
+    from telephony.simulator import Simulator
+
+    server_port = _free_port()
+    base_url = f"http://127.0.0.1:{server_port}"
+    app = create_app(
+        {
+            "database_url": database_url,
+            "redis_url": redis_url,
+            "testing": True,
+            "secret_key": "test-secret",
+            "instance_path": str(tmp_path / "instance"),
+            "telephony": "sim",
+            "twilio_account_sid": TWILIO_ACCOUNT_SID,
+            "twilio_auth_token": TWILIO_AUTH_TOKEN,
+            "public_base_url": base_url,
+            "calling_hours": "00:00-24:00",
+            "opening_hours": "00:00-24:00",
+        }
+    )
+    server = make_server("127.0.0.1", server_port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    sim = Simulator(
+        account_sid=TWILIO_ACCOUNT_SID,
+        auth_token=TWILIO_AUTH_TOKEN,
+        voice_url=f"{base_url}/webhooks/twilio/voice/inbound",
+        voice_status_url=f"{base_url}/webhooks/twilio/voice/status",
+        speed=0.02,
+    )
+    sim.start()
+    app.extensions["dcc.telephony"] = make_telephony(
+        "sim",
+        account_sid=TWILIO_ACCOUNT_SID,
+        auth_token=TWILIO_AUTH_TOKEN,
+        api_base_url=sim.base_url,
+    )
+    try:
+        with app.app_context():
+            yield Live(app, base_url, sim)
+    finally:
+        sim.stop()
+        server.shutdown()
+        app.extensions["dcc.db"].engine.dispose()
+        _empty_tables(engine)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _empty_tables(engine: Engine) -> None:
+    from dcc.models import Base
+
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(table.delete())

@@ -91,11 +91,11 @@ class FollowUpOut(ma.Schema):
 
 
 class CallOut(ma.Schema):
+    """One conversation as a lead's history shows it."""
+
     id = ma.fields.Integer()
     sid = ma.fields.String(allow_none=True)
-    parent_sid = ma.fields.String(allow_none=True)
     direction = ma.fields.String()
-    leg = ma.fields.String()
     agent_id = ma.fields.Integer(allow_none=True)
     status = ma.fields.String()
     started_at = ma.fields.DateTime(allow_none=True)
@@ -105,6 +105,7 @@ class CallOut(ma.Schema):
     recording_url = ma.fields.String(allow_none=True)
     recording_duration = ma.fields.Integer(allow_none=True)
     script_step = ma.fields.Integer(allow_none=True)
+    outcome = ma.fields.String(allow_none=True)
 
 
 class AppointmentOut(ma.Schema):
@@ -196,17 +197,4 @@ class CallQuery(Strict):
     lead_id = ma.fields.Integer(required=True)
 
 
-class CallSummaryOut(ma.Schema):
-    id = ma.fields.Integer()
-    sid = ma.fields.String(allow_none=True)
-    direction = ma.fields.String()
-    agent_id = ma.fields.Integer(allow_none=True)
-    status = ma.fields.String()
-    started_at = ma.fields.DateTime(allow_none=True)
-    answered_at = ma.fields.DateTime(allow_none=True)
-    ended_at = ma.fields.DateTime(allow_none=True)
-    duration = ma.fields.Integer(allow_none=True)
-    recording_url = ma.fields.String(allow_none=True)
-    recording_duration = ma.fields.Integer(allow_none=True)
-    script_step = ma.fields.Integer(allow_none=True)
-    outcome = ma.fields.String(allow_none=True)
+CallSummaryOut = CallOut

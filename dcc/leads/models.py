@@ -284,3 +284,23 @@ class LostRequest(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
     lead: Mapped[Lead] = relationship()
+
+
+class LeadDelivery(Base):
+    """A keyed delivery from a lead source and the answer it got; a replay gets that answer.
+
+    Keys are ``key:<Idempotency-Key header>`` and ``ext:<external id>``: a delivery with both
+    has a row for each, so a replay matching either is recognised. The unique constraint makes
+    concurrent duplicates collide instead of creating two leads.
+    """
+
+    __tablename__ = "lead_deliveries"
+    __table_args__ = (UniqueConstraint("source_id", "key", name="uq_lead_deliveries_source_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("lead_sources.id"))
+    key: Mapped[str] = mapped_column(String(160))
+    response_status: Mapped[int] = mapped_column()
+    response_body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)

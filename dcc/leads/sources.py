@@ -1,17 +1,36 @@
-"""Lead sources: where leads come from, and the secret each one signs its deliveries with."""
+"""Lead sources: where leads come from, and the secret each one signs its deliveries with.
+
+A source authenticates its deliveries in one of two ways (``LeadSource.auth_mode``):
+
+- ``hmac``: header ``X-DCC-Signature: sha256=<hex HMAC-SHA256 of the raw body>`` keyed with the
+  source's secret; a replayed body can be re-sent but not altered.
+- ``token``: header ``X-DCC-Token: <secret>``, for portals that cannot sign.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import secrets
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dcc.errors import Conflict, NotFound, ValidationError
+from dcc.errors import Conflict, DCCError, NotFound, ValidationError
 from dcc.leads.models import Channel, LeadSource
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,59}$")
+AUTH_MODES = ("hmac", "token")
+SIGNATURE_HEADER = "X-DCC-Signature"
+TOKEN_HEADER = "X-DCC-Token"
+MIN_SECRET_LENGTH = 16
+
+
+class DeliveryUnauthenticated(DCCError):
+    """A delivery whose signature or token is missing or wrong."""
+
+    status_code = 401
 
 
 def create(
@@ -28,15 +47,12 @@ def create(
 ) -> LeadSource:
     if not _SLUG.match(slug):
         raise ValidationError("slug: lowercase letters, digits, - and _", field="slug")
-    try:
-        channel = Channel(channel)
-    except ValueError as exc:
-        choices = ", ".join(c.value for c in Channel)
-        raise ValidationError(f"channel must be one of {choices}", field="channel") from exc
-    if auth_mode not in {"hmac", "token"}:
-        raise ValidationError("auth must be hmac or token", field="auth_mode")
-    if len(secret) < 16:
-        raise ValidationError("a secret has at least 16 characters", field="secret")
+    channel = _channel(channel)
+    auth_mode = _auth_mode(auth_mode)
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise ValidationError(
+            f"a secret has at least {MIN_SECRET_LENGTH} characters", field="secret"
+        )
     if session.scalar(select(LeadSource.id).where(LeadSource.slug == slug)) is not None:
         raise Conflict(f"source {slug!r} exists", field="slug")
     source = LeadSource(
@@ -61,6 +77,101 @@ def get_by_slug(session: Session, slug: str) -> LeadSource:
     return source
 
 
+def get_enabled(session: Session, slug: str) -> LeadSource:
+    """The source a delivery names; unknown and disabled sources look the same to callers."""
+    source = session.scalar(select(LeadSource).where(LeadSource.slug == slug))
+    if source is None or not source.enabled:
+        raise NotFound(f"no lead source {slug!r}", field="source")
+    return source
+
+
+def list_all(session: Session) -> list[LeadSource]:
+    return list(session.scalars(select(LeadSource).order_by(LeadSource.slug)))
+
+
+def update(
+    source: LeadSource,
+    *,
+    name: str | None = None,
+    channel: Channel | str | None = None,
+    sub_source: str | None = None,
+    auth_mode: str | None = None,
+    auto_dial: bool | None = None,
+) -> LeadSource:
+    """Change what is given; ``sub_source=""`` clears it. Validates before changing anything."""
+    new_channel = _channel(channel) if channel is not None else None
+    new_auth = _auth_mode(auth_mode) if auth_mode is not None else None
+    if name is not None:
+        if not name.strip():
+            raise ValidationError("a source needs a name", field="name")
+        source.name = name.strip()
+    if new_channel is not None:
+        source.channel = new_channel
+    if sub_source is not None:
+        source.sub_source = sub_source.strip() or None
+    if new_auth is not None:
+        source.auth_mode = new_auth
+    if auto_dial is not None:
+        source.auto_dial = auto_dial
+    return source
+
+
+def set_enabled(source: LeadSource, enabled: bool) -> LeadSource:
+    """A disabled source's deliveries are refused (404) until it is enabled again."""
+    source.enabled = enabled
+    return source
+
+
 def rotate_secret(source: LeadSource) -> str:
+    """Give the source a new random secret; the old one stops working at once."""
     source.secret = secrets.token_urlsafe(32)
     return source.secret
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The ``X-DCC-Signature`` value for ``body``: ``sha256=<hex>``."""
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def authenticate(
+    source: LeadSource, body: bytes, *, signature: str | None, token: str | None
+) -> None:
+    """Check a delivery's raw ``body`` against the source's secret, in constant time.
+
+    Raises :class:`DeliveryUnauthenticated` naming the header that is missing or wrong.
+    """
+    if source.auth_mode == "token":
+        if not token:
+            raise DeliveryUnauthenticated(f"{TOKEN_HEADER} is required", field=TOKEN_HEADER)
+        if not hmac.compare_digest(token.strip().encode(), source.secret.encode()):
+            raise DeliveryUnauthenticated(f"{TOKEN_HEADER} is wrong", field=TOKEN_HEADER)
+        return
+    if not signature:
+        raise DeliveryUnauthenticated(
+            f"{SIGNATURE_HEADER} is required: sha256=<hex HMAC-SHA256 of the body>",
+            field=SIGNATURE_HEADER,
+        )
+    given = signature.strip()
+    scheme, _, hexdigest = given.partition("=")
+    expected = sign(source.secret, body)
+    if scheme.lower() != "sha256" or not hmac.compare_digest(
+        f"sha256={hexdigest.lower()}".encode(), expected.encode()
+    ):
+        raise DeliveryUnauthenticated(
+            f"{SIGNATURE_HEADER} does not match the body", field=SIGNATURE_HEADER
+        )
+
+
+def _channel(value: Channel | str) -> Channel:
+    try:
+        return Channel(value)
+    except ValueError as exc:
+        choices = ", ".join(c.value for c in Channel)
+        raise ValidationError(f"channel must be one of {choices}", field="channel") from exc
+
+
+def _auth_mode(value: str) -> str:
+    if value not in AUTH_MODES:
+        raise ValidationError("auth must be hmac or token", field="auth_mode")
+    return value
