@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import sys
 
@@ -23,7 +24,15 @@ def main() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (db_group, users_group, tokens_group, sources_group, demo_group):
+    for group in (
+        db_group,
+        users_group,
+        tokens_group,
+        sources_group,
+        demo_group,
+        sim_group,
+        jobs_group,
+    ):
         app.cli.add_command(group)
     app.cli.add_command(serve_command)
 
@@ -182,3 +191,69 @@ def serve_command(host: str, port: int | None) -> None:
     from dcc import serve
 
     serve.run(host=host, port=port)
+
+
+@click.group("sim", help="The telephony simulator of the embedded mode.")
+def sim_group() -> None:
+    pass
+
+
+@sim_group.command("call", help="Make the simulator ring the hotline from a customer's number.")
+@click.option("--from", "from_", required=True, help="The caller, in any format.")
+@click.option("--to", default=None, help="The hotline dialled (default DCC_HOTLINE_NUMBER).")
+@click.option("--hangup-after", type=float, default=None, help="Caller hangs up after N s.")
+def sim_call(from_: str, to: str | None, hangup_after: float | None) -> None:
+    import requests
+
+    from dcc import phones
+    from dcc.app import get_settings
+
+    settings = get_settings()
+    try:
+        from_ = phones.normalize(from_, settings.default_region, field="--from")
+    except DCCError as error:
+        _fail(error)
+    if settings.telephony != "sim":
+        _fail(DCCError("DCC_TELEPHONY is not 'sim'", field="DCC_TELEPHONY"))
+    base = settings.twilio_api_base_url.rstrip("/")
+    try:
+        if hangup_after is not None:
+            behaviour = {"hangup_after": hangup_after}
+            requests.post(
+                f"{base}/sim/behaviour", json={"number": from_, "behaviour": behaviour}, timeout=5
+            ).raise_for_status()
+        answer = requests.post(
+            f"{base}/sim/inbound",
+            json={"from": from_, "to": to or settings.hotline_number},
+            timeout=10,
+        )
+        answer.raise_for_status()
+    except requests.RequestException as error:
+        _fail(DCCError(f"the simulator at {base} did not answer: {error}", field="simulator"))
+    click.echo(f"calling the hotline from {from_}: {answer.json().get('sid', answer.text)}")
+
+
+@click.group("jobs", help="Background work.")
+def jobs_group() -> None:
+    pass
+
+
+@jobs_group.command(
+    "sweep", help="Enqueue outbox work that has not reached RQ (once, or --every N s)."
+)
+@click.option("--every", type=float, default=None, help="Keep sweeping every N seconds.")
+def jobs_sweep(every: float | None) -> None:
+    from flask import current_app
+
+    from dcc.jobs import sweeper
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if every is None:
+        click.echo(f"{sweeper.sweep_once(app)} job(s) enqueued")
+        return
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    sweeper.run_forever(app, every)
+
+
+if __name__ == "__main__":  # python -m dcc.cli …
+    main()

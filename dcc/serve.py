@@ -171,8 +171,13 @@ def worker_command(redis_url: str) -> list[str]:
     """One RQ worker serving every queue, calls first, with the scheduler."""
     return [
         sys.executable, "-m", "rq.cli", "worker", "--with-scheduler", "--url", redis_url,
-        *QUEUE_NAMES,
+        "--worker-class", "dcc.jobs.worker.Worker", *QUEUE_NAMES,
     ]  # fmt: skip
+
+
+def sweeper_command() -> list[str]:
+    """The outbox sweeper: enqueues work written while Redis was away."""
+    return [sys.executable, "-m", "dcc.cli", "jobs", "sweep", "--every", "5"]
 
 
 def simulator_available() -> bool:
@@ -415,6 +420,7 @@ def plan_children(
     children = [
         Child("web", web_command(host, port)),
         Child("worker", worker_command(redis_url)),
+        Child("sweep", sweeper_command()),
     ]
     if sim is not None:
         if simulator_available():

@@ -42,12 +42,14 @@ def schedule(
     *,
     run_at: dt.datetime | None = None,
     key: str | None = None,
+    again: bool = False,
     **args: Any,
 ) -> OutboxJob:
     """Add ``task(**args)`` to the caller's transaction, due at ``run_at`` (default now).
 
-    With ``key``, pending work with the same key is kept instead (its time is moved to the
-    new ``run_at``), so scheduling the same thing twice is harmless.
+    With ``key`` the work happens once: pending work with the same key is kept (moved to the
+    new ``run_at``) and finished work is not repeated, unless ``again`` asks for another round
+    (a callback that must ring again later).
     """
     spec = registry.get(task)
     when = run_at or clock.now()
@@ -61,7 +63,9 @@ def schedule(
                     pending.run_at, pending.enqueued_at = when, None
                     _remember(session, pending)
                 return pending
-            pending.dedupe_key = None  # finished work frees its key for the next round
+            if not again:
+                return pending
+            pending.dedupe_key = None  # the finished round frees its key for the next one
             session.flush()
     row = OutboxJob(task=task, args=args, queue=spec.queue, run_at=when, dedupe_key=key)
     session.add(row)

@@ -36,6 +36,12 @@ def _app() -> Flask:
     return _worker_app
 
 
+def warm() -> None:
+    """Build the worker's app now (before RQ forks) instead of in every job."""
+    if not has_app_context():
+        _app()
+
+
 def run(outbox_id: int) -> str:
     """Run the outbox row ``outbox_id`` unless it is done, canceled or gone."""
     app = _app()

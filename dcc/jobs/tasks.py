@@ -171,7 +171,11 @@ def release_callback(session: Session, *, callback_id: int) -> str:
                 callback_id=callback.id,
             )
     outbox.schedule(
-        session, "callback.fire", key=f"callback-fire-{callback.id}", callback_id=callback.id
+        session,
+        "callback.fire",
+        key=f"callback-fire-{callback.id}",
+        again=True,
+        callback_id=callback.id,
     )
     return "released"
 
@@ -183,6 +187,7 @@ def schedule_callback(session: Session, callback: Callback, due_at: dt.datetime)
         "callback.fire",
         run_at=due_at,
         key=f"callback-fire-{callback.id}",
+        again=True,
         callback_id=callback.id,
     )
 

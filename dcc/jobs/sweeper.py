@@ -1,0 +1,48 @@
+"""The sweeper: enqueues outbox work that did not reach RQ, and starts the daily checks.
+
+Run any number of them (``dcc jobs sweep --every 10``); each pass is idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import redis
+from flask import Flask
+
+from dcc import clock
+from dcc.broker import get_broker
+from dcc.db import get_database
+from dcc.jobs import outbox
+
+log = logging.getLogger(__name__)
+
+
+def sweep_once(app: Flask) -> int:
+    """One pass; returns how many jobs were handed to RQ."""
+    with app.app_context():
+        database, broker = get_database(app), get_broker(app)
+        with database.session_scope() as session:
+            count = outbox.sweep(session, broker.connection)
+            # The 30-day rule runs once a day; the key makes every sweeper agree on "once".
+            day = clock.local(clock.now(), app.extensions["dcc.settings"].timezone).date()
+            outbox.schedule(
+                session,
+                "escalation.invited_no_show",
+                key=f"invited-no-show-{day.isoformat()}",
+                day=day.isoformat(),
+            )
+        return count
+
+
+def run_forever(app: Flask, every: float) -> None:
+    """Sweep every ``every`` seconds until stopped; a Redis outage only delays the next pass."""
+    while True:
+        try:
+            count = sweep_once(app)
+            if count:
+                log.info("sweeper: %d job(s) enqueued", count)
+        except (redis.RedisError, OSError) as error:
+            log.warning("sweeper: Redis unavailable (%s); trying again in %ss", error, every)
+        time.sleep(every)

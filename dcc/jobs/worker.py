@@ -1,0 +1,20 @@
+"""The RQ worker class for DCC: ``rq worker -w dcc.jobs.worker.Worker --with-scheduler …``.
+
+It builds the app once, before RQ forks a work-horse per job, so a job does not pay for the
+app factory every time. Everything else is RQ's own worker.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import rq
+
+from dcc.jobs import registry, runner
+
+
+class Worker(rq.Worker):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        runner.warm()
+        registry.load_all()
