@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app, url_for
+from flask import Flask, current_app, has_request_context, url_for
 
 from dcc.config import Settings
 from telephony import Telephony, make_telephony
@@ -42,4 +42,8 @@ def public_url(endpoint: str, **values: Any) -> str:
     Behind a TLS-terminating proxy the request says ``http://``; Twilio signed ``https://``.
     """
     settings: Settings = current_app.extensions["dcc.settings"]
-    return settings.public_base_url.rstrip("/") + url_for(endpoint, **values)
+    if has_request_context():
+        path = url_for(endpoint, **values)
+    else:  # a job: no request to take a host from, and none is needed
+        path = current_app.url_map.bind("dcc.invalid").build(endpoint, values)
+    return settings.public_base_url.rstrip("/") + path

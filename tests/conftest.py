@@ -19,16 +19,19 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session, sessionmaker
+from support import (
+    PUBLIC_BASE_URL,
+    TWILIO_ACCOUNT_SID,
+    TWILIO_AUTH_TOKEN,
+    app_config,
+    bind_to,
+)
 from twilio.request_validator import RequestValidator
 
 from dcc import create_app, migrate
 from dcc.db import make_engine, normalise_url
 from dcc.users import service as users
 from dcc.users.models import User
-
-TWILIO_ACCOUNT_SID = "AC" + "1" * 32
-TWILIO_AUTH_TOKEN = "test-auth-token"
-PUBLIC_BASE_URL = "https://dcc.example.test"
 
 
 @pytest.fixture(scope="session")
@@ -89,22 +92,8 @@ def session(connection: Connection) -> Iterator[Session]:
 def app(
     database_url: str, redis_url: str, connection: Connection, tmp_path: Any
 ) -> Iterator[Flask]:
-    app = create_app(
-        {
-            "database_url": database_url,
-            "redis_url": redis_url,
-            "testing": True,
-            "secret_key": "test-secret",
-            "instance_path": str(tmp_path / "instance"),
-            "telephony": "sim",
-            "twilio_account_sid": TWILIO_ACCOUNT_SID,
-            "twilio_auth_token": TWILIO_AUTH_TOKEN,
-            "public_base_url": PUBLIC_BASE_URL,
-        }
-    )
-    # Requests share the test's connection, so their commits roll back with the test.
-    app.extensions["dcc.db"].sessionmaker = sessionmaker(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    app = bind_to(
+        create_app(app_config(database_url, redis_url, tmp_path / "instance")), connection
     )
     with app.app_context():
         yield app
@@ -186,19 +175,14 @@ def live(database_url: str, redis_url: str, engine: Engine, tmp_path: Any) -> It
     server_port = _free_port()
     base_url = f"http://127.0.0.1:{server_port}"
     app = create_app(
-        {
-            "database_url": database_url,
-            "redis_url": redis_url,
-            "testing": True,
-            "secret_key": "test-secret",
-            "instance_path": str(tmp_path / "instance"),
-            "telephony": "sim",
-            "twilio_account_sid": TWILIO_ACCOUNT_SID,
-            "twilio_auth_token": TWILIO_AUTH_TOKEN,
-            "public_base_url": base_url,
-            "calling_hours": "00:00-24:00",
-            "opening_hours": "00:00-24:00",
-        }
+        app_config(
+            database_url,
+            redis_url,
+            tmp_path / "instance",
+            public_base_url=base_url,
+            calling_hours="00:00-24:00",
+            opening_hours="00:00-24:00",
+        )
     )
     server = make_server("127.0.0.1", server_port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -243,3 +227,15 @@ def _empty_tables(engine: Engine) -> None:
         else:
             for table in reversed(Base.metadata.sorted_tables):
                 conn.execute(table.delete())
+
+
+@pytest.fixture()
+def committed(database_url: str, redis_url: str, engine: Engine, tmp_path: Any) -> Iterator[Flask]:
+    """An app on the test database with real commits (for other processes); emptied after."""
+    app = create_app(app_config(database_url, redis_url, tmp_path / "instance"))
+    try:
+        with app.app_context():
+            yield app
+    finally:
+        app.extensions["dcc.db"].engine.dispose()
+        _empty_tables(engine)

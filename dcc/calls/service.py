@@ -15,7 +15,7 @@ from dcc.calls.models import TERMINAL_CALL_STATUSES, Call, CallDirection, CallSt
 from dcc.config import Settings, parse_hours
 from dcc.errors import CallRefused, NotFound, PermissionDenied, ValidationError
 from dcc.jobs import hooks, policy
-from dcc.leads import intake, lifecycle
+from dcc.leads import callbacks, intake, lifecycle
 from dcc.leads.models import Callback, CallbackStatus, Channel, Lead, LeadSource
 from dcc.users.models import Role, User
 
@@ -49,7 +49,7 @@ def receive_inbound(
     if not clock.within_hours(now, settings.timezone, hours):
         if lead is not None:
             due = clock.next_opening(now, settings.timezone, hours)
-            _owe_callback(session, call, lead, reason="after_hours", due_at=due)
+            callbacks.owe(session, lead, reason="after_hours", due_at=due, call_id=call.id)
         return InboundDecision(call, lead, [], after_hours=True)
     softphone = bool(settings.twilio_api_key_sid)
     targets = routing.inbound_targets(session, lead, softphone=softphone)
@@ -193,7 +193,9 @@ def _settle_inbound(session: Session, call: Call) -> None:
     if existing is None:
         lead = session.get_one(Lead, call.lead_id)
         delay = dt.timedelta(minutes=policy.load(session).missed_call_callback_minutes)
-        _owe_callback(session, call, lead, reason="missed_call", due_at=clock.now() + delay)
+        callbacks.owe(
+            session, lead, reason="missed_call", due_at=clock.now() + delay, call_id=call.id
+        )
 
 
 def _child_answered(session: Session, call: Call) -> bool:
@@ -207,38 +209,22 @@ def _child_answered(session: Session, call: Call) -> bool:
     )
 
 
-def _owe_callback(
-    session: Session, call: Call, lead: Lead, *, reason: str, due_at: dt.datetime
-) -> Callback:
-    existing = session.scalar(select(Callback).where(Callback.call_id == call.id))
-    if existing is not None:
-        return existing
-    owner = session.get(User, lead.owner_id) if lead.owner_id else None
-    callback = Callback(
-        lead_id=lead.id,
-        call_id=call.id,
-        owner_id=lead.owner_id,
-        team_id=owner.team_id if owner else lead.team_id,
-        reason=reason,
-        due_at=due_at,
-    )
-    session.add(callback)
-    session.flush()
-    hooks.callback_owed(session, callback)
-    return callback
-
-
 # --- click-to-dial -------------------------------------------------------------------------
 
 
-def start_click_to_dial(session: Session, lead: Lead, *, actor: User, settings: Settings) -> Call:
-    """Check that the call may be placed and record it before the provider is asked.
-
-    Raises :class:`CallRefused` (409) for a do-not-call number, outside calling hours or a
-    closed lead. The caller commits, then asks the provider, then stores the sid.
-    """
+def check_may_dial(lead: Lead, actor: User) -> None:
+    """A person clicking Call: the lead's owner, a manager or a supervisor."""
     if actor.id != lead.owner_id and actor.role not in SUPERVISING:
         raise PermissionDenied("only the lead's owner, a manager or a supervisor may call it")
+
+
+def start_click_to_dial(session: Session, lead: Lead, *, actor: User, settings: Settings) -> Call:
+    """Check that the call may be placed now and record it before the provider is asked.
+
+    ``actor`` is the agent whose phone rings first. Raises :class:`CallRefused` (409) for a
+    do-not-call number, outside calling hours or a closed lead. The caller commits, then asks
+    the provider, then stores the sid.
+    """
     if not lead.is_open:
         raise CallRefused(f"the lead is {lead.status.value}", field="lead_id")
     customer = lead.customer

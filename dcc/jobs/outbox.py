@@ -27,11 +27,8 @@ from dcc.jobs.models import OutboxJob
 
 log = logging.getLogger(__name__)
 
-#: Backoff between RQ's retries of a failing job, in seconds.
-RETRY = (10, 60, 300)
-JOB_TIMEOUT = 120
 #: A job enqueued this long ago and neither done nor known to RQ is enqueued again.
-LEASE = dt.timedelta(seconds=JOB_TIMEOUT * 2)
+LEASE = dt.timedelta(seconds=registry.DEFAULT_TIMEOUT * 2)
 _AFTER_COMMIT_KEY = "dcc.outbox.new"
 _REDIS_KEY = "dcc.outbox.broker"
 
@@ -126,11 +123,12 @@ def rq_job_id(outbox_id: int) -> str:
 def _enqueue(
     conn: redis.Redis, outbox_id: int, queue_name: str, run_at: dt.datetime, task: str
 ) -> bool:
+    spec = registry.get(task)
     queue = Queue(queue_name, connection=conn)
     options: dict[str, Any] = {
         "job_id": rq_job_id(outbox_id),
-        "job_timeout": JOB_TIMEOUT,
-        "retry": Retry(max=len(RETRY), interval=list(RETRY)),
+        "job_timeout": spec.timeout,
+        "retry": Retry(max=len(spec.retry), interval=list(spec.retry)),
         "failure_ttl": 7 * 24 * 3600,
         "result_ttl": 3600,
         "description": f"{task} (outbox {outbox_id})",

@@ -11,17 +11,30 @@ from sqlalchemy.orm import Session
 TaskFunc = Callable[..., Any]
 
 
+#: Backoff between RQ's retries of a failing job, in seconds.
+DEFAULT_RETRY = (10, 60, 300)
+DEFAULT_TIMEOUT = 120
+
+
 @dataclass(frozen=True)
 class Task:
     name: str
     func: TaskFunc
     queue: str
+    retry: tuple[int, ...] = DEFAULT_RETRY
+    timeout: int = DEFAULT_TIMEOUT
 
 
 _TASKS: dict[str, Task] = {}
 
 
-def task(name: str, *, queue: str) -> Callable[[TaskFunc], TaskFunc]:
+def task(
+    name: str,
+    *,
+    queue: str,
+    retry: tuple[int, ...] = DEFAULT_RETRY,
+    timeout: int = DEFAULT_TIMEOUT,
+) -> Callable[[TaskFunc], TaskFunc]:
     """Register ``func(session, **args)`` as the task ``name`` served from ``queue``.
 
     A task reloads its rows from the ids it is given and does nothing when the database says
@@ -32,7 +45,7 @@ def task(name: str, *, queue: str) -> Callable[[TaskFunc], TaskFunc]:
     def register(func: TaskFunc) -> TaskFunc:
         if name in _TASKS and _TASKS[name].func is not func:
             raise ValueError(f"task {name!r} is registered twice")
-        _TASKS[name] = Task(name, func, queue)
+        _TASKS[name] = Task(name, func, queue, retry, timeout)
         return func
 
     return register

@@ -344,3 +344,20 @@ def appointment_sms(session: Session, *, appointment_id: int, kind: str) -> str:
         lead_id=appointment.lead_id,
     )
     return f"sms {message.status}"
+
+
+@task("system.probe", queue=DEFAULT, retry=(1, 1, 1), timeout=60)
+def probe(session: Session, *, token: str, seconds: float = 0.0) -> str:
+    """An end-to-end check of the queues for operators: wait, then leave one audit entry.
+
+    ``dcc jobs probe`` uses it to prove that workers take work and finish it exactly once.
+    """
+    import time
+
+    from dcc import audit
+
+    time.sleep(max(0.0, min(seconds, 30.0)))
+    audit.record(
+        session, actor_id=None, action="jobs.probe", entity="outbox", entity_id=None, token=token
+    )
+    return token

@@ -1,0 +1,235 @@
+"""The jobs keep the promise that no lead is forgotten (tests on a real Redis)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+
+import pytest
+from rq import Queue, SimpleWorker
+from rq.registry import ScheduledJobRegistry
+from rq.scheduler import RQScheduler
+from sqlalchemy import select
+from support import RecordingTelephony, run_due
+
+from dcc import clock
+from dcc.app import get_settings
+from dcc.calls import service as calls
+from dcc.jobs import outbox, policy
+from dcc.jobs.models import OutboxJob
+from dcc.leads import callbacks, intake, lifecycle, manager
+from dcc.leads.models import Callback, CallbackStatus, Channel, Lead
+from dcc.notifications import Notification
+from dcc.queues import QUEUE_NAMES
+from dcc.users.models import AgentStatus
+
+T0 = dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
+
+
+@pytest.fixture()
+def phone(app):
+    telephony = RecordingTelephony()
+    app.extensions["dcc.telephony"] = telephony
+    return telephony
+
+
+@pytest.fixture()
+def always_open(app):
+    settings = app.extensions["dcc.settings"]
+    app.extensions["dcc.settings"] = dataclasses.replace(
+        settings, calling_hours="00:00-24:00", opening_hours="00:00-24:00"
+    )
+
+
+def ready_agent(staff, login: str, number: str, team: str = "DCC"):
+    agent = staff.user(login, "dcc_agent", phone=number, team=team)
+    agent.agent_status = AgentStatus.AVAILABLE
+    staff.session.commit()
+    return agent
+
+
+def new_lead(session, owner) -> Lead:
+    lead = intake.receive(
+        session,
+        intake.LeadInput(phone="13800138000", channel=Channel.PORTAL, owner_id=owner.id),
+    ).lead
+    session.commit()
+    return lead
+
+
+def workers(redis) -> tuple[list[Queue], SimpleWorker]:
+    queues = [Queue(name, connection=redis) for name in QUEUE_NAMES]
+    return queues, SimpleWorker(queues, connection=redis)
+
+
+def test_scheduled_callback_fires_at_its_due_time_and_places_the_call(
+    session, staff, redis, phone, always_open
+):
+    agent = ready_agent(staff, "agent", "+8613900000001")
+    lead = new_lead(session, agent)
+    session.execute(
+        OutboxJob.__table__.update().values(done_at=clock.now())  # speed-to-lead not under test
+    )
+    due = clock.now() + dt.timedelta(seconds=2)
+    callback = callbacks.schedule(session, lead, due_at=due, actor=agent)
+    session.commit()
+
+    queues, worker = workers(redis)
+    job_id = outbox.rq_job_id(
+        session.scalar(select(OutboxJob.id).where(OutboxJob.task == "callback.fire"))
+    )
+    assert job_id in ScheduledJobRegistry(queue=queues[0]).get_job_ids()
+    worker.work(burst=True)
+    assert phone.calls == []  # not due yet: RQ keeps it scheduled
+
+    time.sleep(max(0.0, (due - clock.now()).total_seconds()) + 0.2)
+    scheduler = RQScheduler(queues, connection=redis)
+    scheduler.acquire_locks()
+    scheduler.enqueue_scheduled_jobs()
+    scheduler.release_locks()
+    workers(redis)[1].work(burst=True)
+
+    assert [c["agent"] for c in phone.calls] == ["+8613900000001"]
+    assert phone.calls[0]["customer"] == "+8613800138000"
+    session.expire_all()
+    assert session.get(Callback, callback.id).status == CallbackStatus.DONE
+
+
+def test_agent_only_callback_becomes_the_teams_after_the_configured_time(
+    session, staff, phone, always_open
+):
+    owner = ready_agent(staff, "owner", "+8613900000001")
+    colleague = ready_agent(staff, "colleague", "+8613900000002")
+    policy.save(session, agent_only_minutes=30)
+    with clock.frozen(T0):
+        lead = new_lead(session, owner)
+        run_due(session)
+        owner.agent_status = AgentStatus.AWAY  # the owner is away when the callback falls due
+        callback = callbacks.schedule(
+            session, lead, due_at=T0 + dt.timedelta(minutes=5), actor=owner
+        )
+        session.commit()
+    with clock.frozen(T0 + dt.timedelta(minutes=5)):
+        run_due(session)
+    session.expire_all()
+    assert session.get(Callback, callback.id).released_at is None
+    assert phone.calls == []
+    notes = session.scalars(select(Notification).where(Notification.user_id == owner.id)).all()
+    assert "callback_due" in {n.kind for n in notes}
+
+    with clock.frozen(T0 + dt.timedelta(minutes=34)):
+        run_due(session)
+    session.expire_all()
+    assert session.get(Callback, callback.id).released_at is None  # 29 minutes after due
+
+    with clock.frozen(T0 + dt.timedelta(minutes=35)):
+        run_due(session)
+    session.expire_all()
+    released = session.get(Callback, callback.id)
+    assert released.released_at == T0 + dt.timedelta(minutes=35)
+    assert [c["agent"] for c in phone.calls] == [colleague.phone]
+    assert released.status == CallbackStatus.DONE
+
+
+def _no_answer(session, call_id: int, at: dt.datetime) -> None:
+    """The provider reports that the customer leg of ``call_id`` rang out."""
+    parent = session.get(calls.Call, call_id)
+    calls.record_status(
+        session,
+        {
+            "CallSid": parent.sid,
+            "CallStatus": "completed",
+            "Direction": "outbound-api",
+            "Timestamp": _rfc(at),
+        },
+        call_id=call_id,
+    )
+    child_sid = "CA" + "c" * 24 + f"{call_id:08d}"
+    calls.record_status(
+        session,
+        {
+            "CallSid": child_sid,
+            "ParentCallSid": parent.sid,
+            "CallStatus": "no-answer",
+            "Direction": "outbound-dial",
+            "To": "+8613800138000",
+            "Timestamp": _rfc(at),
+            "CallDuration": "0",
+        },
+        parent_call_id=call_id,
+        leg="customer",
+    )
+    session.commit()
+
+
+def _rfc(at: dt.datetime) -> str:
+    return at.strftime("%a, %d %b %Y %H:%M:%S +0000")
+
+
+def test_three_unanswered_attempts_go_to_the_manager_with_the_configured_delays(
+    session, staff, phone, always_open
+):
+    agent = ready_agent(staff, "agent", "+8613900000001")
+    staff.user("boss", "manager")
+    policy.save(session, retry_delays_minutes=(10, 120), max_attempts=3)
+    session.commit()
+    with clock.frozen(T0):
+        lead = new_lead(session, agent)
+        call = calls.start_click_to_dial(session, lead, actor=agent, settings=get_settings())
+        call.sid = "CA" + "1" * 32
+        session.commit()
+        run_due(session)  # speed-to-lead: already contacted, nothing to do
+        _no_answer(session, call.id, T0)
+        run_due(session)
+    retries = session.scalars(select(Callback).order_by(Callback.id)).all()
+    assert [r.due_at - T0 for r in retries] == [dt.timedelta(minutes=10)]
+
+    moments = [T0 + dt.timedelta(minutes=10), T0 + dt.timedelta(minutes=130)]
+    for at in moments:
+        with clock.frozen(at):
+            run_due(session)
+            placed = phone.calls[-1]
+            second = session.scalar(select(calls.Call).where(calls.Call.sid == placed["sid"]))
+            _no_answer(session, second.id, at)
+            run_due(session)
+    session.expire_all()
+    retries = session.scalars(select(Callback).order_by(Callback.id)).all()
+    assert [r.due_at for r in retries] == moments
+    assert len(phone.calls) == 2
+    lead = session.get(Lead, lead.id)
+    assert lead.escalation == "unreachable"
+    kinds = {n.kind for n in session.scalars(select(Notification))}
+    assert "unreachable" in kinds
+
+
+def test_reassigning_gives_callbacks_to_the_new_owner_and_closing_cancels_them(
+    session, staff, phone, always_open
+):
+    old = ready_agent(staff, "old", "+8613900000001")
+    new = ready_agent(staff, "new", "+8613900000002")
+    boss = staff.user("boss", "manager")
+    with clock.frozen(T0):
+        lead = new_lead(session, old)
+        run_due(session)
+        callback = callbacks.schedule(
+            session, lead, due_at=T0 + dt.timedelta(minutes=30), actor=old
+        )
+        session.commit()
+        manager.reassign(session, lead, new, actor=boss)
+        session.commit()
+    assert session.get(Callback, callback.id).owner_id == new.id
+    with clock.frozen(T0 + dt.timedelta(minutes=30)):
+        run_due(session)
+    assert [c["agent"] for c in phone.calls] == [new.phone]  # never the old owner
+
+    with clock.frozen(T0 + dt.timedelta(hours=1)):
+        second = callbacks.schedule(session, lead, due_at=T0 + dt.timedelta(hours=2), actor=new)
+        session.commit()
+        lifecycle.mark_invalid(session, lead, actor=boss, reason="空号")
+        session.commit()
+    with clock.frozen(T0 + dt.timedelta(hours=2)):
+        run_due(session)
+    session.expire_all()
+    assert session.get(Callback, second.id).status == CallbackStatus.CANCELED
+    assert len(phone.calls) == 1  # the closed lead was not called

