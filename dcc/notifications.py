@@ -1,27 +1,19 @@
 """Notifications: what a user must know now (a due callback, an arrival, an SLA breach).
 
-Stored first, so nothing is lost; then published on the user's Redis channel so that any web
-process holding the user's live stream can push it to the screen.
+Stored first, so nothing is lost; then pushed live (``dcc.live``) to the user's screen.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import logging
 from typing import Any
 
-import redis
-from flask import current_app, has_app_context
-from sqlalchemy import JSON, ForeignKey, String, event, select
+from sqlalchemy import JSON, ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from dcc import clock
+from dcc import clock, live
 from dcc.db import Base, UTCDateTime
 from dcc.users.models import Role, User
-
-log = logging.getLogger(__name__)
-_PENDING = "dcc.notifications.pending"
 
 
 class Notification(Base):
@@ -37,10 +29,6 @@ class Notification(Base):
     read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
-def user_channel(user_id: int) -> str:
-    return f"dcc:user:{user_id}"
-
-
 def notify(
     session: Session,
     user_id: int,
@@ -54,9 +42,7 @@ def notify(
     note = Notification(user_id=user_id, kind=kind, title=title, lead_id=lead_id, data=data)
     session.add(note)
     session.flush()
-    session.info.setdefault(_PENDING, []).append(note)
-    if has_app_context():
-        session.info.setdefault("dcc.notifications.broker", current_app.extensions["dcc.broker"])
+    live.to_user(session, user_id, "notification", as_event(note))
     return note
 
 
@@ -89,24 +75,3 @@ def as_event(note: Notification) -> dict[str, Any]:
         "data": note.data,
         "created_at": note.created_at.isoformat(),
     }
-
-
-@event.listens_for(Session, "after_commit")
-def _publish_after_commit(session: Session) -> None:
-    notes: list[Notification] = session.info.pop(_PENDING, [])
-    broker = session.info.get("dcc.notifications.broker")
-    if not notes or broker is None:
-        return
-    try:
-        pipe = broker.connection.pipeline(transaction=False)
-        for note in notes:
-            pipe.publish(user_channel(note.user_id), json.dumps(as_event(note), ensure_ascii=False))
-        pipe.execute()
-    except (redis.RedisError, OSError) as error:  # stored anyway; the screen reloads them
-        log.warning("notifications not published: %s", error)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_after_rollback(session: Session, previous_transaction: Any) -> None:
-    if previous_transaction.parent is None:
-        session.info.pop(_PENDING, None)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dcc import clock, phones
+from dcc import clock, live, phones
 from dcc.calls import events, routing
 from dcc.calls.models import TERMINAL_CALL_STATUSES, Call, CallDirection, CallStatus
 from dcc.config import Settings, parse_hours
@@ -17,7 +17,7 @@ from dcc.errors import CallRefused, NotFound, PermissionDenied, ValidationError
 from dcc.jobs import hooks, policy
 from dcc.leads import callbacks, intake, lifecycle
 from dcc.leads.models import Callback, CallbackStatus, Channel, Lead, LeadSource
-from dcc.users.models import Role, User
+from dcc.users.models import AgentStatus, Role, User
 
 SUPERVISING = frozenset({Role.MANAGER, Role.SUPERVISOR, Role.ADMIN})
 
@@ -150,11 +150,14 @@ def _inherit(session: Session, child: Call, parent_call_id: int) -> None:
 
 def _after_event(session: Session, call: Call) -> None:
     """Consequences for the lead, each idempotent so that replays change nothing."""
+    _track_agent(session, call)
     if call.leg == "agent" and call.parent_sid and call.answered_at is not None:
         parent = session.scalar(select(Call).where(Call.sid == call.parent_sid))
         if parent is not None and parent.direction == CallDirection.INBOUND:
             # An agent picked up the hotline call: the caller's leg was answered by them.
-            parent.agent_id = parent.agent_id or call.agent_id
+            if parent.agent_id is None and call.agent_id is not None:
+                parent.agent_id = call.agent_id
+                _screen_pop(session, parent, call.agent_id)
             _customer_reached(session, parent, call.answered_at)
             _settle_inbound(session, parent)
     if call.leg == "customer" and call.direction == CallDirection.OUTBOUND:
@@ -165,6 +168,47 @@ def _after_event(session: Session, call: Call) -> None:
         # The caller's own leg is answered by the hotline's notice, not by a person: only an
         # agent leg's answer (above) counts as reaching the customer.
         _settle_inbound(session, call)
+
+
+def _track_agent(session: Session, call: Call) -> None:
+    """Keep the agent's status with their calls and push the call's state to their screen."""
+    if call.agent_id is None:
+        return
+    agent = session.get(User, call.agent_id)
+    if agent is not None and call.leg == "agent":
+        if call.status == CallStatus.IN_PROGRESS:
+            agent.agent_status = AgentStatus.ON_CALL
+        elif call.status in TERMINAL_CALL_STATUSES and agent.agent_status == AgentStatus.ON_CALL:
+            agent.agent_status = AgentStatus.WRAP_UP  # the outcome is recorded next
+    state = {
+        "call_id": call.id,
+        "sid": call.sid,
+        "lead_id": call.lead_id,
+        "leg": call.leg,
+        "direction": call.direction.value,
+        "status": call.status.value,
+        "answered_at": call.answered_at,
+        "ended_at": call.ended_at,
+        "duration": call.duration,
+    }
+    live.to_user(session, call.agent_id, "call", state)
+    live.publish(session, live.WALLBOARD, "call", {**state, "agent_id": call.agent_id})
+
+
+def _screen_pop(session: Session, parent: Call, agent_id: int) -> None:
+    """The answering agent's screen opens the caller's lead (or a new-customer form)."""
+    live.to_user(
+        session,
+        agent_id,
+        "screen_pop",
+        {
+            "call_id": parent.id,
+            "lead_id": parent.lead_id,
+            "customer_id": parent.customer_id,
+            "from": parent.from_number,
+            "direction": "inbound",
+        },
+    )
 
 
 def _customer_reached(session: Session, call: Call, at: dt.datetime | None) -> None:
