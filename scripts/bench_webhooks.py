@@ -141,7 +141,7 @@ def signed_requests(count: int, customers: int, run: str) -> list[benchlib.Reque
         else:  # a new number
             caller = f"+86136{run}{n:04d}"
         params = {
-            "CallSid": f"CA{run}{n:030d}"[:34],
+            "CallSid": f"CA{run}{n:028d}",
             "AccountSid": "AC" + "0" * 32,
             "From": caller,
             "To": HOTLINE,

@@ -66,33 +66,50 @@ def lock_call(session: Session, call_id: int) -> Call | None:
     return session.scalar(select(Call).where(Call.id == call_id).with_for_update())
 
 
-def call_for_sid(session: Session, sid: str, direction: CallDirection) -> Call:
+def call_for_sid(
+    session: Session,
+    sid: str,
+    direction: CallDirection,
+    params: Mapping[str, str] | None = None,
+    **fields: object,
+) -> Call:
     """The call with this CallSid, locked; created when this is its first event.
 
-    Two first events of one call can arrive at once: the insert ignores the loser's conflict
-    and both then lock and read the same row.
+    A new row is written in one statement, already holding what ``params`` says and any
+    ``fields`` (the lead it belongs to, say). Two first events of one call can arrive at
+    once: the insert ignores the loser's conflict, which then locks and merges into the row.
     """
     call = session.scalar(select(Call).where(Call.sid == sid).with_for_update())
     if call is not None:
+        if params is not None:
+            merge_status(call, params)
         return call
+    draft = Call(
+        sid=sid, direction=direction, leg="customer", status=CallStatus.QUEUED, status_rank=0
+    )
+    if params is not None:
+        merge_status(draft, params)
     now = clock.now()
+    values = {
+        column.key: getattr(draft, column.key)
+        for column in Call.__table__.columns
+        if column.key != "id" and getattr(draft, column.key) is not None
+    }
+    values.update(created_at=now, updated_at=now, **fields)
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(
-        insert(Call)
-        .values(
-            sid=sid,
-            direction=direction,
-            leg="customer",
-            status=CallStatus.QUEUED,
-            status_rank=0,
-            created_at=now,
-            updated_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["sid"])
-    )
+    created = session.scalars(
+        insert(Call).values(**values).on_conflict_do_nothing(index_elements=["sid"]).returning(Call)
+    ).first()
+    if created is not None:
+        return created
     call = session.scalar(select(Call).where(Call.sid == sid).with_for_update())
-    assert call is not None  # inserted above or by the concurrent winner
+    assert call is not None  # inserted by the concurrent winner
+    for key, value in fields.items():
+        if getattr(call, key) is None:
+            setattr(call, key, value)
+    if params is not None:
+        merge_status(call, params)
     return call
 
 

@@ -38,12 +38,19 @@ class InboundDecision:
 def receive_inbound(
     session: Session, params: Mapping[str, str], settings: Settings
 ) -> InboundDecision:
-    """A caller reached the 400 hotline: record the call, attach the lead, decide routing."""
-    call = events.call_for_sid(session, params["CallSid"], CallDirection.INBOUND)
-    call.direction, call.leg = CallDirection.INBOUND, "customer"
-    events.merge_status(call, params)
+    """A caller reached the 400 hotline: record the call, attach the lead, decide routing.
+
+    A repeated request for the same CallSid (a provider retry) finds the call and its lead and
+    records no second touch.
+    """
+    sid = params["CallSid"]
+    call = session.scalar(select(Call).where(Call.sid == sid).with_for_update())
+    lead = session.get(Lead, call.lead_id) if call is not None and call.lead_id else None
+    if lead is None:
+        lead = _attach_lead(session, sid, params, settings)
+    link = {"lead_id": lead.id, "customer_id": lead.customer_id} if lead is not None else {}
+    call = events.call_for_sid(session, sid, CallDirection.INBOUND, params, **link)
     events.log_event(session, "voice", params)
-    lead = call.lead if call.lead_id else _attach_lead(session, call, params, settings)
     now = clock.now()
     hours = parse_hours(settings.opening_hours)
     if not clock.within_hours(now, settings.timezone, hours):
@@ -57,7 +64,7 @@ def receive_inbound(
 
 
 def _attach_lead(
-    session: Session, call: Call, params: Mapping[str, str], settings: Settings
+    session: Session, sid: str, params: Mapping[str, str], settings: Settings
 ) -> Lead | None:
     """Create or touch the caller's lead; withheld numbers get a call record but no lead."""
     try:
@@ -69,13 +76,10 @@ def _attach_lead(
     )
     result = intake.receive(
         session,
-        intake.LeadInput(
-            phone=params["From"], channel=Channel.HOTLINE, details={"call_sid": call.sid}
-        ),
+        intake.LeadInput(phone=params["From"], channel=Channel.HOTLINE, details={"call_sid": sid}),
         source=hotline,
         region=settings.default_region,
     )
-    call.lead_id, call.customer_id = result.lead.id, result.customer.id
     return result.lead
 
 
@@ -92,11 +96,11 @@ def record_status(
 ) -> Call:
     """A status callback for any leg. ``call_id`` / ``parent_call_id`` come from the URL the
     app gave the provider, linking legs to the records made before they were dialled."""
-    call = _locate(session, params, call_id)
+    side = {"leg": leg} if leg in {"agent", "customer"} else {}
+    call = _locate(session, params, call_id, status=True, **side)
     events.log_event(session, "status", params)
-    if leg in {"agent", "customer"} and call.lead_id is None:
+    if side and call.lead_id is None:
         call.leg = leg  # a dialled leg's first event: the URL says which side it rings
-    events.merge_status(call, params)
     if parent_call_id is not None:
         _inherit(session, call, parent_call_id)
     _after_event(session, call)
@@ -120,7 +124,15 @@ def record_recording(session: Session, params: Mapping[str, str]) -> Call:
     return call
 
 
-def _locate(session: Session, params: Mapping[str, str], call_id: int | None) -> Call:
+def _locate(
+    session: Session,
+    params: Mapping[str, str],
+    call_id: int | None,
+    *,
+    status: bool = False,
+    **fields: object,
+) -> Call:
+    """The locked record of the event's CallSid (merged with the event when ``status``)."""
     sid = params.get("CallSid", "")
     if not sid:
         raise ValidationError("CallSid is required", field="CallSid")
@@ -128,8 +140,12 @@ def _locate(session: Session, params: Mapping[str, str], call_id: int | None) ->
         call = events.lock_call(session, call_id)
         if call is not None and call.sid in (None, sid):
             call.sid = sid
+            if status:
+                events.merge_status(call, params)
             return call
-    return events.call_for_sid(session, sid, events.direction_of(params))
+    return events.call_for_sid(
+        session, sid, events.direction_of(params), params if status else None, **fields
+    )
 
 
 def _inherit(session: Session, child: Call, parent_call_id: int) -> None:

@@ -19,6 +19,7 @@ from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy import event, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from dcc import clock
@@ -27,6 +28,9 @@ from dcc.jobs.models import OutboxJob
 
 log = logging.getLogger(__name__)
 
+#: Work due within this is handed to RQ right after the commit; later work by the sweeper,
+#: which runs every few seconds and enqueues it with ``enqueue_at`` well before it is due.
+HAND_OVER_NOW = dt.timedelta(seconds=30)
 #: A job enqueued this long ago and neither done nor known to RQ is enqueued again.
 LEASE = dt.timedelta(seconds=registry.DEFAULT_TIMEOUT * 2)
 _AFTER_COMMIT_KEY = "dcc.outbox.new"
@@ -51,6 +55,18 @@ def schedule(
     spec = registry.get(task)
     when = run_at or clock.now()
     if key is not None:
+        # Most keys are new (they name a new lead or call): try the insert first.
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        created = session.scalars(
+            insert(OutboxJob)
+            .values(task=task, args=args, queue=spec.queue, run_at=when, dedupe_key=key)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(OutboxJob)
+        ).first()
+        if created is not None:
+            _remember(session, created)
+            return created
         pending = session.scalar(
             select(OutboxJob).where(OutboxJob.dedupe_key == key).with_for_update()
         )
@@ -88,6 +104,8 @@ def cancel(
 
 
 def _remember(session: Session, row: OutboxJob) -> None:
+    if row.run_at > clock.now() + HAND_OVER_NOW:
+        return  # later work reaches RQ through the sweeper, off the request's path
     pending: dict[int, OutboxJob] = session.info.setdefault(_AFTER_COMMIT_KEY, {})
     pending[row.id] = row
     if has_app_context():

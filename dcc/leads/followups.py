@@ -39,10 +39,14 @@ def schedule(
     if due_at is None:
         lead.next_action, lead.next_action_at = None, None
         return None
+    # By id, not ``lead=``: the backref would load every earlier follow-up just to append one.
     follow_up = FollowUp(lead_id=lead.id, owner_id=lead.owner_id, due_at=due_at, by_rule=by_rule)
     session.add(follow_up)
     session.flush()
-    refresh_next_action(session, lead)
+    # lead.next_action_at is the earliest open follow-up; only an earlier one changes it.
+    if lead.next_action_at is None or due_at < lead.next_action_at:
+        lead.next_action = "首次联系" if lead.grade == Grade.N else "跟进回访"
+        lead.next_action_at = due_at
     if due_at > clock.now():  # one due now is on the worklist already
         hooks.follow_up_planned(session, follow_up)
     return follow_up
@@ -97,8 +101,8 @@ def complete(
     if follow_up.owner_id is None:
         follow_up.owner_id = actor.id
     session.flush()
+    refresh_next_action(session, lead)  # the done one may have been the earliest
     if not lead.is_open:
-        refresh_next_action(session, lead)
         return None
     return schedule(session, lead, due_at=next_due_at, after=now)
 

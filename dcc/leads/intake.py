@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from dcc import audit, clock, phones
 from dcc.customers import service as customers
-from dcc.customers.models import Customer
+from dcc.customers.models import Customer, CustomerPhone
 from dcc.errors import ValidationError
 from dcc.jobs import hooks
 from dcc.leads import assignment, followups, rules
@@ -94,13 +94,9 @@ def receive(
         raise ValidationError("channel is required", field="channel")
 
     customer = customers.find_by_phone(session, phone)
-    known = customer is not None
     if customer is None:
-        customer = customers.create(
-            session, phone=phone, name=data.name.strip(), email=data.email, city=data.city
-        )
-    else:
-        _complete_customer(customer, data)
+        return _first_enquiry(session, data, phone, alt_phone, channel, source, now, actor)
+    _complete_customer(customer, data)
     if data.consent and customer.consent_at is None:
         customer.consent_at = now
     if alt_phone and alt_phone != phone:
@@ -131,7 +127,53 @@ def receive(
         session.flush()
         return IntakeResult(open_lead, customer, duplicate=True, new_lead=False, touch=touch)
 
-    lead = _open_lead(session, customer, data, channel, source, now)
+    owner = _choose_owner(session, data, customer, channel, source)
+    lead = _open_lead(session, customer, data, channel, source, now, owner=owner, known=True)
+    return _opened(session, lead, customer, data, channel, source, actor, known=True)
+
+
+def _first_enquiry(
+    session: Session,
+    data: LeadInput,
+    phone: str,
+    alt_phone: str | None,
+    channel: Channel,
+    source: LeadSource | None,
+    now: dt.datetime,
+    actor: User | None,
+) -> IntakeResult:
+    """A number never seen: the customer, its numbers and its lead go in one flush."""
+    if alt_phone and alt_phone != phone and customers.find_by_phone(session, alt_phone):
+        alt_phone = None  # that number already identifies someone else; keep them apart
+    # Every query comes before anything is added, so the inserts go out in one flush.
+    owner = _choose_owner(session, data, None, channel, source)
+    customer = customers.create(
+        session,
+        phone=phone,
+        name=data.name.strip(),
+        email=data.email,
+        city=data.city,
+        consent_at=now if data.consent else None,
+        owner_id=owner.id if owner else None,
+        flush=False,
+    )
+    if alt_phone and alt_phone != phone:
+        customer.phones.append(CustomerPhone(phone=alt_phone))
+    lead = _open_lead(session, customer, data, channel, source, now, owner=owner, known=False)
+    return _opened(session, lead, customer, data, channel, source, actor, known=False)
+
+
+def _opened(
+    session: Session,
+    lead: Lead,
+    customer: Customer,
+    data: LeadInput,
+    channel: Channel,
+    source: LeadSource | None,
+    actor: User | None,
+    *,
+    known: bool,
+) -> IntakeResult:
     touch = _touch(session, lead, data, channel, source)
     if actor is not None:
         audit.record(
@@ -146,6 +188,20 @@ def receive(
     return IntakeResult(lead, customer, duplicate=known, new_lead=True, touch=touch)
 
 
+def _choose_owner(
+    session: Session,
+    data: LeadInput,
+    customer: Customer | None,
+    channel: Channel,
+    source: LeadSource | None,
+) -> User | None:
+    """The owner named by the caller (a consultant's own walk-in), else by the rules."""
+    if data.owner_id is not None:
+        return session.get(User, data.owner_id)
+    team_id = source.team_id if source else None
+    return assignment.choose_owner(session, customer=customer, channel=channel, team_id=team_id)
+
+
 def _open_lead(
     session: Session,
     customer: Customer,
@@ -153,9 +209,14 @@ def _open_lead(
     channel: Channel,
     source: LeadSource | None,
     now: dt.datetime,
+    *,
+    owner: User | None,
+    known: bool,
 ) -> Lead:
-    repurchase = _has_delivered_order(session, customer)
+    # Only a customer we knew can have bought here before; a new one spares the query.
+    repurchase = known and _has_delivered_order(session, customer)
     grade = data.grade or rules.grade_for_timeframe(data.purchase_timeframe)
+    team_id = source.team_id if source else None
     lead = Lead(
         customer=customer,
         source=source,
@@ -173,16 +234,14 @@ def _open_lead(
         purchase_timeframe=data.purchase_timeframe,
         comments=data.comments,
         is_repurchase=repurchase,
-        team_id=source.team_id if source else None,
+        team_id=team_id,
         created_at=now,
+        # The first contact is due now (speed-to-lead), whatever the grade.
+        next_action="首次联系",
+        next_action_at=now,
     )
     if repurchase:
         lead.sub_source = lead.sub_source or "续购"
-    owner = session.get(User, data.owner_id) if data.owner_id else None
-    if owner is None:
-        owner = assignment.choose_owner(
-            session, customer=customer, channel=channel, team_id=lead.team_id
-        )
     if owner is not None:
         lead.owner_id = owner.id
         lead.team_id = lead.team_id or owner.team_id
