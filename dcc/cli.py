@@ -168,6 +168,106 @@ def sources_create(
     click.echo(secret_out)
 
 
+@sources_group.command("list", help="Show every lead source (secrets are not shown).")
+def sources_list() -> None:
+    from dcc.leads import sources
+
+    with get_database().session_scope() as session:
+        rows = [
+            (
+                s.slug,
+                s.name,
+                s.channel.value,
+                s.sub_source or "-",
+                s.auth_mode,
+                "auto-dial" if s.auto_dial else "-",
+                "enabled" if s.enabled else "DISABLED",
+            )
+            for s in sources.list_all(session)
+        ]
+    if not rows:
+        click.echo("no lead sources; add one with: dcc sources create SLUG")
+        return
+    header = ("slug", "name", "channel", "sub-source", "auth", "dial", "state")
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        click.echo("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+
+
+@sources_group.command("rotate", help="Give SLUG a new secret, printed as the last line.")
+@click.argument("slug")
+def sources_rotate(slug: str) -> None:
+    from dcc.leads import sources
+
+    try:
+        with get_database().session_scope() as session:
+            secret_out = sources.rotate_secret(sources.get_by_slug(session, slug))
+    except DCCError as error:
+        _fail(error)
+    click.echo(f"source {slug}: new secret (the old one no longer works):")
+    click.echo(secret_out)
+
+
+@sources_group.command("enable", help="Accept SLUG's deliveries again.")
+@click.argument("slug")
+def sources_enable(slug: str) -> None:
+    _set_enabled(slug, True)
+
+
+@sources_group.command("disable", help="Refuse SLUG's deliveries (404) until enabled.")
+@click.argument("slug")
+def sources_disable(slug: str) -> None:
+    _set_enabled(slug, False)
+
+
+def _set_enabled(slug: str, enabled: bool) -> None:
+    from dcc.leads import sources
+
+    try:
+        with get_database().session_scope() as session:
+            sources.set_enabled(sources.get_by_slug(session, slug), enabled)
+    except DCCError as error:
+        _fail(error)
+    click.echo(f"source {slug} {'enabled' if enabled else 'disabled'}")
+
+
+@sources_group.command("set", help="Change SLUG's settings; only the options given change.")
+@click.argument("slug")
+@click.option("--name", default=None)
+@click.option("--channel", default=None)
+@click.option("--sub-source", default=None, help='"" clears it.')
+@click.option("--auth", "auth_mode", type=click.Choice(["hmac", "token"]), default=None)
+@click.option("--auto-dial/--no-auto-dial", default=None)
+def sources_set(
+    slug: str,
+    name: str | None,
+    channel: str | None,
+    sub_source: str | None,
+    auth_mode: str | None,
+    auto_dial: bool | None,
+) -> None:
+    from dcc.leads import sources
+
+    try:
+        with get_database().session_scope() as session:
+            source = sources.update(
+                sources.get_by_slug(session, slug),
+                name=name,
+                channel=channel,
+                sub_source=sub_source,
+                auth_mode=auth_mode,
+                auto_dial=auto_dial,
+            )
+            summary = (
+                f"source {slug}: {source.name}, {source.channel.value}, "
+                f"sub-source {source.sub_source or '-'}, {source.auth_mode}, "
+                f"auto-dial {'on' if source.auto_dial else 'off'}"
+            )
+    except DCCError as error:
+        _fail(error)
+    click.echo(summary)
+
+
 @click.group("demo", help="Demo data.")
 def demo_group() -> None:
     pass

@@ -6,6 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from webhooks import twilio_voice
+    from webhooks import leads, twilio_voice
 
     app.register_blueprint(twilio_voice.bp)
+    app.register_blueprint(leads.bp)

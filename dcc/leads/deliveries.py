@@ -4,13 +4,15 @@ Portals resend: after a timeout, on a ``status="resend"`` ADF prospect, or by a 
 is known by its ``Idempotency-Key`` header and by its external id (the portal's lead id); a
 replay matching either gets the original answer (status and body) and writes nothing.
 
-Concurrent duplicates race on the ``lead_deliveries`` unique constraint: the delivery rows
-are inserted first, in a savepoint, so the loser waits for the winner's commit (PostgreSQL
-blocks on the unique index), gets an IntegrityError, and answers with the winner's answer.
+Concurrent duplicates race on unique constraints (the ``lead_deliveries`` key, or the new
+customer's phone): the work runs in a savepoint, the loser waits for the winner's commit
+(PostgreSQL blocks on the unique index), gets an IntegrityError, rolls its savepoint back and
+answers with the winner's answer.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,8 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dcc.errors import Conflict
-from dcc.leads import intake, speed
-from dcc.leads.intake import IntakeResult, LeadInput
+from dcc.leads import intake
+from dcc.leads.intake import LeadInput
 from dcc.leads.models import LeadDelivery, LeadSource
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -41,10 +43,17 @@ def keys_for(*, idempotency_key: str | None, external_id: str | None) -> list[st
     """The keys a delivery is known by; empty when it carries neither."""
     keys = []
     if idempotency_key and idempotency_key.strip():
-        keys.append("key:" + idempotency_key.strip()[:MAX_KEY_LENGTH])
+        keys.append("key:" + _bounded(idempotency_key.strip()))
     if external_id:
-        keys.append("ext:" + external_id[:MAX_KEY_LENGTH])
+        keys.append("ext:" + _bounded(external_id))
     return keys
+
+
+def _bounded(key: str) -> str:
+    """Long keys are stored by their hash: cutting them could make two different keys equal."""
+    if len(key) <= MAX_KEY_LENGTH:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
 def stored_answer(session: Session, source: LeadSource, keys: list[str]) -> Answer | None:
@@ -60,31 +69,6 @@ def stored_answer(session: Session, source: LeadSource, keys: list[str]) -> Answ
     if row is None:
         return None
     return Answer(row.response_status, dict(row.response_body), replayed=True)
-
-
-def claim(session: Session, source: LeadSource, keys: list[str]) -> list[LeadDelivery] | Answer:
-    """Insert this delivery's rows before doing the work; a duplicate gets the stored answer.
-
-    The rows carry a placeholder answer that :func:`receive` fills in the same transaction,
-    so no other transaction ever sees it.
-    """
-    rows = [
-        LeadDelivery(source_id=source.id, key=key, response_status=0, response_body={})
-        for key in keys
-    ]
-    if not rows:
-        return rows
-    try:
-        with session.begin_nested():
-            session.add_all(rows)
-    except IntegrityError:
-        answer = stored_answer(session, source, keys)
-        if answer is None:  # the other delivery is still running or rolled back: retry later
-            raise Conflict(
-                "the same delivery is being processed; retry", field=IDEMPOTENCY_HEADER
-            ) from None
-        return answer
-    return rows
 
 
 def receive(
@@ -104,32 +88,57 @@ def receive(
     replay = stored_answer(session, source, keys)
     if replay is not None:
         return replay
-    claimed = claim(session, source, keys)
-    if isinstance(claimed, Answer):
-        return claimed
-    result = _intake(session, source, data, region)
-    if result.new_lead:
-        speed.lead_received(session, result.lead, source)
+    return record(session, source, data, keys, region=region)
+
+
+def record(
+    session: Session, source: LeadSource, data: LeadInput, keys: list[str], *, region: str = "CN"
+) -> Answer:
+    """Intake and the delivery rows in one savepoint; a racing duplicate gets the stored answer.
+
+    On PostgreSQL the loser of a race blocks on the winner's uncommitted unique keys (the
+    delivery key, or the new customer's phone) until the winner commits, then fails with an
+    IntegrityError: its savepoint is rolled back, so its intake leaves no trace, and it answers
+    with the winner's stored answer. A race between two different deliveries for one new phone
+    is retried once, and then finds the customer the other one created.
+    """
+    for attempt in (1, 2):
+        try:
+            with session.begin_nested():
+                return _record(session, source, data, keys, region)
+        except IntegrityError:
+            replay = stored_answer(session, source, keys)
+            if replay is not None:
+                return replay
+            if attempt == 2:
+                raise Conflict(
+                    "the delivery conflicts with stored data (an external id used twice?)",
+                    field="external_id",
+                ) from None
+    raise AssertionError("unreachable")
+
+
+def _record(
+    session: Session, source: LeadSource, data: LeadInput, keys: list[str], region: str
+) -> Answer:
+    # A new lead gets its speed-to-lead jobs from the intake itself (dcc.jobs.hooks).
+    result = intake.receive(session, data, source=source, region=region)
     body = {
         "lead_id": result.lead.id,
         "customer_id": result.customer.id,
         "duplicate": result.duplicate,
         "new_lead": result.new_lead,
     }
-    for row in claimed:
-        row.response_status = CREATED
-        row.response_body = body
-        row.lead_id = result.lead.id
+    # Last, so that the unique keys are held for as short a time as possible.
+    session.add_all(
+        LeadDelivery(
+            source_id=source.id,
+            key=key,
+            response_status=CREATED,
+            response_body=body,
+            lead_id=result.lead.id,
+        )
+        for key in keys
+    )
     session.flush()
     return Answer(CREATED, body)
-
-
-def _intake(session: Session, source: LeadSource, data: LeadInput, region: str) -> IntakeResult:
-    """``intake.receive`` in a savepoint, retried once when a concurrent intake of the same new
-    phone committed its customer first (customers.phone / customer_phones.phone are unique)."""
-    try:
-        with session.begin_nested():
-            return intake.receive(session, data, source=source, region=region)
-    except IntegrityError:
-        with session.begin_nested():
-            return intake.receive(session, data, source=source, region=region)

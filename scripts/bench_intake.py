@@ -1,0 +1,253 @@
+#!/usr/bin/env python3
+"""Benchmark: leads per second through the lead webhook, deduplicated against N customers.
+
+The app runs under gunicorn (gthread) on PostgreSQL (``DCC_BENCH_DATABASE_URL``, default a
+``dcc_bench`` database on the local server) holding N customers with an open lead each (default
+1,000,000; seeded once with COPY and set-based inserts, and only what is missing is added).
+50 concurrent clients send signed JSON deliveries: half from new numbers, half from known
+customers written in another format (``13700000042``, ``+86 137 0000 0042``,
+``0086137…``), each with its own external id. Prints leads/s, p50, p99 and errors, then checks
+in the database that every new number opened one lead and every known one became a touch.
+A second pass replays a sample of the deliveries (the idempotent answer path).
+
+    python scripts/bench_intake.py [--customers 1000000] [--requests 4000] [--clients 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib
+
+SLUG = "bench-portal"
+SECRET = "bench-intake-secret-0123456789"
+AGENTS = 5
+SERIES = ["凯美瑞", "卡罗拉", "RAV4荣放", "汉兰达", "亚洲龙"]
+TIMEFRAMES = ["7天内", "一个月内", "1-3个月", "3个月以上", None]
+
+
+def known_number(i: int) -> str:
+    """The E.164 number of seeded customer ``i`` (shared with bench_webhooks.py's data set)."""
+    return f"+86137{i:08d}"
+
+
+def seed(url: str, customers: int) -> None:
+    """Schema, agents, the source, and customers 0..N-1 with an open lead each; adds only what
+    is missing, in one transaction (a run that dies leaves nothing half-done)."""
+    from sqlalchemy import func, insert, select, text
+
+    from dcc import clock, migrate
+    from dcc.customers.models import CustomerPhone
+    from dcc.db import make_engine
+    from dcc.leads.models import LeadSource
+    from dcc.users.models import AgentStatus, Role, User
+
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        if not conn.execute(select(LeadSource.id).where(LeadSource.slug == SLUG)).first():
+            conn.execute(
+                insert(LeadSource).values(
+                    slug=SLUG,
+                    name="压测门户",
+                    channel="portal",
+                    secret=SECRET,
+                    auth_mode="hmac",
+                    auto_dial=False,
+                    enabled=True,
+                    created_at=clock.now(),
+                )
+            )
+        have_logins = {r[0] for r in conn.execute(select(User.login))}
+        missing_agents = [
+            {
+                "login": f"bench-agent-{i}",
+                "name": f"坐席{i}",
+                "role": Role.DCC_AGENT,
+                "phone": f"+86139000000{i:02d}",
+                "agent_status": AgentStatus.AVAILABLE,
+                "is_active": True,
+                "on_shift": True,
+                "takes_inbound": True,
+                "created_at": clock.now(),
+            }
+            for i in range(1, AGENTS + 1)
+            if f"bench-agent-{i}" not in have_logins
+        ]
+        if missing_agents:
+            conn.execute(insert(User), missing_agents)
+        known = CustomerPhone.phone.between(known_number(0), known_number(10**8 - 1))
+        have = conn.execute(select(func.count()).where(known)).scalar() or 0
+        last = conn.execute(
+            select(CustomerPhone.id).where(CustomerPhone.phone == known_number(customers - 1))
+        ).first()
+        if have >= customers and last:
+            print(f"data set: {customers} customers present ({have} in the known range)")
+            return
+        started = time.perf_counter()
+        print(f"data set: adding up to {customers - have} customers …", flush=True)
+        agent_ids = [
+            r[0]
+            for r in conn.execute(
+                select(User.id).where(User.login.like("bench-agent-%")).order_by(User.id)
+            )
+        ]
+        raw = conn.connection.driver_connection  # psycopg 3, inside this transaction
+        assert raw is not None
+        with raw.cursor() as cur:
+            cur.execute("CREATE TEMP TABLE bench_numbers (phone varchar(20)) ON COMMIT DROP")
+            with cur.copy("COPY bench_numbers (phone) FROM STDIN") as copy:
+                for start in range(0, customers, 100_000):
+                    stop = min(start + 100_000, customers)
+                    copy.write("".join(known_number(i) + "\n" for i in range(start, stop)))
+            cur.execute("DELETE FROM bench_numbers b USING customers c WHERE c.phone = b.phone")
+            cur.execute(
+                "INSERT INTO customers (phone, name, kind, do_not_call, created_at) "
+                "SELECT phone, '', 'individual', false, now() FROM bench_numbers"
+            )
+            added = cur.rowcount
+            cur.execute(
+                "INSERT INTO customer_phones (customer_id, phone, is_primary, created_at) "
+                "SELECT c.id, c.phone, true, now() FROM bench_numbers b "
+                "JOIN customers c ON c.phone = b.phone"
+            )
+            cur.execute(
+                "INSERT INTO leads (customer_id, channel, value_tier, grade, status, owner_id, "
+                "attempt_count, is_repurchase, created_at, updated_at) "
+                "SELECT c.id, 'portal', 'value', 'N', 'contacting', "
+                "(%s::int[])[1 + c.id %% %s], 0, false, now(), now() "
+                "FROM bench_numbers b JOIN customers c ON c.phone = b.phone",
+                (agent_ids, len(agent_ids)),
+            )
+        conn.execute(text("ANALYZE customers"))
+        conn.execute(text("ANALYZE customer_phones"))
+        conn.execute(text("ANALYZE leads"))
+        print(f"data set: {added} customers added in {time.perf_counter() - started:.1f} s")
+    engine.dispose()
+
+
+def other_format(e164: str, n: int) -> str:
+    """The same number as a web form or a portal might write it."""
+    national = e164.removeprefix("+86")
+    spaced = f"{national[:3]} {national[3:7]} {national[7:]}"
+    return [national, f"+86 {spaced}", f"0086{national}", f"+86-{spaced.replace(' ', '-')}"][n % 4]
+
+
+def deliveries(count: int, customers: int, run: str) -> list[benchlib.Request]:
+    """Signed JSON deliveries: even ones from known customers, odd ones from new numbers."""
+    from dcc.leads.sources import sign
+
+    rng = random.Random(int(run))
+    out: list[benchlib.Request] = []
+    for n in range(count):
+        if n % 2 == 0:
+            phone = other_format(known_number(rng.randrange(customers)), n // 2)
+        else:
+            phone = other_format(f"+86150{run}{n:04d}", n // 2)
+        payload = {
+            "name": f"客户{n}",
+            "phone": phone,
+            "brand": "丰田",
+            "series": rng.choice(SERIES),
+            "purchase_timeframe": rng.choice(TIMEFRAMES),
+            "comments": "想了解优惠",
+            "consent": True,
+            "external_id": f"bench-{run}-{n}",
+            "utm_source": "bench",
+        }
+        body = json.dumps(payload, ensure_ascii=False).encode()
+        headers = {"Content-Type": "application/json", "X-DCC-Signature": sign(SECRET, body)}
+        out.append(("POST", f"/webhooks/leads/{SLUG}", body, headers))
+    return out
+
+
+def check(url: str, run: str, count: int) -> str:
+    """What the run stored: new leads for the new numbers, one delivery row per request."""
+    from sqlalchemy import func, select
+
+    from dcc.db import make_engine
+    from dcc.leads.models import Lead, LeadDelivery
+
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        leads = conn.execute(
+            select(func.count()).where(Lead.external_id.like(f"bench-{run}-%"))
+        ).scalar()
+        stored = conn.execute(
+            select(func.count()).where(LeadDelivery.key.like(f"ext:bench-{run}-%"))
+        ).scalar()
+    engine.dispose()
+    return (
+        f"stored: {leads} new leads (expected {count // 2}: one per new number), "
+        f"{stored} deliveries recorded (expected {count})"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=4000, help="at most 10000")
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8)
+    args = parser.parse_args()
+    if not 0 < args.requests <= 10_000:
+        parser.error("--requests must be 1..10000")
+
+    url = benchlib.bench_database_url()
+    seed(url, args.customers)
+    env = {
+        "DCC_DATABASE_URL": url,
+        "DCC_SECRET_KEY": "bench",
+        "DCC_TELEPHONY": "sim",
+        "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+        "TWILIO_AUTH_TOKEN": "bench-auth-token",
+        "DCC_TWILIO_API_BASE_URL": "http://127.0.0.1:9",
+        "DCC_REDIS_URL": os.environ.get("DCC_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
+    }
+    run = f"{int(time.time()) % 10000:04d}"
+    requests = deliveries(args.requests, args.customers, run)
+    warmup = deliveries(200, args.customers, f"{(int(run) + 5000) % 10000:04d}")
+    replays = requests[: max(1, len(requests) // 4)]
+
+    server = benchlib.start_gunicorn(
+        "dcc:create_app()", env, workers=args.workers, threads=args.threads
+    )
+    try:
+        benchlib.hammer("warm-up", server.base_url, warmup, clients=args.clients)
+        created = benchlib.hammer(
+            "new + known deliveries",
+            server.base_url,
+            requests,
+            clients=args.clients,
+            ok=lambda status: status == 201,
+        )
+        replayed = benchlib.hammer(
+            "replayed deliveries",
+            server.base_url,
+            replays,
+            clients=args.clients,
+            ok=lambda status: status == 201,
+        )
+    finally:
+        server.stop()
+
+    print(
+        f"\n{args.requests} signed JSON deliveries (half new numbers, half known customers in "
+        f"other formats), {args.clients} clients, gunicorn gthread {args.workers}x"
+        f"{args.threads}, {args.customers} customers in {url.split('@')[-1]}"
+    )
+    print(created.line().replace("req/s", "leads/s"))
+    print(replayed.line())
+    print(check(url, run, args.requests))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,302 @@
+"""A lead delivery's body -> :class:`dcc.leads.intake.LeadInput`, or named errors. No Flask.
+
+Three formats, picked by the Content-Type: JSON, an HTML form (urlencoded) and ADF XML. JSON
+and form share one field list (:data:`FIELDS`); unknown fields are ignored but kept in the
+touch details (``details["extra"]``), since real feeds add fields without notice. ADF
+(:mod:`webhooks.adf`) maps onto the same fields and is read liberally: an optional value that
+does not validate (an e-mail, a year, a second phone) is kept in the details instead of
+refusing the lead. Only the phone decides whether a lead can be taken.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import urllib.parse
+from collections.abc import Mapping
+from typing import Any
+
+from dcc import phones
+from dcc.errors import DCCError, InvalidPhoneNumber, ValidationError
+from dcc.leads.intake import LeadInput
+from webhooks import adf
+
+JSON_TYPES = frozenset({"application/json", "text/json"})
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded"})
+XML_TYPES = frozenset({"application/xml", "text/xml", "application/x-adf+xml"})
+
+#: Text fields and the longest value each column holds.
+TEXT_FIELDS = {
+    "name": 120,
+    "email": 254,
+    "city": 80,
+    "brand": 60,
+    "series": 60,
+    "model": 120,
+    "budget": 60,
+    "purchase_timeframe": 60,
+    "comments": 4000,
+    "external_id": 120,
+}
+FIELDS = frozenset({*TEXT_FIELDS, "phone", "alt_phone", "consent", "model_year"})
+_TRUE = frozenset({"1", "true", "yes", "y", "on", "是", "同意"})
+_FALSE = frozenset({"0", "false", "no", "n", "off", "否", "不同意", ""})
+#: Unknown fields are stored as they came; real feeds never nest this deep.
+MAX_JSON_DEPTH = 16
+TOO_DEEP = f"body nests deeper than {MAX_JSON_DEPTH} levels"
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class UnsupportedContentType(DCCError):
+    status_code = 415
+
+
+class MalformedBody(DCCError):
+    """The body cannot be read at all (bad JSON, bad XML, a DTD, a wrong charset)."""
+
+    status_code = 400
+
+
+class InvalidFields(ValidationError):
+    """One or more fields are wrong: ``errors`` maps each field to its messages."""
+
+    def __init__(self, errors: Mapping[str, list[str]]) -> None:
+        self.errors = {name: list(msgs) for name, msgs in errors.items()}
+        first, msgs = next(iter(self.errors.items()))
+        super().__init__(f"{first}: {msgs[0]}", field=first)
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "errors": self.errors}
+
+
+def parse(
+    body: bytes,
+    content_type: str | None,
+    *,
+    region: str = "CN",
+    today: dt.date | None = None,
+) -> LeadInput:
+    """Read a delivery; raises :class:`UnsupportedContentType`, :class:`MalformedBody` or
+    :class:`InvalidFields` (all :class:`~dcc.errors.DCCError`)."""
+    mimetype, charset = _content_type(content_type)
+    if mimetype in JSON_TYPES or mimetype.endswith("+json"):
+        return build(_json(body, charset), region=region, details={"format": "json"})
+    if mimetype in FORM_TYPES:
+        return build(_form(body, charset), region=region, details={"format": "form"})
+    if mimetype in XML_TYPES or mimetype.endswith("+xml"):
+        try:
+            prospect = adf.parse(body, charset=charset, today=today)
+        except adf.AdfError as exc:
+            raise MalformedBody(str(exc), field="body") from exc
+        return build(
+            prospect.fields,
+            phones_found=prospect.phones,
+            region=region,
+            details={"format": "adf", **prospect.details},
+            lenient=True,
+        )
+    accepted = ", ".join(sorted(JSON_TYPES | FORM_TYPES | XML_TYPES))
+    raise UnsupportedContentType(
+        f"Content-Type {mimetype or 'missing'} is not supported; send one of {accepted}",
+        field="Content-Type",
+    )
+
+
+def build(
+    fields: Mapping[str, Any],
+    *,
+    region: str = "CN",
+    details: dict[str, Any] | None = None,
+    phones_found: list[str] | None = None,
+    lenient: bool = False,
+) -> LeadInput:
+    """Validate ``fields`` (the JSON names) into a :class:`LeadInput`.
+
+    Every bad field is reported at once. ``lenient`` (ADF) truncates over-long text and moves
+    bad optional values to ``details["rejected"]``; ``phones_found`` is the ADF's callable
+    numbers in order: the first valid one is ``phone``, the next ``alt_phone``.
+    """
+    details = dict(details or {})
+    errors: dict[str, list[str]] = {}
+    rejected: dict[str, Any] = {}
+    values: dict[str, Any] = {}
+    extra = {k: v for k, v in fields.items() if k not in FIELDS}
+    if extra:
+        details["extra"] = extra
+
+    def bad(name: str, message: str, *, optional: bool = True) -> None:
+        if lenient and optional:
+            rejected[name] = {"value": fields.get(name), "error": message}
+        else:
+            errors.setdefault(name, []).append(message)
+
+    if phones_found is not None:
+        phone, alt_phone = _pick_phones(phones_found, region)
+        values["phone"], values["alt_phone"] = phone, alt_phone
+    else:
+        values["phone"], values["alt_phone"] = fields.get("phone"), fields.get("alt_phone")
+    for name in ("phone", "alt_phone"):
+        raw = values[name]
+        if name == "alt_phone" and _blank(raw):
+            values[name] = None
+            continue
+        if raw is not None and not isinstance(raw, str | int):
+            bad(name, "must be a string", optional=name != "phone")
+            values[name] = None
+            continue
+        try:
+            values[name] = phones.normalize(None if _blank(raw) else str(raw), region, field=name)
+        except InvalidPhoneNumber as exc:
+            bad(name, exc.message, optional=name != "phone")
+            values[name] = None
+
+    for name, limit in TEXT_FIELDS.items():
+        raw = fields.get(name)
+        if _blank(raw):
+            continue
+        if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+            bad(name, "must be a string")
+            continue
+        text = str(raw).strip()
+        if len(text) > limit:
+            if lenient:
+                text = text[:limit]
+            else:
+                bad(name, f"at most {limit} characters")
+                continue
+        if name == "email" and not _EMAIL.match(text):
+            bad(name, "is not an e-mail address")
+            continue
+        values[name] = text
+
+    year = fields.get("model_year")
+    if not _blank(year):
+        try:
+            number = int(str(year).strip()) if not isinstance(year, bool) else None
+        except ValueError:
+            number = None
+        if number is None or not 1900 <= number <= 2100:
+            bad("model_year", "must be a year such as 2026")
+        else:
+            values["model_year"] = number
+
+    consent = fields.get("consent")
+    values["consent"] = False
+    if isinstance(consent, bool):
+        values["consent"] = consent
+    elif consent is not None:
+        text = str(consent).strip().lower()
+        if text in _TRUE | _FALSE:
+            values["consent"] = text in _TRUE
+        else:
+            bad("consent", "must be true or false")
+
+    if errors:
+        raise InvalidFields(errors)
+    if rejected:
+        details["rejected"] = rejected
+    return LeadInput(
+        phone=values["phone"],
+        alt_phone=values.get("alt_phone"),
+        name=values.get("name", ""),
+        email=values.get("email"),
+        city=values.get("city"),
+        brand=values.get("brand"),
+        series=values.get("series"),
+        model=values.get("model"),
+        model_year=values.get("model_year"),
+        budget=values.get("budget"),
+        purchase_timeframe=values.get("purchase_timeframe"),
+        comments=values.get("comments"),
+        consent=values["consent"],
+        external_id=values.get("external_id"),
+        details=details,
+    )
+
+
+def _pick_phones(found: list[str], region: str) -> tuple[str | None, str | None]:
+    """The first valid number, and the next different valid one; an invalid number is
+    skipped when a valid one follows (it stays in the ADF details)."""
+    valid: list[str] = []
+    for raw in found:
+        try:
+            number = phones.normalize(raw, region)
+        except InvalidPhoneNumber:
+            continue
+        if number not in valid:
+            valid.append(number)
+    if not valid:
+        return (found[0] if found else None), None
+    return valid[0], (valid[1] if len(valid) > 1 else None)
+
+
+def _content_type(header: str | None) -> tuple[str, str | None]:
+    """``"application/json; charset=GBK"`` -> ``("application/json", "GBK")``."""
+    mimetype, _, rest = (header or "").partition(";")
+    charset = None
+    for param in rest.split(";"):
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset" and value.strip():
+            charset = value.strip().strip('"')
+    return mimetype.strip().lower(), charset
+
+
+def _decode(body: bytes, charset: str | None) -> str:
+    try:
+        return body.decode(charset or "utf-8")
+    except LookupError as exc:
+        raise MalformedBody(f"body: unknown charset {charset!r}", field="body") from exc
+    except UnicodeDecodeError as exc:
+        raise MalformedBody(f"body is not valid {charset or 'UTF-8'}", field="body") from exc
+
+
+def _json(body: bytes, charset: str | None) -> dict[str, Any]:
+    try:
+        data = json.loads(_decode(body, charset))
+    except json.JSONDecodeError as exc:
+        raise MalformedBody(f"body is not valid JSON: {exc}", field="body") from exc
+    except RecursionError as exc:
+        raise MalformedBody(TOO_DEEP, field="body") from exc
+    if not isinstance(data, dict):
+        raise MalformedBody("body must be a JSON object", field="body")
+    if _depth(data) > MAX_JSON_DEPTH:
+        raise MalformedBody(TOO_DEEP, field="body")
+    return data
+
+
+def _depth(value: Any) -> int:
+    """How deep ``value`` nests (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if isinstance(item, dict):
+            stack.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, level + 1) for v in item)
+    return deepest
+
+
+def _form(body: bytes, charset: str | None) -> dict[str, Any]:
+    """An urlencoded form; a repeated field keeps its first value (all of them if unknown)."""
+    try:
+        text = body.decode("ascii")
+        pairs = urllib.parse.parse_qsl(
+            text, keep_blank_values=True, encoding=charset or "utf-8", errors="strict"
+        )
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise MalformedBody(
+            f"body is not a form in {charset or 'UTF-8'}: {exc}", field="body"
+        ) from exc
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key not in out:
+            out[key] = value
+        elif key not in FIELDS:
+            out[key] = [*out[key], value] if isinstance(out[key], list) else [out[key], value]
+    return out
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
