@@ -222,9 +222,7 @@ def test_speed_to_lead_job_is_scheduled_for_new_leads_only(client, session, port
     first = deliver(client, {"phone": "13800138000", "external_id": "a-1"}).get_json()
     deliver(client, {"phone": "0086 138 0013 8000", "external_id": "a-2"})  # a touch
     deliver(client, {"phone": "13800138000", "external_id": "a-1"})  # a replay
-    jobs = session.scalars(
-        select(OutboxJob).where(OutboxJob.task == "lead.first_contact")
-    ).all()
+    jobs = session.scalars(select(OutboxJob).where(OutboxJob.task == "lead.first_contact")).all()
     assert [job.args for job in jobs] == [{"lead_id": first["lead_id"]}]
 
 
