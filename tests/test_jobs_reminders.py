@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import select
+from support import RecordingTelephony, run_due
 
 from dcc import clock
 from dcc.jobs import runner
@@ -14,7 +15,6 @@ from dcc.leads import followups, intake, lifecycle
 from dcc.leads.models import Channel, Lead
 from dcc.messaging import SentMessage
 from dcc.notifications import Notification
-from support import RecordingTelephony, run_due
 
 T0 = dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
 
