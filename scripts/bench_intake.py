@@ -10,7 +10,12 @@ customers written in another format (``13700000042``, ``+86 137 0000 0042``,
 in the database that every new number opened one lead and every known one became a touch.
 A second pass replays a sample of the deliveries (the idempotent answer path).
 
+A last phase measures speed-to-lead with the source set to auto-dial: RQ workers run, the
+telephony simulator stands in for Twilio, and for each new lead the time from sending the
+delivery to the simulator receiving the agent leg's REST request is taken (p50/p95).
+
     python scripts/bench_intake.py [--customers 1000000] [--requests 4000] [--clients 50]
+                                   [--speed-leads 100]
 """
 
 from __future__ import annotations
@@ -196,6 +201,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--speed-leads", type=int, default=100)
     args = parser.parse_args()
     if not 0 < args.requests <= 10_000:
         parser.error("--requests must be 1..10000")
@@ -246,7 +252,107 @@ def main() -> int:
     print(created.line().replace("req/s", "leads/s"))
     print(replayed.line())
     print(check(url, run, args.requests))
+    if args.speed_leads:
+        latencies = speed_to_lead(url, env, args.speed_leads, run, args)
+        figures = benchlib.Figures("speed-to-lead", len(latencies), 0, 1.0, latencies)
+        print(
+            f"speed-to-lead (delivery sent -> agent leg requested at the simulator), "
+            f"{len(latencies)} new leads, auto-dial on: p50 {figures.percentile(50):.0f} ms   "
+            f"p95 {figures.percentile(95):.0f} ms   target p95 < 2000 ms"
+        )
     return 0
+
+
+def speed_to_lead(url: str, env: dict[str, str], count: int, run: str, args) -> list[float]:
+    """Deliver new leads one by one to an auto-dial source; time until the agent is rung."""
+    import http.client
+    import subprocess
+
+    import redis
+    from sqlalchemy import text
+
+    from dcc.db import make_engine
+    from dcc.leads.sources import sign
+    from telephony.simulator import Simulator
+
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE lead_sources SET auto_dial = true WHERE slug = :s"), {"s": SLUG})
+    redis.Redis.from_url(env["DCC_REDIS_URL"]).flushdb()  # nothing left over from phase one
+    port = benchlib.free_port()
+    sim = Simulator(
+        account_sid=env["TWILIO_ACCOUNT_SID"],
+        auth_token=env["TWILIO_AUTH_TOKEN"],
+        voice_url=f"http://127.0.0.1:{port}/webhooks/twilio/voice/inbound",
+        speed=0.01,
+    )
+    sim.start()
+    env = {
+        **env,
+        "DCC_TWILIO_API_BASE_URL": sim.base_url,
+        "DCC_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "DCC_CALLING_HOURS": "00:00-24:00",
+    }
+    server = benchlib.start_gunicorn(
+        "dcc:create_app()", env, workers=args.workers, threads=args.threads, port=port
+    )
+    rq = os.path.join(os.path.dirname(sys.executable), "rq")
+    workers = [
+        subprocess.Popen(
+            [
+                rq,
+                "worker",
+                "--worker-class",
+                "dcc.jobs.worker.Worker",
+                "--url",
+                env["DCC_REDIS_URL"],
+                "dcc-calls",
+                "dcc-default",
+                "dcc-low",
+            ],
+            env={**os.environ, "PYTHONPATH": benchlib.ROOT, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        for _ in range(2)
+    ]
+    latencies: list[float] = []
+    try:
+        time.sleep(3)  # the workers build the app before they take work
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        for n in range(count):
+            with engine.begin() as db:  # every agent free again, as after their wrap-up
+                db.execute(text("UPDATE users SET agent_status = 'available'"))
+            body = json.dumps(
+                {"phone": f"+86151{run}{n:04d}", "name": f"速度{n}", "external_id": f"s-{run}-{n}"}
+            ).encode()
+            legs_before = len(sim.calls())
+            started = time.monotonic()
+            conn.request(
+                "POST",
+                f"/webhooks/leads/{SLUG}",
+                body=body,
+                headers={"Content-Type": "application/json", "X-DCC-Signature": sign(SECRET, body)},
+            )
+            conn.getresponse().read()
+            deadline = started + 10
+            while time.monotonic() < deadline:
+                agent_legs = [
+                    c for c in sim.calls()[legs_before:] if c["direction"] == "outbound-api"
+                ]
+                if agent_legs:
+                    latencies.append((agent_legs[0]["requested_at"] - started) * 1000)
+                    break
+                time.sleep(0.002)
+            sim.wait_idle(timeout=30)
+    finally:
+        for worker in workers:
+            os.killpg(worker.pid, 15)
+        server.stop()
+        sim.stop()
+        engine.dispose()
+    return latencies
 
 
 if __name__ == "__main__":

@@ -69,9 +69,15 @@ class Server:
 
 
 def start_gunicorn(
-    app: str, env: dict[str, str], *, workers: int = 2, threads: int = 8, chdir: str = ROOT
+    app: str,
+    env: dict[str, str],
+    *,
+    workers: int = 2,
+    threads: int = 8,
+    chdir: str = ROOT,
+    port: int | None = None,
 ) -> Server:
-    port = free_port()
+    port = port or free_port()
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
     process = subprocess.Popen(
         [

@@ -1,0 +1,49 @@
+"""Speed-to-lead end to end: a portal lead for an auto-dial source rings its agent at once."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+
+from rq import Queue, SimpleWorker
+
+from dcc.broker import get_redis
+from dcc.leads import sources
+from dcc.queues import QUEUE_NAMES
+from dcc.users import service as users
+from dcc.users.models import AgentStatus
+
+AGENT_PHONE = "+8613900000001"
+SECRET = "autohome-secret-0123456789"
+
+
+def test_auto_dial_source_rings_the_agent_leg_for_a_new_lead(live) -> None:
+    with live.session() as session:
+        agent = users.create_user(session, login="agent", role="dcc_agent", phone=AGENT_PHONE)
+        agent.agent_status = AgentStatus.AVAILABLE
+        sources.create(
+            session,
+            slug="autohome",
+            name="汽车之家",
+            channel="portal",
+            secret=SECRET,
+            auto_dial=True,
+        )
+        session.commit()
+    body = json.dumps({"phone": "138 0013 8000", "name": "王先生", "series": "凯美瑞"}).encode()
+    signature = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    answer = live.app.test_client().post(
+        "/webhooks/leads/autohome",
+        data=body,
+        content_type="application/json",
+        headers={"X-DCC-Signature": f"sha256={signature}"},
+    )
+    assert answer.status_code == 201, answer.get_json()
+
+    conn = get_redis()
+    SimpleWorker([Queue(n, connection=conn) for n in QUEUE_NAMES], connection=conn).work(burst=True)
+    live.sim.wait_idle(timeout=30)
+    legs = sorted(live.sim.calls(), key=lambda leg: leg["requested_at"])
+    assert [leg["to"] for leg in legs][:2] == [AGENT_PHONE, "+8613800138000"]
+    assert legs[0]["direction"] == "outbound-api"
