@@ -96,11 +96,11 @@ def record_status(
 ) -> Call:
     """A status callback for any leg. ``call_id`` / ``parent_call_id`` come from the URL the
     app gave the provider, linking legs to the records made before they were dialled."""
-    side = {"leg": leg} if leg in {"agent", "customer"} else {}
-    call = _locate(session, params, call_id, status=True, **side)
+    side = leg if leg in {"agent", "customer"} else None
+    call = _locate(session, params, call_id, status=True, **({"leg": side} if side else {}))
     events.log_event(session, "status", params)
-    if side and call.lead_id is None:
-        call.leg = leg  # a dialled leg's first event: the URL says which side it rings
+    if side is not None and call.lead_id is None:
+        call.leg = side  # a dialled leg's first event: the URL says which side it rings
     if parent_call_id is not None:
         _inherit(session, call, parent_call_id)
     _after_event(session, call)

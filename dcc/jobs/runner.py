@@ -28,7 +28,8 @@ def _app() -> Flask:
     """The current app (tests, in-process workers) or one built once per worker process."""
     global _worker_app
     if has_app_context():
-        return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
+        app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+        return app
     if _worker_app is None:
         from dcc.app import create_app
 
