@@ -162,3 +162,22 @@ def test_healthz_reports_database_and_redis(client) -> None:
     answer = client.get("/healthz")
     assert answer.status_code == 200
     assert answer.get_json() == {"status": "ok", "database": "ok", "redis": "ok"}
+
+
+def test_new_leads_are_dealt_in_turn_to_agents_on_shift(client, staff) -> None:
+    a = staff.user("a", "dcc_agent")
+    b = staff.user("b", "dcc_agent")
+    away = staff.user("c", "dcc_agent")
+    away.on_shift = False
+    staff.session.commit()
+    boss = staff.token(staff.user("boss", "manager"))
+    owners = []
+    for n in range(4):
+        created = client.post(
+            "/api/v1/leads", json={"phone": f"1390000000{n}"}, headers=boss
+        ).get_json()
+        owners.append(
+            client.get(f"/api/v1/leads/{created['lead_id']}", headers=boss).get_json()["owner_id"]
+        )
+    assert set(owners) == {a.id, b.id}
+    assert owners[0] != owners[1] and owners[0::2] == [owners[0]] * 2

@@ -94,10 +94,11 @@ def test_do_not_call_and_out_of_hours_are_refused_with_409(client, session, staf
 
 
 def test_another_agents_lead_cannot_be_dialled(client, session, staff) -> None:
-    staff.user("owner", "dcc_agent", phone="13900000001")
+    owner = staff.user("owner", "dcc_agent", phone="13900000001")
     other = staff.user("other", "dcc_agent", phone="13900000002")
     lead = intake.receive(
-        session, intake.LeadInput(phone="13800138000", channel=Channel.PORTAL)
+        session,
+        intake.LeadInput(phone="13800138000", channel=Channel.PORTAL, owner_id=owner.id),
     ).lead
     session.commit()
     answer = client.post("/api/v1/calls", json={"lead_id": lead.id}, headers=staff.token(other))

@@ -14,11 +14,11 @@ from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from dcc import clock
 from dcc.calls.models import TERMINAL_CALL_STATUSES, Call, CallDirection, CallEvent, CallStatus
+from dcc.db import insert_for
 
 #: Live states by progress; terminal states above every live one, in a fixed order so that
 #: two different terminal reports (which real calls don't send) still merge the same way.
@@ -96,10 +96,11 @@ def call_for_sid(
         if column.key != "id" and getattr(draft, column.key) is not None
     }
     values.update(created_at=now, updated_at=now, **fields)
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     created = session.scalars(
-        insert(Call).values(**values).on_conflict_do_nothing(index_elements=["sid"]).returning(Call)
+        insert_for(session, Call)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["sid"])
+        .returning(Call)
     ).first()
     if created is not None:
         return created

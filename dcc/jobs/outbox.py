@@ -19,10 +19,10 @@ from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy import event, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from dcc import clock
+from dcc.db import insert_for
 from dcc.jobs import registry
 from dcc.jobs.models import OutboxJob
 
@@ -56,10 +56,8 @@ def schedule(
     when = run_at or clock.now()
     if key is not None:
         # Most keys are new (they name a new lead or call): try the insert first.
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         created = session.scalars(
-            insert(OutboxJob)
+            insert_for(session, OutboxJob)
             .values(task=task, args=args, queue=spec.queue, run_at=when, dedupe_key=key)
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
             .returning(OutboxJob)
