@@ -1,0 +1,234 @@
+"""The supervisor's wallboard: live figures of the whole DCC, computed once for every viewer.
+
+One web process at a time (whichever holds a short Redis lock) computes the snapshot from
+the database about once a second — and at once after a call event — while anybody watches,
+and publishes it on :data:`SNAPSHOTS`. Every open wallboard stream only relays that channel,
+so the cost does not grow with the number of open tabs: no per-tab database polling.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+import time
+import uuid
+from collections import defaultdict
+from typing import Any
+
+import redis
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from dcc import clock, live
+from dcc.calls.models import Call, CallDirection
+from dcc.leads.models import Lead
+from dcc.sales.models import Appointment, ShowroomVisit
+from dcc.users.models import Role, User
+
+log = logging.getLogger(__name__)
+
+SNAPSHOTS = "dcc:wallboard:snapshot"
+LAST = "dcc:wallboard:last"
+VIEWERS = "dcc:wallboard:viewers"  # refreshed by open streams; expires when nobody watches
+LEADER = "dcc:wallboard:leader"
+INTERVAL = 1.0
+SLA = dt.timedelta(minutes=5)
+SPEED_BUCKETS = (("<1m", 60), ("1-5m", 300), ("5-30m", 1800), (">30m", None))
+LIVE_STATUSES = ("queued", "initiated", "ringing", "in-progress")
+
+
+def snapshot(session: Session, *, timezone: str, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Every figure the wallboard shows, for the dealer's current local day."""
+    now = now or clock.now()
+    local = clock.local(now, timezone)
+    day_start = local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(dt.UTC)
+    agents = session.scalars(
+        select(User)
+        .where(User.role.in_([Role.DCC_AGENT, Role.CONSULTANT]), User.is_active.is_(True))
+        .order_by(User.role, User.id)
+    ).all()
+    work = _work_today(session, day_start)
+    live_calls = session.scalars(
+        select(Call).where(Call.status.in_(LIVE_STATUSES), Call.created_at >= day_start - SLA)
+    ).all()
+    on_call = {c.agent_id: c.id for c in live_calls if c.agent_id and c.leg == "agent"}
+    waiting = [
+        c
+        for c in live_calls
+        if c.direction == CallDirection.INBOUND and c.parent_sid is None and c.agent_id is None
+    ]
+    return {
+        "generated_at": now.isoformat(),
+        "agents": [
+            {
+                "id": a.id,
+                "name": a.name,
+                "role": a.role.value,
+                "status": a.agent_status.value,
+                "on_shift": a.on_shift,
+                "call_id": on_call.get(a.id),
+                **work[a.id],
+            }
+            for a in agents
+        ],
+        "calls_in_progress": sum(1 for c in live_calls if c.parent_sid is None),
+        "queue": {
+            "length": len(waiting),
+            "longest_wait_seconds": max(
+                (int((now - (c.started_at or c.created_at)).total_seconds()) for c in waiting),
+                default=0,
+            ),
+        },
+        **_speed_to_lead(session, day_start, now),
+    }
+
+
+def _work_today(session: Session, day_start: dt.datetime) -> dict[int, dict[str, int]]:
+    """Per agent: calls (placed, or answered inbound), connects, talk time, bookings, arrivals."""
+    work: dict[int, dict[str, int]] = defaultdict(
+        lambda: {"calls": 0, "connects": 0, "talk_seconds": 0, "appointments": 0, "arrivals": 0}
+    )
+    legs = session.execute(
+        select(
+            Call.agent_id,
+            Call.direction,
+            Call.leg,
+            Call.parent_sid,
+            Call.answered_at,
+            Call.duration,
+            Call.sid,
+        ).where(Call.created_at >= day_start, Call.agent_id.is_not(None))
+    ).all()
+    for agent_id, direction, leg, parent_sid, answered_at, duration, _sid in legs:
+        row = work[agent_id]
+        if direction == CallDirection.OUTBOUND and parent_sid is None:
+            row["calls"] += 1  # the agent leg of a click-to-dial call
+        elif direction == CallDirection.OUTBOUND and leg == "customer" and answered_at:
+            row["connects"] += 1
+            row["talk_seconds"] += duration or 0
+        elif direction == CallDirection.INBOUND and leg == "agent" and answered_at:
+            row["calls"] += 1
+            row["connects"] += 1
+            row["talk_seconds"] += duration or 0
+    for agent_id, count in session.execute(
+        select(Appointment.booked_by_id, func.count())
+        .where(Appointment.created_at >= day_start, Appointment.booked_by_id.is_not(None))
+        .group_by(Appointment.booked_by_id)
+    ):
+        work[agent_id]["appointments"] = count
+    for agent_id, count in session.execute(
+        select(Appointment.booked_by_id, func.count())
+        .join(ShowroomVisit, ShowroomVisit.appointment_id == Appointment.id)
+        .where(ShowroomVisit.arrived_at >= day_start, Appointment.booked_by_id.is_not(None))
+        .group_by(Appointment.booked_by_id)
+    ):
+        work[agent_id]["arrivals"] = count
+    return work
+
+
+def _speed_to_lead(session: Session, day_start: dt.datetime, now: dt.datetime) -> dict[str, Any]:
+    """Today's leads by time to first response, and those past the SLA."""
+    leads = session.execute(
+        select(Lead.created_at, Lead.first_response_at).where(Lead.created_at >= day_start)
+    ).all()
+    buckets = {name: 0 for name, _ in SPEED_BUCKETS} | {"waiting": 0}
+    breaches = 0
+    for created, first in leads:
+        if first is None:
+            buckets["waiting"] += 1
+            breaches += now - created > SLA
+            continue
+        seconds = (first - created).total_seconds()
+        breaches += seconds > SLA.total_seconds()
+        name = next(n for n, limit in SPEED_BUCKETS if limit is None or seconds < limit)
+        buckets[name] += 1
+    return {"speed_to_lead": buckets, "sla_breaches": breaches, "leads_today": len(leads)}
+
+
+# --- publishing ----------------------------------------------------------------------------
+
+
+class Publisher:
+    """The per-process thread that publishes snapshots while it holds the leader lock."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.token = uuid.uuid4().hex.encode()
+        self._started = False
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    def ensure_running(self) -> None:
+        with self._lock:
+            if not self._started:
+                self._started = True
+                threading.Thread(target=self._run, name="wallboard", daemon=True).start()
+
+    def _run(self) -> None:
+        from dcc.broker import get_broker
+        from dcc.db import get_database
+
+        broker, database = get_broker(self.app), get_database(self.app)
+        timezone = self.app.extensions["dcc.settings"].timezone
+        while not self._stop.is_set():
+            try:
+                conn = broker.connection
+                if conn.exists(VIEWERS) and self._lead(conn):
+                    self._publish(conn, database, timezone)
+                    self._wait_for_call_event(conn)
+                else:
+                    self._stop.wait(INTERVAL)
+            except (redis.RedisError, OSError) as error:
+                log.warning("wallboard: %s", error)
+                self._stop.wait(INTERVAL * 3)
+            except Exception:  # a bad snapshot must not stop the wallboard for good
+                log.exception("wallboard snapshot failed")
+                self._stop.wait(INTERVAL * 3)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _lead(self, conn: redis.Redis) -> bool:
+        """Take or keep the leader lock; it lapses within seconds if this process dies."""
+        ttl = int(INTERVAL * 3000)
+        if conn.set(LEADER, self.token, nx=True, px=ttl):
+            return True
+        if conn.get(LEADER) == self.token:
+            conn.pexpire(LEADER, ttl)
+            return True
+        return False
+
+    def _publish(self, conn: redis.Redis, database: Any, timezone: str) -> None:
+        with database.sessionmaker() as session:
+            # The same envelope as dcc.live, so a stream relays it like any other event.
+            data = json.dumps(
+                {"event": "wallboard", "data": snapshot(session, timezone=timezone)},
+                ensure_ascii=False,
+            )
+        conn.set(LAST, data, ex=60)
+        conn.publish(SNAPSHOTS, data)
+
+    def _wait_for_call_event(self, conn: redis.Redis) -> None:
+        """Sleep until the next tick, or less if a call starts or ends meanwhile."""
+        pubsub = conn.pubsub(ignore_subscribe_messages=True)
+        try:
+            pubsub.subscribe(live.WALLBOARD)
+            deadline = time.monotonic() + INTERVAL
+            while (left := deadline - time.monotonic()) > 0:
+                if pubsub.get_message(timeout=left) is not None:
+                    time.sleep(0.1)  # a call's events come in bursts: take them together
+                    return
+        finally:
+            pubsub.close()
+
+
+def watching(conn: redis.Redis) -> None:
+    """An open wallboard stream says it is there (every few seconds)."""
+    conn.set(VIEWERS, "1", ex=10)
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["dcc.wallboard"] = Publisher(app)
