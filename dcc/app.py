@@ -38,12 +38,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     broker.init_app(app, settings.redis_url, instance_path)
 
     import webhooks
-    from dcc import api, cli, health, voice
+    from dcc import api, cli, health, voice, wallboard, web
 
     voice.init_app(app)
     health.init_app(app)
     api.init_app(app)
     webhooks.init_app(app)
+    web.init_app(app)
+    wallboard.init_app(app)
     cli.init_app(app)
     _register_error_handlers(app)
     return app

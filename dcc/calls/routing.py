@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -11,10 +13,16 @@ from dcc.users.models import AgentStatus, Role, User
 CLIENT_PREFIX = "client:"
 
 
+def client_identity(user: User) -> str:
+    """The browser softphone's identity for ``user``: Twilio allows letters, digits and
+    underscores. It starts with the user id, so a call to it leads back to the user."""
+    return f"u{user.id}_" + re.sub(r"[^A-Za-z0-9_]", "_", user.login)[:100]
+
+
 def agent_endpoint(user: User, *, softphone: bool = False) -> str | None:
-    """Where to ring ``user``: the browser (``client:<login>``) or the phone on record."""
+    """Where to ring ``user``: the browser (``client:<identity>``) or the phone on record."""
     if softphone:
-        return CLIENT_PREFIX + user.login
+        return CLIENT_PREFIX + client_identity(user)
     return user.phone
 
 
@@ -53,5 +61,6 @@ def agent_for_endpoint(session: Session, endpoint: str | None) -> User | None:
     if not endpoint:
         return None
     if endpoint.startswith(CLIENT_PREFIX):
-        return session.scalar(select(User).where(User.login == endpoint[len(CLIENT_PREFIX) :]))
+        found = re.match(r"u(\d+)_", endpoint[len(CLIENT_PREFIX) :])
+        return session.get(User, int(found.group(1))) if found else None
     return session.scalar(select(User).where(User.phone == endpoint).order_by(User.id).limit(1))

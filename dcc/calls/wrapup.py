@@ -1,0 +1,154 @@
+"""What the agent records around a call: the script step reached, the outcome at wrap-up, and
+taking a due callback from the worklist.
+
+Kept apart from :mod:`dcc.calls.service` (provider events) because these are the agent's own
+actions: each checks that the agent may act on the call, then calls the lead domain.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dcc import clock
+from dcc.calls import dialer
+from dcc.calls import service as calls
+from dcc.calls.models import Call
+from dcc.config import Settings
+from dcc.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
+from dcc.leads import callbacks, followups, lifecycle
+from dcc.leads.access import visible_leads
+from dcc.leads.models import Callback, CallbackStatus, FollowUp, Grade, Lead, LostReason
+from dcc.sales.models import Appointment
+from dcc.users.models import AgentStatus, User
+from telephony import Telephony
+
+#: The invitation script has seven steps; a tick beyond that is a client bug.
+MAX_STEP = 7
+
+
+def call_for_agent(session: Session, call_id: int, agent: User) -> Call:
+    """The call, when ``agent`` handled it or may see its lead; else NotFound (no probing)."""
+    call = session.get(Call, call_id)
+    if call is None:
+        raise NotFound(f"no call {call_id}", field="call_id")
+    if call.agent_id == agent.id:
+        return call
+    if call.lead_id is not None and session.scalar(
+        select(Lead.id).where(Lead.id == call.lead_id, visible_leads(agent))
+    ):
+        return call
+    raise NotFound(f"no call {call_id}", field="call_id")
+
+
+def reach_step(call: Call, step: int) -> int:
+    """Record that the script reached ``step`` on this call; the furthest step is kept."""
+    if not 1 <= step <= MAX_STEP:
+        raise ValidationError(f"the script has steps 1 to {MAX_STEP}", field="step")
+    call.script_step = max(call.script_step or 0, step)
+    return call.script_step
+
+
+@dataclass
+class Outcome:
+    """The wrap-up form: a result always; optionally a regrade, a plan, a visit or a loss."""
+
+    result: str
+    grade: Grade | None = None
+    next_due_at: dt.datetime | None = None
+    appointment_at: dt.datetime | None = None
+    consultant: User | None = None
+    lost_reason: LostReason | None = None
+    lost_note: str | None = None
+
+
+@dataclass
+class WrapUp:
+    follow_up: FollowUp
+    next_follow_up: FollowUp | None
+    appointment: Appointment | None
+
+
+def save_outcome(
+    session: Session, lead: Lead, outcome: Outcome, *, actor: User, call: Call | None = None
+) -> WrapUp:
+    """Close the lead's current follow-up with its result and act on the rest of the form.
+
+    The follow-up counts as done only with a result (:func:`followups.complete` refuses an
+    empty one). An appointment books the visit (and its SMS confirmation); a lost reason files
+    a lost request for the manager. Saving ends the agent's wrap-up.
+    """
+    if outcome.appointment_at is not None and outcome.lost_reason is not None:
+        raise ValidationError("book a visit or request a loss, not both", field="lost_reason")
+    if not lead.is_open:
+        raise InvalidTransition(f"the lead is {lead.status.value}", field="lead_id")
+    open_ones = followups.open_follow_ups(session, lead)
+    if open_ones:
+        current = open_ones[0]
+    else:
+        # A contact nobody planned (an inbound call) is recorded as a follow-up all the same.
+        planned = followups.schedule(session, lead, due_at=clock.now())
+        assert planned is not None  # a given due_at always plans one
+        current = planned
+    next_one = followups.complete(
+        session,
+        current,
+        result=outcome.result,
+        actor=actor,
+        grade=outcome.grade,
+        next_due_at=outcome.next_due_at,
+    )
+    appointment = None
+    if outcome.appointment_at is not None:
+        appointment = lifecycle.book_appointment(
+            session, lead, at=outcome.appointment_at, consultant=outcome.consultant, actor=actor
+        )
+    elif outcome.lost_reason is not None:
+        lifecycle.request_lost(
+            session, lead, reason=outcome.lost_reason, actor=actor, note=outcome.lost_note
+        )
+    if call is not None:
+        call.outcome = outcome.result.strip()[:200]
+    if actor.agent_status == AgentStatus.WRAP_UP:
+        actor.agent_status = AgentStatus.AVAILABLE  # wrap-up ends with the saved outcome
+    session.flush()
+    return WrapUp(current, next_one, appointment)
+
+
+def take_callback(
+    session: Session,
+    callback: Callback,
+    *,
+    agent: User,
+    settings: Settings,
+    telephony: Telephony,
+) -> Call:
+    """The agent accepts a due callback from the worklist: the bridged call is placed now.
+
+    The callback is marked done with the call before the provider is asked (the dialer commits
+    first), so two agents of a team cannot both take a released one; if the provider refuses,
+    the callback is owed again.
+    """
+    locked = session.scalar(select(Callback).where(Callback.id == callback.id).with_for_update())
+    if locked is None or locked.status != CallbackStatus.PENDING:
+        raise InvalidTransition("the callback was already taken or canceled", field="callback_id")
+    if not callbacks.may_take(locked, agent):
+        raise PermissionDenied("this callback is not yours to take yet")
+    lead = session.get_one(Lead, locked.lead_id)
+    call = calls.start_click_to_dial(session, lead, actor=agent, settings=settings)
+    locked.status, locked.done_at, locked.placed_call_id = (
+        CallbackStatus.DONE,
+        clock.now(),
+        call.id,
+    )
+    session.flush()
+    try:
+        dialer.place(session, call, settings=settings, telephony=telephony)
+    except dialer.ProviderFailed:
+        locked.status, locked.done_at, locked.placed_call_id = CallbackStatus.PENDING, None, None
+        session.commit()
+        raise
+    return call

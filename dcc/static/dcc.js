@@ -1,0 +1,183 @@
+/* DCC agent desk: the live connection (server-sent events), the call panel and small helpers.
+   Plain browser JavaScript, no build step. */
+(function () {
+  "use strict";
+  var body = document.body;
+  var labelsNode = document.getElementById("dcc-labels");
+  var L = labelsNode ? JSON.parse(labelsNode.textContent) : {};
+  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content;
+
+  function label(table, code) { return (L[table] && L[table][code]) || code || "—"; }
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  /* --- toasts: notifications on every page --- */
+  function toast(note) {
+    var box = el("div", "toast " + (note.kind || ""));
+    box.dataset.kind = note.kind || "";
+    box.appendChild(el("b", "", label("notification", note.kind)));
+    box.appendChild(el("span", "toast-title", note.title || ""));
+    /* An arrival's lead is usually the DCC agent's, which the consultant cannot open. */
+    if (note.lead_id && note.kind !== "arrival") {
+      var link = el("a", "", " →");
+      link.href = "/leads/" + note.lead_id;
+      box.appendChild(link);
+    }
+    document.getElementById("toasts").appendChild(box);
+    setTimeout(function () { box.remove(); }, 20000);
+    box.addEventListener("click", function (e) { if (e.target.tagName !== "A") box.remove(); });
+  }
+
+  /* --- the call panel --- */
+  var pop = document.getElementById("pop");
+
+  function openPanel(callId) {
+    return fetch("/calls/" + callId + "/panel", { credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
+      .then(function (html) { pop.innerHTML = html; pop.classList.add("open"); bindPanel(pop); });
+  }
+
+  function bindPanel(root) {
+    root.querySelectorAll("[data-close-pop]").forEach(function (b) {
+      b.addEventListener("click", function () { pop.classList.remove("open"); });
+    });
+    root.querySelectorAll(".script").forEach(bindScript);
+    root.querySelectorAll("form.outcome").forEach(bindOutcome);
+  }
+
+  function bindScript(section) {
+    section.querySelectorAll("input[data-step]").forEach(function (box) {
+      box.addEventListener("change", function () {
+        if (!box.checked) return; /* the furthest step reached is what counts */
+        var step = parseInt(box.dataset.step, 10);
+        section.querySelectorAll("input[data-step]").forEach(function (other) {
+          if (parseInt(other.dataset.step, 10) <= step) {
+            other.checked = true;
+            other.closest("li").classList.add("done");
+          }
+        });
+        fetch(section.dataset.stepUrl, {
+          method: "POST", credentials: "same-origin",
+          headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+          body: JSON.stringify({ step: step })
+        }).then(function (r) { return r.json(); }).then(function (data) {
+          if (data.script_step) {
+            section.dataset.reached = data.script_step;
+            section.querySelector(".reached b").textContent = data.script_step;
+          }
+        });
+      });
+    });
+  }
+
+  function bindOutcome(form) {
+    var days = JSON.parse(form.dataset.ruleDays || "{}");
+    var next = form.querySelector('[name="next_due_at"]');
+    var custom = form.querySelector('[name="next_due_custom"]');
+    var edited = false;
+    if (next) next.addEventListener("input", function () {
+      edited = true;
+      if (custom) custom.value = "1";
+    });
+    var grade = form.querySelector('[name="grade"]');
+    if (grade && next) grade.addEventListener("change", function () {
+      /* the rule's default follows the grade until the agent sets a date of their own */
+      var d = days[grade.value];
+      if (edited || d === null || d === undefined) return;
+      var when = new Date(Date.now() + d * 86400000);
+      var pad = function (n) { return String(n).padStart(2, "0"); };
+      next.value = when.getFullYear() + "-" + pad(when.getMonth() + 1) + "-" + pad(when.getDate()) +
+        "T" + pad(when.getHours()) + ":" + pad(when.getMinutes());
+    });
+    function sync() {
+      var chosen = form.querySelector('[name="action"]:checked');
+      form.dataset.action = chosen ? chosen.value : "none";
+    }
+    form.querySelectorAll('[name="action"]').forEach(function (r) { r.addEventListener("change", sync); });
+    sync();
+  }
+
+  var TERMINAL = ["completed", "busy", "failed", "no-answer", "canceled"];
+
+  function showMyStatus(data) {
+    /* The server moves the agent on call and into wrap-up; the status bar follows it. */
+    var badge = document.getElementById("my-status");
+    if (!badge || data.leg !== "agent") return;
+    var next = null;
+    if (data.status === "in-progress") next = "on_call";
+    else if (TERMINAL.indexOf(data.status) >= 0 && badge.dataset.status === "on_call") next = "wrap_up";
+    if (next) { badge.dataset.status = next; badge.textContent = label("agent_status", next); }
+  }
+
+  function showCall(data) {
+    showMyStatus(data);
+    document.querySelectorAll(".call-panel").forEach(function (p) {
+      var mine = String(data.call_id) === p.dataset.callId ||
+        (data.lead_id && String(data.lead_id) === p.dataset.leadId);
+      if (!mine) return;
+      var cell = p.querySelector('.leg[data-leg="' + data.leg + '"] b');
+      if (cell) { cell.textContent = label("call_status", data.status); cell.dataset.status = data.status; }
+    });
+    document.querySelectorAll('tr[data-call-id="' + data.call_id + '"] .call-status').forEach(function (c) {
+      c.textContent = label("call_status", data.status);
+    });
+  }
+
+  function showWallboard(data) {
+    var table = document.querySelector("#wallboard tbody");
+    if (!table) return;
+    var empty = document.getElementById("wallboard-empty");
+    if (empty) empty.remove();
+    var row = table.querySelector('tr[data-call-id="' + data.call_id + '"]') || el("tr");
+    row.dataset.callId = data.call_id;
+    row.innerHTML = "";
+    row.appendChild(el("td", "", "#" + data.call_id));
+    row.appendChild(el("td", "", label("leg", data.leg)));
+    row.appendChild(el("td", "", label("call_status", data.status)));
+    table.prepend(row);
+    while (table.rows.length > 12) table.deleteRow(-1);
+  }
+
+  /* --- the live connection --- */
+  function connect() {
+    var url = body.dataset.streamUrl;
+    if (!url || !window.EventSource) return;
+    var source = new EventSource(url);
+    source.addEventListener("ready", function () { body.dataset.stream = "open"; });
+    source.addEventListener("error", function () { body.dataset.stream = "closed"; });
+    source.addEventListener("notification", function (e) { toast(JSON.parse(e.data)); });
+    source.addEventListener("screen_pop", function (e) {
+      var data = JSON.parse(e.data);
+      openPanel(data.call_id).catch(function () {});
+    });
+    source.addEventListener("call", function (e) {
+      var data = JSON.parse(e.data);
+      if (data.agent_id !== undefined) showWallboard(data);
+      if (String(data.agent_id || body.dataset.userId) === body.dataset.userId) showCall(data);
+    });
+    window.addEventListener("beforeunload", function () { source.close(); });
+  }
+
+  /* --- speed-to-lead timers --- */
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll(".timer[data-since]").forEach(function (t) {
+      var secs = Math.max(0, Math.floor((now - Date.parse(t.dataset.since)) / 1000));
+      var m = Math.floor(secs / 60), s = secs % 60;
+      t.textContent = (m >= 60 ? Math.floor(m / 60) + ":" + String(m % 60).padStart(2, "0") : m) +
+        ":" + String(s).padStart(2, "0");
+      var late = secs > parseInt(t.dataset.sla || "300", 10);
+      t.classList.toggle("late", late);
+      var row = t.closest("tr"); if (row) row.classList.toggle("late", late);
+    });
+  }
+
+  bindPanel(document);
+  tick(); setInterval(tick, 1000);
+  connect();
+})();

@@ -1,0 +1,138 @@
+"""Admin pages: the invitation script (versioned), the job queues and the outbox.
+
+The queues are rq-dashboard's, mounted under ``/admin/rq`` behind the admin login.
+"""
+
+from __future__ import annotations
+
+import redis
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from rq import Queue
+from rq.registry import FailedJobRegistry, ScheduledJobRegistry
+from sqlalchemy import or_, select
+from werkzeug.wrappers import Response
+
+from dcc.broker import get_broker, get_redis
+from dcc.callscripts import service as callscripts
+from dcc.callscripts.models import CallScript
+from dcc.db import get_session
+from dcc.errors import DCCError
+from dcc.jobs.models import OutboxJob
+from dcc.queues import QUEUE_NAMES
+from dcc.users.models import Role, User
+from dcc.web.common import me, refused, roles
+from dcc.web.forms import ScriptForm
+from dcc.web.panel import active_script
+
+bp = Blueprint("web_admin", __name__, url_prefix="/admin")
+RQ_PREFIX = "/admin/rq"
+
+
+@bp.route("/script", methods=["GET", "POST"])
+@roles(Role.ADMIN)
+def script() -> str | Response:
+    """Edit the 7-step script; every save is a new version, earlier calls keep theirs."""
+    session = get_session()
+    current = active_script(session)
+    form = ScriptForm()
+    if request.method == "POST":
+        if not form.validate():
+            flash(_("Every step needs a title and a text."), "error")
+            return redirect(url_for("web_admin.script"))
+        steps = [{"title": s.title.data, "text": s.text.data} for s in form.steps]
+        try:
+            saved = callscripts.save_version(session, steps, author_id=me().id)
+        except DCCError as error:
+            return refused(error, url_for("web_admin.script"))
+        flash(_("Saved as version %(version)s.", version=saved.version), "info")
+        return redirect(url_for("web_admin.script"))
+    for step in current.steps:
+        form.steps.append_entry(step)
+    if len(form.steps) > len(current.steps):  # min_entries added an empty first row
+        form.steps.entries = form.steps.entries[-len(current.steps) :]
+    versions = session.scalars(
+        select(CallScript)
+        .where(CallScript.name == callscripts.INVITATION)
+        .order_by(CallScript.version.desc())
+    ).all()
+    authors = {u.id: u.name for u in session.scalars(select(User).where(User.role == Role.ADMIN))}
+    return render_template(
+        "web/admin_script.html",
+        form=form,
+        current=current,
+        versions=versions,
+        authors=authors,
+        placeholders=callscripts.PLACEHOLDERS,
+    )
+
+
+@bp.get("/jobs")
+@roles(Role.ADMIN)
+def jobs() -> str:
+    """Queue lengths and failures at a glance, and outbox work that is stuck or failing."""
+    queues = []
+    try:
+        conn = get_redis()
+        for name in QUEUE_NAMES:
+            queue = Queue(name, connection=conn)
+            queues.append(
+                {
+                    "name": name,
+                    "queued": queue.count,
+                    "scheduled": ScheduledJobRegistry(name, connection=conn).count,
+                    "failed": FailedJobRegistry(name, connection=conn).count,
+                }
+            )
+    except redis.RedisError:
+        flash(_("Redis is not reachable."), "error")
+    rows = (
+        get_session()
+        .scalars(
+            select(OutboxJob)
+            .where(
+                OutboxJob.canceled_at.is_(None),
+                or_(OutboxJob.last_error.is_not(None), OutboxJob.done_at.is_(None)),
+            )
+            .order_by(OutboxJob.last_error.is_(None), OutboxJob.run_at)
+            .limit(200)
+        )
+        .all()
+    )
+    return render_template("web/admin_jobs.html", queues=queues, rows=rows)
+
+
+def mount_rq_dashboard(app: Flask) -> None:
+    """rq-dashboard's blueprint under /admin/rq, for admins only, on the app's own Redis."""
+    import rq_dashboard
+    from rq_dashboard.web import setup_rq_connection
+
+    app.config["RQ_DASHBOARD_POLL_INTERVAL"] = 5000
+    app.register_blueprint(rq_dashboard.blueprint, url_prefix=RQ_PREFIX)
+
+    @app.before_request
+    def _admins_only() -> Response | None:
+        if request.blueprint != "rq_dashboard":
+            return None
+        if not current_user.is_authenticated:
+            from dcc.web.auth import login_manager
+
+            response: Response = login_manager.unauthorized()
+            return response
+        if me().role != Role.ADMIN:
+            abort(403)
+        if not app.extensions.get("dcc.rq_dashboard"):
+            # Resolved on first use: the embedded Redis starts only when something needs it.
+            app.config["RQ_DASHBOARD_REDIS_URL"] = get_broker(app).url
+            setup_rq_connection(app)
+            app.extensions["dcc.rq_dashboard"] = True
+        return None
+
+    @app.after_request
+    def _dashboard_csrf(response: Response) -> Response:
+        # rq-dashboard's scripts send the "_csrf_token" cookie back as X-CSRFToken on POSTs.
+        if request.blueprint == "rq_dashboard" and response.mimetype == "text/html":
+            response.set_cookie("_csrf_token", generate_csrf(), path=RQ_PREFIX, samesite="Lax")
+        return response

@@ -1,0 +1,74 @@
+"""The agent's home: the worklist, the agent status, and taking a due callback."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+from werkzeug.wrappers import Response
+
+from dcc import worklist
+from dcc.app import get_settings
+from dcc.calls import wrapup
+from dcc.db import get_session
+from dcc.errors import DCCError, NotFound
+from dcc.leads.models import Callback
+from dcc.users.models import AgentStatus, Role
+from dcc.voice import get_telephony
+from dcc.web import panel
+from dcc.web.common import me, refused
+
+bp = Blueprint("web_agent", __name__)
+
+#: Statuses an agent sets by hand; offline comes with logging out.
+SETTABLE = (AgentStatus.AVAILABLE, AgentStatus.ON_CALL, AgentStatus.WRAP_UP, AgentStatus.AWAY)
+
+
+@bp.get("/", endpoint="worklist")
+@login_required
+def worklist_page() -> str | Response:
+    user = me()
+    if user.role == Role.CLERK:
+        return redirect(url_for("web_reception.page"))
+    session = get_session()
+    work = worklist.build(session, user, timezone=get_settings().timezone)
+    return render_template(
+        "web/worklist.html",
+        work=work,
+        statuses=SETTABLE,
+        panel=panel.for_request(session, user, request.args.get("call", type=int)),
+    )
+
+
+@bp.post("/status")
+@login_required
+def set_status() -> Response:
+    """Available, on call, wrap-up or away: routing rings only available agents."""
+    try:
+        status = AgentStatus(request.form.get("status", ""))
+    except ValueError:
+        status = None
+    if status not in SETTABLE:
+        flash(_("Unknown status."), "error")
+    else:
+        me().agent_status = status
+    return redirect(url_for("web_agent.worklist"))
+
+
+@bp.post("/callbacks/<int:callback_id>/take")
+@login_required
+def take_callback(callback_id: int) -> Response:
+    """Accept a due callback: the agent's phone rings, then the customer's."""
+    session, settings = get_session(), get_settings()
+    back = url_for("web_agent.worklist")
+    callback = session.get(Callback, callback_id)
+    try:
+        if callback is None:
+            raise NotFound(f"no callback {callback_id}")
+        call = wrapup.take_callback(
+            session, callback, agent=me(), settings=settings, telephony=get_telephony()
+        )
+    except DCCError as error:
+        return refused(error, back)
+    flash(_("Calling back: your phone rings first."), "info")
+    return redirect(url_for("web_agent.worklist", call=call.id))

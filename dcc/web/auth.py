@@ -1,0 +1,97 @@
+"""Logging in and out (Flask-Login sessions over the users' hashed passwords), and language."""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import LoginManager, UserMixin, login_required, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from dcc.db import get_session
+from dcc.users import service as users
+from dcc.users.models import AgentStatus, Role, User
+from dcc.web.common import home_url, me, safe_next
+from dcc.web.forms import LoginForm
+
+bp = Blueprint("web_auth", __name__)
+login_manager = LoginManager()
+login_manager.login_view = "web_auth.login"
+login_manager.login_message = None  # the login page says enough
+LOCALES = ("zh_Hans", "en")
+DEFAULT_LOCALE = "zh_Hans"
+
+
+class Account(UserMixin):
+    """The logged-in user as Flask-Login sees it; ``.user`` is the row."""
+
+    def __init__(self, user: User) -> None:
+        self.user = user
+
+    @property
+    def is_active(self) -> bool:
+        return self.user.is_active
+
+    def get_id(self) -> str:
+        # The stamp changes with the password, so a new password ends every old session.
+        return f"{self.user.id}:{password_stamp(self.user)}"
+
+
+def password_stamp(user: User) -> str:
+    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]
+
+
+@login_manager.user_loader
+def load_account(session_id: str) -> Account | None:
+    user_id, _sep, stamp = session_id.partition(":")
+    if not user_id.isdigit():
+        return None
+    user = get_session().get(User, int(user_id))
+    if user is None or not user.is_active or stamp != password_stamp(user):
+        return None
+    return Account(user)
+
+
+def current_locale() -> str:
+    chosen = session.get("locale")
+    return chosen if chosen in LOCALES else DEFAULT_LOCALE
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> str | Response:
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = users.authenticate(get_session(), form.login.data or "", form.password.data or "")
+        if user is not None:
+            login_user(Account(user))
+            return redirect(safe_next(request.args.get("next"), home_url(user)))
+        flash(_("Wrong login or password."), "error")
+    return render_template("web/login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> Response:
+    user = me()
+    if user.role in {Role.DCC_AGENT, Role.CONSULTANT}:
+        user.agent_status = AgentStatus.OFFLINE  # nobody to ring any more
+    logout_user()
+    return redirect(url_for("web_auth.login"))
+
+
+@bp.get("/locale/<code>")
+def set_locale(code: str) -> Response:
+    if code in LOCALES:
+        session["locale"] = code
+    return redirect(safe_next(request.referrer and _path_of(request.referrer), "/"))
+
+
+def _path_of(url: str) -> str | None:
+    """The path of a same-site referrer (the language switch returns to the page it was on)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.netloc and parts.netloc != request.host:
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")

@@ -1,0 +1,117 @@
+"""A call's live panel, the script step reached, a new caller's record, and its recording."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
+from flask_login import login_required
+from werkzeug.wrappers import Response as BaseResponse
+
+from dcc.app import get_settings
+from dcc.calls import recordings, wrapup
+from dcc.calls.models import Call
+from dcc.db import get_session
+from dcc.errors import DCCError, NotFound
+from dcc.leads import intake
+from dcc.leads.access import get_visible_lead
+from dcc.leads.models import Channel
+from dcc.users.models import User
+from dcc.voice import get_telephony
+from dcc.web import panel
+from dcc.web.common import me, refused
+from dcc.web.forms import NewCustomerForm
+
+bp = Blueprint("web_calls", __name__)
+
+
+def _call_or_404(call_id: int) -> Call:
+    try:
+        return wrapup.call_for_agent(get_session(), call_id, me())
+    except NotFound:
+        abort(404)
+
+
+@bp.get("/calls/<int:call_id>/panel")
+@login_required
+def panel_fragment(call_id: int) -> str:
+    """The panel's HTML, loaded by the page when a screen pop arrives."""
+    session, user = get_session(), me()
+    return render_template(
+        "web/_call_panel.html", panel=panel.build(session, user, _call_or_404(call_id))
+    )
+
+
+@bp.post("/calls/<int:call_id>/script-step")
+@login_required
+def script_step(call_id: int) -> Any:
+    """The agent ticked a step: the furthest step reached is kept on the call."""
+    call = _call_or_404(call_id)
+    body = request.get_json(silent=True) or request.form
+    try:
+        step = wrapup.reach_step(call, int(body.get("step", 0)))
+    except (TypeError, ValueError):
+        return jsonify(error={"message": "step must be a number", "field": "step"}), 422
+    except DCCError as error:
+        return jsonify(error=error.to_dict()), error.status_code
+    return jsonify(call_id=call.id, script_step=step)
+
+
+@bp.post("/calls/<int:call_id>/customer")
+@login_required
+def new_customer(call_id: int) -> BaseResponse:
+    """A caller the hotline could not identify: the agent records who it is."""
+    session, user, settings = get_session(), me(), get_settings()
+    call = _call_or_404(call_id)
+    back = url_for("web_agent.worklist", call=call.id)
+    form = NewCustomerForm()
+    if not form.validate():
+        return refused(NotFound("the phone is required", field="phone"), back)
+    try:
+        result = intake.receive(
+            session,
+            intake.LeadInput(
+                phone=form.phone.data or "",
+                name=form.name.data or "",
+                series=form.series.data or None,
+                model=form.series.data or None,
+                channel=Channel.HOTLINE,
+                owner_id=user.id,
+                details={"call_sid": call.sid},
+            ),
+            region=settings.default_region,
+            actor=user,
+        )
+        get_visible_lead(session, user, result.lead.id)  # someone else's customer stays theirs
+    except DCCError as error:
+        return refused(error, back)
+    call.lead_id, call.customer_id = result.lead.id, result.customer.id
+    return redirect(url_for("web_leads.page", lead_id=result.lead.id, call=call.id))
+
+
+@bp.get("/calls/<int:call_id>/recording")
+@login_required
+def recording(call_id: int) -> Response:
+    """The recording, streamed through the app for users who may see the call's lead."""
+    session, user = get_session(), me()
+    call = session.get(Call, call_id)
+    if call is None or not _may_hear(call, user):
+        abort(404)
+    try:
+        audio = recordings.open_recording(call, get_telephony())
+    except DCCError:
+        abort(404)
+    headers = {"Cache-Control": "private, no-store"}
+    if audio.length:
+        headers["Content-Length"] = audio.length
+    return Response(audio.chunks, mimetype=audio.content_type, headers=headers)
+
+
+def _may_hear(call: Call, user: User) -> bool:
+    if call.lead_id is None:
+        return user.is_manager_like
+    try:
+        get_visible_lead(get_session(), user, call.lead_id)
+    except NotFound:
+        return False
+    return True

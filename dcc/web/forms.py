@@ -1,0 +1,156 @@
+"""The pages' forms (Flask-WTF: every POST carries the session's CSRF token)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateTimeLocalField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from dcc.web import labels
+
+LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+def aware(value: dt.datetime | None, timezone: str) -> dt.datetime | None:
+    """A ``datetime-local`` input means the dealer's local time; the domain wants UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=ZoneInfo(timezone)).astimezone(dt.UTC)
+
+
+def local_input(value: dt.datetime | None, timezone: str) -> str:
+    """The value a ``datetime-local`` input shows for an aware moment."""
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(timezone)).strftime(LOCAL_FORMAT)
+
+
+def _choices(table: dict[str, object], codes: list[str] | None = None) -> list[SelectChoice]:
+    return [SelectChoice(code, str(table[code])) for code in (codes or list(table))]
+
+
+def choices(pairs: Sequence[tuple[Any, str]]) -> list[SelectChoice]:
+    """Select options from (value, label) pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+class LoginForm(FlaskForm):
+    login = StringField(_l("Login"), validators=[DataRequired()])
+    password = PasswordField(_l("Password"), validators=[DataRequired()])
+
+
+class OutcomeForm(FlaskForm):
+    """Wrap-up: the result is required; a visit or a lost request may follow."""
+
+    call_id = HiddenField()
+    result = TextAreaField(
+        _l("Result"),
+        validators=[
+            DataRequired(message=_l("Write the result: a follow-up is done only with it.")),
+            Length(max=2000),
+        ],
+    )
+    grade = SelectField(_l("Grade"), choices=[])
+    next_due_at = DateTimeLocalField(
+        _l("Next follow-up"), format=LOCAL_FORMAT, validators=[Optional()]
+    )
+    # "1" once the agent changed the date: a custom plan. Otherwise the grade's rule decides
+    # (the date shown is only its preview), so the follow-up is recorded as by rule.
+    next_due_custom = HiddenField(default="0")
+    action = RadioField(
+        _l("Next step"),
+        choices=[
+            SelectChoice("none", _l("Keep following up")),
+            SelectChoice("appointment", _l("Book a visit")),
+            SelectChoice("lost", _l("Request lost")),
+        ],
+        default="none",
+    )
+    appointment_at = DateTimeLocalField(
+        _l("Visit time"), format=LOCAL_FORMAT, validators=[Optional()]
+    )
+    consultant = SelectField(_l("Consultant"), coerce=int, choices=[], validate_choice=False)
+    lost_reason = SelectField(
+        _l("Lost reason"), choices=[SelectChoice("", "—"), *_choices(labels.LOST_REASONS)]
+    )
+    lost_note = StringField(_l("Lost note"), validators=[Optional(), Length(max=500)])
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.grade.choices = _choices(labels.GRADES, ["N", "H", "A", "B", "C", "O"])
+
+
+class SmsForm(FlaskForm):
+    body = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=500)])
+
+
+class NewCustomerForm(FlaskForm):
+    """The pop of a caller the system could not identify."""
+
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
+    phone = StringField(_l("Phone"), validators=[DataRequired()])
+    series = StringField(_l("Model of interest"), validators=[Optional(), Length(max=60)])
+
+
+class ArrivalForm(FlaskForm):
+    """An invited customer came: found by phone (any format) or picked from today's list."""
+
+    appointment_id = HiddenField()
+    phone = StringField(_l("Phone"), validators=[Optional()])
+    consultant = SelectField(
+        _l("Receiving consultant"), coerce=int, choices=[], validate_choice=False
+    )
+    party_size = IntegerField(
+        _l("Party size"), default=1, validators=[InputRequired(), NumberRange(1, 50)]
+    )
+
+
+class WalkInForm(FlaskForm):
+    """A visitor without an appointment; without a phone it is anonymous traffic."""
+
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
+    phone = StringField(_l("Phone"), validators=[Optional()])
+    series = StringField(_l("Model of interest"), validators=[Optional(), Length(max=60)])
+    consultant = SelectField(
+        _l("Receiving consultant"), coerce=int, choices=[], validate_choice=False
+    )
+    party_size = IntegerField(
+        _l("Party size"), default=1, validators=[InputRequired(), NumberRange(1, 50)]
+    )
+    visit = RadioField(
+        _l("Visit"),
+        choices=[
+            SelectChoice("first", _l("First visit")),
+            SelectChoice("return", _l("Return visit")),
+        ],
+        default="first",
+    )
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
+
+
+class StepForm(Form):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=40)])
+    text = TextAreaField(_l("Text"), validators=[DataRequired(), Length(max=2000)])
+
+
+class ScriptForm(FlaskForm):
+    steps = FieldList(FormField(StepForm), min_entries=1, max_entries=12)

@@ -1,0 +1,188 @@
+"""The lead page and what an agent does from it: call, text, record the outcome."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from dcc import messaging
+from dcc.app import get_settings
+from dcc.calls import dialer, wrapup
+from dcc.calls import service as calls
+from dcc.db import get_session
+from dcc.errors import CallRefused, DCCError, NotFound, ValidationError
+from dcc.leads import rules
+from dcc.leads.access import get_visible_lead, visible_leads
+from dcc.leads.models import Grade, Lead, LostReason, LostRequest
+from dcc.sales.models import Appointment, ShowroomVisit
+from dcc.users.models import Role, User
+from dcc.voice import get_telephony
+from dcc.web import panel
+from dcc.web.common import me, refused
+from dcc.web.forms import OutcomeForm, SmsForm, aware
+from telephony import TelephonyError
+
+bp = Blueprint("web_leads", __name__)
+
+
+def _lead_or_404(lead_id: int) -> Lead:
+    try:
+        return get_visible_lead(get_session(), me(), lead_id)
+    except NotFound:
+        abort(404)  # the same answer for "no such lead" and "not yours", as in the API
+
+
+@bp.get("/leads/<int:lead_id>")
+@login_required
+def page(lead_id: int) -> str:
+    session, user = get_session(), me()
+    lead = _lead_or_404(lead_id)
+    call_panel = panel.for_request(session, user, request.args.get("call", type=int))
+    history = calls.lead_history(session, lead.id)
+    return render_template(
+        "web/lead.html",
+        lead=lead,
+        customer=lead.customer,
+        other_leads=session.scalars(
+            select(Lead)
+            .where(Lead.customer_id == lead.customer_id, Lead.id != lead.id, visible_leads(user))
+            .order_by(Lead.created_at.desc())
+        ).all(),
+        calls=history,
+        agents=_names(session, [c.agent_id for c in history]),
+        appointments=session.scalars(
+            select(Appointment).where(Appointment.lead_id == lead.id).order_by(Appointment.id)
+        ).all(),
+        visits=session.scalars(
+            select(ShowroomVisit).where(ShowroomVisit.lead_id == lead.id).order_by(ShowroomVisit.id)
+        ).all(),
+        lost_requests=session.scalars(
+            select(LostRequest).where(LostRequest.lead_id == lead.id).order_by(LostRequest.id)
+        ).all(),
+        panel=call_panel,
+        outcome=None
+        if call_panel or not lead.is_open
+        else panel.outcome_form(session, lead, user, None),
+        outcome_rule_days=json.dumps(rules.follow_up_days(session)),
+        sms=SmsForm(formdata=None),
+        may_call=lead.is_open and (lead.owner_id == user.id or user.role in calls.SUPERVISING),
+    )
+
+
+def _names(session: Any, ids: list[int | None]) -> dict[int, str]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return {u.id: u.name for u in session.scalars(select(User).where(User.id.in_(wanted)))}
+
+
+@bp.post("/leads/<int:lead_id>/call")
+@login_required
+def call(lead_id: int) -> Response:
+    """Click-to-dial, with the API's checks: refusals (409) come back as a message."""
+    session, user, settings = get_session(), me(), get_settings()
+    lead = _lead_or_404(lead_id)
+    back = url_for("web_leads.page", lead_id=lead_id)
+    try:
+        calls.check_may_dial(lead, user)
+        placed = calls.start_click_to_dial(session, lead, actor=user, settings=settings)
+        dialer.place(session, placed, settings=settings, telephony=get_telephony())
+    except DCCError as error:
+        return refused(error, back)
+    flash(_("Calling: your phone rings first, then the customer's."), "info")
+    return redirect(url_for("web_leads.page", lead_id=lead_id, call=placed.id))
+
+
+@bp.post("/leads/<int:lead_id>/sms")
+@login_required
+def sms(lead_id: int) -> Response:
+    """A text to the customer (e.g. the address), kept with the lead."""
+    session, user, settings = get_session(), me(), get_settings()
+    lead = _lead_or_404(lead_id)
+    back = url_for("web_leads.page", lead_id=lead_id)
+    form = SmsForm()
+    if not form.validate():
+        flash(_("Write the message first."), "error")
+        return redirect(back)
+    try:
+        calls.check_may_dial(lead, user)
+        if lead.customer.do_not_call:
+            raise CallRefused("the customer is on the do-not-call list", field="lead_id")
+        messaging.send_once(
+            session,
+            get_telephony(),
+            key=f"ui-{lead.id}-{secrets.token_hex(8)}",
+            to=lead.customer.phone,
+            body=form.body.data or "",
+            from_=settings.hotline_number,
+            lead_id=lead.id,
+        )
+    except DCCError as error:
+        return refused(error, back)
+    except TelephonyError as error:
+        flash(_("The message was not sent: %(error)s", error=str(error)), "error")
+        return redirect(back)
+    flash(_("Message sent."), "info")
+    return redirect(back)
+
+
+@bp.post("/leads/<int:lead_id>/outcome")
+@login_required
+def outcome(lead_id: int) -> Response:
+    """Wrap-up: result (required), grade, next follow-up, and a visit or a lost request."""
+    session, user, settings = get_session(), me(), get_settings()
+    lead = _lead_or_404(lead_id)
+    form = OutcomeForm()
+    form.consultant.choices = []  # checked by the domain: an active consultant
+    call_id = int(form.call_id.data) if (form.call_id.data or "").isdigit() else None
+    back = url_for("web_leads.page", lead_id=lead_id, call=call_id)
+    if not form.validate():
+        for errors in form.errors.values():
+            for message in errors:
+                flash(str(message), "error")
+        return redirect(back)
+    try:
+        the_call = wrapup.call_for_agent(session, call_id, user) if call_id else None
+        if the_call is not None and the_call.lead_id != lead.id:
+            raise ValidationError("the call is not this lead's", field="call_id")
+        saved = wrapup.save_outcome(
+            session, lead, _outcome(form, session, settings.timezone), actor=user, call=the_call
+        )
+    except DCCError as error:
+        return refused(error, back)
+    if saved.appointment is not None:
+        flash(_("Saved. The visit is booked; the customer gets a confirmation SMS."), "info")
+    else:
+        flash(_("Saved."), "info")
+    return redirect(url_for("web_leads.page", lead_id=lead_id))
+
+
+def _outcome(form: OutcomeForm, session: Any, timezone: str) -> wrapup.Outcome:
+    action = form.action.data
+    appointment_at = aware(form.appointment_at.data, timezone) if action == "appointment" else None
+    if action == "appointment" and appointment_at is None:
+        raise ValidationError("choose the visit time", field="appointment_at")
+    consultant = session.get(User, form.consultant.data) if form.consultant.data else None
+    if action == "appointment" and (consultant is None or consultant.role != Role.CONSULTANT):
+        raise ValidationError("choose the consultant", field="consultant")
+    reason = form.lost_reason.data if action == "lost" else None
+    if action == "lost" and not reason:
+        raise ValidationError("choose the lost reason", field="lost_reason")
+    return wrapup.Outcome(
+        result=form.result.data or "",
+        grade=Grade(form.grade.data) if form.grade.data else None,
+        next_due_at=(
+            aware(form.next_due_at.data, timezone) if form.next_due_custom.data == "1" else None
+        ),
+        appointment_at=appointment_at,
+        consultant=consultant,
+        lost_reason=LostReason(reason) if reason else None,
+        lost_note=form.lost_note.data or None,
+    )

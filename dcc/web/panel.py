@@ -1,0 +1,108 @@
+"""The live call panel: the caller's record, the filled 7-step script and the wrap-up form.
+
+It opens beside any page: pushed by a screen pop (inbound), or after the agent clicked Call.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dcc import clock
+from dcc.app import get_settings
+from dcc.calls import wrapup
+from dcc.calls.models import Call
+from dcc.callscripts import context as script_context
+from dcc.callscripts import service as callscripts
+from dcc.callscripts.models import CallScript
+from dcc.errors import NotFound
+from dcc.leads import rules
+from dcc.leads.models import Lead
+from dcc.reception import consultants
+from dcc.users.models import User
+from dcc.web.forms import NewCustomerForm, OutcomeForm, choices, local_input
+
+
+@dataclass
+class Panel:
+    call: Call
+    lead: Lead | None
+    steps: list[dict[str, str]]
+    legs: dict[str, str]
+    outcome: OutcomeForm | None
+    rule_days: str  # JSON: the next follow-up's default per grade, for the form's script
+    new_customer: NewCustomerForm | None
+
+
+def active_script(session: Session) -> CallScript:
+    """The dealer's active script, or the built-in one before an admin saved any."""
+    return callscripts.active(session) or CallScript(
+        name=callscripts.INVITATION, version=0, steps=callscripts.DEFAULT_STEPS
+    )
+
+
+def outcome_form(session: Session, lead: Lead, user: User, call: Call | None) -> OutcomeForm:
+    """The wrap-up form, filled with what the rules and the script offer."""
+    settings = get_settings()
+    ctx = script_context.for_lead(session, lead, user, settings)
+    form = OutcomeForm(formdata=None)
+    form.call_id.data = str(call.id) if call else ""
+    offered = {choice.value for choice in form.grade.choices}
+    form.grade.data = lead.grade.value if lead.grade.value in offered else "N"
+    form.next_due_at.data = None
+    default_next = rules.next_follow_up_at(session, lead.grade, clock.now())
+    form.next_due_at.render_kw = {"value": local_input(default_next, settings.timezone)}
+    if ctx.slots:
+        form.appointment_at.render_kw = {"value": local_input(ctx.slots[0].at, settings.timezone)}
+    form.consultant.choices = choices([(c.id, c.name) for c in consultants(session)])
+    form.consultant.data = ctx.consultant.id if ctx.consultant else None
+    return form
+
+
+def build(session: Session, user: User, call: Call) -> Panel:
+    settings = get_settings()
+    lead = session.get(Lead, call.lead_id) if call.lead_id else None
+    ctx = script_context.for_lead(session, lead, user, settings)
+    steps = callscripts.fill(active_script(session), ctx.values)
+    new_customer = None
+    if lead is None:
+        new_customer = NewCustomerForm(formdata=None)
+        new_customer.phone.data = call.from_number if call.direction.value == "inbound" else ""
+    return Panel(
+        call=call,
+        lead=lead,
+        steps=steps,
+        legs=legs_of(session, call, user),
+        outcome=outcome_form(session, lead, user, call) if lead and lead.is_open else None,
+        rule_days=json.dumps(rules.follow_up_days(session)),
+        new_customer=new_customer,
+    )
+
+
+def legs_of(session: Session, call: Call, user: User) -> dict[str, str]:
+    """The status of each side of the conversation (agent, customer) as known now."""
+    legs = {call.leg: call.status.value}
+    if call.sid:
+        children = session.scalars(
+            select(Call).where(Call.parent_sid == call.sid).order_by(Call.id)
+        ).all()
+        for child in children:
+            # Several agents may ring for one inbound call; this agent's leg is the one to show.
+            if child.leg == "agent" and child.agent_id not in (None, user.id):
+                continue
+            legs[child.leg] = child.status.value
+    return legs
+
+
+def for_request(session: Session, user: User, call_id: int | None) -> Panel | None:
+    """The panel of ``call_id`` when the user may see it, else none (the page still opens)."""
+    if call_id is None:
+        return None
+    try:
+        call = wrapup.call_for_agent(session, call_id, user)
+    except NotFound:
+        return None
+    return build(session, user, call)

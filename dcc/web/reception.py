@@ -1,0 +1,112 @@
+"""``/reception``: the clerk's showroom register (展厅接待)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from dcc import reception
+from dcc.app import get_settings
+from dcc.db import get_session
+from dcc.errors import DCCError, NotFound
+from dcc.sales.models import Appointment
+from dcc.users.models import Role, User
+from dcc.web.common import me, refused, roles
+from dcc.web.forms import ArrivalForm, WalkInForm, choices
+
+bp = Blueprint("web_reception", __name__)
+RECEPTION_ROLES = (Role.CLERK, Role.MANAGER, Role.ADMIN)
+
+
+def _forms() -> tuple[ArrivalForm, WalkInForm]:
+    pairs = [(c.id, c.name) for c in reception.consultants(get_session())]
+    arrival, walk_in = ArrivalForm(), WalkInForm()
+    arrival.consultant.choices = choices([(0, _("As booked")), *pairs])
+    walk_in.consultant.choices = choices(pairs)
+    return arrival, walk_in
+
+
+@bp.get("/reception")
+@roles(*RECEPTION_ROLES)
+def page() -> str:
+    session, timezone = get_session(), get_settings().timezone
+    arrival, walk_in = _forms()
+    return render_template(
+        "web/reception.html",
+        arrival=arrival,
+        walk_in=walk_in,
+        traffic=reception.todays_traffic(session, timezone=timezone),
+        expected=reception.expected_today(session, timezone=timezone),
+    )
+
+
+@bp.post("/reception/arrival")
+@roles(*RECEPTION_ROLES)
+def arrival() -> Response:
+    """An invited customer arrived: by phone in any format, or from today's list."""
+    session, settings = get_session(), get_settings()
+    back = url_for("web_reception.page")
+    form, _walk_in = _forms()
+    if not form.validate():
+        flash(_("Check the party size."), "error")
+        return redirect(back)
+    try:
+        if (form.appointment_id.data or "").isdigit():
+            appointment = session.get(Appointment, int(form.appointment_id.data or 0))
+            if appointment is None:
+                raise NotFound("no such appointment", field="appointment_id")
+        else:
+            appointment = reception.find_appointment(
+                session, form.phone.data or "", region=settings.default_region
+            )
+        consultant = session.get(User, form.consultant.data) if form.consultant.data else None
+        visit = reception.arrive(
+            session,
+            appointment,
+            clerk=me(),
+            consultant=consultant,
+            party_size=form.party_size.data or 1,
+        )
+    except DCCError as error:
+        if isinstance(error, NotFound) and error.field == "phone":
+            return refused(_NoBooking(), back)
+        return refused(error, back)
+    name = visit.consultant.name if visit.consultant else _("nobody")
+    flash(_("Arrival registered; %(name)s has been told.", name=name), "info")
+    return redirect(back)
+
+
+class _NoBooking(DCCError):
+    def __init__(self) -> None:
+        super().__init__(_("No booked visit for this phone: register a walk-in."))
+
+
+@bp.post("/reception/walk-in")
+@roles(*RECEPTION_ROLES)
+def walk_in() -> Response:
+    """A visitor without an appointment, with or without contact details."""
+    session, settings = get_session(), get_settings()
+    back = url_for("web_reception.page")
+    _arrival, form = _forms()
+    if not form.validate():
+        flash(_("Choose the receiving consultant and the party size."), "error")
+        return redirect(back)
+    data = reception.WalkIn(
+        consultant=session.get(User, form.consultant.data) if form.consultant.data else None,
+        party_size=form.party_size.data or 1,
+        first_visit=form.visit.data != "return",
+        phone=form.phone.data,
+        name=form.name.data or "",
+        series=form.series.data or None,
+        note=form.note.data or None,
+    )
+    try:
+        visit = reception.walk_in(session, data, clerk=me(), region=settings.default_region)
+    except DCCError as error:
+        return refused(error, back)
+    if visit.left_contact:
+        flash(_("Walk-in registered with contact details."), "info")
+    else:
+        flash(_("Walk-in registered as anonymous traffic."), "info")
+    return redirect(back)

@@ -1,0 +1,187 @@
+"""An agent's worklist: what to do next, most urgent first (the agent screen's home page).
+
+New leads come first while their speed-to-lead clock runs (red once the first-response SLA is
+past), then due callbacks (the agent's own, and the team's released ones), then due follow-ups
+by grade; today's appointments and the count of open leads per grade are shown beside them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from dcc import clock
+from dcc.jobs import policy
+from dcc.leads.models import (
+    OPEN_STATUSES,
+    Callback,
+    CallbackStatus,
+    FollowUp,
+    FollowUpStatus,
+    Grade,
+    Lead,
+    LeadStatus,
+)
+from dcc.sales.models import Appointment, AppointmentStatus
+from dcc.users.models import User
+
+#: Grades the worklist counts, in the order the trade reads them.
+COUNTED_GRADES = (Grade.H, Grade.A, Grade.B, Grade.C, Grade.N, Grade.O)
+#: Follow-ups of hotter grades come first among follow-ups due at the same time.
+_GRADE_RANK = {Grade.O: 0, Grade.H: 1, Grade.A: 2, Grade.N: 3, Grade.B: 4, Grade.C: 5}
+
+
+@dataclass
+class WorkItem:
+    """One thing to do: call a new lead, take a callback, or make a follow-up call."""
+
+    kind: str  # new_lead, callback, follow_up
+    lead: Lead
+    due_at: dt.datetime
+    rank: tuple[int, int, float]
+    overdue: bool = False  # a new lead past the first-response SLA
+    callback: Callback | None = None
+    follow_up: FollowUp | None = None
+    team_callback: bool = False  # a released callback of a teammate's lead
+
+
+@dataclass
+class Worklist:
+    items: list[WorkItem]
+    appointments: list[Appointment]
+    grade_counts: dict[str, int]
+    sla_minutes: int
+    now: dt.datetime = field(default_factory=clock.now)
+
+
+def local_day(now: dt.datetime, timezone: str) -> tuple[dt.datetime, dt.datetime]:
+    """The dealer's calendar day around ``now``, as a UTC [start, end) pair."""
+    local = clock.local(now, timezone)
+    start = dt.datetime(local.year, local.month, local.day, tzinfo=ZoneInfo(timezone))
+    return start.astimezone(dt.UTC), (start + dt.timedelta(days=1)).astimezone(dt.UTC)
+
+
+def build(
+    session: Session, user: User, *, timezone: str, now: dt.datetime | None = None
+) -> Worklist:
+    """Everything ``user`` should do now, sorted by urgency."""
+    now = now or clock.now()
+    sla = policy.load(session).first_response_sla_minutes
+    items = [
+        *_new_leads(session, user, now, sla),
+        *_due_callbacks(session, user, now),
+        *_due_follow_ups(session, user, now),
+    ]
+    items.sort(key=lambda item: item.rank)
+    return Worklist(
+        items=items,
+        appointments=_todays_appointments(session, user, now, timezone),
+        grade_counts=grade_counts(session, user),
+        sla_minutes=sla,
+        now=now,
+    )
+
+
+def _new_leads(session: Session, user: User, now: dt.datetime, sla: int) -> list[WorkItem]:
+    leads = session.scalars(
+        select(Lead).where(Lead.owner_id == user.id, Lead.status == LeadStatus.NEW)
+    ).all()
+    items = []
+    for lead in leads:
+        overdue = now - lead.created_at > dt.timedelta(minutes=sla)
+        # Oldest first: the longer a new lead waits, the less likely it still answers.
+        rank = (0 if overdue else 1, 0, lead.created_at.timestamp())
+        items.append(WorkItem("new_lead", lead, lead.created_at, rank, overdue=overdue))
+    return items
+
+
+def _due_callbacks(session: Session, user: User, now: dt.datetime) -> list[WorkItem]:
+    mine = Callback.owner_id == user.id
+    released_to_team = and_(
+        Callback.released_at.is_not(None),
+        Callback.team_id.is_not(None),
+        Callback.team_id == user.team_id,
+    )
+    rows = session.scalars(
+        select(Callback)
+        .where(
+            Callback.status == CallbackStatus.PENDING,
+            Callback.due_at <= now,
+            or_(mine, released_to_team) if user.team_id is not None else mine,
+        )
+        .order_by(Callback.due_at)
+    ).all()
+    return [
+        WorkItem(
+            "callback",
+            row.lead,
+            row.due_at,
+            (2, 0, row.due_at.timestamp()),
+            callback=row,
+            team_callback=row.owner_id != user.id,
+        )
+        for row in rows
+        if row.lead.is_open
+    ]
+
+
+def _due_follow_ups(session: Session, user: User, now: dt.datetime) -> list[WorkItem]:
+    rows = session.scalars(
+        select(FollowUp)
+        .join(Lead, Lead.id == FollowUp.lead_id)
+        .where(
+            FollowUp.owner_id == user.id,
+            FollowUp.status == FollowUpStatus.OPEN,
+            FollowUp.due_at <= now,
+            Lead.status.in_(OPEN_STATUSES - {LeadStatus.NEW, LeadStatus.DORMANT}),
+        )
+        .order_by(FollowUp.due_at)
+    ).all()
+    return [
+        WorkItem(
+            "follow_up",
+            row.lead,
+            row.due_at,
+            (3, _GRADE_RANK.get(row.lead.grade, 9), row.due_at.timestamp()),
+            follow_up=row,
+        )
+        for row in rows
+    ]
+
+
+def _todays_appointments(
+    session: Session, user: User, now: dt.datetime, timezone: str
+) -> list[Appointment]:
+    start, end = local_day(now, timezone)
+    return list(
+        session.scalars(
+            select(Appointment)
+            .join(Lead, Lead.id == Appointment.lead_id)
+            .where(
+                Appointment.scheduled_at >= start,
+                Appointment.scheduled_at < end,
+                Appointment.status.in_([AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED]),
+                or_(
+                    Appointment.consultant_id == user.id,
+                    Appointment.booked_by_id == user.id,
+                    Lead.owner_id == user.id,
+                ),
+            )
+            .order_by(Appointment.scheduled_at)
+        )
+    )
+
+
+def grade_counts(session: Session, user: User) -> dict[str, int]:
+    """How many open leads ``user`` owns per grade (H/A/B/C/N/O), zeros included."""
+    rows = session.execute(
+        select(Lead.grade, func.count())
+        .where(Lead.owner_id == user.id, Lead.status.in_(OPEN_STATUSES))
+        .group_by(Lead.grade)
+    ).all()
+    found = {grade.value: count for grade, count in rows}
+    return {grade.value: found.get(grade.value, 0) for grade in COUNTED_GRADES}

@@ -1,0 +1,31 @@
+"""Helpers for the web UI tests: logging in through the form, reading CSRF tokens."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask.testing import FlaskClient
+
+PASSWORD = "secret-pw"
+
+
+def csrf_token(client: FlaskClient, path: str = "/login") -> str:
+    page = client.get(path, follow_redirects=True)
+    found = re.search(r'name="csrf-token" content="([^"]+)"', page.get_data(as_text=True))
+    assert found, f"no CSRF token on {path} ({page.status_code})"
+    return found.group(1)
+
+
+def login(client: FlaskClient, login_name: str, password: str = PASSWORD) -> None:
+    answer = client.post(
+        "/login",
+        data={"login": login_name, "password": password, "csrf_token": csrf_token(client)},
+    )
+    assert answer.status_code == 302, answer.get_data(as_text=True)[:500]
+
+
+def post(client: FlaskClient, path: str, data: dict[str, Any] | None = None, **kw: Any) -> Any:
+    """A form post with the session's CSRF token, as the page would send it."""
+    token = csrf_token(client, "/")
+    return client.post(path, data={"csrf_token": token, **(data or {})}, **kw)
