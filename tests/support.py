@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dcc import clock
 from dcc.jobs import runner
 from dcc.jobs.models import OutboxJob
+from telephony import TelephonyUnavailable
 
 TWILIO_ACCOUNT_SID = "AC" + "1" * 32
 TWILIO_AUTH_TOKEN = "test-auth-token"
@@ -53,8 +54,13 @@ class RecordingTelephony:
 
     calls: list[dict[str, Any]] = field(default_factory=list)
     messages: list[dict[str, Any]] = field(default_factory=list)
+    #: How many of the next requests fail as if the provider could not be reached.
+    outages: int = 0
 
     def place_bridged_call(self, **request: Any) -> str:
+        if self.outages > 0:
+            self.outages -= 1
+            raise TelephonyUnavailable("provider unreachable (test)")
         sid = f"CA{next(_sids):032x}"
         self.calls.append({**request, "sid": sid})
         return sid

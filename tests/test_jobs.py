@@ -233,3 +233,35 @@ def test_reassigning_gives_callbacks_to_the_new_owner_and_closing_cancels_them(
     session.expire_all()
     assert session.get(Callback, second.id).status == CallbackStatus.CANCELED
     assert len(phone.calls) == 1  # the closed lead was not called
+
+
+def test_a_provider_outage_loses_no_call(session, staff, phone, always_open):
+    agent = ready_agent(staff, "agent", "+8613900000001")
+    with clock.frozen(T0):
+        lead = new_lead(session, agent)
+        run_due(session)  # speed-to-lead without auto-dial: the owner is alerted
+        callback = callbacks.schedule(
+            session, lead, due_at=T0 + dt.timedelta(minutes=5), actor=agent
+        )
+        session.commit()
+    phone.outages = 1
+    fire = session.scalar(select(OutboxJob).where(OutboxJob.task == "callback.fire"))
+    with clock.frozen(T0 + dt.timedelta(minutes=5)), pytest.raises(Exception, match="refused"):
+        from dcc.jobs import runner
+
+        runner.run(fire.id)  # as RQ runs it: the failure is raised so that RQ retries
+    session.expire_all()
+    owed = session.get(Callback, callback.id)
+    assert owed.status == CallbackStatus.PENDING and owed.placed_call_id is None
+    lead = session.get(Lead, lead.id)
+    assert lead.attempt_count == 0 and lead.first_response_at is None
+    assert "unreachable" in session.get(OutboxJob, fire.id).last_error
+
+    with clock.frozen(T0 + dt.timedelta(minutes=6)):
+        from dcc.jobs import runner
+
+        runner.run(fire.id)  # RQ's retry, once the provider is back
+    session.expire_all()
+    assert [c["agent"] for c in phone.calls] == ["+8613900000001"]
+    assert session.get(Callback, callback.id).status == CallbackStatus.DONE
+    assert session.get(Lead, lead.id).attempt_count == 1

@@ -35,7 +35,7 @@ def place(session: Session, call: Call, *, settings: Settings, telephony: Teleph
             status_callback=public_url("twilio_voice.status", call_id=call.id, leg="agent"),
         )
     except TelephonyError as error:
-        calls.provider_failed(call, str(error))
+        calls.provider_failed(session, call, str(error))
         session.commit()
         raise ProviderFailed(f"the telephony provider refused the call: {error}") from error
     call.sid = call.sid or sid

@@ -320,11 +320,20 @@ def start_click_to_dial(session: Session, lead: Lead, *, actor: User, settings: 
     return call
 
 
-def provider_failed(call: Call, message: str) -> None:
-    """The provider refused the call: the attempt stays on record as failed."""
+def provider_failed(session: Session, call: Call, message: str) -> None:
+    """The provider refused the call: the attempt stays on record as failed.
+
+    The customer was never dialled, so the lead does not count it as an attempt or as its
+    first response: a retry (or the agent) must still make that call.
+    """
     call.status, call.status_rank = CallStatus.FAILED, events.STATUS_RANK[CallStatus.FAILED]
     call.ended_at = clock.now()
     call.outcome = f"provider error: {message}"[:200]
+    lead = session.get(Lead, call.lead_id) if call.lead_id else None
+    if lead is not None:
+        lead.attempt_count = max(0, lead.attempt_count - 1)
+        if lead.first_response_at is not None and lead.first_response_at == call.requested_at:
+            lead.first_response_at = None
 
 
 def customer_number_for(session: Session, call: Call) -> str:

@@ -126,7 +126,17 @@ def fire_callback(session: Session, *, callback_id: int) -> str:
     call = calls.start_click_to_dial(session, lead, actor=agent, settings=settings)
     callback.placed_call_id = call.id
     callback.status, callback.done_at = CallbackStatus.DONE, now
-    dialer.place(session, call, settings=settings, telephony=get_telephony())
+    try:
+        dialer.place(session, call, settings=settings, telephony=get_telephony())
+    except dialer.ProviderFailed:
+        # Still owed: RQ retries this job with backoff and the callback rings then.
+        callback.placed_call_id, callback.status, callback.done_at = (
+            None,
+            CallbackStatus.PENDING,
+            None,
+        )
+        session.commit()
+        raise
     return f"dialled (call {call.id})"
 
 
