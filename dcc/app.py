@@ -38,10 +38,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     broker.init_app(app, settings.redis_url, instance_path)
 
     import webhooks
-    from dcc import api, cli, health, voice, wallboard, web
+    from dcc import api, cli, health, metrics, voice, wallboard, web
 
     voice.init_app(app)
     health.init_app(app)
+    metrics.init_app(app)
     api.init_app(app)
     webhooks.init_app(app)
     web.init_app(app)

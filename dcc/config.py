@@ -44,6 +44,8 @@ class Settings:
     # Where the twilio REST client sends its requests; empty means api.twilio.com. The
     # simulator mode points it at the local simulator, which speaks the same API.
     twilio_api_base_url: str = ""
+    metrics_token: str = ""  # when set, GET /metrics needs "Authorization: Bearer <token>"
+    export_max_rows: int = 100_000  # Excel exports refuse (413) beyond this many rows
     instance_path: str = ""
     testing: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)

@@ -9,15 +9,18 @@ from dcc.jobs.models import OutboxJob
 from dcc.leads.models import Callback, FollowUp, Lead, LeadSource, LeadTouch, LostRequest
 from dcc.messaging import SentMessage
 from dcc.notifications import Notification
+from dcc.reports.models import AgentDay, BuiltDay
 from dcc.sales.models import Appointment, Order, ShowroomVisit
 from dcc.settings_store import DealerSetting
 from dcc.users.models import ApiToken, Team, User
 
 __all__ = [
+    "AgentDay",
     "ApiToken",
     "Appointment",
     "AuditEntry",
     "Base",
+    "BuiltDay",
     "Call",
     "CallEvent",
     "CallScript",

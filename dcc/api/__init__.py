@@ -36,9 +36,9 @@ def init_app(app: Flask) -> None:
         },
     )
     api = DccApi(app)
-    from dcc.api import calls, customers, leads
+    from dcc.api import calls, customers, leads, reports
 
-    for blueprint in (customers.blp, leads.blp, calls.blp):
+    for blueprint in (customers.blp, leads.blp, calls.blp, reports.blp, reports.exports):
         api.register_blueprint(blueprint, url_prefix=API_PREFIX + blueprint.url_prefix)
     app.extensions["dcc.api"] = api
     app.register_error_handler(HTTPException, _http_error)

@@ -1,0 +1,151 @@
+"""``GET /metrics``: operator metrics in the Prometheus text format.
+
+- ``dcc_calls_today{status}``: today's call legs (dealer's local day) by status, one grouped
+  COUNT at scrape time (indexed by ``calls.created_at``) instead of counters in the webhooks,
+  so that every web node reports the same truth and a restart loses nothing
+- ``dcc_webhook_duration_seconds{endpoint}``: how long each ``/webhooks/`` request took,
+  the commit included (a histogram; each process has its own)
+- ``dcc_queue_depth{queue}``, ``dcc_jobs_failed{queue}``: RQ jobs waiting, and in the failed
+  registry, per queue
+- ``dcc_outbox_backlog``: outbox rows neither done nor canceled; ``dcc_outbox_failing``: those
+  of them whose last attempt raised (``last_error`` set)
+- ``dcc_redis_up``: 0 when Redis could not be asked (the queue figures are then missing)
+
+Each app has its own :class:`~prometheus_client.CollectorRegistry` (tests build many apps).
+With ``DCC_METRICS_TOKEN`` set, scrapes must send ``Authorization: Bearer <token>``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import redis
+import rq
+from flask import Flask, Response, current_app, g, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from rq.registry import FailedJobRegistry
+from sqlalchemy import func, select
+
+from dcc import clock
+from dcc.broker import get_broker
+from dcc.calls.models import Call, CallStatus
+from dcc.db import get_database
+from dcc.jobs.models import OutboxJob
+from dcc.queues import QUEUE_NAMES
+from dcc.reports.period import Period
+
+WEBHOOKS = "/webhooks/"
+
+
+class DccCollector(Collector):
+    """Reads the database and Redis at scrape time; one query or command per figure."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._database()
+        yield from self._queues()
+
+    def _database(self) -> Iterator[Metric]:
+        settings = self.app.extensions["dcc.settings"]
+        today = clock.local(clock.now(), settings.timezone).date()
+        since = Period(today, today, settings.timezone).utc_start
+        session = get_database(self.app).sessionmaker()
+        try:
+            by_status = dict.fromkeys((s.value for s in CallStatus), 0)
+            rows = session.execute(
+                select(Call.status, func.count())
+                .where(Call.created_at >= since)
+                .group_by(Call.status)
+            )
+            for status, n in rows:
+                by_status[CallStatus(status).value] = n
+            open_jobs = (OutboxJob.done_at.is_(None), OutboxJob.canceled_at.is_(None))
+            backlog, failing = session.execute(
+                select(func.count(), func.count().filter(OutboxJob.last_error.is_not(None))).where(
+                    *open_jobs
+                )
+            ).one()
+        finally:
+            session.close()
+        calls = GaugeMetricFamily(
+            "dcc_calls_today", "Call legs created today (local day), by status", labels=["status"]
+        )
+        for status, n in by_status.items():
+            calls.add_metric([status], n)
+        yield calls
+        yield GaugeMetricFamily("dcc_outbox_backlog", "Outbox jobs not done or canceled", backlog)
+        yield GaugeMetricFamily(
+            "dcc_outbox_failing", "Open outbox jobs whose last attempt failed", failing
+        )
+
+    def _queues(self) -> Iterator[Metric]:
+        depth = GaugeMetricFamily("dcc_queue_depth", "RQ jobs waiting", labels=["queue"])
+        failed = GaugeMetricFamily(
+            "dcc_jobs_failed", "RQ jobs in the failed registry", labels=["queue"]
+        )
+        try:
+            connection = get_broker(self.app).connection
+            for name in QUEUE_NAMES:
+                queue = rq.Queue(name, connection=connection)
+                depth.add_metric([name], queue.count)
+                failed.add_metric([name], FailedJobRegistry(queue=queue).count)
+        except redis.RedisError:
+            yield GaugeMetricFamily("dcc_redis_up", "Redis answered the scrape", 0)
+            return
+        yield GaugeMetricFamily("dcc_redis_up", "Redis answered the scrape", 1)
+        yield depth
+        yield failed
+
+
+def init_app(app: Flask) -> CollectorRegistry:
+    registry = CollectorRegistry()
+    latency = Histogram(
+        "dcc_webhook_duration_seconds",
+        "Time to answer a webhook request, commit included",
+        ["endpoint"],
+        registry=registry,
+        buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    )
+    registry.register(DccCollector(app))
+    app.extensions["dcc.metrics"] = registry
+
+    @app.before_request
+    def _start_timer() -> None:
+        if request.path.startswith(WEBHOOKS):
+            g.dcc_webhook_started = time.perf_counter()
+
+    @app.teardown_request
+    def _observe(_exc: BaseException | None) -> None:
+        # Teardown runs after the commit and even when the handler raised.
+        started = g.pop("dcc_webhook_started", None)
+        if started is not None:
+            endpoint = request.endpoint or "unknown"
+            latency.labels(endpoint=endpoint).observe(time.perf_counter() - started)
+
+    @app.get("/metrics")
+    def metrics() -> Any:
+        if not _authorized():
+            return Response(
+                "a bearer token is required\n",
+                status=401,
+                mimetype="text/plain",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+
+    return registry
+
+
+def _authorized() -> bool:
+    token = current_app.extensions["dcc.settings"].metrics_token
+    if not token:
+        return True
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token)

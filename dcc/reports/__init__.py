@@ -1,0 +1,81 @@
+"""Reports for supervisors and managers (报表管理): plain functions on a session.
+
+Each report takes the reader (for scoping: :func:`dcc.leads.access.visible_leads`), a
+:class:`~dcc.reports.period.Period` of local days and an optional grouping, and returns a
+:class:`~dcc.reports.result.Report`: typed rows and totals that are at once the table, the
+chart series and the Excel sheet. The formulas are in each module's docstring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from dcc.errors import NotFound
+from dcc.reports import (
+    arrivals,
+    customers,
+    daily_work,
+    followups,
+    funnel,
+    lost,
+    retention,
+    sources,
+    traffic,
+)
+from dcc.reports.period import Group, Period
+from dcc.reports.result import Report
+from dcc.users.models import User
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    name: str
+    title: str
+    function: Callable[..., Report[Any, Any]]
+    groups: frozenset[Group]
+
+
+REPORTS: dict[str, ReportSpec] = {
+    spec.name: spec
+    for spec in (
+        ReportSpec(traffic.NAME, traffic.TITLE, traffic.report, traffic.GROUPS),
+        ReportSpec(daily_work.NAME, daily_work.TITLE, daily_work.report, daily_work.GROUPS),
+        ReportSpec(customers.NAME, customers.TITLE, customers.report, customers.GROUPS),
+        ReportSpec(lost.STATS_NAME, lost.STATS_TITLE, lost.stats, lost.STATS_GROUPS),
+        ReportSpec(lost.ANALYSIS_NAME, lost.ANALYSIS_TITLE, lost.analysis, lost.ANALYSIS_GROUPS),
+        ReportSpec(sources.NAME, sources.TITLE, sources.report, sources.GROUPS),
+        ReportSpec(followups.NAME, followups.TITLE, followups.report, followups.GROUPS),
+        ReportSpec(arrivals.NAME, arrivals.TITLE, arrivals.report, arrivals.GROUPS),
+        ReportSpec(funnel.NAME, funnel.TITLE, funnel.report, funnel.GROUPS),
+        ReportSpec(retention.NAME, retention.TITLE, retention.report, retention.GROUPS),
+    )
+}
+
+
+def get(name: str) -> ReportSpec:
+    spec = REPORTS.get(name)
+    if spec is None:
+        raise NotFound(f"no report {name!r}; reports: {', '.join(REPORTS)}", field="name")
+    return spec
+
+
+def run(
+    session: Session, name: str, *, reader: User, period: Period, group: Group | None = None
+) -> Report[Any, Any]:
+    """Run the report ``name`` for ``reader`` over ``period``."""
+    spec = get(name)
+    if group is not None and group not in spec.groups:
+        from dcc.errors import ValidationError
+
+        choices = ", ".join(sorted(g.value for g in spec.groups)) or "none"
+        raise ValidationError(f"group must be one of: {choices}", field="group")
+    if group is None:
+        return spec.function(session, reader=reader, period=period)
+    return spec.function(session, reader=reader, period=period, group=group)
+
+
+__all__ = ["REPORTS", "Group", "Period", "Report", "ReportSpec", "get", "run"]

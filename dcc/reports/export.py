@@ -1,0 +1,236 @@
+"""Excel exports (EXCEL导出): any report, and the customer list, as an .xlsx workbook.
+
+Exports are permission-controlled by the API (who may export what) and audit-logged there;
+this module only builds workbooks. Phone numbers are masked unless the reader may see them
+(:func:`dcc.leads.access.can_see_full_phone`). Workbooks are built in memory with openpyxl's
+write-only mode (rows are streamed into the file, not kept as cell objects), which stays
+small up to the configured row cap (``DCC_EXPORT_MAX_ROWS``, 100,000 by default).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
+
+from dcc import clock, phones
+from dcc.customers.models import Customer
+from dcc.errors import DCCError
+from dcc.leads.access import can_see_full_phone, visible_leads
+from dcc.leads.models import Channel, Grade, Lead, LeadStatus
+from dcc.reports import labels
+from dcc.reports.period import Period
+from dcc.reports.result import Column, Report
+from dcc.users.models import User
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FORMATS = {"rate": "0.0%", "seconds": "0", "float": "0.00", "date": "yyyy-mm-dd", "int": "0"}
+
+
+class ExportTooLarge(DCCError):
+    """More rows than an export may hold; narrow the filters (413)."""
+
+    status_code = 413
+
+
+def value(row: Any, key: str) -> Any:
+    """``row.key``, following dots into dicts (``by_status.new``); None when absent."""
+    current = row
+    for part in key.split("."):
+        if isinstance(current, dict):
+            current = current.get(part)
+        else:
+            current = getattr(current, part, None)
+    return current
+
+
+def report_workbook(report: Report[Any, Any], *, max_rows: int) -> bytes:
+    """The report's table with Chinese headers and a totals line, and a sheet saying what it is."""
+    if len(report.rows) > max_rows:
+        raise ExportTooLarge(f"the report has {len(report.rows)} rows; the limit is {max_rows}")
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(report.title[:31])
+    _header(sheet, report.columns)
+    for row in report.rows:
+        sheet.append(_cells(sheet, report.columns, row))
+    totals = _cells(sheet, report.columns, report.totals)
+    totals[0] = _bold(sheet, labels.TOTAL)
+    sheet.append(totals)
+    about = book.create_sheet("说明")
+    about.append(["报表", report.title])
+    about.append(["期间", f"{report.period.start.isoformat()} 至 {report.period.end.isoformat()}"])
+    about.append(["时区", report.period.timezone])
+    about.append(["分组", report.group.value if report.group else labels.ALL])
+    about.append(["导出时间", _local(clock.now(), report.period.timezone)])
+    return _save(book)
+
+
+def _header(sheet: WriteOnlyWorksheet, columns: Iterable[Column]) -> None:
+    sheet.append([_bold(sheet, c.title) for c in columns])
+
+
+def _bold(sheet: WriteOnlyWorksheet, text: str) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value=text)
+    cell.font = Font(bold=True)
+    return cell
+
+
+def _cells(sheet: WriteOnlyWorksheet, columns: Iterable[Column], row: Any) -> list[Any]:
+    cells: list[Any] = []
+    for column in columns:
+        raw = value(row, column.key)
+        if column.kind == "text" or raw is None:
+            cells.append(raw)
+            continue
+        cell = WriteOnlyCell(sheet, value=raw)
+        cell.number_format = FORMATS[column.kind]
+        cells.append(cell)
+    return cells
+
+
+def _save(book: Workbook) -> bytes:
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _local(moment: dt.datetime | None, timezone: str) -> dt.datetime | None:
+    """Excel has no time zones: write the dealer's local wall time, without an offset."""
+    if moment is None:
+        return None
+    return moment.astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
+
+
+# --- the customer list (客户信息列表) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerFilters:
+    """Optional filters of the customer export; the latest visible lead must match them."""
+
+    period: Period | None = None
+    status: LeadStatus | None = None
+    grade: Grade | None = None
+    channel: Channel | None = None
+    owner_id: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "from": self.period.start.isoformat() if self.period else None,
+            "to": self.period.end.isoformat() if self.period else None,
+            "status": self.status.value if self.status else None,
+            "grade": self.grade.value if self.grade else None,
+            "channel": self.channel.value if self.channel else None,
+            "owner_id": self.owner_id,
+        }
+
+
+CUSTOMER_HEADERS = [
+    "客户编号",
+    "客户姓名",
+    "联系电话",
+    "客户类型",
+    "城市",
+    "线索编号",
+    "来源渠道",
+    "意向车型",
+    "意向级别",
+    "线索状态",
+    "负责人",
+    "战败原因",
+    "线索创建时间",
+    "下次跟进",
+]
+
+
+def _customer_query(reader: User, filters: CustomerFilters) -> Any:
+    """Each customer once, with the newest lead the reader may see that matches the filters."""
+    conditions = [visible_leads(reader)]
+    if filters.period:
+        conditions += [
+            Lead.created_at >= filters.period.utc_start,
+            Lead.created_at < filters.period.utc_end,
+        ]
+    for column, wanted in (
+        (Lead.status, filters.status),
+        (Lead.grade, filters.grade),
+        (Lead.channel, filters.channel),
+        (Lead.owner_id, filters.owner_id),
+    ):
+        if wanted is not None:
+            conditions.append(column == wanted)
+    return (
+        select(func.max(Lead.id).label("lead_id"))
+        .join(Customer, Customer.id == Lead.customer_id)
+        .where(Customer.merged_into_id.is_(None), *conditions)
+        .group_by(Lead.customer_id)
+        .subquery()
+    )
+
+
+def count_customers(session: Session, reader: User, filters: CustomerFilters) -> int:
+    latest = _customer_query(reader, filters)
+    return session.scalar(select(func.count()).select_from(latest)) or 0
+
+
+def customer_workbook(
+    session: Session, reader: User, filters: CustomerFilters, *, timezone: str, max_rows: int
+) -> tuple[bytes, int]:
+    """The customer list as a workbook, and how many customers it holds.
+
+    Refuses with :class:`ExportTooLarge` before building anything when over ``max_rows``.
+    """
+    total = count_customers(session, reader, filters)
+    if total > max_rows:
+        raise ExportTooLarge(
+            f"{total} customers match; an export holds at most {max_rows}: narrow the filters"
+        )
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("客户信息列表")
+    sheet.append([_bold(sheet, h) for h in CUSTOMER_HEADERS])
+    for record in _customer_rows(session, reader, filters, timezone):
+        sheet.append(record)
+    return _save(book), total
+
+
+def _customer_rows(
+    session: Session, reader: User, filters: CustomerFilters, timezone: str
+) -> Iterator[list[Any]]:
+    latest = _customer_query(reader, filters)
+    owner = aliased(User)
+    full = can_see_full_phone(reader)
+    stmt = (
+        select(Customer, Lead, owner.name)
+        .join(latest, latest.c.lead_id == Lead.id)
+        .join(Customer, Customer.id == Lead.customer_id)
+        .outerjoin(owner, owner.id == Lead.owner_id)
+        .order_by(Customer.id)
+        .execution_options(yield_per=1000)
+    )
+    for customer, lead, owner_name in session.execute(stmt):
+        yield [
+            customer.id,
+            customer.name,
+            customer.phone if full else phones.mask(customer.phone),
+            "批售客户" if customer.kind.value == "fleet" else "个人",
+            customer.city,
+            lead.id,
+            labels.CHANNEL.get(lead.channel, lead.channel.value),
+            lead.series or lead.model,
+            labels.GRADE.get(lead.grade, lead.grade.value),
+            labels.STATUS.get(lead.status, lead.status.value),
+            owner_name or labels.UNASSIGNED,
+            labels.LOST_REASON.get(lead.lost_reason) if lead.lost_reason else None,
+            _local(lead.created_at, timezone),
+            _local(lead.next_action_at, timezone),
+        ]

@@ -1,0 +1,283 @@
+"""The DCC funnel and its KPIs (DOMAIN.md), over the leads received in the period.
+
+The funnel is a cohort: the leads created in the period, and what has become of them since.
+So every numerator is a part of its denominator, and a month's rates keep improving while its
+leads are still worked. Definitions (each rate is None when its denominator is 0):
+
+- leads: leads received in the period (visible to the reader)
+- valid: leads not invalid and not duplicate
+- invited: valid leads with an appointment (``invited_at`` is set by every booking)
+- showed: invited leads that arrived
+- arrived: valid leads that came to the showroom (walk-ins included)
+- orders: leads ordered or delivered (a canceled order puts a lead back to arrived)
+- lost: leads confirmed lost; subjective: lost for a reason not in OBJECTIVE_LOST_REASONS
+
+- valid lead rate (线索有效率) = valid / leads
+- first response time (首次响应时长) = first_response_at - created_at, over leads that have had
+  one (the first call attempt, or an agent answering the customer's call): the median in
+  seconds, and the share within 5 minutes (<= 300 s) = responded within 5 min / responded
+- connect rate (接通率) = answered outbound calls / dialled (see :mod:`dcc.reports.daily_work`;
+  calls in the period by the reader's agents; per agent when grouped by agent, None per row
+  when grouped by source or model, since a call has no channel of its own)
+- invitation rate (邀约率) = invited / valid
+- show rate (邀约到店率) = showed / invited
+- close rate after visit (进店成交率) = orders / arrived
+- lead close rate (线索成交率) = orders / valid
+- lost rate (战败率) = lost / leads, with subjective share (主观战败占比) = subjective / lost
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, fields
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, literal, select
+from sqlalchemy.orm import Session
+
+from dcc.leads.models import OBJECTIVE_LOST_REASONS, Lead, LeadStatus
+from dcc.reports import daily_work, labels, median, scope
+from dcc.reports.period import Group, Period, prepare, rate
+from dcc.reports.result import Column, Report, chart
+from dcc.users.models import User
+
+NAME, TITLE = "funnel", "DCC 漏斗与关键指标"
+GROUPS = frozenset(Group)
+FIVE_MINUTES = 300
+
+VALID = Lead.status.not_in([LeadStatus.INVALID, LeadStatus.DUPLICATE])
+INVITED = VALID & Lead.invited_at.is_not(None)
+ARRIVED = VALID & Lead.arrived_at.is_not(None)
+ORDERED = Lead.status.in_([LeadStatus.ORDERED, LeadStatus.DELIVERED])
+LOST = Lead.status == LeadStatus.LOST
+SUBJECTIVE = LOST & Lead.lost_reason.not_in(sorted(OBJECTIVE_LOST_REASONS))
+RESPONSE = median.seconds_between(Lead.first_response_at, Lead.created_at)
+RESPONSE_BUCKET = median.bucket(RESPONSE)
+
+
+@dataclass
+class FunnelCounts:
+    """The counts of one group of leads; the report rows add the rates."""
+
+    leads: int = 0
+    valid: int = 0
+    invited: int = 0
+    showed: int = 0
+    arrived: int = 0
+    orders: int = 0
+    lost: int = 0
+    lost_subjective: int = 0
+    responded: int = 0
+    responded_5min: int = 0
+
+    def add(self, other: FunnelCounts) -> None:
+        for f in fields(FunnelCounts):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+
+@dataclass
+class FunnelRow(FunnelCounts):
+    key: Any = None
+    label: str = ""
+    first_response_median_seconds: float | None = None
+    dialled: int | None = None
+    outbound_connects: int | None = None
+    valid_rate: float | None = None
+    first_response_5min_share: float | None = None
+    connect_rate: float | None = None
+    invitation_rate: float | None = None
+    show_rate: float | None = None
+    close_rate_after_visit: float | None = None
+    lead_close_rate: float | None = None
+    lost_rate: float | None = None
+    subjective_lost_share: float | None = None
+
+    def with_rates(self) -> FunnelRow:
+        """Fill the rates from the counts, exactly as the module docstring defines them."""
+        self.valid_rate = rate(self.valid, self.leads)
+        self.first_response_5min_share = rate(self.responded_5min, self.responded)
+        if self.dialled is not None and self.outbound_connects is not None:
+            self.connect_rate = rate(self.outbound_connects, self.dialled)
+        self.invitation_rate = rate(self.invited, self.valid)
+        self.show_rate = rate(self.showed, self.invited)
+        self.close_rate_after_visit = rate(self.orders, self.arrived)
+        self.lead_close_rate = rate(self.orders, self.valid)
+        self.lost_rate = rate(self.lost, self.leads)
+        self.subjective_lost_share = rate(self.lost_subjective, self.lost)
+        return self
+
+
+COUNT_COLUMNS = (
+    Column("leads", "线索量"),
+    Column("valid", "有效线索"),
+    Column("invited", "邀约"),
+    Column("showed", "邀约到店"),
+    Column("arrived", "到店"),
+    Column("orders", "成交"),
+    Column("lost", "战败"),
+)
+COLUMNS = (
+    Column("label", "分组", "text"),
+    *COUNT_COLUMNS,
+    Column("valid_rate", "线索有效率", "rate"),
+    Column("first_response_median_seconds", "首次响应时长中位数(秒)", "seconds"),
+    Column("first_response_5min_share", "5分钟内响应占比", "rate"),
+    Column("dialled", "外呼量"),
+    Column("outbound_connects", "外呼接通"),
+    Column("connect_rate", "接通率", "rate"),
+    Column("invitation_rate", "邀约率", "rate"),
+    Column("show_rate", "邀约到店率", "rate"),
+    Column("close_rate_after_visit", "进店成交率", "rate"),
+    Column("lead_close_rate", "线索成交率", "rate"),
+    Column("lost_rate", "战败率", "rate"),
+    Column("subjective_lost_share", "主观战败占比", "rate"),
+)
+
+
+def cohort(reader: User, period: Period) -> ColumnElement[bool]:
+    """The leads received in the period that ``reader`` may see."""
+    return (
+        (Lead.created_at >= period.utc_start)
+        & (Lead.created_at < period.utc_end)
+        & scope.leads(reader)
+    )
+
+
+Key = tuple[Any, ...]
+Histogram = dict[int, int]
+
+
+def scan(
+    session: Session,
+    where: ColumnElement[bool],
+    keys: list[ColumnElement[Any]],
+    histograms: bool = True,
+) -> tuple[dict[Key, FunnelCounts], dict[Key, Histogram]]:
+    """Funnel counts per combination of ``keys``, with each one's response-time histogram.
+
+    One pass over the period's leads (an index-only scan of ``ix_leads_report`` on
+    PostgreSQL) counts everything the funnel needs.
+    """
+    prepare(session)
+    measures = [
+        func.count(),
+        func.count().filter(VALID),
+        func.count().filter(INVITED),
+        func.count().filter(INVITED & Lead.arrived_at.is_not(None)),
+        func.count().filter(ARRIVED),
+        func.count().filter(ORDERED),
+        func.count().filter(LOST),
+        func.count().filter(SUBJECTIVE),
+        func.count().filter(Lead.first_response_at.is_not(None)),
+        func.count().filter(RESPONSE <= FIVE_MINUTES),
+    ]
+    # The bucket multiplies the groups; reports without a median (sources) leave it out.
+    bucket = RESPONSE_BUCKET if histograms else literal(None)
+    stmt = select(*keys, bucket, *measures).where(where)
+    rows = session.execute(stmt.group_by(*keys, *([bucket] if histograms else []))).all()
+    totals: dict[Key, FunnelCounts] = defaultdict(FunnelCounts)
+    found: dict[Key, Histogram] = defaultdict(dict)
+    width = len(keys)
+    for row in rows:
+        key, b, values = tuple(row[:width]), row[width], row[width + 1 :]
+        totals[key].add(FunnelCounts(*values))
+        if b is not None:
+            found[key][b] = values[8]
+    return dict(totals), dict(found)
+
+
+def response_medians(
+    session: Session,
+    where: ColumnElement[bool],
+    keys: list[ColumnElement[Any]],
+    histograms: dict[Key, Histogram],
+) -> dict[Key, float | None]:
+    """The median first response (seconds) per key, from the histograms of :func:`scan`."""
+    if len(keys) == 1:
+        column = keys[0]
+
+        def fetch(extra: ColumnElement[bool]) -> list[tuple[Any, int, float]]:
+            stmt = select(column, RESPONSE_BUCKET, RESPONSE).where(where, extra)
+            return [(r[0], r[1], r[2]) for r in session.execute(stmt)]
+
+        found = median.medians(
+            {k[0]: h for k, h in histograms.items()}, fetch, column, RESPONSE_BUCKET
+        )
+        return {(k,): v for k, v in found.items()}
+    # No key, or several (the source report: few groups): one small fetch per group.
+    result: dict[Key, float | None] = {}
+    for key, histogram in histograms.items():
+        same = [c.is_(None) if v is None else c == v for c, v in zip(keys, key, strict=True)]
+
+        def fetch_one(
+            extra: ColumnElement[bool], same: list[Any] = same
+        ) -> list[tuple[Any, int, float]]:
+            stmt = select(RESPONSE_BUCKET, RESPONSE).where(where, *same, extra)
+            return [(None, r[0], r[1]) for r in session.execute(stmt)]
+
+        result[key] = median.medians({None: histogram}, fetch_one, None, RESPONSE_BUCKET)[None]
+    return result
+
+
+def merged(histograms: dict[Key, Histogram]) -> Histogram:
+    """One histogram for every group together: the total's median needs no second scan."""
+    total: Histogram = defaultdict(int)
+    for histogram in histograms.values():
+        for b, n in histogram.items():
+            total[b] += n
+    return dict(total)
+
+
+def report(
+    session: Session, *, reader: User, period: Period, group: Group | None = None
+) -> Report[FunnelRow, FunnelRow]:
+    """The funnel and KPIs, in total and per agent (lead owner), source (channel) or model."""
+    keys = [scope.lead_dimension(group)] if group else []
+    where = cohort(reader, period)
+    by_key, histograms = scan(session, where, keys)
+    medians = response_medians(session, where, keys, histograms) if group else {}
+    total_median = response_medians(session, where, [], {(): merged(histograms)})[()]
+    names = scope.label_for(session, group, (k[0] for k in by_key) if group else [])
+    work = daily_work.outbound_by_agent(session, reader, period)
+    total = FunnelRow(label=labels.TOTAL, first_response_median_seconds=total_median)
+    total.dialled = sum(d for d, _ in work.values())
+    total.outbound_connects = sum(c for _, c in work.values())
+    rows = []
+    for key, c in sorted(by_key.items(), key=lambda kv: -kv[1].leads):
+        total.add(c)
+        if not group:
+            continue
+        row = FunnelRow(**vars(c), key=key[0], label=names.get(key[0], labels.ALL))
+        row.first_response_median_seconds = medians.get(key)
+        if group == Group.AGENT:
+            row.dialled, row.outbound_connects = work.get(row.key, (0, 0))
+        rows.append(row.with_rates())
+    total.with_rates()
+    if not group and by_key:
+        rows = [_copy_as(total, labels.ALL)]
+    return Report(
+        NAME,
+        TITLE,
+        period,
+        group,
+        COLUMNS,
+        rows,
+        total,
+        chart(
+            rows or [total],
+            lambda r: r.label,
+            {
+                "线索量": "leads",
+                "有效线索": "valid",
+                "邀约": "invited",
+                "到店": "arrived",
+                "成交": "orders",
+            },
+        ),
+    )
+
+
+def _copy_as(row: FunnelRow, label: str) -> FunnelRow:
+    copy = FunnelRow(**{f.name: getattr(row, f.name) for f in fields(row)})
+    copy.label = label
+    return copy

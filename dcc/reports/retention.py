@@ -1,0 +1,90 @@
+"""首洽客户信息留存率 (info retention rate, 展厅留档率), per local day or per consultant.
+
+info retention rate = first-visit walk-ins who left a phone / first-visit walk-ins not closed
+
+- first-visit walk-ins: visits marked ``first_visit`` that came without an appointment (an
+  invited customer's number is already known, so counting them would flatter the rate)
+- not closed: the visit did not end in an order (a buyer leaves their details with the order)
+- left a phone: ``left_contact`` - of those same visits, so the rate is at most 1
+
+The deck's case: 1,143 of 1,682 (68%) before an information clerk, 1,689 of 1,787 (95%) after.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from dcc.reports import labels, scope
+from dcc.reports.period import Group, Period, as_date, local_day, prepare, rate
+from dcc.reports.result import Column, Report, chart
+from dcc.reports.traffic import V, in_period
+from dcc.users.models import User
+
+NAME, TITLE = "retention", "首洽客户信息留存率"
+GROUPS = frozenset({Group.AGENT})
+
+
+@dataclass
+class RetentionRow:
+    key: Any = None
+    label: str = ""
+    first_visits: int = 0
+    not_closed: int = 0
+    left_phone: int = 0
+    retention_rate: float | None = None
+
+
+COLUMNS = (
+    Column("label", "日期/顾问", "text"),
+    Column("first_visits", "首次到店(自然到店)"),
+    Column("not_closed", "首洽未成交"),
+    Column("left_phone", "留下电话"),
+    Column("retention_rate", "信息留存率", "rate"),
+)
+
+
+def report(
+    session: Session, *, reader: User, period: Period, group: Group | None = None
+) -> Report[RetentionRow, RetentionRow]:
+    prepare(session)
+    key: Any = V.consultant_id if group == Group.AGENT else local_day(V.arrived_at, period.timezone)
+    not_closed = V.closed_on_visit.is_(False)
+    stmt = (
+        select(
+            key,
+            func.count(),
+            func.count().filter(not_closed),
+            func.count().filter(not_closed & V.left_contact.is_(True)),
+        )
+        .select_from(V)
+        .where(in_period(reader, period), V.first_visit.is_(True), V.appointment_id.is_(None))
+        .group_by(key)
+    )
+    stmt = scope.with_visit_leads(stmt, reader)
+    result = session.execute(stmt).all()
+    names = scope.user_names(session, (r[0] for r in result)) if group else {}
+    total = RetentionRow(label=labels.TOTAL)
+    rows = []
+    for k, first, open_, kept in result:
+        k = k if group else as_date(k)
+        label = names.get(k, labels.UNASSIGNED) if group else k.isoformat()
+        rows.append(RetentionRow(k, label, first, open_, kept, rate(kept, open_)))
+        total.first_visits += first
+        total.not_closed += open_
+        total.left_phone += kept
+    total.retention_rate = rate(total.left_phone, total.not_closed)
+    rows.sort(key=lambda r: r.label)
+    return Report(
+        NAME,
+        TITLE,
+        period,
+        group,
+        COLUMNS,
+        rows,
+        total,
+        chart(rows, lambda r: r.label, {"信息留存率": "retention_rate"}),
+    )

@@ -1,0 +1,134 @@
+"""展厅流量分析表: showroom visits per local day (or per consultant), and per hour of the day.
+
+Every registered visit counts, anonymous traffic included (see :func:`scope.visits`).
+
+- visits (批次): visits registered; people (人数): the sum of their party sizes
+- first / return visits (首次/再次到店): by the visit's ``first_visit`` mark
+- with / without contact (留档/未留档): whether the visitor left a phone
+- closed on visit (当场成交): the visit ended in an order
+- average party size = people / visits
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from dcc.reports import labels, scope
+from dcc.reports.period import Group, Period, as_date, hour_of, local_day, prepare, rate
+from dcc.reports.result import Column, Report, chart
+from dcc.sales.models import ShowroomVisit
+from dcc.users.models import User
+
+NAME, TITLE = "traffic", "展厅流量分析表"
+GROUPS = frozenset({Group.AGENT})
+V = ShowroomVisit
+
+
+@dataclass
+class TrafficRow:
+    key: Any = None
+    label: str = ""
+    visits: int = 0
+    people: int = 0
+    first_visits: int = 0
+    return_visits: int = 0
+    with_contact: int = 0
+    without_contact: int = 0
+    closed: int = 0
+    average_party_size: float | None = None
+
+
+@dataclass
+class TrafficTotals(TrafficRow):
+    visits_by_hour: list[int] = field(default_factory=lambda: [0] * 24)
+
+
+COLUMNS = (
+    Column("label", "日期/顾问", "text"),
+    Column("visits", "到店批次"),
+    Column("people", "到店人数"),
+    Column("first_visits", "首次到店"),
+    Column("return_visits", "再次到店"),
+    Column("with_contact", "留档"),
+    Column("without_contact", "未留档"),
+    Column("closed", "当场成交"),
+    Column("average_party_size", "平均人数", "float"),
+)
+MEASURES = (
+    "visits",
+    "people",
+    "first_visits",
+    "return_visits",
+    "with_contact",
+    "without_contact",
+    "closed",
+)
+
+
+def in_period(reader: User, period: Period) -> Any:
+    return (
+        (V.arrived_at >= period.utc_start) & (V.arrived_at < period.utc_end) & scope.visits(reader)
+    )
+
+
+def report(
+    session: Session, *, reader: User, period: Period, group: Group | None = None
+) -> Report[TrafficRow, TrafficTotals]:
+    prepare(session)
+    key: Any = V.consultant_id if group == Group.AGENT else local_day(V.arrived_at, period.timezone)
+    hour = hour_of(V.arrived_at, period)
+    stmt = (
+        select(
+            key,
+            hour,
+            func.count(),
+            func.coalesce(func.sum(V.party_size), 0),
+            func.count().filter(V.first_visit.is_(True)),
+            func.count().filter(V.first_visit.is_(False)),
+            func.count().filter(V.left_contact.is_(True)),
+            func.count().filter(V.left_contact.is_(False)),
+            func.count().filter(V.closed_on_visit.is_(True)),
+        )
+        .select_from(V)
+        .where(in_period(reader, period))
+        .group_by(key, hour)
+    )
+    stmt = scope.with_visit_leads(stmt, reader)
+    result = session.execute(stmt).all()
+    names = scope.user_names(session, (r[0] for r in result)) if group else {}
+    rows: dict[Any, TrafficRow] = {}
+    total = TrafficTotals(label=labels.TOTAL)
+    for k, h, *counts in result:
+        k = k if group else as_date(k)
+        label = names.get(k, labels.UNASSIGNED) if group else k.isoformat()
+        row = rows.setdefault(k, TrafficRow(k, label))
+        for name, n in zip(MEASURES, counts, strict=True):
+            setattr(row, name, getattr(row, name) + int(n))
+            setattr(total, name, getattr(total, name) + int(n))
+        total.visits_by_hour[int(h)] += counts[0]
+    ordered = sorted(rows.values(), key=_order)
+    for row in [*ordered, total]:
+        row.average_party_size = rate(row.people, row.visits)
+    return Report(
+        NAME,
+        TITLE,
+        period,
+        group,
+        COLUMNS,
+        ordered,
+        total,
+        chart(
+            ordered,
+            lambda r: r.label,
+            {"首次到店": "first_visits", "再次到店": "return_visits", "留档": "with_contact"},
+        ),
+    )
+
+
+def _order(row: TrafficRow) -> Any:
+    return (0, row.key, "") if isinstance(row.key, dt.date) else (1, dt.date.min, row.label)

@@ -1,0 +1,128 @@
+"""What each agent did per local day, summed straight from calls, bookings and visits.
+
+Definitions (the call model: an outbound call is the agent leg placed first, with the
+customer leg it dialled as a child; an inbound call is the caller's leg, with one child leg
+per agent rung):
+
+- dialled (外呼量): outbound calls placed by the agent (outbound legs without a parent)
+- outbound connects (外呼接通): outbound customer legs the customer answered
+- inbound answered (呼入接听): inbound agent legs the agent answered
+- calls (通话量) = dialled + inbound answered; connects (接通量) = outbound connects + inbound
+  answered
+- talk time (通话时长, seconds): the provider's duration of the answered customer legs
+  (outbound) and of the answered agent legs (inbound), the legs that carried the conversation
+- appointments (邀约): appointments the agent booked that day
+- arrivals (到店): showroom visits that day on an appointment the agent booked
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy.orm import Session
+
+from dcc.calls.models import Call, CallDirection
+from dcc.reports.period import as_date, local_day
+from dcc.sales.models import Appointment, ShowroomVisit
+
+AgentDayKey = tuple[dt.date, int]
+AgentFilter = Callable[[Any], ColumnElement[bool]]
+
+
+@dataclass
+class Work:
+    """One agent's work over some time (a day, or a period when summed)."""
+
+    dialled: int = 0
+    outbound_connects: int = 0
+    inbound_answered: int = 0
+    talk_seconds: int = 0
+    appointments: int = 0
+    arrivals: int = 0
+
+    def add(self, other: Work) -> None:
+        for f in fields(Work):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+
+DIALLED = and_(Call.direction == CallDirection.OUTBOUND, Call.parent_sid.is_(None))
+OUTBOUND_CONNECT = and_(
+    Call.direction == CallDirection.OUTBOUND,
+    Call.leg == "customer",
+    Call.parent_sid.is_not(None),
+    Call.answered_at.is_not(None),
+)
+INBOUND_ANSWER = and_(
+    Call.direction == CallDirection.INBOUND,
+    Call.leg == "agent",
+    Call.answered_at.is_not(None),
+)
+
+
+def live(
+    session: Session,
+    start: dt.datetime,
+    end: dt.datetime,
+    timezone: str,
+    agents: AgentFilter | None = None,
+) -> dict[AgentDayKey, Work]:
+    """Each agent's work per local day between ``start`` and ``end`` (UTC), from the raw rows.
+
+    ``agents(column)`` limits the agents counted (None: all).
+    """
+    result: dict[AgentDayKey, Work] = defaultdict(Work)
+    call_day = local_day(Call.created_at, timezone)
+    talk = case((OUTBOUND_CONNECT | INBOUND_ANSWER, func.coalesce(Call.duration, 0)), else_=0)
+    calls = (
+        select(
+            call_day,
+            Call.agent_id,
+            func.count().filter(DIALLED),
+            func.count().filter(OUTBOUND_CONNECT),
+            func.count().filter(INBOUND_ANSWER),
+            func.coalesce(func.sum(talk), 0),
+        )
+        .where(Call.created_at >= start, Call.created_at < end, Call.agent_id.is_not(None))
+        .group_by(call_day, Call.agent_id)
+    )
+    for day, agent, dialled, connects, answered, seconds in session.execute(
+        _limited(calls, Call.agent_id, agents)
+    ):
+        work = result[(as_date(day), agent)]
+        work.dialled, work.outbound_connects = dialled, connects
+        work.inbound_answered, work.talk_seconds = answered, int(seconds)
+    booked_day = local_day(Appointment.created_at, timezone)
+    bookings = (
+        select(booked_day, Appointment.booked_by_id, func.count())
+        .where(
+            Appointment.created_at >= start,
+            Appointment.created_at < end,
+            Appointment.booked_by_id.is_not(None),
+        )
+        .group_by(booked_day, Appointment.booked_by_id)
+    )
+    for day, agent, n in session.execute(_limited(bookings, Appointment.booked_by_id, agents)):
+        result[(as_date(day), agent)].appointments = n
+    visit_day = local_day(ShowroomVisit.arrived_at, timezone)
+    visits = (
+        select(visit_day, Appointment.booked_by_id, func.count())
+        .join(Appointment, Appointment.id == ShowroomVisit.appointment_id)
+        .where(
+            ShowroomVisit.arrived_at >= start,
+            ShowroomVisit.arrived_at < end,
+            Appointment.booked_by_id.is_not(None),
+        )
+        .group_by(visit_day, Appointment.booked_by_id)
+    )
+    for day, agent, n in session.execute(_limited(visits, Appointment.booked_by_id, agents)):
+        result[(as_date(day), agent)].arrivals = n
+    return dict(result)
+
+
+def _limited(stmt: Any, column: Any, agents: AgentFilter | None) -> Any:
+    return stmt if agents is None else stmt.where(agents(column))

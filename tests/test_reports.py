@@ -1,0 +1,158 @@
+"""Report functions on a hand-built month (tests/report_data.py) with answers worked by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from report_data import build, local
+
+from dcc import clock, reports
+from dcc.reports import rollup
+from dcc.reports.models import AgentDay, BuiltDay
+from dcc.reports.period import Group, Period
+
+MARCH = Period(dt.date(2026, 3, 1), dt.date(2026, 3, 31), "Asia/Shanghai")
+
+
+@pytest.fixture()
+def world(session, staff):
+    return build(session, staff)
+
+
+def run(session, name, reader, group=None, period=MARCH):
+    return reports.run(session, name, reader=reader, period=period, group=group)
+
+
+def test_funnel_kpis_for_the_team_manager(session, world) -> None:
+    total = run(session, "funnel", world.boss).totals
+    assert (total.leads, total.valid, total.invited, total.showed) == (10, 9, 6, 4)
+    assert (total.arrived, total.orders, total.lost, total.lost_subjective) == (4, 2, 2, 1)
+    assert total.valid_rate == pytest.approx(0.9)
+    assert total.invitation_rate == pytest.approx(6 / 9)
+    assert total.show_rate == pytest.approx(4 / 6)
+    assert total.close_rate_after_visit == pytest.approx(2 / 4)
+    assert total.lead_close_rate == pytest.approx(2 / 9)
+    assert total.lost_rate == pytest.approx(2 / 10)
+    assert total.subjective_lost_share == pytest.approx(1 / 2)
+    # 60 120 240 299 | 301 | 600 900 1800 3600: the middle of nine, and four within 300 s.
+    assert total.first_response_median_seconds == pytest.approx(301)
+    assert total.first_response_5min_share == pytest.approx(4 / 9)
+    assert (total.dialled, total.outbound_connects) == (5, 2)
+    assert total.connect_rate == pytest.approx(0.4)
+
+
+def test_funnel_per_agent_has_each_agents_median_and_connect_rate(session, world) -> None:
+    rows = {r.label: r for r in run(session, "funnel", world.boss, Group.AGENT).rows}
+    assert set(rows) == {"Alice", "Bob"}
+    alice, bob = rows["Alice"], rows["Bob"]
+    assert (alice.leads, alice.valid, alice.orders) == (5, 4, 2)
+    assert alice.first_response_median_seconds == pytest.approx(240)
+    assert bob.first_response_median_seconds == pytest.approx((900 + 1800) / 2)
+    assert alice.connect_rate == pytest.approx(2 / 3)
+    assert bob.connect_rate == 0
+    assert bob.invitation_rate == pytest.approx(2 / 5)
+    assert bob.close_rate_after_visit is None  # nobody of bob's arrived: no denominator
+
+
+def test_funnel_by_model_and_source(session, world) -> None:
+    models = {r.label: r.leads for r in run(session, "funnel", world.boss, Group.MODEL).rows}
+    assert models == {"凯美瑞": 9, "汉兰达": 1}
+    by_source = {r.label: r.leads for r in run(session, "funnel", world.boss, Group.SOURCE).rows}
+    assert by_source == {"网络平台": 9, "400 热线": 1}
+
+
+def test_admin_sees_every_team_and_an_agent_only_their_own(session, world) -> None:
+    assert run(session, "funnel", world.admin).totals.leads == 11
+    assert run(session, "funnel", world.alice).totals.leads == 5
+    assert run(session, "funnel", world.carol).totals.leads == 1
+
+
+def test_rates_are_none_without_a_denominator(session, world) -> None:
+    empty = Period(dt.date(2025, 1, 1), dt.date(2025, 1, 31), "Asia/Shanghai")
+    total = run(session, "funnel", world.boss, period=empty).totals
+    assert total.leads == 0
+    assert total.valid_rate is None and total.show_rate is None and total.connect_rate is None
+    assert total.first_response_median_seconds is None
+
+
+def test_lost_statistics_and_analysis(session, world) -> None:
+    stats = run(session, "lost_stats", world.boss)
+    assert [(r.label, r.lost, r.objective, r.subjective) for r in stats.rows] == [("Bob", 2, 1, 1)]
+    assert stats.totals.subjective_share == pytest.approx(0.5)
+    analysis = run(session, "lost_analysis", world.admin)  # carol's design loss too
+    counts = {r.reason: (r.kind, r.lost) for r in analysis.rows if r.lost}
+    assert counts == {"budget": ("客观", 1), "competitor": ("主观", 1), "design": ("客观", 1)}
+    assert analysis.totals.objective_share == pytest.approx(2 / 3)
+    assert analysis.totals.subjective_share == pytest.approx(1 / 3)
+    assert len(analysis.rows) == 10  # every reason is listed, zeros included
+
+
+def test_daily_work_per_agent_per_day(session, world) -> None:
+    result = run(session, "daily_work", world.sup)
+    rows = {(r.day.isoformat(), r.agent): r for r in result.rows}
+    assert set(rows) == {("2026-03-05", "Alice"), ("2026-03-06", "Bob"), ("2026-03-07", "Alice")}
+    alice = rows[("2026-03-05", "Alice")]
+    assert (alice.calls, alice.dialled, alice.outbound_connects) == (4, 3, 2)
+    assert (alice.inbound_answered, alice.connects, alice.talk_seconds) == (1, 3, 270)
+    assert alice.connect_rate == pytest.approx(2 / 3)
+    assert alice.appointments == 2
+    assert rows[("2026-03-07", "Alice")].arrivals == 1
+    bob = rows[("2026-03-06", "Bob")]
+    assert (bob.calls, bob.connects, bob.connect_rate) == (2, 0, 0)
+    assert result.totals.connect_rate == pytest.approx(2 / 5)
+    assert result.chart.labels == ["Alice", "Bob"]
+
+
+def test_daily_work_rollup_gives_the_live_answer(session, world) -> None:
+    """Closed days come from the roll-up, open days live; both must agree with the data."""
+    with clock.frozen(local(6, 12)):  # 03-05 is closed, 03-06 still open
+        live = run(session, "daily_work", world.boss)
+        assert session.get(BuiltDay, ("agent_day", dt.date(2026, 3, 5))) is not None
+        assert session.get(BuiltDay, ("agent_day", dt.date(2026, 3, 6))) is None
+    assert session.get(AgentDay, (dt.date(2026, 3, 5), world.alice.id)).dialled == 3
+    built = run(session, "daily_work", world.boss)  # now every March day is closed
+    assert [(r.day, r.agent, r.calls) for r in live.rows[:2]] == [
+        (r.day, r.agent, r.calls) for r in built.rows[:2]
+    ]
+    assert rollup.build(session, MARCH.days, "Asia/Shanghai") == 0  # nothing left to build
+
+
+def test_info_retention_rate_scaled_from_the_deck(session, world) -> None:
+    result = run(session, "retention", world.boss)
+    total = result.totals
+    assert (total.first_visits, total.not_closed, total.left_phone) == (20, 18, 17)
+    assert total.retention_rate == pytest.approx(17 / 18)  # the deck: 1,689 / 1,787
+
+
+def test_showroom_traffic(session, world) -> None:
+    result = run(session, "traffic", world.boss)
+    total = result.totals
+    assert (total.visits, total.people, total.first_visits, total.return_visits) == (24, 42, 21, 3)
+    assert (total.with_contact, total.without_contact, total.closed) == (23, 1, 2)
+    assert [r.label for r in result.rows] == ["2026-03-07", "2026-03-10"]
+    assert total.visits_by_hour[14] == 23 and total.visits_by_hour[10] == 1
+
+
+def test_arrivals_and_customer_grades(session, world) -> None:
+    arrivals = run(session, "arrivals", world.boss).totals
+    assert (arrivals.appointments, arrivals.arrived, arrivals.no_show) == (2, 1, 1)
+    assert arrivals.show_rate == pytest.approx(0.5)
+    grades = run(session, "customers", world.boss).totals
+    assert grades.leads == 10
+    assert grades.by_status["ordered"] == 2 and grades.by_status["lost"] == 2
+
+
+def test_source_analysis(session, world) -> None:
+    rows = {r.label: r for r in run(session, "sources", world.boss).rows}
+    assert (rows["网络平台"].leads, rows["网络平台"].orders) == (9, 1)
+    assert rows["400 热线"].lead_close_rate == 1
+
+
+def test_every_report_runs_and_gives_a_chart(session, world) -> None:
+    for name in reports.REPORTS:
+        result = run(session, name, world.admin).to_dict()
+        assert set(result) >= {"rows", "totals", "chart"}
+        assert all(
+            len(s["data"]) == len(result["chart"]["labels"]) for s in result["chart"]["series"]
+        )
