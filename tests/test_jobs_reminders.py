@@ -143,3 +143,17 @@ def test_invited_leads_that_never_came_return_to_the_manager(session, staff, pho
     session.expire_all()
     assert session.get(Lead, lead.id).escalation == "no_show_30d"
     assert "no_show_30d" in kinds(session, manager.id)
+
+
+def test_the_sweeper_plans_the_nightly_rollup_and_the_30_day_check(app, session, redis):
+    from dcc.jobs import sweeper
+
+    with clock.frozen(T0):
+        sweeper.sweep_once(app)
+        sweeper.sweep_once(app)  # every sweeper pass agrees on "once a day"
+    session.expire_all()
+    rows = {r.task: r for r in session.scalars(select(OutboxJob))}
+    assert set(rows) == {"escalation.invited_no_show", "reports.rollup"}
+    assert rows["reports.rollup"].run_at == dt.datetime(2026, 11, 26, 19, 0, tzinfo=dt.UTC)
+    with clock.frozen(T0):
+        assert runner.run(rows["reports.rollup"].id).startswith("reports.rollup")

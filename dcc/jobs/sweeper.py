@@ -5,8 +5,10 @@ Run any number of them (``dcc jobs sweep --every 10``); each pass is idempotent.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
+from zoneinfo import ZoneInfo
 
 import redis
 from flask import Flask
@@ -33,7 +35,21 @@ def sweep_once(app: Flask) -> int:
                 key=f"invited-no-show-{day.isoformat()}",
                 day=day.isoformat(),
             )
+            # Yesterday's calls go into the report roll-up once the day has closed.
+            outbox.schedule(
+                session,
+                "reports.rollup",
+                run_at=_after_close(app, day),
+                key=f"reports-rollup-{day.isoformat()}",
+                day=day.isoformat(),
+            )
         return count
+
+
+def _after_close(app: Flask, day: dt.date) -> dt.datetime:
+    """Three in the morning, dealer time: yesterday has closed (see dcc.reports.rollup)."""
+    zone = ZoneInfo(app.extensions["dcc.settings"].timezone)
+    return dt.datetime.combine(day, dt.time(3, 0), tzinfo=zone).astimezone(dt.UTC)
 
 
 def run_forever(app: Flask, every: float) -> None:

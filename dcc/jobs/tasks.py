@@ -21,7 +21,7 @@ from dcc.jobs.registry import task
 from dcc.leads import manager
 from dcc.leads.models import Callback, CallbackStatus, FollowUp, FollowUpStatus, Lead
 from dcc.notifications import notify, notify_role
-from dcc.queues import CALLS, DEFAULT
+from dcc.queues import CALLS, DEFAULT, LOW
 from dcc.users.models import Role, User
 from dcc.voice import get_telephony
 
@@ -371,3 +371,14 @@ def probe(session: Session, *, token: str, seconds: float = 0.0) -> str:
         session, actor_id=None, action="jobs.probe", entity="outbox", entity_id=None, token=token
     )
     return token
+
+
+@task("reports.rollup", queue=LOW, timeout=1800)
+def rollup_reports(session: Session, *, day: str) -> str:
+    """Nightly: sum the day that just closed (and any missed before it) into the roll-up."""
+    from dcc.reports import rollup
+
+    settings = get_settings()
+    closed = dt.date.fromisoformat(day) - dt.timedelta(days=1)
+    days = [closed - dt.timedelta(days=n) for n in range(7)]  # a missed night catches up
+    return f"{rollup.build(session, sorted(days), settings.timezone)} day(s) summed"

@@ -101,6 +101,7 @@ def build(session: Session, days: list[dt.date], timezone: str) -> int:
     """
     if not days:
         return 0
+    prepare(session)  # a nightly job calls this directly, not through a report
     marks = select(BuiltDay.day).where(
         BuiltDay.kind == KIND,
         BuiltDay.timezone == timezone,
