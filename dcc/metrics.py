@@ -77,8 +77,8 @@ class DccCollector(Collector):
         calls = GaugeMetricFamily(
             "dcc_calls_today", "Call legs created today (local day), by status", labels=["status"]
         )
-        for status, n in by_status.items():
-            calls.add_metric([status], n)
+        for value, n in by_status.items():
+            calls.add_metric([value], n)
         yield calls
         yield GaugeMetricFamily("dcc_outbox_backlog", "Outbox jobs not done or canceled", backlog)
         yield GaugeMetricFamily(

@@ -103,6 +103,8 @@ def _work_today(session: Session, day_start: dt.datetime) -> dict[int, dict[str,
         ).where(Call.created_at >= day_start, Call.agent_id.is_not(None))
     ).all()
     for agent_id, direction, leg, parent_sid, answered_at, duration, _sid in legs:
+        if agent_id is None:  # excluded by the query; narrows the type
+            continue
         row = work[agent_id]
         if direction == CallDirection.OUTBOUND and parent_sid is None:
             row["calls"] += 1  # the agent leg of a click-to-dial call
@@ -118,14 +120,16 @@ def _work_today(session: Session, day_start: dt.datetime) -> dict[int, dict[str,
         .where(Appointment.created_at >= day_start, Appointment.booked_by_id.is_not(None))
         .group_by(Appointment.booked_by_id)
     ):
-        work[agent_id]["appointments"] = count
+        if agent_id is not None:  # excluded by the query; narrows the type
+            work[agent_id]["appointments"] = count
     for agent_id, count in session.execute(
         select(Appointment.booked_by_id, func.count())
         .join(ShowroomVisit, ShowroomVisit.appointment_id == Appointment.id)
         .where(ShowroomVisit.arrived_at >= day_start, Appointment.booked_by_id.is_not(None))
         .group_by(Appointment.booked_by_id)
     ):
-        work[agent_id]["arrivals"] = count
+        if agent_id is not None:  # excluded by the query; narrows the type
+            work[agent_id]["arrivals"] = count
     return work
 
 

@@ -21,6 +21,7 @@ from dcc.users.models import User
 
 NAME, TITLE = "customers", "客户分析"
 GROUPS = frozenset(Group)
+STATUSES = [s.value for s in LeadStatus]
 
 
 @dataclass
@@ -40,7 +41,6 @@ class GradeTotals:
     by_status: dict[str, int] = field(default_factory=dict)
 
 
-STATUSES = [s.value for s in LeadStatus]
 COLUMNS = (
     Column("group", "分组", "text"),
     Column("grade_label", "意向级别", "text"),

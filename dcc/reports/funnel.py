@@ -29,11 +29,12 @@ leads are still worked. Definitions (each rate is None when its denominator is 0
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, literal, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from dcc.leads.models import OBJECTIVE_LOST_REASONS, Lead, LeadStatus
 from dcc.reports import daily_work, labels, median, scope
@@ -150,7 +151,7 @@ Histogram = dict[int, int]
 def scan(
     session: Session,
     where: ColumnElement[bool],
-    keys: list[ColumnElement[Any]],
+    keys: Sequence[ColumnElement[Any] | QueryableAttribute[Any]],
     histograms: bool = True,
 ) -> tuple[dict[Key, FunnelCounts], dict[Key, Histogram]]:
     """Funnel counts per combination of ``keys``, with each one's response-time histogram.
@@ -189,7 +190,7 @@ def scan(
 def response_medians(
     session: Session,
     where: ColumnElement[bool],
-    keys: list[ColumnElement[Any]],
+    keys: Sequence[ColumnElement[Any] | QueryableAttribute[Any]],
     histograms: dict[Key, Histogram],
 ) -> dict[Key, float | None]:
     """The median first response (seconds) per key, from the histograms of :func:`scan`."""

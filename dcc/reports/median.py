@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Float, Integer, and_, cast, or_
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -54,7 +55,7 @@ def _ranks(n: int) -> list[int]:
 def medians(
     histograms: Mapping[Any, Mapping[int, int]],
     fetch: Callable[[ColumnElement[bool]], list[tuple[Any, int, float]]],
-    key: ColumnElement[Any] | None,
+    key: ColumnElement[Any] | QueryableAttribute[Any] | None,
     bucket_column: ColumnElement[int],
 ) -> dict[Any, float | None]:
     """The median per group from per-bucket counts and a fetch of the middle buckets.
@@ -80,7 +81,7 @@ def medians(
         wanted[group] = places
     if not wanted:
         return dict.fromkeys(histograms)
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     for group, places in wanted.items():
         in_bucket = bucket_column.in_(sorted(places))
         if key is None:
@@ -93,7 +94,7 @@ def medians(
         values[None if key is None else group][b].append(value)
     result: dict[Any, float | None] = dict.fromkeys(histograms)
     for group, places in wanted.items():
-        picked = []
+        picked: list[float] = []
         for b, ranks in places.items():
             ordered = sorted(values[group][b])
             picked.extend(ordered[r - 1] for r in ranks if r - 1 < len(ordered))

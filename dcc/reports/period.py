@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Date, Integer
+from sqlalchemy import ColumnExpressionArgument, Date, Integer
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 from dcc import clock
@@ -192,9 +191,9 @@ def as_date(value: dt.date | str) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
 
 
-def day_of(column: ColumnElement[Any], period: Period) -> local_day:
+def day_of(column: ColumnExpressionArgument[Any], period: Period) -> local_day:
     return local_day(column, period.timezone)
 
 
-def hour_of(column: ColumnElement[Any], period: Period) -> local_hour:
+def hour_of(column: ColumnExpressionArgument[Any], period: Period) -> local_hour:
     return local_hour(column, period.timezone)

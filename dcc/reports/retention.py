@@ -70,8 +70,11 @@ def report(
     total = RetentionRow(label=labels.TOTAL)
     rows = []
     for k, first, open_, kept in result:
-        k = k if group else as_date(k)
-        label = names.get(k, labels.UNASSIGNED) if group else k.isoformat()
+        if group:
+            label = names.get(k, labels.UNASSIGNED)
+        else:
+            k = as_date(k)
+            label = k.isoformat()
         rows.append(RetentionRow(k, label, first, open_, kept, rate(kept, open_)))
         total.first_visits += first
         total.not_closed += open_

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from dcc.leads.access import TEAM_ROLES, visible_leads
 from dcc.leads.models import Channel, Lead, LeadSource
@@ -66,7 +66,7 @@ def with_visit_leads(stmt: Select[Any], reader: User) -> Select[Any]:
     return stmt.outerjoin(Lead, Lead.id == ShowroomVisit.lead_id)
 
 
-def lead_dimension(group: Group) -> ColumnElement[Any]:
+def lead_dimension(group: Group) -> ColumnElement[Any] | QueryableAttribute[Any]:
     """The lead column a report groups by."""
     if group == Group.AGENT:
         return Lead.owner_id

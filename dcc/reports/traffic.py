@@ -104,8 +104,11 @@ def report(
     rows: dict[Any, TrafficRow] = {}
     total = TrafficTotals(label=labels.TOTAL)
     for k, h, *counts in result:
-        k = k if group else as_date(k)
-        label = names.get(k, labels.UNASSIGNED) if group else k.isoformat()
+        if group:
+            label = names.get(k, labels.UNASSIGNED)
+        else:
+            k = as_date(k)
+            label = k.isoformat()
         row = rows.setdefault(k, TrafficRow(k, label))
         for name, n in zip(MEASURES, counts, strict=True):
             setattr(row, name, getattr(row, name) + int(n))
