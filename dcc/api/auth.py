@@ -1,8 +1,14 @@
-"""Bearer-token authentication for the JSON API."""
+"""Bearer-token authentication for the JSON API, and the browser's session for reading.
+
+A logged-in page may follow a link into the API (the reports' "Export Excel" button) with its
+session cookie instead of a token, for safe methods only: the API is outside the CSRF check,
+so anything that writes still needs a bearer token.
+"""
 
 from __future__ import annotations
 
 from flask import g, request
+from flask_login import current_user as session_user
 
 from dcc.db import get_session
 from dcc.errors import DCCError
@@ -14,9 +20,15 @@ class Unauthorized(DCCError):
     status_code = 401
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+
 def authenticate_request() -> None:
-    """Blueprint hook: every API request carries ``Authorization: Bearer <token>``."""
+    """Blueprint hook: ``Authorization: Bearer <token>``, or a web session for GET and HEAD."""
     header = request.headers.get("Authorization", "")
+    if not header and request.method in SAFE_METHODS and session_user.is_authenticated:
+        g.api_user = session_user.user
+        return
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("a bearer token is required", field="Authorization")

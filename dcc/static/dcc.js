@@ -151,6 +151,10 @@
     source.addEventListener("ready", function () { body.dataset.stream = "open"; });
     source.addEventListener("error", function () { body.dataset.stream = "closed"; });
     source.addEventListener("notification", function (e) { toast(JSON.parse(e.data)); });
+    /* Pages with live figures (the wallboard) take them from here: one connection per tab. */
+    source.addEventListener("wallboard", function (e) {
+      document.dispatchEvent(new CustomEvent("dcc:wallboard", { detail: JSON.parse(e.data) }));
+    });
     source.addEventListener("screen_pop", function (e) {
       var data = JSON.parse(e.data);
       openPanel(data.call_id).catch(function () {});

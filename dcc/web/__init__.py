@@ -28,7 +28,21 @@ CSRF_FREE_PREFIXES = ("/api/", "/webhooks/")
 
 
 def init_app(app: Flask) -> None:
-    from dcc.web import admin, agent, auth, calls, leads, reception, softphone, stream
+    from dcc.web import (
+        admin,
+        agent,
+        auth,
+        calls,
+        customers,
+        leads,
+        queues,
+        reception,
+        reports,
+        reviews,
+        softphone,
+        stream,
+        wallboard,
+    )
 
     settings = app.extensions["dcc.settings"]
     app.config.update(
@@ -57,6 +71,8 @@ def init_app(app: Flask) -> None:
             csrf.protect()
 
     for module in (auth, agent, leads, calls, stream, reception, admin, softphone):
+        app.register_blueprint(module.bp)
+    for module in (wallboard, customers, queues, reviews, reports):  # supervisors and managers
         app.register_blueprint(module.bp)
     admin.mount_rq_dashboard(app)
     _template_helpers(app, settings.timezone)

@@ -1,0 +1,107 @@
+"""What waits for a manager's review: lost requests to decide, follow-up records to comment on.
+
+The decisions themselves are :func:`dcc.leads.lifecycle.decide_lost` and :func:`comment`
+(批复), which adds the audit entry and the role check to
+:func:`dcc.leads.followups.comment`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from dcc import audit
+from dcc.errors import NotFound, PermissionDenied
+from dcc.leads import followups
+from dcc.leads.access import visible_leads
+from dcc.leads.models import FollowUp, FollowUpStatus, Lead, LostRequest, LostRequestStatus
+from dcc.reports.period import Period
+from dcc.users.models import Role, User
+
+REVIEWERS = frozenset({Role.MANAGER, Role.ADMIN})
+LIMIT = 200
+
+
+def pending_lost_requests(session: Session, reader: User) -> list[LostRequest]:
+    """Lost requests (战败申请) on leads the reader may see, oldest first."""
+    return list(
+        session.scalars(
+            select(LostRequest)
+            .join(Lead, Lead.id == LostRequest.lead_id)
+            .where(LostRequest.status == LostRequestStatus.PENDING, visible_leads(reader))
+            .options(joinedload(LostRequest.lead))
+            .order_by(LostRequest.created_at, LostRequest.id)
+        )
+    )
+
+
+def get_lost_request(session: Session, reader: User, request_id: int) -> LostRequest:
+    """The request, or NotFound when it does not exist or its lead is not the reader's."""
+    found = session.scalar(
+        select(LostRequest)
+        .join(Lead, Lead.id == LostRequest.lead_id)
+        .where(LostRequest.id == request_id, visible_leads(reader))
+    )
+    if found is None:
+        raise NotFound(f"no lost request {request_id}", field="request_id")
+    return found
+
+
+def follow_ups_done(
+    session: Session,
+    reader: User,
+    *,
+    period: Period,
+    owner_id: int | None = None,
+    uncommented_only: bool = False,
+    limit: int = LIMIT,
+) -> list[FollowUp]:
+    """Follow-ups done in ``period`` (with their result) on leads the reader may see, newest
+    first; at most ``limit``."""
+    conditions = [
+        FollowUp.status == FollowUpStatus.DONE,
+        FollowUp.done_at >= period.utc_start,
+        FollowUp.done_at < period.utc_end,
+        visible_leads(reader),
+    ]
+    if owner_id is not None:
+        conditions.append(FollowUp.owner_id == owner_id)
+    if uncommented_only:
+        conditions.append(FollowUp.manager_comment.is_(None))
+    return list(
+        session.scalars(
+            select(FollowUp)
+            .join(Lead, Lead.id == FollowUp.lead_id)
+            .where(*conditions)
+            .options(joinedload(FollowUp.lead).joinedload(Lead.customer))
+            .order_by(FollowUp.done_at.desc(), FollowUp.id.desc())
+            .limit(limit)
+        ).unique()
+    )
+
+
+def get_follow_up(session: Session, reader: User, follow_up_id: int) -> FollowUp:
+    found = session.scalar(
+        select(FollowUp)
+        .join(Lead, Lead.id == FollowUp.lead_id)
+        .where(FollowUp.id == follow_up_id, visible_leads(reader))
+    )
+    if found is None:
+        raise NotFound(f"no follow-up {follow_up_id}", field="follow_up_id")
+    return found
+
+
+def comment(session: Session, follow_up: FollowUp, *, text: str, manager: User) -> None:
+    """A manager's comment on a follow-up record (批复), audit-logged."""
+    if manager.role not in REVIEWERS:
+        raise PermissionDenied("only a manager comments on follow-ups")
+    followups.comment(session, follow_up, text=text, manager=manager)
+    audit.record(
+        session,
+        actor_id=manager.id,
+        action="followup.comment",
+        entity="follow_up",
+        entity_id=follow_up.id,
+        lead_id=follow_up.lead_id,
+    )
+    session.flush()

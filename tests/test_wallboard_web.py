@@ -1,0 +1,79 @@
+"""The wallboard page and its stream: the last snapshot first, then the published ones; the
+stream keeps the publisher going and holds nothing once closed."""
+
+from __future__ import annotations
+
+import json
+
+from web_support import PASSWORD, login
+
+from dcc import wallboard
+from dcc.web.wallboard import wallboard_events
+
+
+class CountingPublisher:
+    """Stands in for the app's publisher thread: these tests publish by hand."""
+
+    def __init__(self) -> None:
+        self.started = 0
+
+    def ensure_running(self) -> None:
+        self.started += 1
+
+
+def _events(chunks, count):
+    """The next ``count`` events (kind, data) of an SSE body, comments skipped."""
+    found = []
+    for chunk in chunks:
+        text = chunk.decode() if isinstance(chunk, bytes) else chunk
+        for block in text.split("\n\n"):
+            lines = [line for line in block.splitlines() if not line.startswith((":", "retry"))]
+            if lines:
+                found.append((lines[0].removeprefix("event: "), json.loads(lines[1][6:])))
+        if len(found) >= count:
+            return found
+    return found
+
+
+def _envelope(data: dict) -> str:
+    return json.dumps({"event": "wallboard", "data": data})
+
+
+def test_the_page_streams_from_the_wallboard(client, staff) -> None:
+    staff.user("sup", "supervisor", password=PASSWORD)
+    login(client, "sup")
+    page = client.get("/wallboard").get_data(as_text=True)
+    assert 'data-stream-url="/wallboard/stream"' in page
+    assert 'id="wb-agents"' in page and "wallboard.js" in page
+
+
+def test_the_stream_sends_the_last_snapshot_then_relays(app, client, staff, redis) -> None:
+    staff.user("sup", "supervisor", password=PASSWORD)
+    publisher = CountingPublisher()
+    app.extensions["dcc.wallboard"] = publisher
+    redis.set(wallboard.LAST, _envelope({"generated_at": "10:00:00", "agents": []}))
+    login(client, "sup")
+    response = client.get("/wallboard/stream", buffered=False)
+    assert response.mimetype == "text/event-stream"
+    chunks = response.response
+    assert _events(chunks, 2) == [
+        ("ready", {"channels": 2}),
+        ("wallboard", {"generated_at": "10:00:00", "agents": []}),
+    ]
+    assert publisher.started == 1
+    assert redis.ttl(wallboard.VIEWERS) > 0  # the publisher sees a viewer
+    redis.publish(wallboard.SNAPSHOTS, _envelope({"generated_at": "10:00:01"}))
+    assert _events(chunks, 1) == [("wallboard", {"generated_at": "10:00:01"})]
+    assert redis.pubsub_numsub(wallboard.SNAPSHOTS)[0][1] == 1
+    response.close()
+    assert redis.pubsub_numsub(wallboard.SNAPSHOTS)[0][1] == 0
+
+
+def test_an_open_stream_keeps_saying_it_watches(redis) -> None:
+    events = wallboard_events(redis, [wallboard.SNAPSHOTS], watch_every=0.0)
+    assert next(events).startswith("retry:")  # ready; no last snapshot yet
+    redis.delete(wallboard.VIEWERS)
+    assert next(events) == ": keep-alive\n\n"
+    assert redis.exists(wallboard.VIEWERS)
+    events.close()
+    assert redis.pubsub_numsub(wallboard.SNAPSHOTS)[0][1] == 0

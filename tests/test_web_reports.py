@@ -1,0 +1,164 @@
+"""Report pages (table, inline SVG chart, period and grouping), the charts themselves, and the
+"Export Excel" link followed with the browser's session."""
+
+from __future__ import annotations
+
+import io
+import xml.etree.ElementTree as ET
+
+import pytest
+from openpyxl import load_workbook
+from report_data import build
+from sqlalchemy import select
+from web_support import PASSWORD, login, post
+
+from dcc import reports
+from dcc.audit import AuditEntry
+from dcc.reports.result import Chart, Series
+from dcc.users import service as users
+from dcc.web import charts
+
+MARCH = "from=2026-03-01&to=2026-03-31"
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.fixture()
+def world(session, staff):
+    world = build(session, staff)
+    for user in (world.boss, world.sup, world.alice):
+        users.set_password(user, PASSWORD)
+    session.commit()
+    return world
+
+
+def _text(answer) -> str:
+    return answer.get_data(as_text=True)
+
+
+def _svg(page: str) -> ET.Element:
+    start = page.index("<svg")
+    return ET.fromstring(page[start : page.index("</svg>", start) + 6])
+
+
+def _exports(session) -> list[AuditEntry]:
+    return list(session.scalars(select(AuditEntry).where(AuditEntry.action.like("export.%"))))
+
+
+def test_every_report_has_a_page_with_its_table(client, world) -> None:
+    login(client, "boss")
+    index = _text(client.get("/reports"))
+    for name in reports.REPORTS:
+        assert f'href="/reports/{name}"' in index
+        answer = client.get(f"/reports/{name}?{MARCH}")
+        assert answer.status_code == 200, name
+        page = _text(answer)
+        assert 'id="report-table"' in page and 'class="total"' in page, name
+        assert f"/api/v1/reports/{name}.xlsx?from=2026-03-01&amp;to=2026-03-31" in page, name
+
+
+def test_the_daily_work_page_shows_the_figures_and_a_bar_chart(client, world) -> None:
+    login(client, "boss")
+    page = _text(client.get(f"/reports/daily_work?{MARCH}&group=agent"))
+    assert "工作日报表" in page and "按坐席" in page
+    assert 'value="agent" selected' in page
+    # alice: 3 dialled + 1 answered inbound, 2 outbound connects: 66.7% connect rate
+    row = page.split('<td class="text">Alice</td>')[1].split("</tr>")[0]
+    assert '<td class="int">4</td>' in row and '<td class="rate">66.7%</td>' in row
+    svg = _svg(page)
+    assert "chart-bar" in svg.get("class", "")
+    titles = [t.text for t in svg.iter(f"{SVG}title")]
+    assert "Alice · 通话量: 4" in titles
+    assert "group=agent" in page.split('id="export-report"')[1].split(">")[0]
+    assert page.split("<tfoot>")[1].count("合计") == 1  # the report's own "total" label
+
+
+def test_bad_period_or_grouping_names_the_field(client, world) -> None:
+    login(client, "boss")
+    cases = {
+        "from=2026-02-30": "开始日期：不是有效日期",
+        "from=2026-03-31&to=2026-03-01": "开始日期：不能晚于结束日期",
+        "from=2020-01-01&to=2026-03-01": "结束日期：期间最长两年",
+        "group=agent": "分组：该报表不支持这种分组",  # lost analysis has no grouping
+    }
+    for query, message in cases.items():
+        answer = client.get(f"/reports/lost_analysis?{query}")
+        assert answer.status_code == 422, query
+        assert message in _text(answer), query
+        assert "export-report" not in _text(answer)
+    assert client.get("/reports/nonsense").status_code == 404
+
+
+def test_the_export_link_follows_the_session_and_the_server_decides(client, session, world) -> None:
+    login(client, "sup")
+    page = _text(client.get(f"/reports/lost_stats?{MARCH}"))
+    assert 'id="export-report"' in page  # supervisors export reports
+    workbook = client.get(f"/api/v1/reports/lost_stats.xlsx?{MARCH}")
+    assert workbook.status_code == 200
+    rows = list(load_workbook(io.BytesIO(workbook.data)).worksheets[0].iter_rows(values_only=True))
+    assert rows[0][0] == "分组" and rows[-1][0] == "合计"
+    assert "export-customers" not in _text(client.get("/manager/customers"))
+    assert client.get("/api/v1/customers/export.xlsx").status_code == 403
+    assert [e.details["report"] for e in _exports(session)] == ["lost_stats"]
+    assert _exports(session)[0].actor_id == world.sup.id
+
+    login(client, "alice")
+    for url in (f"/api/v1/reports/funnel.xlsx?{MARCH}", "/api/v1/customers/export.xlsx"):
+        refused = client.get(url)
+        assert refused.status_code == 403 and refused.mimetype == "application/json"
+    assert len(_exports(session)) == 1
+
+
+def test_the_session_only_reads_the_api(client, world) -> None:
+    login(client, "boss")
+    assert client.get("/api/v1/reports").status_code == 200
+    # Writing needs a bearer token: the API is outside the CSRF check.
+    created = post(client, "/api/v1/leads", {"phone": "13800138999", "channel": "web"})
+    assert created.status_code == 401
+    # A wrong token is wrong even with a session.
+    bad = client.get("/api/v1/reports", headers={"Authorization": "Bearer nope"})
+    assert bad.status_code == 401
+    anonymous = client.application.test_client()
+    assert anonymous.get("/api/v1/reports").status_code == 401
+
+
+def test_english_titles(client, world) -> None:
+    login(client, "boss")
+    client.get("/locale/en")
+    page = _text(client.get(f"/reports/traffic?{MARCH}"))
+    assert "Showroom traffic analysis" in page and "Export Excel" in page
+
+
+# --- the charts ------------------------------------------------------------------------------
+
+
+def test_bars_one_per_value_with_escaped_names() -> None:
+    chart = Chart(["Alice", "<b>Bob</b>"], [Series("通话量", [3, 5]), Series("接通", [1, None])])
+    svg = ET.fromstring(str(charts.render(chart, title="t")))
+    bars = [r for r in svg.iter(f"{SVG}rect") if r.get("class") == "bar"]
+    assert len(bars) == 3  # None and zero draw nothing
+    labels = [t.text for t in svg.iter(f"{SVG}text") if "x-label" in (t.get("class") or "")]
+    assert labels == ["Alice", "<b>Bob</b>"]  # text, not markup
+    legend = [t.text for t in svg.iter(f"{SVG}text") if t.get("class") == "legend"]
+    assert legend == ["通话量", "接通"]
+    heights = {b.find(f"{SVG}title").text: float(b.get("height")) for b in bars}
+    assert heights["<b>Bob</b> · 通话量: 5"] > heights["Alice · 通话量: 3"]
+
+
+def test_rates_get_a_percent_axis_and_a_long_run_of_days_a_line() -> None:
+    days = [f"2026-03-{d:02d}" for d in range(1, 31)]
+    chart = Chart(days, [Series("信息留存率", [0.5 + d / 100 for d in range(30)])])
+    svg = ET.fromstring(str(charts.render(chart)))
+    assert "chart-line" in svg.get("class", "")
+    assert len(list(svg.iter(f"{SVG}polyline"))) == 1
+    axis = [t.text for t in svg.iter(f"{SVG}text") if t.get("class") == "y-label"]
+    assert axis[-1].endswith("%")
+    shown = [t for t in svg.iter(f"{SVG}text") if "x-label" in (t.get("class") or "")]
+    assert len(shown) <= 16  # every other day is enough under the axis
+
+
+def test_nothing_to_draw_and_round_ticks() -> None:
+    assert str(charts.render(Chart([], []))) == ""
+    assert str(charts.render(Chart(["a"], [Series("x", [0])]))) == ""
+    assert charts.ticks(3, integers=True) == [0, 1, 2, 3]
+    assert charts.ticks(17, integers=True) == [0, 5, 10, 15, 20]
+    assert charts.ticks(0.37) == [0, 0.1, 0.2, 0.3, 0.4]
