@@ -109,6 +109,11 @@ NOTIFICATION_KINDS = {
     "callback_open": _l("Callback open to the team"),
     "sla_first_response": _l("First response overdue"),
     "lead_reopened": _l("Dormant lead back"),
+    "unassigned_lead": _l("New lead with no owner"),
+    "unreachable": _l("Customer unreachable"),
+    "follow_up_due": _l("Follow-up due"),
+    "follow_up_overdue": _l("Follow-up overdue"),
+    "no_show_30d": _l("Invited over 30 days, never came"),
 }
 
 TABLES: dict[str, dict[str, Any]] = {
