@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
 
+from dcc.calls import inbound as inbound_calls
 from dcc.calls import routing
 from dcc.calls import service as calls
 from dcc.calls.models import Call
@@ -42,7 +43,7 @@ def _int_arg(name: str) -> int | None:
 def inbound() -> Response:
     """The hotline's voice URL: notice, then ring the owner or the inbound agents, or queue."""
     settings = _settings()
-    decision = calls.receive_inbound(get_session(), request.form, settings)
+    decision = inbound_calls.receive(get_session(), request.form, settings)
     if decision.after_hours:
         return _twiml(twiml.after_hours(AFTER_HOURS))
     notice = NOTICE.format(dealer=settings.dealer_name)

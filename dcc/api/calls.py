@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from dcc.api.auth import authenticate_request, current_user
 from dcc.api.schemas import CallCreate, CallPlaced, CallQuery, CallSummaryOut
 from dcc.app import get_settings
-from dcc.calls import dialer
+from dcc.calls import dialer, history
 from dcc.calls import service as calls
 from dcc.db import get_session
 from dcc.leads.access import get_visible_lead
@@ -43,4 +43,4 @@ class Calls(MethodView):
         """Every call of a lead, inbound and outbound, with status, times and recording."""
         session, user = get_session(), current_user()
         lead = get_visible_lead(session, user, query["lead_id"])
-        return list(calls.lead_history(session, lead.id))
+        return list(history.lead_history(session, lead.id))

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dcc import phones
-from dcc.calls import service as call_service
+from dcc.calls import history
 from dcc.customers.models import Customer
 from dcc.leads.access import can_see_full_phone, visible_leads
 from dcc.leads.models import Lead
@@ -68,7 +68,7 @@ def lead_summary(lead: Lead) -> dict[str, Any]:
 
 
 def lead_detail(session: Session, lead: Lead, reader: User) -> dict[str, Any]:
-    calls = call_service.lead_history(session, lead.id)
+    calls = history.lead_history(session, lead.id)
     appointments = session.scalars(
         select(Appointment).where(Appointment.lead_id == lead.id).order_by(Appointment.id)
     ).all()

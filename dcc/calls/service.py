@@ -1,86 +1,24 @@
-"""Calls: the inbound hotline, click-to-dial, and what each provider event means for a lead."""
+"""Calls: what each provider event means for a lead, and click-to-dial."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dcc import clock, live, phones
+from dcc import clock, live
 from dcc.calls import events, routing
 from dcc.calls.models import TERMINAL_CALL_STATUSES, Call, CallDirection, CallStatus
 from dcc.config import Settings, parse_hours
 from dcc.errors import CallRefused, NotFound, PermissionDenied, ValidationError
 from dcc.jobs import hooks, policy
-from dcc.leads import callbacks, intake, lifecycle
-from dcc.leads.models import Callback, CallbackStatus, Channel, Lead, LeadSource
+from dcc.leads import callbacks, lifecycle
+from dcc.leads.models import Callback, CallbackStatus, Lead
 from dcc.users.models import AgentStatus, Role, User
 
 SUPERVISING = frozenset({Role.MANAGER, Role.SUPERVISOR, Role.ADMIN})
-
-
-# --- inbound -------------------------------------------------------------------------------
-
-
-@dataclass
-class InboundDecision:
-    """What the hotline does with a caller: ring agents, queue them, or take a message."""
-
-    call: Call
-    lead: Lead | None
-    targets: list[User]
-    after_hours: bool
-
-
-def receive_inbound(
-    session: Session, params: Mapping[str, str], settings: Settings
-) -> InboundDecision:
-    """A caller reached the 400 hotline: record the call, attach the lead, decide routing.
-
-    A repeated request for the same CallSid (a provider retry) finds the call and its lead and
-    records no second touch.
-    """
-    sid = params["CallSid"]
-    call = session.scalar(select(Call).where(Call.sid == sid).with_for_update())
-    lead = session.get(Lead, call.lead_id) if call is not None and call.lead_id else None
-    if lead is None:
-        lead = _attach_lead(session, sid, params, settings)
-    link = {"lead_id": lead.id, "customer_id": lead.customer_id} if lead is not None else {}
-    call = events.call_for_sid(session, sid, CallDirection.INBOUND, params, **link)
-    events.log_event(session, "voice", params)
-    now = clock.now()
-    hours = parse_hours(settings.opening_hours)
-    if not clock.within_hours(now, settings.timezone, hours):
-        if lead is not None:
-            due = clock.next_opening(now, settings.timezone, hours)
-            callbacks.owe(session, lead, reason="after_hours", due_at=due, call_id=call.id)
-        return InboundDecision(call, lead, [], after_hours=True)
-    softphone = bool(settings.twilio_api_key_sid)
-    targets = routing.inbound_targets(session, lead, softphone=softphone)
-    return InboundDecision(call, lead, targets, after_hours=False)
-
-
-def _attach_lead(
-    session: Session, sid: str, params: Mapping[str, str], settings: Settings
-) -> Lead | None:
-    """Create or touch the caller's lead; withheld numbers get a call record but no lead."""
-    try:
-        phones.normalize(params.get("From"), settings.default_region, field="From")
-    except ValidationError:
-        return None
-    hotline = session.scalar(
-        select(LeadSource).where(LeadSource.channel == Channel.HOTLINE).order_by(LeadSource.id)
-    )
-    result = intake.receive(
-        session,
-        intake.LeadInput(phone=params["From"], channel=Channel.HOTLINE, details={"call_sid": sid}),
-        source=hotline,
-        region=settings.default_region,
-    )
-    return result.lead
 
 
 # --- provider events -----------------------------------------------------------------------
@@ -342,68 +280,3 @@ def customer_number_for(session: Session, call: Call) -> str:
     from dcc.customers.models import Customer
 
     return session.get_one(Customer, call.customer_id).phone
-
-
-@dataclass
-class CallSummary:
-    """One conversation as a lead's history shows it, whichever legs it took."""
-
-    id: int
-    sid: str | None
-    direction: str
-    agent_id: int | None
-    status: str
-    started_at: dt.datetime | None
-    answered_at: dt.datetime | None
-    ended_at: dt.datetime | None
-    duration: int | None
-    recording_url: str | None
-    recording_duration: int | None
-    script_step: int | None
-    outcome: str | None
-
-
-def lead_history(session: Session, lead_id: int) -> list[CallSummary]:
-    """Every call of the lead, newest last.
-
-    An outbound call is the agent leg (placed first) plus the customer leg it dialled: the
-    customer leg says whether the customer answered and for how long, the parent holds the
-    recording of the bridge. An inbound call is the caller's leg, answered by an agent or not.
-    """
-    legs = session.scalars(
-        select(Call).where(Call.lead_id == lead_id).order_by(Call.created_at, Call.id)
-    ).all()
-    # The leg that carried the conversation: for an outbound call the customer leg it
-    # dialled, for an inbound call the agent leg that answered.
-    children: dict[str, Call] = {}
-    for leg in legs:
-        talked = leg.leg == "customer" or leg.answered_at is not None
-        if leg.parent_sid and talked:
-            children.setdefault(leg.parent_sid, leg)
-    summaries = []
-    for call in legs:
-        if call.parent_sid:
-            continue  # shown through its parent
-        talk = children.get(call.sid or "", call)
-        status = talk.status.value
-        if talk is call and call.direction == CallDirection.INBOUND and call.agent_id is None:
-            # The notice answered the caller, but no person did.
-            status = "no-answer" if call.status in TERMINAL_CALL_STATUSES else status
-        summaries.append(
-            CallSummary(
-                id=call.id,
-                sid=call.sid,
-                direction=call.direction.value,
-                agent_id=call.agent_id,
-                status=status,
-                started_at=call.started_at,
-                answered_at=talk.answered_at,
-                ended_at=talk.ended_at or call.ended_at,
-                duration=talk.duration,
-                recording_url=call.recording_url or talk.recording_url,
-                recording_duration=call.recording_duration or talk.recording_duration,
-                script_step=call.script_step,
-                outcome=call.outcome,
-            )
-        )
-    return summaries

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 from dcc import messaging
 from dcc.app import get_settings
 from dcc.calls import dialer, wrapup
+from dcc.calls import history as call_history
 from dcc.calls import service as calls
 from dcc.db import get_session
 from dcc.errors import CallRefused, DCCError, NotFound, ValidationError
@@ -45,7 +46,7 @@ def page(lead_id: int) -> str:
     session, user = get_session(), me()
     lead = _lead_or_404(lead_id)
     call_panel = panel.for_request(session, user, request.args.get("call", type=int))
-    history = calls.lead_history(session, lead.id)
+    calls_made = call_history.lead_history(session, lead.id)
     return render_template(
         "web/lead.html",
         lead=lead,
@@ -55,8 +56,8 @@ def page(lead_id: int) -> str:
             .where(Lead.customer_id == lead.customer_id, Lead.id != lead.id, visible_leads(user))
             .order_by(Lead.created_at.desc())
         ).all(),
-        calls=history,
-        agents=_names(session, [c.agent_id for c in history]),
+        calls=calls_made,
+        agents=_names(session, [c.agent_id for c in calls_made]),
         appointments=session.scalars(
             select(Appointment).where(Appointment.lead_id == lead.id).order_by(Appointment.id)
         ).all(),
