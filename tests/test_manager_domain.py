@@ -106,9 +106,11 @@ def test_reassigning_an_escalated_lead_clears_the_escalation(session, team) -> N
     lead.escalation, lead.escalated_at = escalations.UNREACHABLE, clock.now()
     session.flush()
     assert escalations.unreachable_queue(session, boss) == [lead]
-    escalations.reassign(session, lead, bob, actor=boss)
+    left_at = clock.now()
+    with clock.frozen(left_at):
+        escalations.reassign(session, lead, bob, actor=boss)
     assert lead.owner_id == bob.id
-    assert (lead.escalation, lead.escalated_at) == (None, None)
+    assert (lead.escalation, lead.escalated_at) == (None, left_at)
     assert escalations.unreachable_queue(session, boss) == []
     [cleared] = _audits(session, "lead.escalation.clear")
     assert cleared.actor_id == boss.id and cleared.details == {"escalation": "unreachable"}

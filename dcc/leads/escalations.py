@@ -72,7 +72,9 @@ def reassign(session: Session, lead: Lead, new_owner: User, *, actor: User) -> N
     previous = lead.escalation
     manager.reassign(session, lead, new_owner, actor=actor)
     if previous is not None:
-        lead.escalation, lead.escalated_at = None, None
+        # escalated_at now says when the lead left the queue: the attempt policy counts the
+        # new owner's unanswered calls from here, not the old owner's.
+        lead.escalation, lead.escalated_at = None, clock.now()
         audit.record(
             session,
             actor_id=actor.id,

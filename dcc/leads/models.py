@@ -147,6 +147,7 @@ class Lead(Base):
     attempt_count: Mapped[int] = mapped_column(default=0)
     lost_reason: Mapped[LostReason | None] = mapped_column(enum_column(LostReason, 30))
     # Why the lead waits in a manager's queue: unreachable, no_show_30d (None: it does not).
+    # escalated_at: when it entered the queue, or (escalation None) when it last left it.
     escalation: Mapped[str | None] = mapped_column(String(30), index=True)
     escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     invited_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
