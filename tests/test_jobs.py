@@ -265,3 +265,42 @@ def test_a_provider_outage_loses_no_call(session, staff, phone, always_open):
     assert [c["agent"] for c in phone.calls] == ["+8613900000001"]
     assert session.get(Callback, callback.id).status == CallbackStatus.DONE
     assert session.get(Lead, lead.id).attempt_count == 1
+
+
+def test_a_reassigned_unreachable_lead_gets_fresh_attempts(session, staff, phone, always_open):
+    from dcc.leads import escalations
+
+    agent = ready_agent(staff, "agent", "+8613900000001")
+    fresh = ready_agent(staff, "fresh", "+8613900000002")
+    boss = staff.user("boss", "manager")
+    policy.save(session, retry_delays_minutes=(10,), max_attempts=2)
+    session.commit()
+
+    def miss(by, sid: str, at: dt.datetime) -> None:
+        with clock.frozen(at):
+            call = calls.start_click_to_dial(
+                session, session.get(Lead, lead.id), actor=by, settings=get_settings()
+            )
+            call.sid = sid
+            session.commit()
+            _no_answer(session, call.id, at)
+            run_due(session)
+        session.expire_all()
+
+    with clock.frozen(T0):
+        lead = new_lead(session, agent)
+        run_due(session)
+    miss(agent, "CA" + "2" * 32, T0)
+    miss(agent, "CA" + "3" * 32, T0 + dt.timedelta(minutes=5))
+    assert session.get(Lead, lead.id).escalation == "unreachable"
+
+    with clock.frozen(T0 + dt.timedelta(hours=1)):
+        escalations.reassign(session, session.get(Lead, lead.id), fresh, actor=boss)
+        session.commit()
+    miss(fresh, "CA" + "4" * 32, T0 + dt.timedelta(hours=2))
+    # The new owner's first unanswered call starts a fresh round: a retry, not the queue again.
+    assert session.get(Lead, lead.id).escalation is None
+    retry = session.scalars(
+        select(Callback).where(Callback.owner_id == fresh.id, Callback.reason == "retry")
+    ).one()
+    assert retry.due_at == T0 + dt.timedelta(hours=2, minutes=10)

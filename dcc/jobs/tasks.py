@@ -251,12 +251,12 @@ def attempt_result(session: Session, *, call_id: int) -> str:
 
 
 def _unanswered_since_last_talk(session: Session, lead: Lead) -> list[Call]:
-    """The lead's unanswered outbound customer legs since anyone last spoke with it."""
-    legs = session.scalars(
-        select(Call)
-        .where(Call.lead_id == lead.id, Call.leg == "customer")
-        .order_by(Call.created_at, Call.id)
-    ).all()
+    """The lead's unanswered outbound customer legs since anyone last spoke with it, or since
+    a manager took it out of the unreachable queue (a new owner gets a fresh round)."""
+    query = select(Call).where(Call.lead_id == lead.id, Call.leg == "customer")
+    if lead.escalation is None and lead.escalated_at is not None:
+        query = query.where(Call.created_at >= lead.escalated_at)
+    legs = session.scalars(query.order_by(Call.created_at, Call.id)).all()
     misses: list[Call] = []
     for leg in legs:
         if leg.answered_at is not None and not (leg.answered_by or "").startswith("machine"):
