@@ -6,9 +6,12 @@ import datetime as dt
 
 import pytest
 from report_data import build, local
+from sqlalchemy import select
 
 from dcc import clock, reports
-from dcc.reports import rollup
+from dcc.leads import manager
+from dcc.leads.models import FollowUp, FollowUpStatus, Lead, LeadStatus
+from dcc.reports import funnel, rollup
 from dcc.reports.models import AgentDay, BuiltDay
 from dcc.reports.period import Group, Period
 
@@ -156,3 +159,160 @@ def test_every_report_runs_and_gives_a_chart(session, world) -> None:
         assert all(
             len(s["data"]) == len(result["chart"]["labels"]) for s in result["chart"]["series"]
         )
+
+
+# --- the lead roll-ups: closed days summed once, rebuilt when one of their leads changes ------
+
+
+def later() -> dt.datetime:
+    """Two days after the world was built: its leads' updates are old news by then, even to
+    the nightly check (rollup.LATE)."""
+    return clock.now() + dt.timedelta(days=2)
+
+
+def live_funnel(session, reader, group):
+    """The funnel's counts and medians from a scan of every lead (no roll-up)."""
+    keys = [Lead.owner_id] if group else []
+    where = funnel.cohort(reader, MARCH)
+    by_key, histograms = funnel.scan(session, where, keys)
+    medians = funnel.response_medians(session, where, keys, histograms) if group else {}
+    total = funnel.response_medians(session, where, [], {(): funnel.merged(histograms)})[()]
+    return by_key, medians, total
+
+
+@pytest.mark.parametrize(
+    "now",
+    [local(5, 12), local(6, 12), local(31, 12), local(2, 12, month=4)],
+    ids=["03-05 open", "03-06 open", "03-31 open", "all closed"],
+)
+def test_funnel_rollup_agrees_with_a_scan_of_every_lead(session, world, now) -> None:
+    def known(medians):  # a group without any response has no median either way
+        return {k: v for k, v in medians.items() if v is not None}
+
+    with clock.frozen(now):
+        for reader in (world.boss, world.admin, world.alice, world.carol):
+            for group in (None, Group.AGENT):
+                counts, medians, total = funnel.rolled_up(session, reader, MARCH, group)
+                live_counts, live_medians, live_total = live_funnel(session, reader, group)
+                assert counts == live_counts
+                assert known(medians) == known(live_medians)
+                assert total == live_total
+
+
+def test_funnel_rollup_follows_a_lead_changed_after_its_day(session, world) -> None:
+    march5 = (funnel.LEAD_DAYS.kind, dt.date(2026, 3, 5))
+    with clock.frozen(later()):
+        before = run(session, "funnel", world.boss, Group.AGENT)
+        built_at = session.get(BuiltDay, march5).built_at
+        assert funnel.LEAD_DAYS.ensure(session, MARCH.days, "Asia/Shanghai") == 0
+    with clock.frozen(later() + dt.timedelta(hours=1)):
+        contacting = world.leads[7]  # bob's lead 8, received 03-05: invited a month later
+        contacting.status, contacting.invited_at = LeadStatus.INVITED, clock.now()
+        session.commit()
+    with clock.frozen(later() + dt.timedelta(hours=2)):
+        after = run(session, "funnel", world.boss, Group.AGENT)
+        assert session.get(BuiltDay, march5).built_at > built_at  # rebuilt, not patched
+    assert (before.totals.invited, after.totals.invited) == (6, 7)
+    assert after.totals.invitation_rate == pytest.approx(7 / 9)
+    bob = {r.label: r for r in after.rows}["Bob"]
+    assert (bob.invited, bob.invitation_rate) == (3, pytest.approx(3 / 5))
+    assert after.totals.first_response_median_seconds == pytest.approx(301)  # unchanged
+
+
+def test_funnel_rollup_follows_a_reassigned_lead(session, world) -> None:
+    with clock.frozen(later()):
+        assert run(session, "funnel", world.carol).totals.leads == 1
+    with clock.frozen(later() + dt.timedelta(hours=1)):
+        manager.reassign(session, world.leads[7], world.carol, actor=world.admin)
+        session.commit()
+    with clock.frozen(later() + dt.timedelta(hours=2)):
+        assert run(session, "funnel", world.carol).totals.leads == 2
+        total = run(session, "funnel", world.boss).totals
+    # Lead 8 is carol's (south) now, out of the north manager's sight, median 600 with it.
+    assert (total.leads, total.valid, total.invited) == (9, 8, 6)
+    assert total.first_response_median_seconds == pytest.approx((299 + 301) / 2)
+
+
+def follow_up(session, lead, owner, due: dt.datetime, done: dt.datetime | None = None, **kw):
+    row = FollowUp(
+        lead_id=lead.id,
+        owner_id=owner.id,
+        due_at=due,
+        status=FollowUpStatus.DONE if done else FollowUpStatus.OPEN,
+        done_at=done,
+        **kw,
+    )
+    session.add(row)
+    return row
+
+
+def test_followups_per_owner_from_the_rollup_and_live(session, world) -> None:
+    """Bob's lead 8: done 03-06 on time with a result, 03-12 late without one, 03-31 (the open
+    day) on time; one open follow-up was due 03-20, one is due in April."""
+    lead8 = world.leads[7]
+    follow_up(session, lead8, world.bob, local(6), local(6, 15), result="已联系")
+    follow_up(session, lead8, world.bob, local(10), local(12), result="")
+    follow_up(session, lead8, world.bob, local(31, 9), local(31, 11), result="再约")
+    follow_up(session, lead8, world.bob, local(20))
+    follow_up(session, lead8, world.bob, local(3, month=4))
+    follow_up(session, world.leads[0], world.alice, local(2), local(2, 9), result="空号")
+    session.commit()
+    with clock.frozen(local(31, 18)):  # 03-31 is still open: its follow-up is counted live
+        result = run(session, "followups", world.boss)
+        assert session.get(BuiltDay, ("follow_up_day", dt.date(2026, 3, 30))) is not None
+        assert session.get(BuiltDay, ("follow_up_day", dt.date(2026, 3, 31))) is None
+    rows = {r.label: r for r in result.rows}
+    bob, alice = rows["Bob"], rows["Alice"]
+    assert (bob.open, bob.due, bob.overdue) == (2, 1, 1)
+    assert (bob.done, bob.with_result, bob.on_time) == (3, 2, 2)
+    assert bob.on_time_rate == pytest.approx(2 / 3)
+    assert (alice.open, alice.done, alice.with_result, alice.on_time) == (0, 1, 1, 1)
+    assert [r.label for r in result.rows] == ["Bob", "Alice"]  # most overdue first
+    assert (result.totals.done, result.totals.on_time) == (4, 3)
+    with clock.frozen(local(31, 18)):
+        by_model = run(session, "followups", world.boss, Group.MODEL)  # no roll-up: live
+    assert (by_model.totals.open, by_model.totals.done) == (2, 4)
+
+
+def test_followups_rollup_follows_a_reassigned_lead(session, world) -> None:
+    lead8 = world.leads[7]
+    follow_up(session, lead8, world.bob, local(6), local(6, 15), result="已联系")
+    follow_up(session, lead8, world.bob, local(10), local(12), result="")
+    follow_up(session, lead8, world.bob, later() + dt.timedelta(days=3))
+    session.commit()
+    with clock.frozen(later()):
+        before = run(session, "followups", world.boss)
+    assert [(r.label, r.open, r.done) for r in before.rows] == [("Bob", 1, 2)]
+    with clock.frozen(later() + dt.timedelta(hours=1)):
+        manager.reassign(session, lead8, world.carol, actor=world.admin)
+        session.commit()
+    with clock.frozen(later() + dt.timedelta(hours=2)):
+        north = run(session, "followups", world.boss)
+        everyone = run(session, "followups", world.admin)
+    # The lead went south: the north manager no longer counts its follow-ups, done or open.
+    assert north.rows == [] and north.totals.done == 0
+    counts = {r.label: (r.open, r.done) for r in everyone.rows}
+    assert counts == {"Bob": (0, 2), "Carol": (1, 0)}  # done work stays bob's
+
+
+def test_nightly_rollup_builds_every_rollup_and_catches_a_late_commit(session, world) -> None:
+    days = [dt.date(2026, 3, 1) + dt.timedelta(days=n) for n in range(31)]
+    with clock.frozen(later()):
+        built = rollup.build_all(session, days, "Asia/Shanghai")
+        assert built == {"agent_day": 31, "lead_day": 31, "follow_up_day": 31}
+        assert run(session, "funnel", world.admin).totals.orders == 2
+    # A change stamped well before the build but committed after it (a long transaction):
+    # too old for the check before each report, not for the nightly one.
+    lead9 = world.leads[8]
+    lead9.status = LeadStatus.ORDERED
+    session.flush()
+    lead9.updated_at = later() - dt.timedelta(hours=1)
+    session.commit()
+    with clock.frozen(later() + dt.timedelta(hours=1)):
+        assert funnel.LEAD_DAYS.ensure(session, days, "Asia/Shanghai") == 0
+        assert run(session, "funnel", world.admin).totals.orders == 2  # stale until tonight
+    with clock.frozen(later() + dt.timedelta(days=1)):
+        assert rollup.build_all(session, days, "Asia/Shanghai")["lead_day"] == 1
+        assert run(session, "funnel", world.admin).totals.orders == 3
+        marks = session.scalars(select(BuiltDay).where(BuiltDay.kind == "lead_day")).all()
+        assert {m.built_at for m in marks} == {clock.now()}  # the rest re-dated

@@ -375,10 +375,12 @@ def probe(session: Session, *, token: str, seconds: float = 0.0) -> str:
 
 @task("reports.rollup", queue=LOW, timeout=1800)
 def rollup_reports(session: Session, *, day: str) -> str:
-    """Nightly: sum the day that just closed (and any missed before it) into the roll-up."""
+    """Nightly: sum the day that just closed (and any missed before it) into the roll-ups,
+    and rebuild the older days whose leads have changed since they were summed."""
     from dcc.reports import rollup
 
     settings = get_settings()
     closed = dt.date.fromisoformat(day) - dt.timedelta(days=1)
     days = [closed - dt.timedelta(days=n) for n in range(7)]  # a missed night catches up
-    return f"{rollup.build(session, sorted(days), settings.timezone)} day(s) summed"
+    built = rollup.build_all(session, sorted(days), settings.timezone)
+    return ", ".join(f"{kind}: {n} day(s) summed" for kind, n in built.items())

@@ -67,18 +67,29 @@ def report(
     session: Session, *, reader: User, period: Period, group: Group | None = None
 ) -> Report[DailyWorkRow, DailyWorkRow]:
     """Each agent's day (or, grouped by agent, each agent's period) of work."""
-    work = rollup.work(session, period, _agents(reader))
-    names = scope.user_names(session, (agent for _day, agent in work))
-    rows: dict[tuple[dt.date | None, int], DailyWorkRow] = {}
+    entries = rollup.agent_days(session, period, _agents(reader))
+    names = scope.user_names(session, {entry[1] for entry in entries})
+    rows: list[DailyWorkRow] = []
+    by_agent: dict[int, DailyWorkRow] = {}
     total = DailyWorkRow(agent=labels.TOTAL)
-    for (day, agent), w in work.items():
-        if not any(vars(w).values()):
+    # A year is some 20,000 agent-days: one object each, and no more.
+    for day, agent, *values in entries:
+        if not any(values):
             continue  # rung but never answered nor dialled: nothing to report
-        key = (None if group else day, agent)
-        row = rows.setdefault(key, DailyWorkRow(day=key[0], agent_id=agent, agent=names[agent]))
-        row.add(w)
-        total.add(w)
-    ordered = sorted(rows.values(), key=lambda r: (r.day or dt.date.min, r.agent, r.agent_id or 0))
+        row = DailyWorkRow(*values)
+        total.add(row)
+        if not group:
+            row.day, row.agent_id, row.agent = day, agent, names[agent]
+            rows.append(row)
+            continue
+        one = by_agent.get(agent)
+        if one is None:
+            row.agent_id, row.agent = agent, names[agent]
+            by_agent[agent] = row
+        else:
+            one.add(row)
+    rows.extend(by_agent.values())
+    ordered = sorted(rows, key=lambda r: (r.day or dt.date.min, r.agent, r.agent_id or 0))
     for row in ordered:
         row.finish()
     total.finish()
@@ -103,6 +114,8 @@ def _per_agent(rows: list[DailyWorkRow]) -> list[DailyWorkRow]:
     """The chart shows each agent once, whatever the rows are."""
     merged: dict[int | None, DailyWorkRow] = {}
     for row in rows:
-        one = merged.setdefault(row.agent_id, DailyWorkRow(agent_id=row.agent_id, agent=row.agent))
+        one = merged.get(row.agent_id)
+        if one is None:
+            one = merged[row.agent_id] = DailyWorkRow(agent_id=row.agent_id, agent=row.agent)
         one.add(row)
     return [r.finish() for r in sorted(merged.values(), key=lambda r: r.agent)]

@@ -24,10 +24,16 @@ leads are still worked. Definitions (each rate is None when its denominator is 0
 - close rate after visit (进店成交率) = orders / arrived
 - lead close rate (线索成交率) = orders / valid
 - lost rate (战败率) = lost / leads, with subjective share (主观战败占比) = subjective / lost
+
+In total and per agent, closed days come from the lead-day roll-up (per day, team and owner,
+with first responses counted per coarse bucket; see :mod:`dcc.reports.rollup`) and the open day
+is scanned; the exact medians then rank only the middle bucket's leads
+(:func:`dcc.reports.median.coarse_medians`). Per source or model every lead is scanned.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
@@ -37,8 +43,9 @@ from sqlalchemy import ColumnElement, func, literal, select
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from dcc.leads.models import OBJECTIVE_LOST_REASONS, Lead, LeadStatus
-from dcc.reports import daily_work, labels, median, scope
-from dcc.reports.period import Group, Period, prepare, rate
+from dcc.reports import daily_work, labels, median, rollup, scope
+from dcc.reports.models import FUNNEL_MEASURES, RESPONSE_COLUMNS, lead_days
+from dcc.reports.period import Group, Period, as_date, local_day, prepare, rate
 from dcc.reports.result import Column, Report, chart
 from dcc.users.models import User
 
@@ -54,6 +61,7 @@ LOST = Lead.status == LeadStatus.LOST
 SUBJECTIVE = LOST & Lead.lost_reason.not_in(sorted(OBJECTIVE_LOST_REASONS))
 RESPONSE = median.seconds_between(Lead.first_response_at, Lead.created_at)
 RESPONSE_BUCKET = median.bucket(RESPONSE)
+WITHIN_5MIN = median.within_seconds(Lead.first_response_at, Lead.created_at, FIVE_MINUTES)
 
 
 @dataclass
@@ -170,7 +178,7 @@ def scan(
         func.count().filter(LOST),
         func.count().filter(SUBJECTIVE),
         func.count().filter(Lead.first_response_at.is_not(None)),
-        func.count().filter(RESPONSE <= FIVE_MINUTES),
+        func.count().filter(WITHIN_5MIN),
     ]
     # The bucket multiplies the groups; reports without a median (sources) leave it out.
     bucket = RESPONSE_BUCKET if histograms else literal(None)
@@ -220,6 +228,149 @@ def response_medians(
     return result
 
 
+# --- the lead-day roll-up (closed days) and the same sums live (the open day) -----------------
+
+Coarse = list[int]  # first responses per coarse bucket (median.EDGES)
+
+
+def summarize(
+    session: Session,
+    where: ColumnElement[bool],
+    keys: Sequence[ColumnElement[Any] | QueryableAttribute[Any]],
+) -> dict[Key, tuple[FunnelCounts, Coarse]]:
+    """Funnel counts and coarse first-response histogram per combination of ``keys``.
+
+    Counted per key and bucket first (the bucket is computed once per lead), then the
+    buckets are spread into columns.
+    """
+    prepare(session)
+    bucket = median.coarse_bucket(RESPONSE)
+    named = [k.label(f"k{i}") for i, k in enumerate(keys)]
+    measures = [
+        func.count(),
+        func.count().filter(VALID),
+        func.count().filter(INVITED),
+        func.count().filter(INVITED & Lead.arrived_at.is_not(None)),
+        func.count().filter(ARRIVED),
+        func.count().filter(ORDERED),
+        func.count().filter(LOST),
+        func.count().filter(SUBJECTIVE),
+        func.count().filter(Lead.first_response_at.is_not(None)),
+        func.count().filter(WITHIN_5MIN),
+    ]
+    inner = (
+        select(
+            *named,
+            bucket.label("b"),
+            *(m.label(name) for m, name in zip(measures, FUNNEL_MEASURES, strict=True)),
+        )
+        .where(where)
+        .group_by(*named, bucket)
+        .subquery()
+    )
+    outer_keys = [inner.c[f"k{i}"] for i in range(len(keys))]
+    stmt = select(
+        *outer_keys,
+        *(func.sum(inner.c[name]) for name in FUNNEL_MEASURES),
+        *(func.sum(inner.c.leads).filter(inner.c.b == b) for b in range(median.BUCKETS)),
+    ).group_by(*outer_keys)
+    return _sums(session.execute(stmt), len(keys))
+
+
+def _sums(rows: Any, width: int) -> dict[Key, tuple[FunnelCounts, Coarse]]:
+    """Rows of keys, then the FUNNEL_MEASURES sums, then the coarse histogram."""
+    found: dict[Key, tuple[FunnelCounts, Coarse]] = {}
+    size = len(FUNNEL_MEASURES)
+    for row in rows:
+        values = [int(v or 0) for v in row[width:]]
+        if not values[0]:
+            continue  # no lead at all (an aggregate without keys still returns a row)
+        found[tuple(row[:width])] = (FunnelCounts(*values[:size]), values[size:])
+    return found
+
+
+def _lead_day_rows(session: Session, span: Period) -> list[dict[str, Any]]:
+    """The roll-up's rows for the days of ``span``: per local day, team and owner."""
+    day = local_day(Lead.created_at, span.timezone)
+    received = (Lead.created_at >= span.utc_start) & (Lead.created_at < span.utc_end)
+    rows = []
+    for (d, team, owner), (counts, coarse) in summarize(
+        session, received, [day, Lead.team_id, Lead.owner_id]
+    ).items():
+        row: dict[str, Any] = {"day": as_date(d), "team_id": team, "owner_id": owner}
+        row.update(vars(counts))
+        row.update(zip(RESPONSE_COLUMNS, coarse, strict=True))
+        rows.append(row)
+    return rows
+
+
+def _lead_changes(
+    session: Session, span: Period, since: dt.datetime | None
+) -> dict[dt.date, dt.datetime]:
+    """Per day of ``span``, the last update of a lead received that day (since ``since``)."""
+    day = local_day(Lead.created_at, span.timezone)
+    stmt = (
+        select(day, func.max(Lead.updated_at))
+        .where(Lead.created_at >= span.utc_start, Lead.created_at < span.utc_end)
+        .group_by(day)
+    )
+    if since is not None:
+        stmt = stmt.where(Lead.updated_at >= since)
+    return {as_date(d): changed for d, changed in session.execute(stmt)}
+
+
+LEAD_DAYS = rollup.Rollup("lead_day", lead_days, _lead_day_rows, _lead_changes)
+
+
+def rolled_up(
+    session: Session, reader: User, period: Period, group: Group | None
+) -> tuple[dict[Key, FunnelCounts], dict[Key, float | None], float | None]:
+    """Counts per key (the owner, or none), each key's median and the total median: closed
+    days from the roll-up, the rest live, and the medians from one ranking of the leads."""
+    prepare(session)
+    closed = rollup.closed_days(period)
+    LEAD_DAYS.ensure(session, closed, period.timezone)
+    sums: dict[Key, tuple[FunnelCounts, Coarse]] = {}
+    parts = []
+    if closed:
+        t = lead_days
+        keys = [t.c.owner_id] if group else []
+        stmt = (
+            select(*keys, *(func.sum(t.c[name]) for name in FUNNEL_MEASURES + RESPONSE_COLUMNS))
+            .where(
+                t.c.day >= closed[0],
+                t.c.day <= closed[-1],
+                scope.lead_rows(reader, t.c.team_id, t.c.owner_id),
+            )
+            .group_by(*keys)
+        )
+        parts.append(_sums(session.execute(stmt), len(keys)))
+    span = rollup.open_span(period, closed)
+    if span is not None:
+        parts.append(summarize(session, cohort(reader, span), [Lead.owner_id] if group else []))
+    for part in parts:
+        for key, (counts, coarse) in part.items():
+            if key in sums:
+                sums[key][0].add(counts)
+                sums[key] = (
+                    sums[key][0],
+                    [a + b for a, b in zip(sums[key][1], coarse, strict=True)],
+                )
+            else:
+                sums[key] = (counts, coarse)
+    by_key = {key: counts for key, (counts, _coarse) in sums.items()}
+    where = cohort(reader, period)
+    medians: dict[Key, float | None] = {}
+    if group:
+        found = median.coarse_medians(
+            session, where, RESPONSE, Lead.owner_id, {k[0]: c for k, (_n, c) in sums.items()}
+        )
+        medians = {(k,): v for k, v in found.items()}
+    total = [sum(column) for column in zip(*(c for _n, c in sums.values()), strict=True)]
+    total_median = median.coarse_medians(session, where, RESPONSE, None, {None: total})[None]
+    return by_key, medians, total_median
+
+
 def merged(histograms: dict[Key, Histogram]) -> Histogram:
     """One histogram for every group together: the total's median needs no second scan."""
     total: Histogram = defaultdict(int)
@@ -232,12 +383,19 @@ def merged(histograms: dict[Key, Histogram]) -> Histogram:
 def report(
     session: Session, *, reader: User, period: Period, group: Group | None = None
 ) -> Report[FunnelRow, FunnelRow]:
-    """The funnel and KPIs, in total and per agent (lead owner), source (channel) or model."""
-    keys = [scope.lead_dimension(group)] if group else []
-    where = cohort(reader, period)
-    by_key, histograms = scan(session, where, keys)
-    medians = response_medians(session, where, keys, histograms) if group else {}
-    total_median = response_medians(session, where, [], {(): merged(histograms)})[()]
+    """The funnel and KPIs, in total and per agent (lead owner), source (channel) or model.
+
+    In total and per agent the closed days come from the lead-day roll-up; per source or
+    model (a roll-up by those too would hold about a row per lead) every lead is scanned.
+    """
+    if group in (None, Group.AGENT):
+        by_key, medians, total_median = rolled_up(session, reader, period, group)
+    else:
+        keys = [scope.lead_dimension(group)]
+        where = cohort(reader, period)
+        by_key, histograms = scan(session, where, keys)
+        medians = response_medians(session, where, keys, histograms)
+        total_median = response_medians(session, where, [], {(): merged(histograms)})[()]
     names = scope.label_for(session, group, (k[0] for k in by_key) if group else [])
     work = daily_work.outbound_by_agent(session, reader, period)
     total = FunnelRow(label=labels.TOTAL, first_response_median_seconds=total_median)

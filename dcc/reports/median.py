@@ -10,12 +10,12 @@ middle rank; a second query fetches only that bucket's values. The answer is the
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Integer, and_, cast, or_
+from sqlalchemy import Boolean, ColumnElement, Float, Integer, and_, cast, func, or_, select
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import QueryableAttribute
+from sqlalchemy.orm import QueryableAttribute, Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -100,3 +100,153 @@ def medians(
             picked.extend(ordered[r - 1] for r in ranks if r - 1 < len(ordered))
         result[group] = sum(picked) / len(picked) if picked else None
     return result
+
+
+# --- coarse buckets: exact medians from a roll-up ---------------------------------------------
+#
+# A roll-up cannot keep one-minute buckets per day and owner (that is about a row per lead),
+# so it counts a first response in one of a few coarse buckets instead, bounded by EDGES
+# (seconds, each the exclusive upper bound of one bucket and the lower bound of the next).
+# The middle rank's bucket then comes from the roll-up, and one query ranks only that
+# bucket's values of the period (an index on the response time reads just that range).
+
+EDGES = (
+    30, 60, 90, 120, 180, 240, 300, 420, 600, 900, 1200, 1800, 2700, 3600,
+    5400, 7200, 10800, 14400, 21600, 28800, 43200, 86400, 172800, 604800,
+)  # fmt: skip
+BUCKETS = len(EDGES) + 1
+
+
+class coarse_bucket(FunctionElement[int]):
+    """``coarse_bucket(seconds)``: how many EDGES are <= seconds (0 .. BUCKETS - 1), or NULL."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "coarse_bucket"
+
+
+@compiles(coarse_bucket, "postgresql")
+def _pg_coarse(element: coarse_bucket, compiler: SQLCompiler, **kw: Any) -> str:
+    edges = ", ".join(str(float(e)) for e in EDGES)
+    seconds = compiler.process(element.clauses, **kw)
+    return f"width_bucket({seconds}, ARRAY[{edges}]::DOUBLE PRECISION[])"
+
+
+@compiles(coarse_bucket)
+def _sqlite_coarse(element: coarse_bucket, compiler: SQLCompiler, **kw: Any) -> str:
+    seconds = compiler.process(element.clauses, **kw)
+    whens = " ".join(f"WHEN {seconds} < {float(e)} THEN {i}" for i, e in enumerate(EDGES))
+    return f"(CASE WHEN {seconds} IS NULL THEN NULL {whens} ELSE {len(EDGES)} END)"
+
+
+def in_bucket(seconds: ColumnElement[float], b: int) -> ColumnElement[bool]:
+    """``seconds`` falls in coarse bucket ``b``: a range, so an index on ``seconds`` serves it."""
+    parts = []
+    if b > 0:
+        parts.append(seconds >= float(EDGES[b - 1]))
+    if b < len(EDGES):
+        parts.append(seconds < float(EDGES[b]))
+    return and_(*parts)
+
+
+def middle_places(histogram: Sequence[int]) -> dict[int, list[int]]:
+    """Where the middle ranks fall: ``{bucket: [ranks inside that bucket]}`` ({} when empty)."""
+    n = sum(histogram)
+    places: dict[int, list[int]] = defaultdict(list)
+    if not n:
+        return {}
+    for rank in _ranks(n):
+        seen = 0
+        for b, count in enumerate(histogram):
+            if seen + count >= rank:
+                places[b].append(rank - seen)
+                break
+            seen += count
+    return dict(places)
+
+
+def coarse_medians(
+    session: Session,
+    where: ColumnElement[bool],
+    seconds: ColumnElement[float],
+    key: ColumnElement[Any] | QueryableAttribute[Any] | None,
+    histograms: Mapping[Any, Sequence[int]],
+) -> dict[Any, float | None]:
+    """The exact median of ``seconds`` per group, from coarse-bucket counts per group.
+
+    ``histograms`` maps each group (a value of ``key``; None when ``key`` is None) to its count
+    per coarse bucket, over exactly the rows ``where`` selects with ``seconds`` not NULL.
+    One query ranks, within each group and bucket that holds a middle rank, the values of
+    that bucket only, and returns the ranks wanted.
+    """
+    wanted = {group: middle_places(h) for group, h in histograms.items()}
+    result: dict[Any, float | None] = dict.fromkeys(histograms)
+    groups_by_bucket: dict[int, list[Any]] = defaultdict(list)
+    for group, places in wanted.items():
+        for b in places:
+            groups_by_bucket[b].append(group)
+    if not groups_by_bucket:
+        return result
+    arms = []
+    for b, groups in sorted(groups_by_bucket.items()):
+        arm = in_bucket(seconds, b)
+        if key is not None:
+            named = [g for g in groups if g is not None]
+            same = [key.in_(named)] if named else []
+            if len(named) < len(groups):
+                same.append(key.is_(None))
+            arm = and_(arm, or_(*same))
+        arms.append(arm)
+    bucket = coarse_bucket(seconds)
+    keys = [key] if key is not None else []
+    rank = func.row_number().over(partition_by=[*keys, bucket], order_by=seconds)
+    ranked = (
+        select(*keys, bucket.label("b"), seconds.label("v"), rank.label("rank"))
+        .where(where, seconds.is_not(None), or_(*arms))
+        .subquery()
+    )
+    ranks = sorted({r for places in wanted.values() for rs in places.values() for r in rs})
+    stmt = select(ranked).where(ranked.c.rank.in_(ranks))
+    found: dict[tuple[Any, int, int], float] = {}
+    for row in session.execute(stmt):
+        group = row[0] if key is not None else None
+        b, value, r = row[-3], row[-2], row[-1]
+        found[(group, b, r)] = value
+    for group, places in wanted.items():
+        picked = [
+            found[(group, b, r)]
+            for b, ranks_in in sorted(places.items())
+            for r in ranks_in
+            if (group, b, r) in found
+        ]
+        result[group] = sum(picked) / len(picked) if picked else None
+    return result
+
+
+class within_seconds(FunctionElement[bool]):
+    """``within_seconds(later, earlier, n)``: ``seconds_between(later, earlier) <= n``.
+
+    The same answer, cheaper on PostgreSQL: there the difference of two timestamps is compared
+    as an interval, exact to the microsecond, instead of through the numeric ``EXTRACT(EPOCH
+    ...)`` (a microsecond over ``n`` is over ``n`` as a double too). SQLite compares the
+    seconds themselves, as :class:`seconds_between` computes them.
+    """
+
+    type = Boolean()
+    inherit_cache = True
+    name = "within_seconds"
+
+
+@compiles(within_seconds, "postgresql")
+def _pg_within(element: within_seconds, compiler: SQLCompiler, **kw: Any) -> str:
+    later, earlier, seconds = list(element.clauses)
+    limit = compiler.process(seconds, **{**kw, "literal_binds": True})
+    between = f"{compiler.process(later, **kw)} - {compiler.process(earlier, **kw)}"
+    return f"(({between}) <= make_interval(secs => {limit}))"
+
+
+@compiles(within_seconds)
+def _sqlite_within(element: within_seconds, compiler: SQLCompiler, **kw: Any) -> str:
+    later, earlier, seconds = list(element.clauses)
+    between = compiler.process(seconds_between(later, earlier), **kw)
+    return f"({between} <= {compiler.process(seconds, **kw)})"

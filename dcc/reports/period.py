@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import ColumnExpressionArgument, Date, Integer
+from sqlalchemy import ColumnExpressionArgument, Date, DateTime, Integer
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -130,6 +130,15 @@ class local_hour(FunctionElement[int]):
     name = "local_hour"
 
 
+class local_hour_start(FunctionElement[dt.datetime]):
+    """``local_hour_start(column, tz)``: the local wall-clock hour of a UTC timestamp column
+    (a naive timestamp truncated to the hour), so one conversion gives both day and hour."""
+
+    type = DateTime()
+    inherit_cache = True
+    name = "local_hour_start"
+
+
 @compiles(local_day, "postgresql")
 def _pg_day(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
     column, zone = list(element.clauses)
@@ -143,6 +152,18 @@ def _pg_hour(element: local_hour, compiler: SQLCompiler, **kw: Any) -> str:
     column, zone = list(element.clauses)
     local = f"timezone({compiler.process(zone, **kw)}, {compiler.process(column, **kw)})"
     return f"CAST(EXTRACT(HOUR FROM {local}) AS INTEGER)"
+
+
+@compiles(local_hour_start, "postgresql")
+def _pg_hour_start(element: local_hour_start, compiler: SQLCompiler, **kw: Any) -> str:
+    column, zone = list(element.clauses)
+    local = f"timezone({compiler.process(zone, **kw)}, {compiler.process(column, **kw)})"
+    return f"date_trunc('hour', {local})"
+
+
+@compiles(local_hour_start)
+def _sqlite_hour_start(element: local_hour_start, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"dcc_local_hour_start({compiler.process(element.clauses, **kw)})"
 
 
 @compiles(local_day)
@@ -182,8 +203,18 @@ def prepare(session: Session) -> None:
         local = _sqlite_local(value, zone)
         return local.hour if local else None
 
+    def hour_start(value: str | None, zone: str) -> str | None:
+        local = _sqlite_local(value, zone)
+        return local.strftime("%Y-%m-%d %H:00:00") if local else None
+
     raw.create_function("dcc_local_day", 2, day, deterministic=True)
     raw.create_function("dcc_local_hour", 2, hour, deterministic=True)
+    raw.create_function("dcc_local_hour_start", 2, hour_start, deterministic=True)
+
+
+def as_datetime(value: dt.datetime | str) -> dt.datetime:
+    """A naive timestamp as the driver returned it (SQLite may give text) as a datetime."""
+    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
 
 
 def as_date(value: dt.date | str) -> dt.date:

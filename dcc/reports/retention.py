@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from dcc.reports import labels, scope
 from dcc.reports.period import Group, Period, as_date, local_day, prepare, rate
 from dcc.reports.result import Column, Report, chart
-from dcc.reports.traffic import V, in_period
+from dcc.reports.traffic import V, arrived_in
 from dcc.users.models import User
 
 NAME, TITLE = "retention", "首洽客户信息留存率"
@@ -61,15 +61,20 @@ def report(
             func.count().filter(not_closed & V.left_contact.is_(True)),
         )
         .select_from(V)
-        .where(in_period(reader, period), V.first_visit.is_(True), V.appointment_id.is_(None))
+        .where(arrived_in(period), V.first_visit.is_(True), V.appointment_id.is_(None))
         .group_by(key)
     )
-    stmt = scope.with_visit_leads(stmt, reader)
-    result = session.execute(stmt).all()
-    names = scope.user_names(session, (r[0] for r in result)) if group else {}
+    # One query, or two whose rows for the same key add up (see scope.visit_queries).
+    found: dict[Any, list[int]] = {}
+    for part in scope.visit_queries(stmt, reader):
+        for k, *counts in session.execute(part):
+            sums = found.setdefault(k, [0, 0, 0])
+            for i, n in enumerate(counts):
+                sums[i] += n
+    names = scope.user_names(session, found) if group else {}
     total = RetentionRow(label=labels.TOTAL)
     rows = []
-    for k, first, open_, kept in result:
+    for k, (first, open_, kept) in found.items():
         if group:
             label = names.get(k, labels.UNASSIGNED)
         else:

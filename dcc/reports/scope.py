@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, false, func, select, true
 from sqlalchemy.orm import QueryableAttribute, Session
+from sqlalchemy.sql import visitors
 
 from dcc.leads.access import TEAM_ROLES, visible_leads
 from dcc.leads.models import Channel, Lead, LeadSource
@@ -24,6 +25,25 @@ from dcc.users.models import Role, User
 def leads(reader: User) -> ColumnElement[bool]:
     """The leads ``reader`` may count (a WHERE clause on ``leads``)."""
     return visible_leads(reader)
+
+
+def lead_rows(reader: User, team_column: Any, owner_column: Any) -> ColumnElement[bool]:
+    """:func:`leads` for a roll-up's rows that keep each lead's team and owner as columns.
+
+    The clause is :func:`visible_leads` itself with its lead columns swapped, so the two can't
+    drift apart; a rule that needs another lead column fails here instead of counting wrong.
+    """
+    columns = {"team_id": team_column, "owner_id": owner_column}
+
+    def swap(element: Any, **_kw: Any) -> Any:
+        if getattr(element, "table", None) is not Lead.__table__:
+            return None
+        if element.name not in columns:
+            raise LookupError(f"lead visibility uses leads.{element.name}, not in the roll-up")
+        return columns[element.name]
+
+    options: dict[str, Any] = {}
+    return visitors.replacement_traverse(leads(reader), options, swap)
 
 
 def dealer_wide(reader: User) -> bool:
@@ -41,29 +61,23 @@ def agents(reader: User, agent_column: Any) -> ColumnElement[bool]:
     return false()
 
 
-def visits(reader: User) -> ColumnElement[bool]:
-    """Showroom visits ``reader`` may count; the query must outer-join ``leads`` (see below).
+def visit_queries(stmt: Select[Any], reader: User) -> list[Select[Any]]:
+    """``stmt`` (over ``showroom_visits``) for the visits ``reader`` may count, as one query,
+    or as two whose rows add up: the known leads' visits, and anonymous traffic.
 
     A visit of a known lead follows the lead's visibility. Anonymous traffic (no lead) belongs
     to the showroom: dealer-wide readers count it, a team counts it when its consultant served.
+    Two queries rather than one outer join under an OR: the outer join had to hash every lead
+    before the visibility test could run, while the inner join tests the leads as it reads
+    them (and dealer-wide readers need no join at all).
     """
     if dealer_wide(reader):
-        return true()
-    known = and_(ShowroomVisit.lead_id.is_not(None), leads(reader))
-    anonymous = and_(ShowroomVisit.lead_id.is_(None), agents(reader, ShowroomVisit.consultant_id))
-    return or_(known, anonymous)
-
-
-def with_visit_leads(stmt: Select[Any], reader: User) -> Select[Any]:
-    """Outer-join the visits' leads when :func:`visits` needs them (not for dealer-wide readers:
-    the join would cost a year's worth of lookups for nothing).
-
-    A join rather than ``lead_id IN (visible leads)``: that IN sits under an OR, so PostgreSQL
-    could not turn it into a semi-join and re-ran the subquery per visit.
-    """
-    if dealer_wide(reader):
-        return stmt
-    return stmt.outerjoin(Lead, Lead.id == ShowroomVisit.lead_id)
+        return [stmt]
+    known = stmt.join(Lead, Lead.id == ShowroomVisit.lead_id).where(leads(reader))
+    anonymous = stmt.where(
+        ShowroomVisit.lead_id.is_(None), agents(reader, ShowroomVisit.consultant_id)
+    )
+    return [known, anonymous]
 
 
 def lead_dimension(group: Group) -> ColumnElement[Any] | QueryableAttribute[Any]:
