@@ -29,3 +29,27 @@ def post(client: FlaskClient, path: str, data: dict[str, Any] | None = None, **k
     """A form post with the session's CSRF token, as the page would send it."""
     token = csrf_token(client, "/")
     return client.post(path, data={"csrf_token": token, **(data or {})}, **kw)
+
+
+#: The people and numbers of the browser tests.
+AGENT_PHONE = "+8613900000001"
+CUSTOMER = "+8613800138000"
+HOTLINE = "+864008123123"
+BROWSER_PASSWORD = "browser-pw"
+
+
+def available_agent(session: Any) -> Any:
+    """张晓婷, the DCC agent the browser tests log in as, available for calls."""
+    from dcc.users import service as users
+    from dcc.users.models import AgentStatus
+
+    agent = users.create_user(
+        session,
+        login="agent",
+        role="dcc_agent",
+        name="张晓婷",
+        phone=AGENT_PHONE,
+        password=BROWSER_PASSWORD,
+    )
+    agent.agent_status = AgentStatus.AVAILABLE
+    return agent

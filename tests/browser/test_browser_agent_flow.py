@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from web_support import AGENT_PHONE, BROWSER_PASSWORD, CUSTOMER, HOTLINE, available_agent
 
 from dcc.calls.models import Call
 from dcc.leads import intake
@@ -24,24 +25,12 @@ from dcc.users.models import AgentStatus
 # A machine without Playwright (no dev extras) skips instead of failing to collect.
 expect = pytest.importorskip("playwright.sync_api", reason="pip install playwright").expect
 Page = Any
-
-AGENT_PHONE = "+8613900000001"
-CUSTOMER = "+8613800138000"
-HOTLINE = "+864008123123"
-PASSWORD = "browser-pw"
+PASSWORD = BROWSER_PASSWORD
 
 
 def _seed(live: Any) -> None:
     with live.session() as session:
-        agent = users.create_user(
-            session,
-            login="agent",
-            role="dcc_agent",
-            name="张晓婷",
-            phone=AGENT_PHONE,
-            password=PASSWORD,
-        )
-        agent.agent_status = AgentStatus.AVAILABLE
+        available_agent(session)
         users.create_user(session, login="clerk", role="clerk", name="周敏", password=PASSWORD)
         users.create_user(
             session,

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
+from web_support import AGENT_PHONE, BROWSER_PASSWORD, CUSTOMER, HOTLINE, available_agent
 
 from dcc import wallboard
 from dcc.audit import AuditEntry
@@ -19,29 +20,16 @@ from dcc.broker import get_broker
 from dcc.leads import intake
 from dcc.leads.models import Channel
 from dcc.users import service as users
-from dcc.users.models import AgentStatus
 
 expect = pytest.importorskip("playwright.sync_api", reason="pip install playwright").expect
 Page = Any
-
-AGENT_PHONE = "+8613900000001"
-CUSTOMER = "+8613800138000"
-HOTLINE = "+864008123123"
-PASSWORD = "browser-pw"
+PASSWORD = BROWSER_PASSWORD
 
 
 def _seed(live: Any) -> int:
     """A supervisor, a manager, an available agent with a customer; returns the agent's id."""
     with live.session() as session:
-        agent = users.create_user(
-            session,
-            login="agent",
-            role="dcc_agent",
-            name="张晓婷",
-            phone=AGENT_PHONE,
-            password=PASSWORD,
-        )
-        agent.agent_status = AgentStatus.AVAILABLE
+        agent = available_agent(session)
         users.create_user(session, login="sup", role="supervisor", name="陈主管", password=PASSWORD)
         users.create_user(session, login="boss", role="manager", name="赵经理", password=PASSWORD)
         intake.receive(
