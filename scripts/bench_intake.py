@@ -51,7 +51,7 @@ def seed(url: str, customers: int) -> None:
     from dcc.customers.models import CustomerPhone
     from dcc.db import make_engine
     from dcc.leads.models import LeadSource
-    from dcc.users.models import AgentStatus, Role, User
+    from dcc.users.models import User
 
     migrate.upgrade(url)
     engine = make_engine(url)
@@ -69,24 +69,7 @@ def seed(url: str, customers: int) -> None:
                     created_at=clock.now(),
                 )
             )
-        have_logins = {r[0] for r in conn.execute(select(User.login))}
-        missing_agents = [
-            {
-                "login": f"bench-agent-{i}",
-                "name": f"坐席{i}",
-                "role": Role.DCC_AGENT,
-                "phone": f"+86139000000{i:02d}",
-                "agent_status": AgentStatus.AVAILABLE,
-                "is_active": True,
-                "on_shift": True,
-                "takes_inbound": True,
-                "created_at": clock.now(),
-            }
-            for i in range(1, AGENTS + 1)
-            if f"bench-agent-{i}" not in have_logins
-        ]
-        if missing_agents:
-            conn.execute(insert(User), missing_agents)
+        benchlib.ensure_agents(conn, AGENTS)
         known = CustomerPhone.phone.between(known_number(0), known_number(10**8 - 1))
         have = conn.execute(select(func.count()).where(known)).scalar() or 0
         last = conn.execute(

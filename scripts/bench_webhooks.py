@@ -57,7 +57,7 @@ def seed(url: str, customers: int) -> None:
     from dcc.customers.models import Customer, CustomerPhone
     from dcc.db import make_engine
     from dcc.leads.models import Channel, Lead, LeadStatus, ValueTier
-    from dcc.users.models import AgentStatus, Role, User
+    from dcc.users.models import Role, User
 
     migrate.upgrade(url)
     engine = make_engine(url)
@@ -68,24 +68,7 @@ def seed(url: str, customers: int) -> None:
             return
         conn.execute(text("DELETE FROM call_events"))
         print(f"data set: adding {customers - have} customers …", flush=True)
-        if not conn.execute(select(User.id).where(User.login == "bench-agent-1")).first():
-            conn.execute(
-                insert(User),
-                [
-                    {
-                        "login": f"bench-agent-{i}",
-                        "name": f"坐席{i}",
-                        "role": Role.DCC_AGENT,
-                        "phone": f"+86139000000{i:02d}",
-                        "agent_status": AgentStatus.AVAILABLE,
-                        "is_active": True,
-                        "on_shift": True,
-                        "takes_inbound": True,
-                        "created_at": clock.now(),
-                    }
-                    for i in range(1, 6)
-                ],
-            )
+        benchlib.ensure_agents(conn, 5)
         agent_ids = [r[0] for r in conn.execute(select(User.id).where(User.role == Role.DCC_AGENT))]
         now = clock.now()
         batch = 5000

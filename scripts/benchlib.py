@@ -18,6 +18,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import text
 
@@ -193,3 +194,30 @@ def hammer(
 
 def median(values: Sequence[float]) -> float:
     return statistics.median(values) if values else float("nan")
+
+
+def ensure_agents(conn: Any, count: int) -> None:
+    """``count`` available DCC agents named bench-agent-N, added once and reused."""
+    from sqlalchemy import insert, select
+
+    from dcc import clock
+    from dcc.users.models import AgentStatus, Role, User
+
+    have = {row[0] for row in conn.execute(select(User.login))}
+    missing = [
+        {
+            "login": f"bench-agent-{i}",
+            "name": f"坐席{i}",
+            "role": Role.DCC_AGENT,
+            "phone": f"+86139000000{i:02d}",
+            "agent_status": AgentStatus.AVAILABLE,
+            "is_active": True,
+            "on_shift": True,
+            "takes_inbound": True,
+            "created_at": clock.now(),
+        }
+        for i in range(1, count + 1)
+        if f"bench-agent-{i}" not in have
+    ]
+    if missing:
+        conn.execute(insert(User), missing)
