@@ -223,3 +223,18 @@ def test_thirty_day_rule_finds_invited_leads_that_never_arrived(session: Session
         )
     found = manager.invited_without_arrival(session, now=T0 + dt.timedelta(days=31))
     assert [lead.id for lead in found] == [stale.id]
+
+
+def test_only_a_confirmed_loss_is_reactivated(session: Session, people) -> None:
+    lead = new_lead(session)
+    with pytest.raises(InvalidTransition):
+        manager.reactivate_lost(session, lead, people["other"], actor=people["manager"])
+    request = lifecycle.request_lost(session, lead, reason="budget", actor=people["agent"])
+    lifecycle.decide_lost(session, request, approve=True, manager=people["manager"])
+    with pytest.raises(ValidationError):
+        manager.reactivate_lost(session, lead, people["clerk"], actor=people["manager"])
+    fresh = manager.reactivate_lost(session, lead, people["other"], actor=people["manager"])
+    assert fresh.status == LeadStatus.NEW and fresh.owner_id == people["other"].id
+    with pytest.raises(InvalidTransition):  # the customer has an open lead again
+        manager.reactivate_lost(session, lead, people["agent"], actor=people["manager"])
+    assert manager.latest_lost(session, lead.customer_id) is None

@@ -361,3 +361,38 @@ def test_escalation_queues_and_their_reassign(client, session, boss, alice, bob)
         assert (lead.owner_id, lead.escalation) == (bob.id, None)
     assert len(_audits(session, "lead.escalation.clear")) == 2
     assert "未接通客户" not in _text(client.get("/manager/escalations"))
+
+
+def test_a_lost_customer_is_reopened_for_the_new_owner(client, session, boss, alice, bob) -> None:
+    lost = _lead(session, "13800138000", alice, name="王先生", series="凯美瑞")
+    request = lifecycle.request_lost(session, lost, reason="price", actor=alice)
+    lifecycle.decide_lost(session, request, approve=True, manager=boss)
+    session.commit()
+    login(client, "boss")
+    post(
+        client,
+        "/manager/customers/reassign",
+        {"customer_ids": [lost.customer_id], "owner_id": bob.id},
+    )
+    assert "1 位战败客户已重新分配给 Bob。" in _text(client.get("/manager/customers"))
+    session.expire_all()
+    leads = session.scalars(
+        select(Lead).where(Lead.customer_id == lost.customer_id).order_by(Lead.id)
+    ).all()
+    assert [(lead.status, lead.owner_id) for lead in leads] == [
+        (LeadStatus.LOST, alice.id),  # the loss stays on record
+        (LeadStatus.NEW, bob.id),
+    ]
+    fresh = leads[1]
+    assert fresh.grade == Grade.C and fresh.series == "凯美瑞" and fresh.sub_source == "战败再激活"
+    assert [f.owner_id for f in followups.open_follow_ups(session, fresh)] == [bob.id]
+    [entry] = _audits(session, "lead.reactivate")
+    assert entry.details["lost_lead_id"] == lost.id
+    again = post(
+        client,
+        "/manager/customers/reassign",
+        {"customer_ids": [lost.customer_id], "owner_id": alice.id},
+    )
+    assert again.status_code == 302  # now an open lead: an ordinary reassignment
+    session.expire_all()
+    assert session.get(Lead, fresh.id).owner_id == alice.id

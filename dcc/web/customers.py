@@ -21,7 +21,7 @@ from dcc.customers import service as customers
 from dcc.customers.models import Customer
 from dcc.db import get_session
 from dcc.errors import DCCError, MergeRefused, ValidationError
-from dcc.leads import escalations
+from dcc.leads import escalations, manager
 from dcc.leads.models import Channel, Grade, LeadStatus
 from dcc.reports.period import Period
 from dcc.users.models import Role, User
@@ -134,11 +134,28 @@ def reassign() -> Response:
         done = escalations.reassign_many(
             session, [lead for lead in leads.values() if lead], new_owner, actor=user
         )
+        # A customer confirmed lost gets a fresh lead with the new owner (战败客户重新分配).
+        revived = [
+            manager.reactivate_lost(session, lost, new_owner, actor=user)
+            for customer in chosen
+            if leads[customer.id] is None
+            and (lost := manager.latest_lost(session, customer.id)) is not None
+        ]
     except DCCError as error:
         return refused(error, back)
+    revived_customers = {lead.customer_id for lead in revived}
     for customer in chosen:
-        if leads[customer.id] is None:
+        if leads[customer.id] is None and customer.id not in revived_customers:
             flash(_("%(customer)s has no open lead to reassign.", customer=_who(customer)), "error")
+    if revived:
+        flash(
+            _(
+                "%(count)s lost customers reopened for %(name)s.",
+                count=len(revived),
+                name=new_owner.name,
+            ),
+            "info",
+        )
     for lead, problem in done.refused:
         flash(field_message(_who(lead.customer), explain(problem)), "error")
     if done.moved:
