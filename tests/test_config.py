@@ -9,6 +9,16 @@ from dcc.config import Settings
 from dcc.errors import ConfigurationError
 
 
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch) -> None:
+    """These tests are about defaults: whatever the shell exported must not count."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith(("DCC_", "TWILIO_")):
+            monkeypatch.delenv(name)
+
+
 def test_env_names_and_overrides() -> None:
     settings = Settings.from_env(
         {"DCC_DATABASE_URL": "postgresql://db/dcc", "DCC_PORT": "8080", "TWILIO_AUTH_TOKEN": "t"},
