@@ -238,3 +238,12 @@ def test_only_a_confirmed_loss_is_reactivated(session: Session, people) -> None:
     with pytest.raises(InvalidTransition):  # the customer has an open lead again
         manager.reactivate_lost(session, lead, people["agent"], actor=people["manager"])
     assert manager.latest_lost(session, lead.customer_id) is None
+
+
+def test_a_buyer_coming_back_stays_ordered(session: Session, people) -> None:
+    lead = new_lead(session)
+    lifecycle.register_arrival(session, lead, clerk=people["clerk"])
+    lifecycle.record_order(session, lead, actor=people["consultant"], vin="LVGBE40K88G123456")
+    visit = lifecycle.register_arrival(session, lead, clerk=people["clerk"])
+    assert lead.status == LeadStatus.ORDERED and lead.grade == Grade.O
+    assert visit.first_visit is False

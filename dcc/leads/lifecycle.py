@@ -129,7 +129,8 @@ def register_arrival(
     first_visit = not session.scalar(
         select(ShowroomVisit.id).where(ShowroomVisit.customer_id == lead.customer_id).limit(1)
     )
-    move(lead, S.ARRIVED)
+    if lead.status != S.ORDERED:  # a buyer coming back (to pay, to collect) stays ordered
+        move(lead, S.ARRIVED)
     lead.arrived_at = lead.arrived_at or now
     visit = ShowroomVisit(
         customer_id=lead.customer_id,
