@@ -91,6 +91,7 @@ def start_gunicorn(
             str(threads),
             "--bind",
             f"127.0.0.1:{port}",
+            "--reuse-port",
             "--log-level",
             "warning",
             "--chdir",

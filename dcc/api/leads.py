@@ -44,8 +44,8 @@ class Leads(MethodView):
             data.owner_id = user.id  # the consultant who received the walk-in keeps it
         result = intake.receive(session, data, region=get_settings().default_region, actor=user)
         return {
-            "lead_id": result.lead.id,
-            "customer_id": result.customer.id,
+            "lead_id": result.lead_id,
+            "customer_id": result.customer_id,
             "duplicate": result.duplicate,
             "new_lead": result.new_lead,
         }

@@ -8,24 +8,24 @@ from sqlalchemy.orm import Session
 
 from dcc import clock
 from dcc.jobs import outbox, policy
-from dcc.leads.models import Callback, Channel, FollowUp, Lead
+from dcc.leads.models import Callback, Channel, FollowUp
 from dcc.sales.models import Appointment
 from dcc.sales.reminders import REMINDER_OFFSETS
 
 
-def lead_received(session: Session, lead: Lead) -> None:
+def lead_received(session: Session, *, lead_id: int, channel: Channel) -> None:
     """Speed-to-lead: a first-contact job now and the first-response SLA check later.
 
     A hotline lead is already on the phone; if nobody answers, the missed-call callback
     takes over, so it only gets the SLA check.
     """
-    if lead.channel != Channel.HOTLINE:
+    if channel != Channel.HOTLINE:
         outbox.schedule(
-            session, "lead.first_contact", key=f"first-contact-{lead.id}", lead_id=lead.id
+            session, "lead.first_contact", key=f"first-contact-{lead_id}", lead_id=lead_id
         )
     sla = clock.now() + dt.timedelta(minutes=policy.load(session).first_response_sla_minutes)
     outbox.schedule(
-        session, "lead.first_response_sla", run_at=sla, key=f"sla-{lead.id}", lead_id=lead.id
+        session, "lead.first_response_sla", run_at=sla, key=f"sla-{lead_id}", lead_id=lead_id
     )
 
 

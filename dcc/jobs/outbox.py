@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import redis
@@ -22,7 +23,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from dcc import clock
-from dcc.db import insert_for
+from dcc.db import dialect_of, insert_ignoring
 from dcc.jobs import registry
 from dcc.jobs.models import OutboxJob
 
@@ -37,6 +38,16 @@ _AFTER_COMMIT_KEY = "dcc.outbox.new"
 _REDIS_KEY = "dcc.outbox.broker"
 
 
+@dataclass(frozen=True)
+class Scheduled:
+    """Work added to the outbox: what the after-commit hand-over to RQ needs."""
+
+    id: int
+    task: str
+    queue: str
+    run_at: dt.datetime
+
+
 def schedule(
     session: Session,
     task: str,
@@ -45,7 +56,7 @@ def schedule(
     key: str | None = None,
     again: bool = False,
     **args: Any,
-) -> OutboxJob:
+) -> Scheduled:
     """Add ``task(**args)`` to the caller's transaction, due at ``run_at`` (default now).
 
     With ``key`` the work happens once: pending work with the same key is kept (moved to the
@@ -56,15 +67,16 @@ def schedule(
     when = run_at or clock.now()
     if key is not None:
         # Most keys are new (they name a new lead or call): try the insert first.
-        created = session.scalars(
-            insert_for(session, OutboxJob)
-            .values(task=task, args=args, queue=spec.queue, run_at=when, dedupe_key=key)
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(OutboxJob)
-        ).first()
-        if created is not None:
-            _remember(session, created)
-            return created
+        statement = insert_ignoring(
+            dialect_of(session), OutboxJob.__table__, ("dedupe_key",), ("id",)
+        )
+        created = session.connection().execute(
+            statement,
+            {"task": task, "args": args, "queue": spec.queue, "run_at": when, "dedupe_key": key},
+        )
+        new_id = created.scalar()
+        if new_id is not None:
+            return _remember(session, Scheduled(new_id, task, spec.queue, when))
         pending = session.scalar(
             select(OutboxJob).where(OutboxJob.dedupe_key == key).with_for_update()
         )
@@ -72,17 +84,20 @@ def schedule(
             if pending.done_at is None and pending.canceled_at is None:
                 if pending.run_at != when:
                     pending.run_at, pending.enqueued_at = when, None
-                    _remember(session, pending)
-                return pending
+                    return _remember(session, _scheduled(pending))
+                return _scheduled(pending)
             if not again:
-                return pending
+                return _scheduled(pending)
             pending.dedupe_key = None  # the finished round frees its key for the next one
             session.flush()
     row = OutboxJob(task=task, args=args, queue=spec.queue, run_at=when, dedupe_key=key)
     session.add(row)
     session.flush()
-    _remember(session, row)
-    return row
+    return _remember(session, _scheduled(row))
+
+
+def _scheduled(row: OutboxJob) -> Scheduled:
+    return Scheduled(row.id, row.task, row.queue, row.run_at)
 
 
 def cancel(
@@ -101,19 +116,20 @@ def cancel(
     return len(rows)
 
 
-def _remember(session: Session, row: OutboxJob) -> None:
+def _remember(session: Session, row: Scheduled) -> Scheduled:
     if row.run_at > clock.now() + HAND_OVER_NOW:
-        return  # later work reaches RQ through the sweeper, off the request's path
-    pending: dict[int, OutboxJob] = session.info.setdefault(_AFTER_COMMIT_KEY, {})
+        return row  # later work reaches RQ through the sweeper, off the request's path
+    pending: dict[int, Scheduled] = session.info.setdefault(_AFTER_COMMIT_KEY, {})
     pending[row.id] = row
     if has_app_context():
         session.info.setdefault(_REDIS_KEY, current_app.extensions["dcc.broker"])
+    return row
 
 
 @event.listens_for(Session, "after_commit")
 def _enqueue_after_commit(session: Session) -> None:
     """Hand the committed rows to RQ. Failure is fine: the sweeper enqueues them later."""
-    rows: dict[int, OutboxJob] = session.info.pop(_AFTER_COMMIT_KEY, {})
+    rows: dict[int, Scheduled] = session.info.pop(_AFTER_COMMIT_KEY, {})
     broker = session.info.get(_REDIS_KEY)
     if not rows or broker is None:
         return

@@ -2,31 +2,60 @@
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
+from typing import Any, cast
+
 import redis
 from flask import has_app_context
-from sqlalchemy import select
+from sqlalchemy import Select, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from dcc import clock
 from dcc.broker import get_redis
-from dcc.customers.models import Customer
 from dcc.leads import rules
 from dcc.leads.models import Channel
 from dcc.users.models import Role, User
 
 
-def can_own(user: User | None, roles: tuple[str, ...]) -> bool:
-    return user is not None and user.is_active and user.role.value in roles
+@dataclass(frozen=True)
+class Owner:
+    """Who takes a new lead: enough to write the lead (its owner and the owner's team)."""
+
+    id: int
+    team_id: int | None
+
+
+_users = cast(Table, User.__table__)
+_KNOWN_OWNER = select(_users.c.id, _users.c.team_id, _users.c.role).where(
+    _users.c.id == bindparam("user_id"), _users.c.is_active.is_(True)
+)
+
+
+def _candidates(roles: tuple[str, ...], team_id: int | None) -> Select[Any]:
+    query = select(_users.c.id, _users.c.team_id).where(
+        _users.c.is_active.is_(True),
+        _users.c.on_shift.is_(True),
+        _users.c.role.in_([Role(r) for r in roles]),
+    )
+    if team_id is not None:
+        query = query.where(_users.c.team_id == team_id)
+    return query
+
+
+@functools.cache
+def _in_turn(roles: tuple[str, ...], team_id: int | None) -> Select[Any]:
+    return _candidates(roles, team_id).order_by(_users.c.id)
 
 
 def choose_owner(
     session: Session,
     *,
-    customer: Customer | None,
+    known_owner_id: int | None,
     channel: Channel,
     team_id: int | None = None,
-) -> User | None:
-    """The user who should own a new lead of ``customer`` from ``channel``.
+) -> Owner | None:
+    """Who should own a new lead from ``channel`` of a customer owned by ``known_owner_id``.
 
     A known customer goes back to its owner while that user is active. Otherwise the next
     active, on-shift user of the right role (and team, when the source has one) in
@@ -34,33 +63,29 @@ def choose_owner(
     manager's queue.
     """
     roles = rules.owner_roles_for(channel)
-    known_owner = customer.owner_id if customer is not None else None
-    owner = session.get(User, known_owner) if known_owner else None
-    if can_own(owner, roles):
-        return owner
-    query = select(User).where(
-        User.is_active.is_(True),
-        User.on_shift.is_(True),
-        User.role.in_([Role(r) for r in roles]),
-    )
-    if team_id is not None:
-        query = query.where(User.team_id == team_id)
+    conn = session.connection()
+    if known_owner_id is not None:
+        known = conn.execute(_KNOWN_OWNER, {"user_id": known_owner_id}).first()
+        if known is not None and Role(known.role).value in roles:
+            return Owner(known.id, known.team_id)
     turn = _next_turn(roles, team_id)
     if turn is not None:
         # A shared counter in Redis deals the leads in turn, with no row lock held for the
         # rest of the intake's transaction: concurrent intakes never queue behind each other.
-        agents = session.scalars(query.order_by(User.id)).all()
-        return agents[turn % len(agents)] if agents else None
+        agents = conn.execute(_in_turn(roles, team_id)).all()
+        return Owner(*agents[turn % len(agents)]) if agents else None
     # Without Redis: whoever was assigned longest ago, locked so that concurrent intakes on
     # PostgreSQL take different agents.
-    agent = session.scalar(
-        query.order_by(User.last_assigned_at.asc().nulls_first(), User.id)
+    agent = conn.execute(
+        _candidates(roles, team_id)
+        .order_by(_users.c.last_assigned_at.asc().nulls_first(), _users.c.id)
         .limit(1)
         .with_for_update(skip_locked=True)
-    )
-    if agent is not None:
-        agent.last_assigned_at = clock.now()
-    return agent
+    ).first()
+    if agent is None:
+        return None
+    conn.execute(update(_users).where(_users.c.id == agent.id).values(last_assigned_at=clock.now()))
+    return Owner(*agent)
 
 
 def _next_turn(roles: tuple[str, ...], team_id: int | None) -> int | None:

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from dcc import clock
 from dcc.errors import Conflict
 from dcc.leads import intake
 from dcc.leads.intake import LeadInput
@@ -56,15 +57,26 @@ def _bounded(key: str) -> str:
     return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
+_deliveries = cast(Table, LeadDelivery.__table__)
+_STORED_ANSWER = (
+    select(_deliveries.c.response_status, _deliveries.c.response_body)
+    .where(
+        _deliveries.c.source_id == bindparam("source_id"),
+        _deliveries.c.key.in_(bindparam("keys", expanding=True)),
+    )
+    .order_by(_deliveries.c.id)
+    .limit(1)
+)
+_INSERT_DELIVERY = insert(_deliveries)
+
+
 def stored_answer(session: Session, source: LeadSource, keys: list[str]) -> Answer | None:
     """The answer an earlier delivery with one of ``keys`` got, or None."""
     if not keys:
         return None
-    row = session.scalar(
-        select(LeadDelivery)
-        .where(LeadDelivery.source_id == source.id, LeadDelivery.key.in_(keys))
-        .order_by(LeadDelivery.id)
-        .limit(1)
+    session.flush()
+    row = (
+        session.connection().execute(_STORED_ANSWER, {"source_id": source.id, "keys": keys}).first()
     )
     if row is None:
         return None
@@ -124,21 +136,25 @@ def _record(
     # A new lead gets its speed-to-lead jobs from the intake itself (dcc.jobs.hooks).
     result = intake.receive(session, data, source=source, region=region)
     body = {
-        "lead_id": result.lead.id,
-        "customer_id": result.customer.id,
+        "lead_id": result.lead_id,
+        "customer_id": result.customer_id,
         "duplicate": result.duplicate,
         "new_lead": result.new_lead,
     }
-    # Last, so that the unique keys are held for as short a time as possible.
-    session.add_all(
-        LeadDelivery(
-            source_id=source.id,
-            key=key,
-            response_status=CREATED,
-            response_body=body,
-            lead_id=result.lead.id,
+    if keys:  # last, so that the unique keys are held for as short a time as possible
+        session.flush()
+        session.connection().execute(
+            _INSERT_DELIVERY,
+            [
+                {
+                    "source_id": source.id,
+                    "key": key,
+                    "response_status": CREATED,
+                    "response_body": body,
+                    "lead_id": result.lead_id,
+                    "created_at": clock.now(),
+                }
+                for key in keys
+            ],
         )
-        for key in keys
-    )
-    session.flush()
     return Answer(CREATED, body)

@@ -3,33 +3,31 @@
 A known phone never creates a second customer. A new enquiry from a customer with an open
 lead is recorded as a touch on that lead (a dormant lead wakes up). A customer whose last car
 was delivered starts a repurchase (续购) lead.
+
+Every web lead and hotline call passes through here, so the common cases talk to the database
+in the prebuilt statements of :mod:`dcc.leads.intake_sql` (one lookup, then only the writes);
+the rare ones (a dormant lead waking, a second number) use the ORM.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import Connection, Row
 from sqlalchemy.orm import Session
 
 from dcc import audit, clock, phones
 from dcc.customers import service as customers
-from dcc.customers.models import Customer, CustomerPhone
+from dcc.customers.models import Customer
 from dcc.errors import ValidationError
 from dcc.jobs import hooks
 from dcc.leads import assignment, followups, rules
-from dcc.leads.models import (
-    OPEN_STATUSES,
-    Channel,
-    Grade,
-    Lead,
-    LeadSource,
-    LeadStatus,
-    LeadTouch,
-    ValueTier,
-)
+from dcc.leads import intake_sql as sql
+from dcc.leads.assignment import Owner
+from dcc.leads.models import Channel, Grade, Lead, LeadSource, LeadStatus, ValueTier
 from dcc.notifications import notify
 from dcc.users.models import User
 
@@ -62,11 +60,21 @@ class LeadInput:
 
 @dataclass
 class IntakeResult:
-    lead: Lead
-    customer: Customer
+    """What the intake did. ``lead`` and ``customer`` are loaded from the session on first use."""
+
+    session: Session = field(repr=False)
+    lead_id: int
+    customer_id: int
     duplicate: bool  # the phone was already known
     new_lead: bool  # False when the enquiry became a touch on an open lead
-    touch: LeadTouch
+
+    @cached_property
+    def lead(self) -> Lead:
+        return self.session.get_one(Lead, self.lead_id)
+
+    @cached_property
+    def customer(self) -> Customer:
+        return self.session.get_one(Customer, self.customer_id)
 
 
 def receive(
@@ -80,7 +88,7 @@ def receive(
     """Record an enquiry: find or create the customer, then attach to or open a lead.
 
     Raises :class:`~dcc.errors.InvalidPhoneNumber` naming ``phone`` (or ``alt_phone``)
-    before anything is written.
+    before anything is written. Only writes within the caller's transaction.
     """
     phone = phones.normalize(data.phone, region, field="phone")
     alt_phone = (
@@ -93,47 +101,48 @@ def receive(
     if channel is None:
         raise ValidationError("channel is required", field="channel")
 
-    customer = customers.find_by_phone(session, phone)
-    if customer is None:
-        return _first_enquiry(session, data, phone, alt_phone, channel, source, now, actor)
-    _complete_customer(customer, data)
-    if data.consent and customer.consent_at is None:
-        customer.consent_at = now
+    session.flush()  # the statements below read what the caller has added
+    conn = session.connection()
+    found = _lookup(conn, phone)
+    if found is None:
+        return _first_enquiry(session, conn, data, phone, alt_phone, channel, source, now, actor)
+    customer_id = found.id
     if alt_phone and alt_phone != phone:
-        customers.add_phone(session, customer, alt_phone)
+        customers.add_phone(session, session.get_one(Customer, customer_id), alt_phone)
 
-    open_lead = session.scalar(
-        select(Lead)
-        .where(Lead.customer_id == customer.id, Lead.status.in_(OPEN_STATUSES))
-        .order_by(Lead.created_at.desc(), Lead.id.desc())
-        .limit(1)
-    )
-    if open_lead is not None:
-        touch = _touch(session, open_lead, data, channel, source)
-        if open_lead.status == LeadStatus.DORMANT:
-            # 休眠 leads wake on any new contact and go back to their owner's worklist.
-            open_lead.status = LeadStatus.CONTACTING
-            followups.schedule(session, open_lead, due_at=now)
-            if open_lead.owner_id is not None:
-                notify(
-                    session,
-                    open_lead.owner_id,
-                    "lead_reopened",
-                    "休眠客户重新联系",
-                    lead_id=open_lead.id,
-                    channel=channel.value,
-                )
-        _complete_lead(open_lead, data)
-        session.flush()
-        return IntakeResult(open_lead, customer, duplicate=True, new_lead=False, touch=touch)
+    if found.lead_id is not None:
+        lead_id = found.lead_id
+        _complete_customer(conn, found, data, now, owner_id=None)
+        _touch(conn, lead_id, data, channel, source, now)
+        _complete_lead(conn, found, data, now)
+        _forget(session, Customer, customer_id)
+        _forget(session, Lead, lead_id)
+        if found.lead_status == LeadStatus.DORMANT:
+            _wake(session, session.get_one(Lead, lead_id), channel, now)
+        return IntakeResult(session, lead_id, customer_id, duplicate=True, new_lead=False)
 
-    owner = _choose_owner(session, data, customer, channel, source)
-    lead = _open_lead(session, customer, data, channel, source, now, owner=owner, known=True)
-    return _opened(session, lead, customer, data, channel, source, actor, known=True)
+    owner = _choose_owner(session, data, found.owner_id, channel, source)
+    _complete_customer(conn, found, data, now, owner_id=owner.id if owner else None)
+    _forget(session, Customer, customer_id)
+    lead_id = _open_lead(session, conn, customer_id, data, channel, source, now, owner, known=True)
+    return _opened(session, conn, lead_id, customer_id, data, channel, source, now, actor, True)
+
+
+def _lookup(conn: Connection, phone: str) -> Row[Any] | None:
+    """The customer ``phone`` identifies (the survivor, when it was merged) and its open lead."""
+    found = conn.execute(sql.CUSTOMER_BY_PHONE, {"phone": phone}).first()
+    seen: set[int] = set()
+    while found is not None and found.merged_into_id is not None:
+        seen.add(found.id)
+        if found.merged_into_id in seen:  # a cycle would be a bug elsewhere; stop rather than spin
+            break
+        found = conn.execute(sql.CUSTOMER_BY_ID, {"customer_id": found.merged_into_id}).first()
+    return found
 
 
 def _first_enquiry(
     session: Session,
+    conn: Connection,
     data: LeadInput,
     phone: str,
     alt_phone: str | None,
@@ -142,164 +151,210 @@ def _first_enquiry(
     now: dt.datetime,
     actor: User | None,
 ) -> IntakeResult:
-    """A number never seen: the customer, its numbers and its lead go in one flush."""
-    if alt_phone and alt_phone != phone and customers.find_by_phone(session, alt_phone):
+    """A number never seen: the customer, its numbers and its lead."""
+    if (
+        alt_phone
+        and alt_phone != phone
+        and conn.execute(sql.PHONE_TAKEN, {"phone": alt_phone}).scalar()
+    ):
         alt_phone = None  # that number already identifies someone else; keep them apart
-    # Every query comes before anything is added, so the inserts go out in one flush.
     owner = _choose_owner(session, data, None, channel, source)
-    customer = customers.create(
-        session,
-        phone=phone,
-        name=data.name.strip(),
-        email=data.email,
-        city=data.city,
-        consent_at=now if data.consent else None,
-        owner_id=owner.id if owner else None,
-        flush=False,
-    )
+    customer_id = conn.execute(
+        sql.INSERT_CUSTOMER,
+        {
+            "phone": phone,
+            "name": data.name.strip(),
+            "email": data.email,
+            "city": data.city,
+            "consent_at": now if data.consent else None,
+            "owner_id": owner.id if owner else None,
+            "created_at": now,
+        },
+    ).scalar_one()
+    numbers = [{"customer_id": customer_id, "phone": phone, "is_primary": True, "created_at": now}]
     if alt_phone and alt_phone != phone:
-        customer.phones.append(CustomerPhone(phone=alt_phone))
-    lead = _open_lead(session, customer, data, channel, source, now, owner=owner, known=False)
-    return _opened(session, lead, customer, data, channel, source, actor, known=False)
+        numbers.append(
+            {"customer_id": customer_id, "phone": alt_phone, "is_primary": False, "created_at": now}
+        )
+    conn.execute(sql.INSERT_PHONE, numbers)
+    lead_id = _open_lead(session, conn, customer_id, data, channel, source, now, owner, known=False)
+    return _opened(session, conn, lead_id, customer_id, data, channel, source, now, actor, False)
 
 
 def _opened(
     session: Session,
-    lead: Lead,
-    customer: Customer,
+    conn: Connection,
+    lead_id: int,
+    customer_id: int,
     data: LeadInput,
     channel: Channel,
     source: LeadSource | None,
+    now: dt.datetime,
     actor: User | None,
-    *,
     known: bool,
 ) -> IntakeResult:
-    touch = _touch(session, lead, data, channel, source)
+    _touch(conn, lead_id, data, channel, source, now)
     if actor is not None:
         audit.record(
             session,
             actor_id=actor.id,
             action="lead.create",
             entity="lead",
-            entity_id=lead.id,
+            entity_id=lead_id,
             channel=channel.value,
         )
-    session.flush()
-    return IntakeResult(lead, customer, duplicate=known, new_lead=True, touch=touch)
+    return IntakeResult(session, lead_id, customer_id, duplicate=known, new_lead=True)
 
 
 def _choose_owner(
     session: Session,
     data: LeadInput,
-    customer: Customer | None,
+    known_owner_id: int | None,
     channel: Channel,
     source: LeadSource | None,
-) -> User | None:
+) -> Owner | None:
     """The owner named by the caller (a consultant's own walk-in), else by the rules."""
     if data.owner_id is not None:
-        return session.get(User, data.owner_id)
+        named = session.get_one(User, data.owner_id)
+        return Owner(named.id, named.team_id)
     team_id = source.team_id if source else None
-    return assignment.choose_owner(session, customer=customer, channel=channel, team_id=team_id)
+    return assignment.choose_owner(
+        session, known_owner_id=known_owner_id, channel=channel, team_id=team_id
+    )
 
 
 def _open_lead(
     session: Session,
-    customer: Customer,
+    conn: Connection,
+    customer_id: int,
     data: LeadInput,
     channel: Channel,
     source: LeadSource | None,
     now: dt.datetime,
+    owner: Owner | None,
     *,
-    owner: User | None,
     known: bool,
-) -> Lead:
+) -> int:
     # Only a customer we knew can have bought here before; a new one spares the query.
-    repurchase = known and _has_delivered_order(session, customer)
-    grade = data.grade or rules.grade_for_timeframe(data.purchase_timeframe)
-    team_id = source.team_id if source else None
-    lead = Lead(
-        customer=customer,
-        source=source,
-        channel=channel,
-        sub_source=data.sub_source or (source.sub_source if source else None),
-        value_tier=data.value_tier or rules.value_tier_for(channel),
-        grade=grade,
-        status=LeadStatus.NEW,
-        external_id=data.external_id,
-        brand=data.brand,
-        series=data.series,
-        model=data.model,
-        model_year=data.model_year,
-        budget=data.budget,
-        purchase_timeframe=data.purchase_timeframe,
-        comments=data.comments,
-        is_repurchase=repurchase,
-        team_id=team_id,
-        created_at=now,
-        # The first contact is due now (speed-to-lead), whatever the grade.
-        next_action="首次联系",
-        next_action_at=now,
+    repurchase = known and bool(
+        conn.execute(sql.HAS_DELIVERED_ORDER, {"customer_id": customer_id}).scalar()
     )
+    sub_source = data.sub_source or (source.sub_source if source else None)
     if repurchase:
-        lead.sub_source = lead.sub_source or "续购"
-    if owner is not None:
-        lead.owner_id = owner.id
-        lead.team_id = lead.team_id or owner.team_id
-        customer.owner_id = customer.owner_id or owner.id
-    session.add(lead)
-    session.flush()
-    # A new lead's first contact is due now (speed-to-lead), whatever its grade.
-    followups.schedule(session, lead, due_at=now)
-    hooks.lead_received(session, lead)
-    return lead
+        sub_source = sub_source or "续购"
+    team_id = (source.team_id if source else None) or (owner.team_id if owner else None)
+    owner_id = owner.id if owner else None
+    lead_id: int = conn.execute(
+        sql.INSERT_LEAD,
+        {
+            "customer_id": customer_id,
+            "source_id": source.id if source else None,
+            "channel": channel,
+            "sub_source": sub_source,
+            "value_tier": data.value_tier or rules.value_tier_for(channel),
+            "grade": data.grade or rules.grade_for_timeframe(data.purchase_timeframe),
+            "status": LeadStatus.NEW,
+            "owner_id": owner_id,
+            "team_id": team_id,
+            "external_id": data.external_id,
+            "brand": data.brand,
+            "series": data.series,
+            "model": data.model,
+            "model_year": data.model_year,
+            "budget": data.budget,
+            "purchase_timeframe": data.purchase_timeframe,
+            "comments": data.comments,
+            "is_repurchase": repurchase,
+            "attempt_count": 0,
+            # A new lead's first contact is due now (speed-to-lead), whatever its grade: the
+            # follow-up below is on the owner's worklist at once, so it needs no reminder job.
+            "next_action": "首次联系",
+            "next_action_at": now,
+            "created_at": now,
+            "updated_at": now,
+        },
+    ).scalar_one()
+    conn.execute(
+        sql.INSERT_FOLLOW_UP,
+        {
+            "lead_id": lead_id,
+            "owner_id": owner_id,
+            "due_at": now,
+            "by_rule": False,
+            "created_at": now,
+        },
+    )
+    hooks.lead_received(session, lead_id=lead_id, channel=channel)
+    return lead_id
 
 
 def _touch(
-    session: Session,
-    lead: Lead,
+    conn: Connection,
+    lead_id: int,
     data: LeadInput,
     channel: Channel,
     source: LeadSource | None,
-) -> LeadTouch:
+    now: dt.datetime,
+) -> None:
     details = {k: v for k, v in data.details.items() if v is not None}
     for key in ("brand", "series", "model", "budget", "purchase_timeframe", "external_id"):
         value = getattr(data, key)
         if value:
             details[key] = value
-    # By id, not ``lead=``: the backref would load every earlier touch just to append one.
-    touch = LeadTouch(
-        lead_id=lead.id,
-        channel=channel,
-        source_id=source.id if source else None,
-        note=data.comments,
-        details=details,
+    conn.execute(
+        sql.INSERT_TOUCH,
+        {
+            "lead_id": lead_id,
+            "channel": channel,
+            "source_id": source.id if source else None,
+            "note": data.comments,
+            "details": details,
+            "created_at": now,
+        },
     )
-    session.add(touch)
-    return touch
 
 
-def _complete_customer(customer: Customer, data: LeadInput) -> None:
-    """Fill what the customer record lacks; never overwrite what an agent already knows."""
-    customer.name = customer.name or data.name.strip()
-    customer.email = customer.email or data.email
-    customer.city = customer.city or data.city
+def _complete_customer(
+    conn: Connection, found: Row[Any], data: LeadInput, now: dt.datetime, *, owner_id: int | None
+) -> None:
+    """Fill what the customer record lacks (the statement never overwrites what is known)."""
+    fill = {
+        "new_name": data.name.strip() if not found.name else None,
+        "new_email": data.email if found.email is None else None,
+        "new_city": data.city if found.city is None else None,
+        "new_consent_at": now if data.consent and found.consent_at is None else None,
+        "new_owner_id": owner_id if found.owner_id is None else None,
+    }
+    if any(fill.values()):
+        conn.execute(sql.COMPLETE_CUSTOMER, {"customer_id": found.id, **fill})
 
 
-def _complete_lead(lead: Lead, data: LeadInput) -> None:
-    for key in ("brand", "series", "model", "model_year", "budget", "purchase_timeframe"):
-        if getattr(lead, key) is None and getattr(data, key) is not None:
-            setattr(lead, key, getattr(data, key))
+def _complete_lead(conn: Connection, found: Row[Any], data: LeadInput, now: dt.datetime) -> None:
+    fill = {
+        f"new_{key}": getattr(data, key) if getattr(found, key) is None else None
+        for key in sql.COMPLETABLE
+    }
+    if any(value is not None for value in fill.values()):
+        conn.execute(sql.COMPLETE_LEAD, {"lead_id": found.lead_id, "updated_at": now, **fill})
 
 
-def _has_delivered_order(session: Session, customer: Customer) -> bool:
-    from dcc.sales.models import Order, OrderStatus
-
-    return bool(
-        session.scalar(
-            select(
-                exists().where(
-                    Order.customer_id == customer.id, Order.status == OrderStatus.DELIVERED
-                )
-            )
+def _wake(session: Session, lead: Lead, channel: Channel, now: dt.datetime) -> None:
+    """休眠 leads wake on any new contact and go back to their owner's worklist."""
+    lead.status = LeadStatus.CONTACTING
+    followups.schedule(session, lead, due_at=now)
+    if lead.owner_id is not None:
+        notify(
+            session,
+            lead.owner_id,
+            "lead_reopened",
+            "休眠客户重新联系",
+            lead_id=lead.id,
+            channel=channel.value,
         )
-    )
+
+
+def _forget(session: Session, model: type[Any], ident: int) -> None:
+    """Written around the ORM: a copy the session already holds is reloaded on next use."""
+    held = session.identity_map.get(session.identity_key(model, ident))
+    if held is not None:
+        session.expire(held)

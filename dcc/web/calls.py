@@ -82,11 +82,11 @@ def new_customer(call_id: int) -> BaseResponse:
             region=settings.default_region,
             actor=user,
         )
-        get_visible_lead(session, user, result.lead.id)  # someone else's customer stays theirs
+        get_visible_lead(session, user, result.lead_id)  # someone else's customer stays theirs
     except DCCError as error:
         return refused(error, back)
-    call.lead_id, call.customer_id = result.lead.id, result.customer.id
-    return redirect(url_for("web_leads.page", lead_id=result.lead.id, call=call.id))
+    call.lead_id, call.customer_id = result.lead_id, result.customer_id
+    return redirect(url_for("web_leads.page", lead_id=result.lead_id, call=call.id))
 
 
 @bp.get("/calls/<int:call_id>/recording")
