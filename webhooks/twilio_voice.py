@@ -9,7 +9,6 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, request
 
 from dcc.calls import inbound as inbound_calls
-from dcc.calls import routing
 from dcc.calls import service as calls
 from dcc.calls.models import Call
 from dcc.config import Settings
@@ -47,8 +46,8 @@ def inbound() -> Response:
     if decision.after_hours:
         return _twiml(twiml.after_hours(AFTER_HOURS))
     notice = NOTICE.format(dealer=settings.dealer_name)
-    dial_action = public_url("twilio_voice.dial", call_id=decision.call.id)
-    if not decision.targets:
+    dial_action = public_url("twilio_voice.dial", call_id=decision.call_id)
+    if not decision.endpoints:
         return _twiml(
             twiml.enqueue_caller(
                 notice=notice,
@@ -57,15 +56,13 @@ def inbound() -> Response:
                 action_url=dial_action,
             )
         )
-    softphone = bool(settings.twilio_api_key_sid)
-    endpoints = [routing.agent_endpoint(agent, softphone=softphone) for agent in decision.targets]
     return _twiml(
         twiml.inbound_route(
             notice=notice,
-            targets=[e for e in endpoints if e],
+            targets=decision.endpoints,
             action_url=dial_action,
             status_callback=public_url(
-                "twilio_voice.status", parent_call_id=decision.call.id, leg="agent"
+                "twilio_voice.status", parent_call_id=decision.call_id, leg="agent"
             ),
             caller_id=request.form.get("From"),
             recording_callback=public_url("twilio_voice.recording"),

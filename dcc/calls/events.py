@@ -12,13 +12,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from dcc import clock
 from dcc.calls.models import TERMINAL_CALL_STATUSES, Call, CallDirection, CallEvent, CallStatus
-from dcc.db import insert_for
+from dcc.db import dialect_of, insert_for, insert_ignoring
 
 #: Live states by progress; terminal states above every live one, in a fixed order so that
 #: two different terminal reports (which real calls don't send) still merge the same way.
@@ -84,21 +85,9 @@ def call_for_sid(
         if params is not None:
             merge_status(call, params)
         return call
-    draft = Call(
-        sid=sid, direction=direction, leg="customer", status=CallStatus.QUEUED, status_rank=0
-    )
-    if params is not None:
-        merge_status(draft, params)
-    now = clock.now()
-    values = {
-        column.key: getattr(draft, column.key)
-        for column in Call.__table__.columns
-        if column.key != "id" and getattr(draft, column.key) is not None
-    }
-    values.update(created_at=now, updated_at=now, **fields)
     created = session.scalars(
         insert_for(session, Call)
-        .values(**values)
+        .values(**_new_call_values(sid, direction, params, fields))
         .on_conflict_do_nothing(index_elements=["sid"])
         .returning(Call)
     ).first()
@@ -112,6 +101,52 @@ def call_for_sid(
     if params is not None:
         merge_status(call, params)
     return call
+
+
+def insert_call(
+    session: Session,
+    sid: str,
+    direction: CallDirection,
+    params: Mapping[str, str] | None = None,
+    **fields: object,
+) -> int | None:
+    """Write a new call record (what ``params`` says, plus ``fields``) and return its id;
+    None when the call is already on record (then :func:`call_for_sid` merges into it).
+
+    The hotline's way: a prebuilt statement with every column, and no ORM object loaded."""
+    values = dict.fromkeys(c.key for c in _CALL_COLUMNS)
+    values.update(_new_call_values(sid, direction, params, fields))
+    session.flush()
+    statement = insert_ignoring(dialect_of(session), _calls, ("sid",), ("id",))
+    created: int | None = session.connection().execute(statement, values).scalar()
+    return created
+
+
+def _new_call_values(
+    sid: str,
+    direction: CallDirection,
+    params: Mapping[str, str] | None,
+    fields: Mapping[str, object],
+) -> dict[str, object]:
+    """A new call record's columns: what ``params`` says, plus ``fields``."""
+    draft = Call(
+        sid=sid, direction=direction, leg="customer", status=CallStatus.QUEUED, status_rank=0
+    )
+    if params is not None:
+        merge_status(draft, params)
+    now = clock.now()
+    values = {
+        column.key: getattr(draft, column.key)
+        for column in _CALL_COLUMNS
+        if getattr(draft, column.key) is not None
+    }
+    values.update(created_at=now, updated_at=now, **fields)
+    return values
+
+
+_calls = cast(Table, Call.__table__)
+#: Every column a new call is written with; one parameter set, so one prepared statement.
+_CALL_COLUMNS = [c for c in _calls.columns if c.key not in {"id", "created_at", "updated_at"}]
 
 
 def direction_of(params: Mapping[str, str]) -> CallDirection:
@@ -160,18 +195,23 @@ def merge_recording(call: Call, params: Mapping[str, str]) -> None:
         call.recording_duration = max(call.recording_duration or 0, duration)
 
 
+_INSERT_EVENT = insert(cast(Table, CallEvent.__table__))
+
+
 def log_event(session: Session, kind: str, params: Mapping[str, str]) -> None:
     """Keep the raw callback: the audit trail and the way to replay a call's history."""
-    session.add(
-        CallEvent(
-            call_sid=params.get("CallSid", ""),
-            kind=kind,
-            status=params.get("CallStatus")
+    session.connection().execute(
+        _INSERT_EVENT,
+        {
+            "call_sid": params.get("CallSid", ""),
+            "kind": kind,
+            "status": params.get("CallStatus")
             or params.get("DialCallStatus")
             or params.get("RecordingStatus"),
-            sequence_number=_int(params.get("SequenceNumber")),
-            payload=dict(params),
-        )
+            "sequence_number": _int(params.get("SequenceNumber")),
+            "payload": dict(params),
+            "received_at": clock.now(),
+        },
     )
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from dcc import clock, phones
@@ -13,62 +14,85 @@ from dcc.calls import events, routing
 from dcc.calls.models import Call, CallDirection
 from dcc.config import Settings, parse_hours
 from dcc.errors import ValidationError
-from dcc.leads import callbacks, intake
-from dcc.leads.models import Channel, Lead, LeadSource
-from dcc.users.models import User
+from dcc.leads import callbacks, intake, sources
+from dcc.leads.models import Channel, Lead
 
 
 @dataclass
 class InboundDecision:
     """What the hotline does with a caller: ring agents, queue them, or take a message."""
 
-    call: Call
-    lead: Lead | None
-    targets: list[User]
+    call_id: int
+    lead_id: int | None
+    endpoints: list[str]  # whom to ring at once; none: the caller queues
     after_hours: bool
+
+
+_calls = cast(Table, Call.__table__)
+_CALL_ON_RECORD = (
+    select(_calls.c.id, _calls.c.lead_id).where(_calls.c.sid == bindparam("sid")).with_for_update()
+)
 
 
 def receive(session: Session, params: Mapping[str, str], settings: Settings) -> InboundDecision:
     """A caller reached the 400 hotline: record the call, attach the lead, decide routing.
 
     A repeated request for the same CallSid (a provider retry) finds the call and its lead and
-    records no second touch.
+    records no second touch. Every hotline call comes through here, so the common path reads
+    and writes with prebuilt statements and loads no ORM object.
     """
     sid = params["CallSid"]
-    call = session.scalar(select(Call).where(Call.sid == sid).with_for_update())
-    lead = session.get(Lead, call.lead_id) if call is not None and call.lead_id else None
-    if lead is None:
-        lead = _attach_lead(session, sid, params, settings)
-    link = {"lead_id": lead.id, "customer_id": lead.customer_id} if lead is not None else {}
-    call = events.call_for_sid(session, sid, CallDirection.INBOUND, params, **link)
+    on_record = session.connection().execute(_CALL_ON_RECORD, {"sid": sid}).first()
+    lead_id: int | None
+    owner_id: int | None
+    if on_record is not None and on_record.lead_id is not None:
+        lead = session.get_one(Lead, on_record.lead_id)
+        call_id = events.call_for_sid(session, sid, CallDirection.INBOUND, params).id
+        lead_id, owner_id = lead.id, lead.owner_id
+    else:
+        # A first request, or one whose call a status callback put on record before it.
+        attached = _attach_lead(session, sid, params, settings)
+        link = (
+            {"lead_id": attached.lead_id, "customer_id": attached.customer_id}
+            if attached is not None
+            else {}
+        )
+        new_id = None
+        if on_record is None:
+            new_id = events.insert_call(session, sid, CallDirection.INBOUND, params, **link)
+        # On record already, or the same call's first request racing this one: merge into it.
+        call_id = (
+            new_id
+            if new_id is not None
+            else events.call_for_sid(session, sid, CallDirection.INBOUND, params, **link).id
+        )
+        lead_id = attached.lead_id if attached else None
+        owner_id = attached.owner_id if attached else None
     events.log_event(session, "voice", params)
     now = clock.now()
     hours = parse_hours(settings.opening_hours)
     if not clock.within_hours(now, settings.timezone, hours):
-        if lead is not None:
+        if lead_id is not None:
             due = clock.next_opening(now, settings.timezone, hours)
-            callbacks.owe(session, lead, reason="after_hours", due_at=due, call_id=call.id)
-        return InboundDecision(call, lead, [], after_hours=True)
+            lead = session.get_one(Lead, lead_id)
+            callbacks.owe(session, lead, reason="after_hours", due_at=due, call_id=call_id)
+        return InboundDecision(call_id, lead_id, [], after_hours=True)
     softphone = bool(settings.twilio_api_key_sid)
-    targets = routing.inbound_targets(session, lead, softphone=softphone)
-    return InboundDecision(call, lead, targets, after_hours=False)
+    endpoints = routing.inbound_endpoints(session, owner_id, softphone=softphone)
+    return InboundDecision(call_id, lead_id, endpoints, after_hours=False)
 
 
 def _attach_lead(
     session: Session, sid: str, params: Mapping[str, str], settings: Settings
-) -> Lead | None:
+) -> intake.IntakeResult | None:
     """Create or touch the caller's lead; withheld numbers get a call record but no lead."""
     try:
         phones.normalize(params.get("From"), settings.default_region, field="From")
     except ValidationError:
         return None
-    hotline = session.scalar(
-        select(LeadSource).where(LeadSource.channel == Channel.HOTLINE).order_by(LeadSource.id)
-    )
-    result = intake.receive(
+    return intake.receive(
         session,
         intake.LeadInput(phone=params["From"], channel=Channel.HOTLINE, details={"call_sid": sid}),
-        source=hotline,
+        source=sources.first_of_channel(session, Channel.HOTLINE),
         region=settings.default_region,
     )
-    return result.lead

@@ -3,23 +3,42 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Protocol, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
-from dcc.leads.models import Lead
 from dcc.users.models import AgentStatus, Role, User
 
 CLIENT_PREFIX = "client:"
 
 
-def client_identity(user: User) -> str:
+class Reachable(Protocol):
+    """Who can be rung: a :class:`User`, or the few columns routing reads of one."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def login(self) -> str: ...
+    @property
+    def phone(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Agent:
+    id: int
+    login: str
+    phone: str | None
+
+
+def client_identity(user: Reachable) -> str:
     """The browser softphone's identity for ``user``: Twilio allows letters, digits and
     underscores. It starts with the user id, so a call to it leads back to the user."""
     return f"u{user.id}_" + re.sub(r"[^A-Za-z0-9_]", "_", user.login)[:100]
 
 
-def agent_endpoint(user: User, *, softphone: bool = False) -> str | None:
+def agent_endpoint(user: Reachable, *, softphone: bool = False) -> str | None:
     """Where to ring ``user``: the browser (``client:<identity>``) or the phone on record."""
     if softphone:
         return CLIENT_PREFIX + client_identity(user)
@@ -37,23 +56,34 @@ def is_ready(user: User | None, *, softphone: bool = False) -> bool:
     )
 
 
-def inbound_targets(session: Session, lead: Lead | None, *, softphone: bool = False) -> list[User]:
-    """The owner when ready; otherwise every ready inbound agent (they ring at once)."""
-    owner = session.get(User, lead.owner_id) if lead is not None and lead.owner_id else None
-    if owner is not None and is_ready(owner, softphone=softphone):
-        return [owner]
-    agents = session.scalars(
-        select(User)
-        .where(
-            User.role == Role.DCC_AGENT,
-            User.takes_inbound.is_(True),
-            User.is_active.is_(True),
-            User.on_shift.is_(True),
-            User.agent_status == AgentStatus.AVAILABLE,
-        )
-        .order_by(User.last_assigned_at.asc().nulls_first(), User.id)
-    ).all()
-    return [a for a in agents if is_ready(a, softphone=softphone)]
+_users = cast(Table, User.__table__)
+_READY = (
+    _users.c.is_active.is_(True),
+    _users.c.on_shift.is_(True),
+    _users.c.agent_status == AgentStatus.AVAILABLE,
+)
+_REACHABLE = (_users.c.id, _users.c.login, _users.c.phone)
+_OWNER_IF_READY = select(*_REACHABLE).where(_users.c.id == bindparam("user_id"), *_READY)
+_READY_INBOUND_AGENTS = (
+    select(*_REACHABLE)
+    .where(_users.c.role == Role.DCC_AGENT, _users.c.takes_inbound.is_(True), *_READY)
+    .order_by(_users.c.last_assigned_at.asc().nulls_first(), _users.c.id)
+)
+
+
+def inbound_endpoints(
+    session: Session, owner_id: int | None, *, softphone: bool = False
+) -> list[str]:
+    """Whom the hotline rings: the lead's owner when ready; otherwise every ready inbound
+    agent (they ring at once). Read on every hotline call, so only the columns it needs."""
+    conn = session.connection()
+    if owner_id is not None:
+        owner = conn.execute(_OWNER_IF_READY, {"user_id": owner_id}).first()
+        endpoint = agent_endpoint(Agent(*owner), softphone=softphone) if owner else None
+        if endpoint is not None:
+            return [endpoint]
+    agents = [Agent(*row) for row in conn.execute(_READY_INBOUND_AGENTS)]
+    return [e for e in (agent_endpoint(a, softphone=softphone) for a in agents) if e]
 
 
 def agent_for_endpoint(session: Session, endpoint: str | None) -> User | None:

@@ -27,9 +27,14 @@ from dcc.jobs import hooks
 from dcc.leads import assignment, followups, rules
 from dcc.leads import intake_sql as sql
 from dcc.leads.assignment import Owner
-from dcc.leads.models import Channel, Grade, Lead, LeadSource, LeadStatus, ValueTier
+from dcc.leads.models import Channel, Grade, Lead, LeadStatus, ValueTier
+from dcc.leads.sources import SourceRef
 from dcc.notifications import notify
 from dcc.users.models import User
+
+#: The customer a number identifies and its open lead, as :data:`intake_sql.CUSTOMER_BY_PHONE`
+#: reads them.
+Found = Row[*tuple[Any, ...]]
 
 
 @dataclass
@@ -67,6 +72,7 @@ class IntakeResult:
     customer_id: int
     duplicate: bool  # the phone was already known
     new_lead: bool  # False when the enquiry became a touch on an open lead
+    owner_id: int | None  # the lead's owner
 
     @cached_property
     def lead(self) -> Lead:
@@ -81,7 +87,7 @@ def receive(
     session: Session,
     data: LeadInput,
     *,
-    source: LeadSource | None = None,
+    source: SourceRef | None = None,
     region: str = "CN",
     actor: User | None = None,
 ) -> IntakeResult:
@@ -119,18 +125,27 @@ def receive(
         _forget(session, Lead, lead_id)
         if found.lead_status == LeadStatus.DORMANT:
             _wake(session, session.get_one(Lead, lead_id), channel, now)
-        return IntakeResult(session, lead_id, customer_id, duplicate=True, new_lead=False)
+        return IntakeResult(
+            session,
+            lead_id,
+            customer_id,
+            duplicate=True,
+            new_lead=False,
+            owner_id=found.lead_owner_id,
+        )
 
     owner = _choose_owner(session, data, found.owner_id, channel, source)
     _complete_customer(conn, found, data, now, owner_id=owner.id if owner else None)
     _forget(session, Customer, customer_id)
     lead_id = _open_lead(session, conn, customer_id, data, channel, source, now, owner, known=True)
-    return _opened(session, conn, lead_id, customer_id, data, channel, source, now, actor, True)
+    return _opened(
+        session, conn, lead_id, customer_id, owner, data, channel, source, now, actor, True
+    )
 
 
-def _lookup(conn: Connection, phone: str) -> Row[Any] | None:
+def _lookup(conn: Connection, phone: str) -> Found | None:
     """The customer ``phone`` identifies (the survivor, when it was merged) and its open lead."""
-    found = conn.execute(sql.CUSTOMER_BY_PHONE, {"phone": phone}).first()
+    found: Found | None = conn.execute(sql.CUSTOMER_BY_PHONE, {"phone": phone}).first()
     seen: set[int] = set()
     while found is not None and found.merged_into_id is not None:
         seen.add(found.id)
@@ -147,7 +162,7 @@ def _first_enquiry(
     phone: str,
     alt_phone: str | None,
     channel: Channel,
-    source: LeadSource | None,
+    source: SourceRef | None,
     now: dt.datetime,
     actor: User | None,
 ) -> IntakeResult:
@@ -178,7 +193,9 @@ def _first_enquiry(
         )
     conn.execute(sql.INSERT_PHONE, numbers)
     lead_id = _open_lead(session, conn, customer_id, data, channel, source, now, owner, known=False)
-    return _opened(session, conn, lead_id, customer_id, data, channel, source, now, actor, False)
+    return _opened(
+        session, conn, lead_id, customer_id, owner, data, channel, source, now, actor, False
+    )
 
 
 def _opened(
@@ -186,9 +203,10 @@ def _opened(
     conn: Connection,
     lead_id: int,
     customer_id: int,
+    owner: Owner | None,
     data: LeadInput,
     channel: Channel,
-    source: LeadSource | None,
+    source: SourceRef | None,
     now: dt.datetime,
     actor: User | None,
     known: bool,
@@ -203,7 +221,10 @@ def _opened(
             entity_id=lead_id,
             channel=channel.value,
         )
-    return IntakeResult(session, lead_id, customer_id, duplicate=known, new_lead=True)
+    owner_id = owner.id if owner else None
+    return IntakeResult(
+        session, lead_id, customer_id, duplicate=known, new_lead=True, owner_id=owner_id
+    )
 
 
 def _choose_owner(
@@ -211,7 +232,7 @@ def _choose_owner(
     data: LeadInput,
     known_owner_id: int | None,
     channel: Channel,
-    source: LeadSource | None,
+    source: SourceRef | None,
 ) -> Owner | None:
     """The owner named by the caller (a consultant's own walk-in), else by the rules."""
     if data.owner_id is not None:
@@ -229,7 +250,7 @@ def _open_lead(
     customer_id: int,
     data: LeadInput,
     channel: Channel,
-    source: LeadSource | None,
+    source: SourceRef | None,
     now: dt.datetime,
     owner: Owner | None,
     *,
@@ -293,7 +314,7 @@ def _touch(
     lead_id: int,
     data: LeadInput,
     channel: Channel,
-    source: LeadSource | None,
+    source: SourceRef | None,
     now: dt.datetime,
 ) -> None:
     details = {k: v for k, v in data.details.items() if v is not None}
@@ -315,7 +336,12 @@ def _touch(
 
 
 def _complete_customer(
-    conn: Connection, found: Row[Any], data: LeadInput, now: dt.datetime, *, owner_id: int | None
+    conn: Connection,
+    found: Found,
+    data: LeadInput,
+    now: dt.datetime,
+    *,
+    owner_id: int | None,
 ) -> None:
     """Fill what the customer record lacks (the statement never overwrites what is known)."""
     fill = {
@@ -329,7 +355,7 @@ def _complete_customer(
         conn.execute(sql.COMPLETE_CUSTOMER, {"customer_id": found.id, **fill})
 
 
-def _complete_lead(conn: Connection, found: Row[Any], data: LeadInput, now: dt.datetime) -> None:
+def _complete_lead(conn: Connection, found: Found, data: LeadInput, now: dt.datetime) -> None:
     fill = {
         f"new_{key}": getattr(data, key) if getattr(found, key) is None else None
         for key in sql.COMPLETABLE

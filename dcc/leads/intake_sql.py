@@ -61,6 +61,7 @@ _found = select(
     customers.c.consent_at,
     leads.c.id.label("lead_id"),
     leads.c.status.label("lead_status"),
+    leads.c.owner_id.label("lead_owner_id"),
     *(leads.c[key] for key in COMPLETABLE),
 )
 

@@ -13,8 +13,10 @@ import hashlib
 import hmac
 import re
 import secrets
+from dataclasses import dataclass
+from typing import Protocol, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from dcc.errors import Conflict, DCCError, NotFound, ValidationError
@@ -25,6 +27,42 @@ AUTH_MODES = ("hmac", "token")
 SIGNATURE_HEADER = "X-DCC-Signature"
 TOKEN_HEADER = "X-DCC-Token"
 MIN_SECRET_LENGTH = 16
+
+
+class SourceRef(Protocol):
+    """What the intake needs to know of a source (a :class:`LeadSource` is one)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def channel(self) -> Channel: ...
+    @property
+    def sub_source(self) -> str | None: ...
+    @property
+    def team_id(self) -> int | None: ...
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    id: int
+    channel: Channel
+    sub_source: str | None
+    team_id: int | None
+
+
+_sources = cast(Table, LeadSource.__table__)
+_FIRST_OF_CHANNEL = (
+    select(_sources.c.id, _sources.c.channel, _sources.c.sub_source, _sources.c.team_id)
+    .where(_sources.c.channel == bindparam("channel"))
+    .order_by(_sources.c.id)
+    .limit(1)
+)
+
+
+def first_of_channel(session: Session, channel: Channel) -> SourceInfo | None:
+    """The channel's first source (the hotline's, say), read without loading the ORM object."""
+    row = session.connection().execute(_FIRST_OF_CHANNEL, {"channel": channel}).first()
+    return SourceInfo(*row) if row is not None else None
 
 
 class DeliveryUnauthenticated(DCCError):
