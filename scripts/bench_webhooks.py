@@ -7,6 +7,10 @@ local server). 50 concurrent clients send signed requests: half from known custo
 formats, half from new numbers. Prints requests/s, p50 and p99 of each, and the ratio.
 Target: the real webhook keeps at least half the bare endpoint's throughput, p99 under 50 ms.
 
+A third endpoint, the floor, adds to the bare one the least a webhook that keeps anything must
+do (one INSERT and its COMMIT); it shows how much of the gap is the database's and how much
+is DCC's.
+
     python scripts/bench_webhooks.py [--customers 100000] [--requests 4000] [--clients 50]
 """
 
@@ -19,7 +23,7 @@ import sys
 import time
 import urllib.parse
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from twilio.request_validator import RequestValidator
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -40,6 +44,38 @@ def bare_app() -> Flask:
 
     @app.post("/webhooks/twilio/voice/inbound")
     def inbound() -> Response:
+        return Response(FIXED_TWIML, mimetype="text/xml")
+
+    @app.get("/healthz")
+    def healthz() -> str:
+        return "ok"
+
+    return app
+
+
+def floor_app() -> Flask:
+    """The floor: the bare endpoint plus the least a webhook that keeps anything must do, one
+    INSERT and its COMMIT (same engine settings as DCC). No webhook that records the call in
+    the request can beat it; it shows how much of the gap to the bare endpoint is DCC's."""
+    from sqlalchemy import text
+
+    from dcc.db import make_engine
+
+    app = Flask("floor")
+    engine = make_engine(os.environ["DCC_DATABASE_URL"])
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE TABLE IF NOT EXISTS bench_floor "
+                "(id BIGSERIAL PRIMARY KEY, call_sid TEXT, received_at TIMESTAMPTZ DEFAULT now())"
+            )
+        )
+    insert = text("INSERT INTO bench_floor (call_sid) VALUES (:sid)")
+
+    @app.post("/webhooks/twilio/voice/inbound")
+    def inbound() -> Response:
+        with engine.begin() as conn:
+            conn.execute(insert, {"sid": request.form.get("CallSid", "")})
         return Response(FIXED_TWIML, mimetype="text/xml")
 
     @app.get("/healthz")
@@ -181,6 +217,16 @@ def main() -> int:
         )
     finally:
         bare.stop()
+    floor_server = benchlib.start_gunicorn(
+        "bench_webhooks:floor_app()", env, chdir=os.path.dirname(__file__), **sizing
+    )
+    try:
+        benchlib.hammer("warm-up", floor_server.base_url, warmup, clients=args.clients)
+        floor = benchlib.hammer(
+            "floor (TwiML + 1 INSERT)", floor_server.base_url, requests, clients=args.clients
+        )
+    finally:
+        floor_server.stop()
     real = benchlib.start_gunicorn("dcc:create_app()", env, **sizing)
     try:
         benchlib.hammer("warm-up", real.base_url, warmup, clients=args.clients)
@@ -194,10 +240,17 @@ def main() -> int:
         f"in {url.split('@')[-1]}"
     )
     print(base.line())
+    print(floor.line())
     print(dcc.line())
     ratio = dcc.rps / base.rps if base.rps else float("nan")
+    floor_ratio = floor.rps / base.rps if base.rps else float("nan")
     print(f"throughput ratio (DCC / bare): {ratio:.2f}   target >= 0.50")
     print(f"DCC p99: {dcc.percentile(99):.2f} ms   target < 50 ms")
+    print(
+        f"for reference, the floor (one INSERT + COMMIT, nothing else) / bare: "
+        f"{floor_ratio:.2f}, p99 {floor.percentile(99):.2f} ms; DCC / floor: "
+        f"{dcc.rps / floor.rps if floor.rps else float('nan'):.2f}"
+    )
     return 0
 
 
