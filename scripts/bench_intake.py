@@ -8,7 +8,9 @@ The app runs under gunicorn (gthread) on PostgreSQL (``DCC_BENCH_DATABASE_URL``,
 customers written in another format (``13700000042``, ``+86 137 0000 0042``,
 ``0086137…``), each with its own external id. Prints leads/s, p50, p99 and errors, then checks
 in the database that every new number opened one lead and every known one became a touch.
-A second pass replays a sample of the deliveries (the idempotent answer path).
+A second pass replays a sample of the deliveries (the idempotent answer path). Before them, a
+floor endpoint (bare Flask writing only the rows a deduplicated lead needs) takes the same
+kind of load: how many leads/s this machine allows at all.
 
 A last phase measures speed-to-lead with the source set to auto-dial: RQ workers run, the
 telephony simulator stands in for Twilio, and for each new lead the time from sending the
@@ -26,6 +28,7 @@ import os
 import random
 import sys
 import time
+from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib
@@ -120,6 +123,91 @@ def seed(url: str, customers: int) -> None:
     engine.dispose()
 
 
+def floor_app() -> Any:
+    """The floor: a bare Flask endpoint that writes the least a deduplicated lead needs.
+
+    It parses the JSON, normalises the phone, looks the customer up, and writes a new
+    customer, its number and its lead, or a touch on the known customer's open lead, plus the
+    delivery row; one transaction, prebuilt SQL, no signature, grading, assignment, follow-up
+    or jobs. It shows how many leads/s the database and Python allow here at all.
+    """
+    import phonenumbers
+    from flask import Flask, jsonify, request
+    from sqlalchemy import text
+
+    from dcc.db import make_engine
+
+    app = Flask("floor")
+    engine = make_engine(os.environ["DCC_DATABASE_URL"])
+    lookup = text(
+        "SELECT c.id, (SELECT l.id FROM leads l WHERE l.customer_id = c.id "
+        "AND l.status IN ('new', 'contacting', 'invited', 'arrived', 'ordered', 'dormant') "
+        "ORDER BY l.id DESC LIMIT 1) "
+        "FROM customer_phones p JOIN customers c ON c.id = p.customer_id WHERE p.phone = :phone"
+    )
+    new_customer = text(
+        "INSERT INTO customers (phone, name, kind, do_not_call, created_at) "
+        "VALUES (:phone, :name, 'individual', false, now()) RETURNING id"
+    )
+    new_phone = text(
+        "INSERT INTO customer_phones (customer_id, phone, is_primary, created_at) "
+        "VALUES (:customer_id, :phone, true, now())"
+    )
+    new_lead = text(
+        "INSERT INTO leads (customer_id, channel, value_tier, grade, status, external_id, "
+        "series, attempt_count, is_repurchase, created_at, updated_at) VALUES (:customer_id, "
+        "'portal', 'value', 'N', 'new', :external_id, :series, 0, false, now(), now()) "
+        "RETURNING id"
+    )
+    touch = text(
+        "INSERT INTO lead_touches (lead_id, channel, details, created_at) "
+        "VALUES (:lead_id, 'portal', '{}', now())"
+    )
+    with engine.connect() as conn:
+        source_id = conn.execute(
+            text("SELECT id FROM lead_sources WHERE slug = :slug"), {"slug": SLUG}
+        ).scalar_one()
+    delivery = text(
+        "INSERT INTO lead_deliveries (source_id, key, response_status, response_body, lead_id, "
+        "created_at) VALUES (:source_id, :key, 201, '{}', :lead_id, now())"
+    )
+
+    @app.post(f"/webhooks/leads/{SLUG}")
+    def deliver() -> Any:
+        data = request.get_json()
+        phone = phonenumbers.format_number(
+            phonenumbers.parse(data["phone"], "CN"), phonenumbers.PhoneNumberFormat.E164
+        )
+        with engine.begin() as conn:
+            found = conn.execute(lookup, {"phone": phone}).first()
+            if found is not None and found[1] is not None:
+                customer_id, lead_id = found
+            else:
+                customer_id = found[0] if found else None
+                if customer_id is None:
+                    params = {"phone": phone, "name": data.get("name", "")}
+                    customer_id = conn.execute(new_customer, params).scalar_one()
+                    conn.execute(new_phone, {"customer_id": customer_id, "phone": phone})
+                lead_id = conn.execute(
+                    new_lead,
+                    {
+                        "customer_id": customer_id,
+                        "external_id": data.get("external_id"),
+                        "series": data.get("series"),
+                    },
+                ).scalar_one()
+            conn.execute(touch, {"lead_id": lead_id})
+            key = f"floor:{data.get('external_id')}"
+            conn.execute(delivery, {"source_id": source_id, "key": key, "lead_id": lead_id})
+        return jsonify(lead_id=lead_id, customer_id=customer_id), 201
+
+    @app.get("/healthz")
+    def healthz() -> str:
+        return "ok"
+
+    return app
+
+
 def other_format(e164: str, n: int) -> str:
     """The same number as a web form or a portal might write it."""
     national = e164.removeprefix("+86")
@@ -205,6 +293,24 @@ def main() -> int:
     warmup = deliveries(200, args.customers, f"{(int(run) + 5000) % 10000:04d}")
     replays = requests[: max(1, len(requests) // 4)]
 
+    floor_server = benchlib.start_gunicorn(
+        "bench_intake:floor_app()",
+        env,
+        workers=args.workers,
+        threads=args.threads,
+        chdir=os.path.dirname(os.path.abspath(__file__)),
+    )
+    try:
+        benchlib.hammer("warm-up", floor_server.base_url, warmup, clients=args.clients)
+        floor = benchlib.hammer(
+            "floor (fewest rows a lead needs)",
+            floor_server.base_url,
+            deliveries(args.requests, args.customers, f"{(int(run) + 2500) % 10000:04d}"),
+            clients=args.clients,
+            ok=lambda status: status == 201,
+        )
+    finally:
+        floor_server.stop()
     server = benchlib.start_gunicorn(
         "dcc:create_app()", env, workers=args.workers, threads=args.threads
     )
@@ -232,7 +338,8 @@ def main() -> int:
         f"other formats), {args.clients} clients, gunicorn gthread {args.workers}x"
         f"{args.threads}, {args.customers} customers in {url.split('@')[-1]}"
     )
-    print(created.line().replace("req/s", "leads/s"))
+    print(floor.line().replace("req/s", "leads/s"))
+    print(created.line().replace("req/s", "leads/s") + "   target >= 500 leads/s")
     print(replayed.line())
     print(check(url, run, args.requests))
     if args.speed_leads:
