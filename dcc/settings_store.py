@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, String
+from sqlalchemy import JSON, String, Table, bindparam, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from dcc.db import Base
@@ -17,8 +17,18 @@ class DealerSetting(Base):
     value: Mapped[Any] = mapped_column(JSON)
 
 
+_settings = cast(Table, DealerSetting.__table__)
+_VALUE = select(_settings.c.value).where(_settings.c.key == bindparam("key"))
+
+
 def get(session: Session, key: str, default: Any) -> Any:
-    row = session.get(DealerSetting, key)
+    """The stored value of ``key``. Read on hot paths (every new lead reads the job policy),
+    so a plain column read unless the session already holds the setting."""
+    held = session.identity_map.get(session.identity_key(DealerSetting, key))
+    if held is not None:
+        return held.value
+    session.flush()  # a setting put earlier in this transaction counts
+    row = session.connection().execute(_VALUE, {"key": key}).first()
     return default if row is None else row.value
 
 

@@ -24,7 +24,8 @@ from dcc import clock
 from dcc.errors import Conflict
 from dcc.leads import intake
 from dcc.leads.intake import LeadInput
-from dcc.leads.models import LeadDelivery, LeadSource
+from dcc.leads.models import LeadDelivery
+from dcc.leads.sources import SourceRef
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 120
@@ -70,7 +71,7 @@ _STORED_ANSWER = (
 _INSERT_DELIVERY = insert(_deliveries)
 
 
-def stored_answer(session: Session, source: LeadSource, keys: list[str]) -> Answer | None:
+def stored_answer(session: Session, source: SourceRef, keys: list[str]) -> Answer | None:
     """The answer an earlier delivery with one of ``keys`` got, or None."""
     if not keys:
         return None
@@ -85,7 +86,7 @@ def stored_answer(session: Session, source: LeadSource, keys: list[str]) -> Answ
 
 def receive(
     session: Session,
-    source: LeadSource,
+    source: SourceRef,
     data: LeadInput,
     *,
     idempotency_key: str | None = None,
@@ -104,7 +105,7 @@ def receive(
 
 
 def record(
-    session: Session, source: LeadSource, data: LeadInput, keys: list[str], *, region: str = "CN"
+    session: Session, source: SourceRef, data: LeadInput, keys: list[str], *, region: str = "CN"
 ) -> Answer:
     """Intake and the delivery rows in one savepoint; a racing duplicate gets the stored answer.
 
@@ -131,7 +132,7 @@ def record(
 
 
 def _record(
-    session: Session, source: LeadSource, data: LeadInput, keys: list[str], region: str
+    session: Session, source: SourceRef, data: LeadInput, keys: list[str], region: str
 ) -> Answer:
     # A new lead gets its speed-to-lead jobs from the intake itself (dcc.jobs.hooks).
     result = intake.receive(session, data, source=source, region=region)
