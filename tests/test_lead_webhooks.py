@@ -296,14 +296,14 @@ def test_keys_are_per_source(client, session, portal, token_portal) -> None:
 
 def test_a_racing_duplicate_gets_the_stored_answer(session, portal) -> None:
     """The loser of the unique-key race (the winner committed between its lookup and its
-    insert) rolls its savepoint back, leaves no trace and answers with the winner's answer."""
+    insert) rolls its transaction back, leaves no trace and answers with the winner's answer."""
     winner = {"lead_id": 7, "customer_id": 3, "duplicate": False, "new_lead": True}
     session.add(
         LeadDelivery(
             source_id=portal.id, key="ext:race-1", response_status=201, response_body=winner
         )
     )
-    session.flush()
+    session.commit()
     data = lead_payload.build({"phone": "13800138000", "external_id": "race-1"})
     answer = deliveries.record(session, portal, data, ["key:abc", "ext:race-1"])
     assert (answer.status, answer.body, answer.replayed) == (201, winner, True)
