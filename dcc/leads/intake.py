@@ -21,13 +21,13 @@ from sqlalchemy.orm import Session
 
 from dcc import audit, clock, phones
 from dcc.customers import service as customers
-from dcc.customers.models import Customer
+from dcc.customers.models import Customer, CustomerKind
 from dcc.errors import ValidationError
 from dcc.jobs import hooks
 from dcc.leads import assignment, followups, rules
 from dcc.leads import intake_sql as sql
 from dcc.leads.assignment import Owner
-from dcc.leads.models import Channel, Grade, Lead, LeadStatus, ValueTier
+from dcc.leads.models import Channel, FollowUpStatus, Grade, Lead, LeadStatus, ValueTier
 from dcc.leads.sources import SourceRef
 from dcc.notifications import notify
 from dcc.users.models import User
@@ -119,7 +119,7 @@ def receive(
     if found.lead_id is not None:
         lead_id = found.lead_id
         _complete_customer(conn, found, data, now, owner_id=None)
-        _touch(conn, lead_id, data, channel, source, now)
+        conn.execute(sql.INSERT_TOUCH, {"lead_id": lead_id, **_touch(data, channel, source, now)})
         _complete_lead(conn, found, data, now)
         _forget(session, Customer, customer_id)
         _forget(session, Lead, lead_id)
@@ -137,10 +137,19 @@ def receive(
     owner = _choose_owner(session, data, found.owner_id, channel, source)
     _complete_customer(conn, found, data, now, owner_id=owner.id if owner else None)
     _forget(session, Customer, customer_id)
-    lead_id = _open_lead(session, conn, customer_id, data, channel, source, now, owner, known=True)
-    return _opened(
-        session, conn, lead_id, customer_id, owner, data, channel, source, now, actor, True
+    # Only a customer we knew can have bought here before (a repurchase, 续购).
+    lead_id, _ = _open_lead(
+        session,
+        conn,
+        data,
+        channel,
+        source,
+        now,
+        owner,
+        customer_id=customer_id,
+        repurchase=bool(found.bought_here),
     )
+    return _opened(session, lead_id, customer_id, owner, channel, actor, known=True)
 
 
 def _lookup(conn: Connection, phone: str) -> Found | None:
@@ -174,44 +183,43 @@ def _first_enquiry(
     ):
         alt_phone = None  # that number already identifies someone else; keep them apart
     owner = _choose_owner(session, data, None, channel, source)
-    customer_id = conn.execute(
-        sql.INSERT_CUSTOMER,
-        {
-            "phone": phone,
-            "name": data.name.strip(),
-            "email": data.email,
-            "city": data.city,
-            "consent_at": now if data.consent else None,
-            "owner_id": owner.id if owner else None,
-            "created_at": now,
-        },
-    ).scalar_one()
-    numbers = [{"customer_id": customer_id, "phone": phone, "is_primary": True, "created_at": now}]
-    if alt_phone and alt_phone != phone:
-        numbers.append(
-            {"customer_id": customer_id, "phone": alt_phone, "is_primary": False, "created_at": now}
-        )
-    conn.execute(sql.INSERT_PHONE, numbers)
-    lead_id = _open_lead(session, conn, customer_id, data, channel, source, now, owner, known=False)
-    return _opened(
-        session, conn, lead_id, customer_id, owner, data, channel, source, now, actor, False
+    customer = {
+        "phone": phone,
+        "name": data.name.strip(),
+        "kind": CustomerKind.INDIVIDUAL,
+        "email": data.email,
+        "city": data.city,
+        "consent_at": now if data.consent else None,
+        "owner_id": owner.id if owner else None,
+        "do_not_call": False,
+        "created_at": now,
+    }
+    lead_id, customer_id = _open_lead(
+        session, conn, data, channel, source, now, owner, new_customer=customer
     )
+    if alt_phone and alt_phone != phone:
+        conn.execute(
+            sql.INSERT_PHONE,
+            {
+                "customer_id": customer_id,
+                "phone": alt_phone,
+                "is_primary": False,
+                "created_at": now,
+            },
+        )
+    return _opened(session, lead_id, customer_id, owner, channel, actor, known=False)
 
 
 def _opened(
     session: Session,
-    conn: Connection,
     lead_id: int,
     customer_id: int,
     owner: Owner | None,
-    data: LeadInput,
     channel: Channel,
-    source: SourceRef | None,
-    now: dt.datetime,
     actor: User | None,
+    *,
     known: bool,
 ) -> IntakeResult:
-    _touch(conn, lead_id, data, channel, source, now)
     if actor is not None:
         audit.record(
             session,
@@ -247,92 +255,84 @@ def _choose_owner(
 def _open_lead(
     session: Session,
     conn: Connection,
-    customer_id: int,
     data: LeadInput,
     channel: Channel,
     source: SourceRef | None,
     now: dt.datetime,
     owner: Owner | None,
     *,
-    known: bool,
-) -> int:
-    # Only a customer we knew can have bought here before; a new one spares the query.
-    repurchase = known and bool(
-        conn.execute(sql.HAS_DELIVERED_ORDER, {"customer_id": customer_id}).scalar()
-    )
+    new_customer: dict[str, Any] | None = None,
+    customer_id: int | None = None,
+    repurchase: bool = False,
+) -> tuple[int, int]:
+    """Write a new lead with its first follow-up and touch (and ``new_customer``, when the
+    number is new); returns the lead's and the customer's ids."""
     sub_source = data.sub_source or (source.sub_source if source else None)
     if repurchase:
         sub_source = sub_source or "续购"
     team_id = (source.team_id if source else None) or (owner.team_id if owner else None)
     owner_id = owner.id if owner else None
-    lead_id: int = conn.execute(
-        sql.INSERT_LEAD,
-        {
-            "customer_id": customer_id,
-            "source_id": source.id if source else None,
-            "channel": channel,
-            "sub_source": sub_source,
-            "value_tier": data.value_tier or rules.value_tier_for(channel),
-            "grade": data.grade or rules.grade_for_timeframe(data.purchase_timeframe),
-            "status": LeadStatus.NEW,
-            "owner_id": owner_id,
-            "team_id": team_id,
-            "external_id": data.external_id,
-            "brand": data.brand,
-            "series": data.series,
-            "model": data.model,
-            "model_year": data.model_year,
-            "budget": data.budget,
-            "purchase_timeframe": data.purchase_timeframe,
-            "comments": data.comments,
-            "is_repurchase": repurchase,
-            "attempt_count": 0,
-            # A new lead's first contact is due now (speed-to-lead), whatever its grade: the
-            # follow-up below is on the owner's worklist at once, so it needs no reminder job.
-            "next_action": "首次联系",
-            "next_action_at": now,
-            "created_at": now,
-            "updated_at": now,
-        },
-    ).scalar_one()
-    conn.execute(
-        sql.INSERT_FOLLOW_UP,
-        {
-            "lead_id": lead_id,
-            "owner_id": owner_id,
-            "due_at": now,
-            "by_rule": False,
-            "created_at": now,
-        },
+    lead = {
+        "customer_id": customer_id,
+        "source_id": source.id if source else None,
+        "channel": channel,
+        "sub_source": sub_source,
+        "value_tier": data.value_tier or rules.value_tier_for(channel),
+        "grade": data.grade or rules.grade_for_timeframe(data.purchase_timeframe),
+        "status": LeadStatus.NEW,
+        "owner_id": owner_id,
+        "team_id": team_id,
+        "external_id": data.external_id,
+        "brand": data.brand,
+        "series": data.series,
+        "model": data.model,
+        "model_year": data.model_year,
+        "budget": data.budget,
+        "purchase_timeframe": data.purchase_timeframe,
+        "comments": data.comments,
+        "is_repurchase": repurchase,
+        "attempt_count": 0,
+        # A new lead's first contact is due now (speed-to-lead), whatever its grade: the
+        # follow-up is on the owner's worklist at once, so it needs no reminder job.
+        "next_action": "首次联系",
+        "next_action_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+    follow_up = {
+        "owner_id": owner_id,
+        "due_at": now,
+        "by_rule": False,
+        "status": FollowUpStatus.OPEN,
+        "created_at": now,
+    }
+    lead_id, customer_id = sql.write_new_lead(
+        conn,
+        customer=new_customer,
+        lead=lead,
+        follow_up=follow_up,
+        touch=_touch(data, channel, source, now),
     )
     hooks.lead_received(session, lead_id=lead_id, channel=channel)
-    return lead_id
+    return lead_id, customer_id
 
 
 def _touch(
-    conn: Connection,
-    lead_id: int,
-    data: LeadInput,
-    channel: Channel,
-    source: SourceRef | None,
-    now: dt.datetime,
-) -> None:
+    data: LeadInput, channel: Channel, source: SourceRef | None, now: dt.datetime
+) -> dict[str, Any]:
+    """A touch row (without its lead): what this enquiry said."""
     details = {k: v for k, v in data.details.items() if v is not None}
     for key in ("brand", "series", "model", "budget", "purchase_timeframe", "external_id"):
         value = getattr(data, key)
         if value:
             details[key] = value
-    conn.execute(
-        sql.INSERT_TOUCH,
-        {
-            "lead_id": lead_id,
-            "channel": channel,
-            "source_id": source.id if source else None,
-            "note": data.comments,
-            "details": details,
-            "created_at": now,
-        },
-    )
+    return {
+        "channel": channel,
+        "source_id": source.id if source else None,
+        "note": data.comments,
+        "details": details,
+        "created_at": now,
+    }
 
 
 def _complete_customer(

@@ -12,6 +12,8 @@ from typing import Any, cast
 
 from sqlalchemy import (
     BindParameter,
+    Connection,
+    Select,
     Table,
     bindparam,
     case,
@@ -19,6 +21,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    true,
     update,
 )
 from sqlalchemy.sql.elements import KeyedColumnElement
@@ -63,6 +66,9 @@ _found = select(
     leads.c.status.label("lead_status"),
     leads.c.owner_id.label("lead_owner_id"),
     *(leads.c[key] for key in COMPLETABLE),
+    exists()
+    .where(orders.c.customer_id == customers.c.id, orders.c.status == OrderStatus.DELIVERED)
+    .label("bought_here"),
 )
 
 #: The customer a number identifies, with its latest open lead (if any).
@@ -81,13 +87,6 @@ CUSTOMER_BY_ID = (
 )
 
 PHONE_TAKEN = select(exists().where(customer_phones.c.phone == bindparam("phone")))
-
-HAS_DELIVERED_ORDER = select(
-    exists().where(
-        orders.c.customer_id == bindparam("customer_id"),
-        orders.c.status == OrderStatus.DELIVERED,
-    )
-)
 
 #: Fill what the customer record lacks; what an agent already knows stays.
 COMPLETE_CUSTOMER = (
@@ -113,3 +112,134 @@ INSERT_PHONE = insert(customer_phones)
 INSERT_LEAD = insert(leads).returning(leads.c.id)
 INSERT_TOUCH = insert(touches)
 INSERT_FOLLOW_UP = insert(follow_ups)
+
+# The rows of a new lead, as written by the intake, every column given (the statement of
+# data-modifying CTEs below applies no Python-side defaults).
+CUSTOMER_KEYS = (
+    "phone",
+    "name",
+    "kind",
+    "email",
+    "city",
+    "consent_at",
+    "owner_id",
+    "do_not_call",
+    "created_at",
+)
+LEAD_KEYS = (
+    "customer_id",
+    "source_id",
+    "channel",
+    "sub_source",
+    "value_tier",
+    "grade",
+    "status",
+    "owner_id",
+    "team_id",
+    "external_id",
+    "brand",
+    "series",
+    "model",
+    "model_year",
+    "budget",
+    "purchase_timeframe",
+    "comments",
+    "is_repurchase",
+    "attempt_count",
+    "next_action",
+    "next_action_at",
+    "created_at",
+    "updated_at",
+)
+FOLLOW_UP_KEYS = ("lead_id", "owner_id", "due_at", "by_rule", "status", "created_at")
+TOUCH_KEYS = ("lead_id", "channel", "source_id", "note", "details", "created_at")
+
+
+def _row(table: Table, keys: tuple[str, ...], prefix: str, **given: Any) -> Select[Any]:
+    """``SELECT :<prefix><key>, …`` typed like ``table``'s columns; ``given`` columns (an id
+    returned by an earlier part of the statement) stand in for some of the parameters."""
+    return select(
+        *(given.get(key, bindparam(prefix + key, type_=table.c[key].type)) for key in keys)
+    )
+
+
+def _new_lead_in_one_statement(*, new_customer: bool) -> Select[Any]:
+    """PostgreSQL: the lead, its first follow-up and its first touch, and for a new number the
+    customer and its phone, written by one statement of data-modifying CTEs."""
+    parts = []
+    customer_id: dict[str, Any] = {}
+    if new_customer:
+        customer = (
+            insert(customers)
+            .from_select(
+                CUSTOMER_KEYS, _row(customers, CUSTOMER_KEYS, "customer_"), include_defaults=False
+            )
+            .returning(customers.c.id, customers.c.phone, customers.c.created_at)
+            .cte("new_customer")
+        )
+        phone = insert(customer_phones).from_select(
+            ("customer_id", "phone", "is_primary", "created_at"),
+            select(customer.c.id, customer.c.phone, true(), customer.c.created_at),
+            include_defaults=False,
+        )
+        parts.append(phone.cte("new_phone"))
+        customer_id = {"customer_id": customer.c.id}
+    lead = (
+        insert(leads)
+        .from_select(
+            LEAD_KEYS, _row(leads, LEAD_KEYS, "lead_", **customer_id), include_defaults=False
+        )
+        .returning(leads.c.id, leads.c.customer_id)
+        .cte("new_lead")
+    )
+    for table, keys, name in (
+        (follow_ups, FOLLOW_UP_KEYS, "follow_up"),
+        (touches, TOUCH_KEYS, "touch"),
+    ):
+        row = _row(table, keys, f"{name}_", lead_id=lead.c.id)
+        statement = insert(table).from_select(keys, row, include_defaults=False)
+        parts.append(statement.cte(f"first_{name}"))
+    return select(lead.c.id, lead.c.customer_id).add_cte(*parts)
+
+
+NEW_LEAD = _new_lead_in_one_statement(new_customer=False)
+NEW_CUSTOMER_LEAD = _new_lead_in_one_statement(new_customer=True)
+
+
+def write_new_lead(
+    conn: Connection,
+    *,
+    customer: dict[str, Any] | None,
+    lead: dict[str, Any],
+    follow_up: dict[str, Any],
+    touch: dict[str, Any],
+) -> tuple[int, int]:
+    """Write a new lead, its first follow-up and touch, and ``customer`` with its number when
+    it is new (then ``lead`` has no customer id); returns the lead's and the customer's ids.
+
+    PostgreSQL takes it all in one statement: each round trip costs a web worker more than
+    the rows themselves. SQLite runs in the process, so there it is one insert per row.
+    """
+    if conn.dialect.name == "postgresql":
+        params = {
+            **{f"lead_{k}": v for k, v in lead.items()},
+            **{f"follow_up_{k}": v for k, v in follow_up.items()},
+            **{f"touch_{k}": v for k, v in touch.items()},
+            **{f"customer_{k}": v for k, v in (customer or {}).items()},
+        }
+        statement = NEW_CUSTOMER_LEAD if customer is not None else NEW_LEAD
+        lead_id, customer_id = conn.execute(statement, params).one()
+        return lead_id, customer_id
+    customer_id = lead["customer_id"]
+    if customer is not None:
+        customer_id = conn.execute(INSERT_CUSTOMER, customer).scalar_one()
+        number = {
+            "phone": customer["phone"],
+            "is_primary": True,
+            "created_at": customer["created_at"],
+        }
+        conn.execute(INSERT_PHONE, {**number, "customer_id": customer_id})
+    lead_id = conn.execute(INSERT_LEAD, {**lead, "customer_id": customer_id}).scalar_one()
+    conn.execute(INSERT_FOLLOW_UP, {**follow_up, "lead_id": lead_id})
+    conn.execute(INSERT_TOUCH, {**touch, "lead_id": lead_id})
+    return lead_id, customer_id
