@@ -45,6 +45,38 @@ def test_new_enquiry_on_open_lead_is_a_touch(session: Session, staff) -> None:
     assert touches[1].note == "再次来电"
 
 
+def test_a_later_enquiry_fills_gaps_and_overwrites_nothing(session: Session, staff) -> None:
+    staff.user("a1", "dcc_agent")
+    first = intake.receive(session, enquiry(series="凯美瑞", email="wang@example.cn"))
+    customer, lead = first.customer, first.lead  # held by the session across the next intake
+    assert (customer.name, lead.brand, lead.series) == ("", None, "凯美瑞")
+    intake.receive(
+        session,
+        enquiry(
+            "+86 138 0013 8000",
+            name="王先生",
+            email="other@example.cn",
+            city="杭州",
+            brand="丰田",
+            series="卡罗拉",
+            consent=True,
+        ),
+    )
+    assert (customer.name, customer.email, customer.city) == ("王先生", "wang@example.cn", "杭州")
+    assert customer.consent_at is not None
+    assert (lead.brand, lead.series) == ("丰田", "凯美瑞")
+    intake.receive(session, enquiry(name="李女士"))
+    session.expire_all()
+    assert session.get_one(Customer, customer.id).name == "王先生"
+
+
+def test_a_nameless_enquiry_leaves_the_name_empty(session: Session, staff) -> None:
+    staff.user("a1", "dcc_agent")
+    first = intake.receive(session, enquiry())
+    intake.receive(session, enquiry(email="wang@example.cn"))  # fills the email only
+    assert (first.customer.name, first.customer.email) == ("", "wang@example.cn")
+
+
 def test_invalid_phone_names_the_field_and_stores_nothing(session: Session) -> None:
     with pytest.raises(InvalidPhoneNumber) as info:
         intake.receive(session, enquiry("12345"))

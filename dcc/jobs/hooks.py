@@ -19,14 +19,14 @@ def lead_received(session: Session, *, lead_id: int, channel: Channel) -> None:
     A hotline lead is already on the phone; if nobody answers, the missed-call callback
     takes over, so it only gets the SLA check.
     """
-    if channel != Channel.HOTLINE:
-        outbox.schedule(
-            session, "lead.first_contact", key=f"first-contact-{lead_id}", lead_id=lead_id
-        )
     sla = clock.now() + dt.timedelta(minutes=policy.load(session).first_response_sla_minutes)
-    outbox.schedule(
-        session, "lead.first_response_sla", run_at=sla, key=f"sla-{lead_id}", lead_id=lead_id
-    )
+    plans = [outbox.Plan("lead.first_response_sla", f"sla-{lead_id}", sla, {"lead_id": lead_id})]
+    if channel != Channel.HOTLINE:
+        first = outbox.Plan(
+            "lead.first_contact", f"first-contact-{lead_id}", None, {"lead_id": lead_id}
+        )
+        plans.insert(0, first)
+    outbox.schedule_all(session, plans)
 
 
 def callback_owed(session: Session, callback: Callback) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import redis
@@ -94,6 +94,43 @@ def schedule(
     session.add(row)
     session.flush()
     return _remember(session, _scheduled(row))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One keyed piece of work for :func:`schedule_all`."""
+
+    task: str
+    key: str
+    run_at: dt.datetime | None = None
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+def schedule_all(session: Session, plans: list[Plan]) -> list[Scheduled]:
+    """Several keyed pieces of work in one statement (a new lead's first call and SLA check).
+
+    A key already taken is handed to :func:`schedule`, which keeps, moves or repeats that work.
+    """
+    now = clock.now()
+    wanted = [
+        Scheduled(0, plan.task, registry.get(plan.task).queue, plan.run_at or now) for plan in plans
+    ]
+    rows = [
+        {"task": w.task, "args": p.args, "queue": w.queue, "run_at": w.run_at, "dedupe_key": p.key}
+        for p, w in zip(plans, wanted, strict=True)
+    ]
+    statement = insert_ignoring(
+        dialect_of(session), OutboxJob.__table__, ("dedupe_key",), ("id", "dedupe_key")
+    )
+    session.flush()
+    created = {key: ident for ident, key in session.connection().execute(statement, rows)}
+    done = []
+    for plan, want in zip(plans, wanted, strict=True):
+        if plan.key in created:
+            done.append(_remember(session, replace(want, id=created[plan.key])))
+        else:
+            done.append(schedule(session, plan.task, run_at=want.run_at, key=plan.key, **plan.args))
+    return done
 
 
 def _scheduled(row: OutboxJob) -> Scheduled:

@@ -118,9 +118,12 @@ def receive(
 
     if found.lead_id is not None:
         lead_id = found.lead_id
-        _complete_customer(conn, found, data, now, owner_id=None)
-        conn.execute(sql.INSERT_TOUCH, {"lead_id": lead_id, **_touch(data, channel, source, now)})
-        _complete_lead(conn, found, data, now)
+        sql.write_touch(
+            conn,
+            touch={"lead_id": lead_id, **_touch(data, channel, source, now)},
+            customer_fill=_customer_fill(found, data, now, owner_id=None),
+            lead_fill=_lead_fill(found, data, now),
+        )
         _forget(session, Customer, customer_id)
         _forget(session, Lead, lead_id)
         if found.lead_status == LeadStatus.DORMANT:
@@ -135,7 +138,9 @@ def receive(
         )
 
     owner = _choose_owner(session, data, found.owner_id, channel, source)
-    _complete_customer(conn, found, data, now, owner_id=owner.id if owner else None)
+    customer_fill = _customer_fill(found, data, now, owner_id=owner.id if owner else None)
+    if customer_fill is not None:
+        conn.execute(sql.COMPLETE_CUSTOMER, customer_fill)
     _forget(session, Customer, customer_id)
     # Only a customer we knew can have bought here before (a repurchase, 续购).
     lead_id, _ = _open_lead(
@@ -335,15 +340,11 @@ def _touch(
     }
 
 
-def _complete_customer(
-    conn: Connection,
-    found: Found,
-    data: LeadInput,
-    now: dt.datetime,
-    *,
-    owner_id: int | None,
-) -> None:
-    """Fill what the customer record lacks (the statement never overwrites what is known)."""
+def _customer_fill(
+    found: Found, data: LeadInput, now: dt.datetime, *, owner_id: int | None
+) -> dict[str, Any] | None:
+    """What the customer record lacks and this enquiry tells (None: nothing); the statement
+    fills only empty fields, so it never overwrites what an agent already knows."""
     fill = {
         "new_name": data.name.strip() if not found.name else None,
         "new_email": data.email if found.email is None else None,
@@ -351,17 +352,18 @@ def _complete_customer(
         "new_consent_at": now if data.consent and found.consent_at is None else None,
         "new_owner_id": owner_id if found.owner_id is None else None,
     }
-    if any(fill.values()):
-        conn.execute(sql.COMPLETE_CUSTOMER, {"customer_id": found.id, **fill})
+    return {"fill_customer_id": found.id, **fill} if any(fill.values()) else None
 
 
-def _complete_lead(conn: Connection, found: Found, data: LeadInput, now: dt.datetime) -> None:
+def _lead_fill(found: Found, data: LeadInput, now: dt.datetime) -> dict[str, Any] | None:
+    """What the open lead lacks and this enquiry tells (None: nothing)."""
     fill = {
         f"new_{key}": getattr(data, key) if getattr(found, key) is None else None
         for key in sql.COMPLETABLE
     }
-    if any(value is not None for value in fill.values()):
-        conn.execute(sql.COMPLETE_LEAD, {"lead_id": found.lead_id, "updated_at": now, **fill})
+    if all(value is None for value in fill.values()):
+        return None
+    return {"fill_lead_id": found.lead_id, "new_updated_at": now, **fill}
 
 
 def _wake(session: Session, lead: Lead, channel: Channel, now: dt.datetime) -> None:

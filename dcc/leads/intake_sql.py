@@ -8,18 +8,20 @@ round trip. Reads return plain rows; the ORM objects are loaded only when a call
 
 from __future__ import annotations
 
+import functools
 from typing import Any, cast
 
 from sqlalchemy import (
     BindParameter,
     Connection,
+    Insert,
     Select,
     Table,
     bindparam,
-    case,
     exists,
     func,
     insert,
+    literal_column,
     select,
     true,
     update,
@@ -88,12 +90,21 @@ CUSTOMER_BY_ID = (
 
 PHONE_TAKEN = select(exists().where(customer_phones.c.phone == bindparam("phone")))
 
+# The fills' parameters are named after no column of either table: with two UPDATEs in one
+# statement, a parameter named like a column would be taken for a value to SET.
+
 #: Fill what the customer record lacks; what an agent already knows stays.
 COMPLETE_CUSTOMER = (
     update(customers)
-    .where(customers.c.id == bindparam("customer_id"))
+    .where(customers.c.id == bindparam("fill_customer_id"))
     .values(
-        name=case((customers.c.name == "", _new(customers.c.name)), else_=customers.c.name),
+        # An empty name takes the new one, if any. The '' is inline: within a CTE, a
+        # literal's bound parameter loses its value.
+        name=func.coalesce(
+            func.nullif(customers.c.name, literal_column("''")),
+            _new(customers.c.name),
+            customers.c.name,
+        ),
         email=func.coalesce(customers.c.email, _new(customers.c.email)),
         city=func.coalesce(customers.c.city, _new(customers.c.city)),
         consent_at=func.coalesce(customers.c.consent_at, _new(customers.c.consent_at)),
@@ -103,8 +114,11 @@ COMPLETE_CUSTOMER = (
 
 COMPLETE_LEAD = (
     update(leads)
-    .where(leads.c.id == bindparam("lead_id"))
-    .values({key: func.coalesce(leads.c[key], _new(leads.c[key])) for key in COMPLETABLE})
+    .where(leads.c.id == bindparam("fill_lead_id"))
+    .values(
+        {key: func.coalesce(leads.c[key], _new(leads.c[key])) for key in COMPLETABLE}
+        | {"updated_at": _new(leads.c.updated_at)}
+    )
 )
 
 INSERT_CUSTOMER = insert(customers).returning(customers.c.id)
@@ -204,6 +218,42 @@ def _new_lead_in_one_statement(*, new_customer: bool) -> Select[Any]:
 
 NEW_LEAD = _new_lead_in_one_statement(new_customer=False)
 NEW_CUSTOMER_LEAD = _new_lead_in_one_statement(new_customer=True)
+
+
+@functools.cache
+def _touch_in_one_statement(*, fill_customer: bool, fill_lead: bool) -> Insert:
+    """PostgreSQL: a touch on an open lead, with the fills of the customer and the lead."""
+    statement = insert(touches).values(
+        {key: bindparam(f"touch_{key}", type_=touches.c[key].type) for key in TOUCH_KEYS}
+    )
+    fills = [COMPLETE_CUSTOMER.cte("filled_customer")] if fill_customer else []
+    if fill_lead:
+        fills.append(COMPLETE_LEAD.cte("filled_lead"))
+    return statement.add_cte(*fills)
+
+
+def write_touch(
+    conn: Connection,
+    *,
+    touch: dict[str, Any],
+    customer_fill: dict[str, Any] | None,
+    lead_fill: dict[str, Any] | None,
+) -> None:
+    """Write a touch on an open lead (``touch`` has its ``lead_id``), with what the enquiry
+    fills in of the customer (:data:`COMPLETE_CUSTOMER`'s parameters) and of the lead
+    (:data:`COMPLETE_LEAD`'s); one statement on PostgreSQL, as :func:`write_new_lead`."""
+    if conn.dialect.name == "postgresql":
+        statement = _touch_in_one_statement(
+            fill_customer=customer_fill is not None, fill_lead=lead_fill is not None
+        )
+        params = {f"touch_{k}": v for k, v in touch.items()}
+        conn.execute(statement, {**params, **(customer_fill or {}), **(lead_fill or {})})
+        return
+    if customer_fill is not None:
+        conn.execute(COMPLETE_CUSTOMER, customer_fill)
+    conn.execute(INSERT_TOUCH, touch)
+    if lead_fill is not None:
+        conn.execute(COMPLETE_LEAD, lead_fill)
 
 
 def write_new_lead(
