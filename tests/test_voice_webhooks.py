@@ -71,6 +71,31 @@ def test_second_call_in_another_format_attaches(twilio, session, agent):
     assert {c.lead_id for c in session.scalars(select(Call))} == {lead.id}
 
 
+def test_a_first_call_that_loses_the_race_for_a_new_number_attaches(
+    twilio, session, agent, monkeypatch
+):
+    """Two first calls from one new number: the other call's customer was committed between
+    this call's lookup and its insert. It runs again, finds that customer and rings."""
+    from dcc.leads import intake
+
+    with clock.frozen(OPEN):
+        twilio.post("/webhooks/twilio/voice/inbound", incoming("CA" + "a" * 32))
+        session.commit()
+        real_lookup, lookups = intake._lookup, []
+
+        def lookup_missing_once(conn, phone):
+            lookups.append(phone)
+            return None if len(lookups) == 1 else real_lookup(conn, phone)
+
+        monkeypatch.setattr(intake, "_lookup", lookup_missing_once)
+        answer = twilio.post("/webhooks/twilio/voice/inbound", incoming("CA" + "b" * 32))
+    assert answer.status_code == 200 and len(lookups) == 2
+    assert ET.fromstring(answer.data).find("Dial/Number") is not None
+    assert rows(session, Customer) == 1 and rows(session, Lead) == 1
+    lead = session.scalars(select(Lead)).one()
+    assert {c.lead_id for c in session.scalars(select(Call))} == {lead.id}
+
+
 @pytest.mark.parametrize("signature", ["", "forged+signature="])
 def test_forged_or_missing_signature_is_403_and_leaves_no_trace(twilio, session, signature):
     answer = twilio.post(
