@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 import sys
 
 import click
@@ -157,7 +156,7 @@ def sources_create(
                 name=name or slug,
                 channel=channel,
                 sub_source=sub_source,
-                secret=secret or secrets.token_urlsafe(32),
+                secret=secret,
                 auth_mode=auth_mode,
                 auto_dial=auto_dial,
             )

@@ -95,7 +95,7 @@ def create(
     slug: str,
     name: str,
     channel: Channel | str,
-    secret: str,
+    secret: str | None = None,
     sub_source: str | None = None,
     auth_mode: str = "hmac",
     auto_dial: bool = False,
@@ -103,8 +103,11 @@ def create(
 ) -> LeadSource:
     if not _SLUG.match(slug):
         raise ValidationError("slug: lowercase letters, digits, - and _", field="slug")
+    if not name.strip():
+        raise ValidationError("a source needs a name", field="name")
     channel = _channel(channel)
     auth_mode = _auth_mode(auth_mode)
+    secret = secret or new_secret()
     if len(secret) < MIN_SECRET_LENGTH:
         raise ValidationError(
             f"a secret has at least {MIN_SECRET_LENGTH} characters", field="secret"
@@ -113,7 +116,7 @@ def create(
         raise Conflict(f"source {slug!r} exists", field="slug")
     source = LeadSource(
         slug=slug,
-        name=name,
+        name=name.strip(),
         channel=channel,
         sub_source=sub_source,
         secret=secret,
@@ -180,9 +183,13 @@ def set_enabled(source: LeadSource, enabled: bool) -> LeadSource:
     return source
 
 
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
 def rotate_secret(source: LeadSource) -> str:
     """Give the source a new random secret; the old one stops working at once."""
-    source.secret = secrets.token_urlsafe(32)
+    source.secret = new_secret()
     return source.secret
 
 

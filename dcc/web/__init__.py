@@ -40,6 +40,7 @@ def init_app(app: Flask) -> None:
         reports,
         reviews,
         softphone,
+        sources,
         stream,
         wallboard,
     )
@@ -70,7 +71,7 @@ def init_app(app: Flask) -> None:
         if not request.path.startswith(CSRF_FREE_PREFIXES):
             csrf.protect()
 
-    for module in (auth, agent, leads, calls, stream, reception, admin, softphone):
+    for module in (auth, agent, leads, calls, stream, reception, admin, sources, softphone):
         app.register_blueprint(module.bp)
     for module in (wallboard, customers, queues, reviews, reports):  # supervisors and managers
         app.register_blueprint(module.bp)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateTimeLocalField,
     FieldList,
     Form,
@@ -45,7 +46,9 @@ def local_input(value: dt.datetime | None, timezone: str) -> str:
 
 
 def _choices(table: dict[str, object], codes: list[str] | None = None) -> list[SelectChoice]:
-    return [SelectChoice(code, str(table[code])) for code in (codes or list(table))]
+    # The labels stay lazy: a form class is built once, and each page shows them in the
+    # reader's language when it renders them.
+    return [SelectChoice(code, cast(str, table[code])) for code in (codes or list(table))]
 
 
 def choices(pairs: Sequence[tuple[Any, str]]) -> list[SelectChoice]:
@@ -150,6 +153,26 @@ class WalkInForm(FlaskForm):
 class StepForm(Form):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=40)])
     text = TextAreaField(_l("Text"), validators=[DataRequired(), Length(max=2000)])
+
+
+class SourceSettingsForm(FlaskForm):
+    """What an admin may change of a lead source (the slug is its address; it stays)."""
+
+    name = StringField(_l("Source name"), validators=[DataRequired(), Length(max=120)])
+    channel = SelectField(_l("Channel"), choices=_choices(labels.CHANNELS))
+    sub_source = StringField(_l("Sub-source"), validators=[Optional(), Length(max=120)])
+    auth_mode = SelectField(
+        _l("Authentication"),
+        choices=[
+            SelectChoice("hmac", cast(str, _l("Signed (X-DCC-Signature)"))),
+            SelectChoice("token", cast(str, _l("Static token (X-DCC-Token)"))),
+        ],
+    )
+    auto_dial = BooleanField(_l("Call new leads at once (auto-dial)"))
+
+
+class SourceForm(SourceSettingsForm):
+    slug = StringField(_l("Slug (in the webhook URL)"), validators=[DataRequired(), Length(max=60)])
 
 
 class ScriptForm(FlaskForm):
