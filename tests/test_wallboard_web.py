@@ -4,6 +4,7 @@ stream keeps the publisher going and holds nothing once closed."""
 from __future__ import annotations
 
 import json
+import time
 
 from web_support import PASSWORD, login
 
@@ -66,6 +67,11 @@ def test_the_stream_sends_the_last_snapshot_then_relays(app, client, staff, redi
     assert _events(chunks, 1) == [("wallboard", {"generated_at": "10:00:01"})]
     assert redis.pubsub_numsub(wallboard.SNAPSHOTS)[0][1] == 1
     response.close()
+    # Closing the stream drops its subscription; the server notices the closed connection a
+    # moment later, so look until it has (a leak would keep it at 1).
+    deadline = time.monotonic() + 5
+    while redis.pubsub_numsub(wallboard.SNAPSHOTS)[0][1] and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert redis.pubsub_numsub(wallboard.SNAPSHOTS)[0][1] == 0
 
 

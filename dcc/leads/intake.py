@@ -117,25 +117,7 @@ def receive(
         customers.add_phone(session, session.get_one(Customer, customer_id), alt_phone)
 
     if found.lead_id is not None:
-        lead_id = found.lead_id
-        sql.write_touch(
-            conn,
-            touch={"lead_id": lead_id, **_touch(data, channel, source, now)},
-            customer_fill=_customer_fill(found, data, now, owner_id=None),
-            lead_fill=_lead_fill(found, data, now),
-        )
-        _forget(session, Customer, customer_id)
-        _forget(session, Lead, lead_id)
-        if found.lead_status == LeadStatus.DORMANT:
-            _wake(session, session.get_one(Lead, lead_id), channel, now)
-        return IntakeResult(
-            session,
-            lead_id,
-            customer_id,
-            duplicate=True,
-            new_lead=False,
-            owner_id=found.lead_owner_id,
-        )
+        return _touch_open_lead(session, conn, found, data, channel, source, now)
 
     owner = _choose_owner(session, data, found.owner_id, channel, source)
     customer_fill = _customer_fill(found, data, now, owner_id=owner.id if owner else None)
@@ -155,6 +137,33 @@ def receive(
         repurchase=bool(found.bought_here),
     )
     return _opened(session, lead_id, customer_id, owner, channel, actor, known=True)
+
+
+def _touch_open_lead(
+    session: Session,
+    conn: Connection,
+    found: Found,
+    data: LeadInput,
+    channel: Channel,
+    source: SourceRef | None,
+    now: dt.datetime,
+) -> IntakeResult:
+    """A known customer with an open lead: the enquiry is a touch on that lead."""
+    lead_id = found.lead_id
+    sql.write_touch(
+        conn,
+        touch={"lead_id": lead_id, **_touch(data, channel, source, now)},
+        customer_fill=_customer_fill(found, data, now, owner_id=None),
+        lead_fill=_lead_fill(found, data, now),
+    )
+    _forget(session, Customer, found.id)
+    _forget(session, Lead, lead_id)
+    if found.lead_status == LeadStatus.DORMANT:
+        _wake(session, session.get_one(Lead, lead_id), channel, now)
+    owner_id = found.lead_owner_id
+    return IntakeResult(
+        session, lead_id, found.id, duplicate=True, new_lead=False, owner_id=owner_id
+    )
 
 
 def _lookup(conn: Connection, phone: str) -> Found | None:
