@@ -63,6 +63,11 @@ def _int(value: str | None) -> int | None:
         return None
 
 
+_calls = cast(Table, Call.__table__)
+#: Every column a new call is written with; one parameter set, so one prepared statement.
+_CALL_COLUMNS = [c for c in _calls.columns if c.key not in {"id", "created_at", "updated_at"}]
+
+
 def lock_call(session: Session, call_id: int) -> Call | None:
     return session.scalar(select(Call).where(Call.id == call_id).with_for_update())
 
@@ -142,11 +147,6 @@ def _new_call_values(
     }
     values.update(created_at=now, updated_at=now, **fields)
     return values
-
-
-_calls = cast(Table, Call.__table__)
-#: Every column a new call is written with; one parameter set, so one prepared statement.
-_CALL_COLUMNS = [c for c in _calls.columns if c.key not in {"id", "created_at", "updated_at"}]
 
 
 def direction_of(params: Mapping[str, str]) -> CallDirection:

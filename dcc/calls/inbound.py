@@ -10,11 +10,11 @@ from sqlalchemy import Table, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from dcc import clock, phones
+from dcc import clock
 from dcc.calls import events, routing
 from dcc.calls.models import Call, CallDirection
 from dcc.config import Settings, parse_hours
-from dcc.errors import ValidationError
+from dcc.errors import InvalidPhoneNumber
 from dcc.leads import callbacks, intake, sources
 from dcc.leads.models import Channel, Lead
 
@@ -99,13 +99,15 @@ def _attach_lead(
     session: Session, sid: str, params: Mapping[str, str], settings: Settings
 ) -> intake.IntakeResult | None:
     """Create or touch the caller's lead; withheld numbers get a call record but no lead."""
-    try:
-        phones.normalize(params.get("From"), settings.default_region, field="From")
-    except ValidationError:
-        return None
-    return intake.receive(
-        session,
-        intake.LeadInput(phone=params["From"], channel=Channel.HOTLINE, details={"call_sid": sid}),
-        source=sources.first_of_channel(session, Channel.HOTLINE),
-        region=settings.default_region,
+    enquiry = intake.LeadInput(
+        phone=params.get("From", ""), channel=Channel.HOTLINE, details={"call_sid": sid}
     )
+    try:
+        return intake.receive(
+            session,
+            enquiry,
+            source=sources.first_of_channel(session, Channel.HOTLINE),
+            region=settings.default_region,
+        )
+    except InvalidPhoneNumber:  # the intake checks the number before it writes anything
+        return None

@@ -63,37 +63,9 @@ def schedule(
     new ``run_at``) and finished work is not repeated, unless ``again`` asks for another round
     (a callback that must ring again later).
     """
-    spec = registry.get(task)
-    when = run_at or clock.now()
     if key is not None:
-        # Most keys are new (they name a new lead or call): try the insert first.
-        statement = insert_ignoring(
-            dialect_of(session), OutboxJob.__table__, ("dedupe_key",), ("id",)
-        )
-        created = session.connection().execute(
-            statement,
-            {"task": task, "args": args, "queue": spec.queue, "run_at": when, "dedupe_key": key},
-        )
-        new_id = created.scalar()
-        if new_id is not None:
-            return _remember(session, Scheduled(new_id, task, spec.queue, when))
-        pending = session.scalar(
-            select(OutboxJob).where(OutboxJob.dedupe_key == key).with_for_update()
-        )
-        if pending is not None:
-            if pending.done_at is None and pending.canceled_at is None:
-                if pending.run_at != when:
-                    pending.run_at, pending.enqueued_at = when, None
-                    return _remember(session, _scheduled(pending))
-                return _scheduled(pending)
-            if not again:
-                return _scheduled(pending)
-            pending.dedupe_key = None  # the finished round frees its key for the next one
-            session.flush()
-    row = OutboxJob(task=task, args=args, queue=spec.queue, run_at=when, dedupe_key=key)
-    session.add(row)
-    session.flush()
-    return _remember(session, _scheduled(row))
+        return schedule_all(session, [Plan(task, key, run_at, args)], again=again)[0]
+    return _add(session, task, run_at or clock.now(), None, args)
 
 
 @dataclass(frozen=True)
@@ -106,10 +78,12 @@ class Plan:
     args: dict[str, Any] = field(default_factory=dict)
 
 
-def schedule_all(session: Session, plans: list[Plan]) -> list[Scheduled]:
-    """Several keyed pieces of work in one statement (a new lead's first call and SLA check).
+def schedule_all(session: Session, plans: list[Plan], *, again: bool = False) -> list[Scheduled]:
+    """Several keyed pieces of work in one statement (a new lead's first call and SLA check),
+    each as :func:`schedule` would add it.
 
-    A key already taken is handed to :func:`schedule`, which keeps, moves or repeats that work.
+    Most keys are new (they name a new lead or call), so the insert comes first; a key already
+    on record is settled by :func:`_key_taken`.
     """
     now = clock.now()
     wanted = [
@@ -124,13 +98,42 @@ def schedule_all(session: Session, plans: list[Plan]) -> list[Scheduled]:
     )
     session.flush()
     created = {key: ident for ident, key in session.connection().execute(statement, rows)}
-    done = []
-    for plan, want in zip(plans, wanted, strict=True):
-        if plan.key in created:
-            done.append(_remember(session, replace(want, id=created[plan.key])))
-        else:
-            done.append(schedule(session, plan.task, run_at=want.run_at, key=plan.key, **plan.args))
-    return done
+    return [
+        _remember(session, replace(want, id=created[plan.key]))
+        if plan.key in created
+        else _key_taken(session, plan, want, again=again)
+        for plan, want in zip(plans, wanted, strict=True)
+    ]
+
+
+def _key_taken(session: Session, plan: Plan, want: Scheduled, *, again: bool) -> Scheduled:
+    """Pending work with the key is kept (moved to the new time); finished work is not
+    repeated unless ``again`` asks for another round."""
+    pending = session.scalar(
+        select(OutboxJob).where(OutboxJob.dedupe_key == plan.key).with_for_update()
+    )
+    if pending is not None:
+        if pending.done_at is None and pending.canceled_at is None:
+            if pending.run_at != want.run_at:
+                pending.run_at, pending.enqueued_at = want.run_at, None
+                return _remember(session, _scheduled(pending))
+            return _scheduled(pending)
+        if not again:
+            return _scheduled(pending)
+        pending.dedupe_key = None  # the finished round frees its key for the next one
+        session.flush()
+    return _add(session, plan.task, want.run_at, plan.key, plan.args)
+
+
+def _add(
+    session: Session, task: str, when: dt.datetime, key: str | None, args: dict[str, Any]
+) -> Scheduled:
+    row = OutboxJob(
+        task=task, args=args, queue=registry.get(task).queue, run_at=when, dedupe_key=key
+    )
+    session.add(row)
+    session.flush()
+    return _remember(session, _scheduled(row))
 
 
 def _scheduled(row: OutboxJob) -> Scheduled:

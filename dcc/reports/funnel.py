@@ -64,6 +64,16 @@ RESPONSE_BUCKET = median.bucket(RESPONSE)
 WITHIN_5MIN = median.within_seconds(Lead.first_response_at, Lead.created_at, FIVE_MINUTES)
 
 
+#: The funnel's stages as the chart draws them (this report's and the sources report's).
+CHART_SERIES = {
+    "线索量": "leads",
+    "有效线索": "valid",
+    "邀约": "invited",
+    "到店": "arrived",
+    "成交": "orders",
+}
+
+
 @dataclass
 class FunnelCounts:
     """The counts of one group of leads; the report rows add the rates."""
@@ -425,13 +435,7 @@ def report(
         chart(
             rows or [total],
             lambda r: r.label,
-            {
-                "线索量": "leads",
-                "有效线索": "valid",
-                "邀约": "invited",
-                "到店": "arrived",
-                "成交": "orders",
-            },
+            CHART_SERIES,
         ),
     )
 

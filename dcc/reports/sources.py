@@ -66,12 +66,6 @@ def report(
         chart(
             ordered,
             lambda r: r.label,
-            {
-                "线索量": "leads",
-                "有效线索": "valid",
-                "邀约": "invited",
-                "到店": "arrived",
-                "成交": "orders",
-            },
+            funnel.CHART_SERIES,
         ),
     )
