@@ -293,24 +293,18 @@ def main() -> int:
     warmup = deliveries(200, args.customers, f"{(int(run) + 5000) % 10000:04d}")
     replays = requests[: max(1, len(requests) // 4)]
 
-    floor_server = benchlib.start_gunicorn(
+    floor = benchlib.measure(
+        "floor (fewest rows a lead needs)",
         "bench_intake:floor_app()",
         env,
+        deliveries(args.requests, args.customers, f"{(int(run) + 2500) % 10000:04d}"),
+        warmup=warmup,
+        clients=args.clients,
+        ok=lambda status: status == 201,
+        chdir=os.path.dirname(os.path.abspath(__file__)),
         workers=args.workers,
         threads=args.threads,
-        chdir=os.path.dirname(os.path.abspath(__file__)),
     )
-    try:
-        benchlib.hammer("warm-up", floor_server.base_url, warmup, clients=args.clients)
-        floor = benchlib.hammer(
-            "floor (fewest rows a lead needs)",
-            floor_server.base_url,
-            deliveries(args.requests, args.customers, f"{(int(run) + 2500) % 10000:04d}"),
-            clients=args.clients,
-            ok=lambda status: status == 201,
-        )
-    finally:
-        floor_server.stop()
     server = benchlib.start_gunicorn(
         "dcc:create_app()", env, workers=args.workers, threads=args.threads
     )

@@ -207,32 +207,20 @@ def main() -> int:
     requests = signed_requests(args.requests, args.customers, run)
     warmup = signed_requests(200, args.customers, f"{(int(run) + 5000) % 10000:04d}")
 
-    bare = benchlib.start_gunicorn(
-        "bench_webhooks:bare_app()", env, chdir=os.path.dirname(__file__), **sizing
+    here = os.path.dirname(__file__)
+    common = {"warmup": warmup, "clients": args.clients, **sizing}
+    base = benchlib.measure(
+        "bare Flask (fixed TwiML)", "bench_webhooks:bare_app()", env, requests, chdir=here, **common
     )
-    try:
-        benchlib.hammer("warm-up", bare.base_url, warmup, clients=args.clients)
-        base = benchlib.hammer(
-            "bare Flask (fixed TwiML)", bare.base_url, requests, clients=args.clients
-        )
-    finally:
-        bare.stop()
-    floor_server = benchlib.start_gunicorn(
-        "bench_webhooks:floor_app()", env, chdir=os.path.dirname(__file__), **sizing
+    floor = benchlib.measure(
+        "floor (TwiML + 1 INSERT)",
+        "bench_webhooks:floor_app()",
+        env,
+        requests,
+        chdir=here,
+        **common,
     )
-    try:
-        benchlib.hammer("warm-up", floor_server.base_url, warmup, clients=args.clients)
-        floor = benchlib.hammer(
-            "floor (TwiML + 1 INSERT)", floor_server.base_url, requests, clients=args.clients
-        )
-    finally:
-        floor_server.stop()
-    real = benchlib.start_gunicorn("dcc:create_app()", env, **sizing)
-    try:
-        benchlib.hammer("warm-up", real.base_url, warmup, clients=args.clients)
-        dcc = benchlib.hammer("DCC inbound webhook", real.base_url, requests, clients=args.clients)
-    finally:
-        real.stop()
+    dcc = benchlib.measure("DCC inbound webhook", "dcc:create_app()", env, requests, **common)
 
     print(
         f"\n{args.requests} signed inbound-call requests, {args.clients} clients, "

@@ -193,6 +193,28 @@ def hammer(
     return Figures(name, len(requests), errors, time.perf_counter() - started, latencies)
 
 
+def measure(
+    name: str,
+    app: str,
+    env: dict[str, str],
+    requests: Sequence[Request],
+    *,
+    warmup: Sequence[Request],
+    clients: int,
+    ok: Callable[[int], bool] = lambda status: status < 400,
+    chdir: str = ROOT,
+    workers: int = 2,
+    threads: int = 8,
+) -> Figures:
+    """Serve ``app`` under gunicorn, warm it up, then :func:`hammer` it with ``requests``."""
+    server = start_gunicorn(app, env, workers=workers, threads=threads, chdir=chdir)
+    try:
+        hammer("warm-up", server.base_url, warmup, clients=clients)
+        return hammer(name, server.base_url, requests, clients=clients, ok=ok)
+    finally:
+        server.stop()
+
+
 def median(values: Sequence[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
