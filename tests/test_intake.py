@@ -88,6 +88,29 @@ def test_invalid_phone_names_the_field_and_stores_nothing(session: Session) -> N
     assert count(session, Lead) == 0
 
 
+def test_an_enquiry_that_loses_the_race_for_a_new_number_joins_the_winner(
+    session: Session, staff, monkeypatch
+) -> None:
+    """The number was written by another intake between this one's lookup and its insert: this
+    one writes no second customer or lead, and becomes a touch on the winner's lead."""
+    staff.user("a1", "dcc_agent")
+    winner = intake.receive(session, enquiry(series="凯美瑞"))
+    real_lookup, lookups = intake._lookup, []
+
+    def missing_at_first(conn, phone):
+        lookups.append(phone)
+        return None if len(lookups) == 1 else real_lookup(conn, phone)
+
+    monkeypatch.setattr(intake, "_lookup", missing_at_first)
+    loser = intake.receive(session, enquiry("+86 138 0013 8000", name="王先生", brand="丰田"))
+    assert len(lookups) == 2
+    assert (loser.customer_id, loser.lead_id) == (winner.customer_id, winner.lead_id)
+    assert (loser.duplicate, loser.new_lead) == (True, False)
+    assert (count(session, Customer), count(session, Lead), count(session, FollowUp)) == (1, 1, 1)
+    assert count(session, LeadTouch) == 2
+    assert (loser.customer.name, loser.lead.brand) == ("王先生", "丰田")
+
+
 def test_alternative_phone_identifies_the_same_customer(session: Session, staff) -> None:
     staff.user("a1", "dcc_agent")
     first = intake.receive(session, enquiry("13800138000", alt_phone="010-12345678"))

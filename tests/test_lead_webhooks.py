@@ -347,6 +347,45 @@ def test_concurrent_duplicates_create_one_lead(live) -> None:
         assert s.scalar(select(func.count()).select_from(LeadDelivery)) == 1
 
 
+def test_different_deliveries_from_one_new_number_at_once_share_one_customer(live) -> None:
+    """Six portals' deliveries of one new number at once: one customer, one lead, six touches."""
+    with live.session() as s:
+        sources.create(s, slug="autohome", name="汽车之家", channel="portal", secret=SECRET)
+        s.commit()
+    answers: list[tuple[int, dict[str, Any]]] = []
+    barrier = threading.Barrier(6)
+
+    def send(n: int) -> None:
+        body = json.dumps({"phone": "+86 138 0013 8000", "external_id": f"portal-{n}"}).encode()
+        request = urllib.request.Request(
+            f"{live.base_url}/webhooks/leads/autohome",
+            data=body,
+            headers={
+                "Content-Type": "application/json",
+                "X-DCC-Signature": sources.sign(SECRET, body),
+            },
+        )
+        barrier.wait()
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                answers.append((response.status, json.loads(response.read())))
+        except urllib.error.HTTPError as error:
+            answers.append((error.code, json.loads(error.read())))
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [status for status, _ in answers] == [201] * 6, answers
+    assert len({(b["customer_id"], b["lead_id"]) for _, b in answers}) == 1
+    with live.session() as s:
+        assert s.scalar(select(func.count()).select_from(Customer)) == 1
+        assert s.scalar(select(func.count()).select_from(Lead)) == 1
+        assert s.scalar(select(func.count()).select_from(LeadTouch)) == 6
+        assert s.scalar(select(func.count()).select_from(LeadDelivery)) == 6
+
+
 # --- authentication -----------------------------------------------------------------------
 
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import cast
 
 from sqlalchemy import Table, bindparam, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dcc import clock
@@ -39,21 +38,10 @@ def receive(session: Session, params: Mapping[str, str], settings: Settings) -> 
     """A caller reached the 400 hotline: record the call, attach the lead, decide routing.
 
     A repeated request for the same CallSid (a provider retry) finds the call and its lead and
-    records no second touch. Every hotline call comes through here, so the common path reads
-    and writes with prebuilt statements and loads no ORM object.
-
-    This is the whole of the request's transaction: when two first calls from one new number
-    arrive at once, the loser's customer fails on the unique number; its transaction is rolled
-    back and it runs again, then finds the customer the winner created.
+    records no second touch; two first calls from one new number at once end on one customer
+    (the intake settles that race). Every hotline call comes through here, so the common path
+    reads and writes with prebuilt statements and loads no ORM object.
     """
-    try:
-        return _receive(session, params, settings)
-    except IntegrityError:
-        session.rollback()
-        return _receive(session, params, settings)
-
-
-def _receive(session: Session, params: Mapping[str, str], settings: Settings) -> InboundDecision:
     sid = params["CallSid"]
     on_record = session.connection().execute(_CALL_ON_RECORD, {"sid": sid}).first()
     lead_id: int | None

@@ -4,11 +4,11 @@ Portals resend: after a timeout, on a ``status="resend"`` ADF prospect, or by a 
 is known by its ``Idempotency-Key`` header and by its external id (the portal's lead id); a
 replay matching either gets the original answer (status and body) and writes nothing.
 
-Concurrent duplicates race on unique constraints (the ``lead_deliveries`` key, or the new
-customer's phone): the loser waits for the winner's commit (PostgreSQL blocks on the unique
-index), gets an IntegrityError, rolls its transaction back and answers with the winner's
-answer. A delivery is therefore the whole of its transaction (the webhook does nothing else);
-that spares every delivery a savepoint's two round trips.
+Concurrent copies of one delivery race on the unique ``lead_deliveries`` key: the loser waits
+for the winner's commit (PostgreSQL blocks on the unique index), gets an IntegrityError, rolls
+its transaction back and answers with the winner's answer. A delivery is therefore the whole
+of its transaction (the webhook does nothing else); that spares every delivery a savepoint's
+two round trips.
 """
 
 from __future__ import annotations
@@ -111,26 +111,22 @@ def record(
 ) -> Answer:
     """Intake and the delivery rows; a racing duplicate gets the stored answer.
 
-    On PostgreSQL the loser of a race blocks on the winner's uncommitted unique keys (the
-    delivery key, or the new customer's phone) until the winner commits, then fails with an
-    IntegrityError: its transaction is rolled back, so its intake leaves no trace, and it
-    answers with the winner's stored answer. A race between two different deliveries for one
-    new phone is retried once, and then finds the customer the other one created.
+    On PostgreSQL the loser of a race blocks on the winner's uncommitted delivery key until
+    the winner commits, then fails with an IntegrityError: its transaction is rolled back, so
+    its intake leaves no trace, and it answers with the winner's stored answer. (Two different
+    deliveries for one new number need nothing here: the intake settles that race.)
     """
-    for attempt in (1, 2):
-        try:
-            return _record(session, source, data, keys, region)
-        except IntegrityError:
-            session.rollback()
-            replay = stored_answer(session, source, keys)
-            if replay is not None:
-                return replay
-            if attempt == 2:
-                raise Conflict(
-                    "the delivery conflicts with stored data (an external id used twice?)",
-                    field="external_id",
-                ) from None
-    raise AssertionError("unreachable")
+    try:
+        return _record(session, source, data, keys, region)
+    except IntegrityError:
+        session.rollback()
+        replay = stored_answer(session, source, keys)
+        if replay is not None:
+            return replay
+        raise Conflict(
+            "the delivery conflicts with stored data (an external id used twice?)",
+            field="external_id",
+        ) from None
 
 
 def _record(

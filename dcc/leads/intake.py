@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from dcc import audit, clock, phones
 from dcc.customers import service as customers
 from dcc.customers.models import Customer, CustomerKind
-from dcc.errors import ValidationError
+from dcc.errors import Conflict, ValidationError
 from dcc.jobs import hooks
 from dcc.leads import assignment, followups, rules
 from dcc.leads import intake_sql as sql
@@ -111,7 +111,14 @@ def receive(
     conn = session.connection()
     found = _lookup(conn, phone)
     if found is None:
-        return _first_enquiry(session, conn, data, phone, alt_phone, channel, source, now, actor)
+        first = _first_enquiry(session, conn, data, phone, alt_phone, channel, source, now, actor)
+        if first is not None:
+            return first
+        # Another enquiry from this new number (a second call, a clerk and a portal at once)
+        # was written first; the number is known now and this enquiry joins that customer.
+        found = _lookup(conn, phone)
+        if found is None:
+            raise Conflict("the phone changed hands while it was recorded; resend", field="phone")
     customer_id = found.id
     if alt_phone and alt_phone != phone:
         customers.add_phone(session, session.get_one(Customer, customer_id), alt_phone)
@@ -125,7 +132,7 @@ def receive(
         conn.execute(sql.COMPLETE_CUSTOMER, customer_fill)
     _forget(session, Customer, customer_id)
     # Only a customer we knew can have bought here before (a repurchase, 续购).
-    lead_id, _ = _open_lead(
+    opened = _open_lead(
         session,
         conn,
         data,
@@ -136,7 +143,8 @@ def receive(
         customer_id=customer_id,
         repurchase=bool(found.bought_here),
     )
-    return _opened(session, lead_id, customer_id, owner, channel, actor, known=True)
+    assert opened is not None  # only a new customer's number can have been taken
+    return _opened(session, opened[0], customer_id, owner, channel, actor, known=True)
 
 
 def _touch_open_lead(
@@ -188,8 +196,9 @@ def _first_enquiry(
     source: SourceRef | None,
     now: dt.datetime,
     actor: User | None,
-) -> IntakeResult:
-    """A number never seen: the customer, its numbers and its lead."""
+) -> IntakeResult | None:
+    """A number never seen: the customer, its numbers and its lead. None, with nothing
+    written, when a concurrent intake has written the number since it was looked up."""
     if (
         alt_phone
         and alt_phone != phone
@@ -208,9 +217,10 @@ def _first_enquiry(
         "do_not_call": False,
         "created_at": now,
     }
-    lead_id, customer_id = _open_lead(
-        session, conn, data, channel, source, now, owner, new_customer=customer
-    )
+    opened = _open_lead(session, conn, data, channel, source, now, owner, new_customer=customer)
+    if opened is None:
+        return None
+    lead_id, customer_id = opened
     if alt_phone and alt_phone != phone:
         conn.execute(
             sql.INSERT_PHONE,
@@ -278,9 +288,10 @@ def _open_lead(
     new_customer: dict[str, Any] | None = None,
     customer_id: int | None = None,
     repurchase: bool = False,
-) -> tuple[int, int]:
+) -> tuple[int, int] | None:
     """Write a new lead with its first follow-up and touch (and ``new_customer``, when the
-    number is new); returns the lead's and the customer's ids."""
+    number is new); returns the lead's and the customer's ids, or None when
+    ``new_customer``'s number was written by a concurrent intake (nothing is written)."""
     sub_source = data.sub_source or (source.sub_source if source else None)
     if repurchase:
         sub_source = sub_source or "续购"
@@ -320,15 +331,16 @@ def _open_lead(
         "status": FollowUpStatus.OPEN,
         "created_at": now,
     }
-    lead_id, customer_id = sql.write_new_lead(
+    written = sql.write_new_lead(
         conn,
         customer=new_customer,
         lead=lead,
         follow_up=follow_up,
         touch=_touch(data, channel, source, now),
     )
-    hooks.lead_received(session, lead_id=lead_id, channel=channel)
-    return lead_id, customer_id
+    if written is not None:
+        hooks.lead_received(session, lead_id=written[0], channel=channel)
+    return written
 
 
 def _touch(

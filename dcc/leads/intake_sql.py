@@ -26,6 +26,7 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import KeyedColumnElement
 
 from dcc.customers.models import Customer, CustomerPhone
@@ -121,7 +122,11 @@ COMPLETE_LEAD = (
     )
 )
 
-INSERT_CUSTOMER = insert(customers).returning(customers.c.id)
+INSERT_CUSTOMER = (
+    sqlite.insert(customers)
+    .on_conflict_do_nothing(index_elements=["phone"])
+    .returning(customers.c.id)
+)
 INSERT_PHONE = insert(customer_phones)
 INSERT_LEAD = insert(leads).returning(leads.c.id)
 INSERT_TOUCH = insert(touches)
@@ -183,11 +188,14 @@ def _new_lead_in_one_statement(*, new_customer: bool) -> Select[Any]:
     parts = []
     customer_id: dict[str, Any] = {}
     if new_customer:
+        # A number another intake has just written (PostgreSQL waits for its commit) inserts
+        # nothing, and so neither does the rest: the statement returns no row.
         customer = (
-            insert(customers)
+            postgresql.insert(customers)
             .from_select(
                 CUSTOMER_KEYS, _row(customers, CUSTOMER_KEYS, "customer_"), include_defaults=False
             )
+            .on_conflict_do_nothing(index_elements=["phone"])
             .returning(customers.c.id, customers.c.phone, customers.c.created_at)
             .cte("new_customer")
         )
@@ -263,9 +271,12 @@ def write_new_lead(
     lead: dict[str, Any],
     follow_up: dict[str, Any],
     touch: dict[str, Any],
-) -> tuple[int, int]:
+) -> tuple[int, int] | None:
     """Write a new lead, its first follow-up and touch, and ``customer`` with its number when
     it is new (then ``lead`` has no customer id); returns the lead's and the customer's ids.
+
+    None, with nothing written, when another intake has written ``customer``'s number since
+    the caller looked it up: the number now belongs to a known customer.
 
     PostgreSQL takes it all in one statement: each round trip costs a web worker more than
     the rows themselves. SQLite runs in the process, so there it is one insert per row.
@@ -278,11 +289,13 @@ def write_new_lead(
             **{f"customer_{k}": v for k, v in (customer or {}).items()},
         }
         statement = NEW_CUSTOMER_LEAD if customer is not None else NEW_LEAD
-        lead_id, customer_id = conn.execute(statement, params).one()
-        return lead_id, customer_id
+        written = conn.execute(statement, params).first()
+        return None if written is None else (written.id, written.customer_id)
     customer_id = lead["customer_id"]
     if customer is not None:
-        customer_id = conn.execute(INSERT_CUSTOMER, customer).scalar_one()
+        customer_id = conn.execute(INSERT_CUSTOMER, customer).scalar()
+        if customer_id is None:
+            return None
         number = {
             "phone": customer["phone"],
             "is_primary": True,
