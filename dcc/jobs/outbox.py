@@ -178,8 +178,7 @@ def _enqueue_after_commit(session: Session) -> None:
     except Exception as error:  # the embedded server could not start: the sweeper retries
         log.warning("outbox: no Redis (%s); %d job(s) left for the sweeper", error, len(rows))
         return
-    for row in rows.values():
-        _enqueue(conn, row.id, row.queue, row.run_at, row.task)
+    _enqueue_all(conn, list(rows.values()))
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -195,23 +194,35 @@ def rq_job_id(outbox_id: int) -> str:
 def _enqueue(
     conn: redis.Redis, outbox_id: int, queue_name: str, run_at: dt.datetime, task: str
 ) -> bool:
-    spec = registry.get(task)
-    queue = Queue(queue_name, connection=conn)
-    options: dict[str, Any] = {
-        "job_id": rq_job_id(outbox_id),
-        "job_timeout": spec.timeout,
-        "retry": Retry(max=len(spec.retry), interval=list(spec.retry)),
-        "failure_ttl": 7 * 24 * 3600,
-        "result_ttl": 3600,
-        "description": f"{task} (outbox {outbox_id})",
-    }
+    return _enqueue_all(conn, [Scheduled(outbox_id, task, queue_name, run_at)])
+
+
+def _enqueue_all(conn: redis.Redis, rows: list[Scheduled]) -> bool:
+    """Hand ``rows`` to RQ in one round trip (one Redis transaction); False when Redis fails,
+    and then none of them is enqueued: the sweeper takes them all."""
+    now = clock.now()
     try:
-        if run_at > clock.now():
-            queue.enqueue_at(run_at, "dcc.jobs.runner.run", outbox_id, **options)
-        else:
-            queue.enqueue("dcc.jobs.runner.run", outbox_id, **options)
+        with conn.pipeline() as pipeline:
+            for row in rows:
+                spec = registry.get(row.task)
+                options: dict[str, Any] = {
+                    "job_id": rq_job_id(row.id),
+                    "job_timeout": spec.timeout,
+                    "retry": Retry(max=len(spec.retry), interval=list(spec.retry)),
+                    "failure_ttl": 7 * 24 * 3600,
+                    "result_ttl": 3600,
+                    "description": f"{row.task} (outbox {row.id})",
+                    "pipeline": pipeline,
+                }
+                queue = Queue(row.queue, connection=conn)
+                if row.run_at > now:
+                    queue.enqueue_at(row.run_at, "dcc.jobs.runner.run", row.id, **options)
+                else:
+                    queue.enqueue("dcc.jobs.runner.run", row.id, **options)
+            pipeline.execute()
     except redis.RedisError as error:
-        log.warning("outbox %s not enqueued (Redis: %s); the sweeper will retry", outbox_id, error)
+        ids = ", ".join(str(row.id) for row in rows)
+        log.warning("outbox %s not enqueued (Redis: %s); the sweeper will retry", ids, error)
         return False
     return True
 
