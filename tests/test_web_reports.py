@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -14,12 +15,15 @@ from web_support import PASSWORD, login, post
 
 from dcc import reports
 from dcc.audit import AuditEntry
+from dcc.reports import labels as report_labels
+from dcc.reports.period import Group, Period
 from dcc.reports.result import Chart, Series
 from dcc.users import service as users
 from dcc.web import charts
 
 MARCH = "from=2026-03-01&to=2026-03-31"
 SVG = "{http://www.w3.org/2000/svg}"
+CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 @pytest.fixture()
@@ -38,6 +42,28 @@ def _text(answer) -> str:
 def _svg(page: str) -> ET.Element:
     start = page.index("<svg")
     return ET.fromstring(page[start : page.index("</svg>", start) + 6])
+
+
+def _headers(page: str) -> list[str]:
+    head = page.split("<thead>")[1].split("</thead>")[0]
+    return re.findall(r"<th[^>]*>(.*?)</th>", head)
+
+
+def _legend(page: str) -> list[str]:
+    if "<svg" not in page:
+        return []
+    return [t.text or "" for t in _svg(page).iter(f"{SVG}text") if t.get("class") == "legend"]
+
+
+def _every_page(client) -> dict[str, str]:
+    """Every report page for March, ungrouped and in each grouping it offers."""
+    pages = {}
+    for name, spec in reports.REPORTS.items():
+        for group in ("", *sorted(g.value for g in spec.groups)):
+            answer = client.get(f"/reports/{name}?{MARCH}&group={group}")
+            assert answer.status_code == 200, (name, group)
+            pages[f"{name}?group={group}"] = _text(answer)
+    return pages
 
 
 def _exports(session) -> list[AuditEntry]:
@@ -128,6 +154,35 @@ def test_english_titles(client, world) -> None:
     assert "Showroom traffic analysis" in page and "Export Excel" in page
 
 
+def test_english_column_headers_and_chart_legends(client, world) -> None:
+    login(client, "boss")
+    client.get("/locale/en")
+    pages = _every_page(client)
+    for page_name, page in pages.items():
+        assert _headers(page), page_name
+        chinese = [h for h in _headers(page) + _legend(page) if CJK.search(h)]
+        assert not chinese, (page_name, chinese)
+        totals = page.split("<tfoot>")[1].split("</tfoot>")[0]
+        assert "Total" in totals and "合计" not in totals, page_name
+    assert "Invitations" in _headers(pages["arrivals?group="])
+    assert "Show rate" in _headers(pages["arrivals?group="])
+    assert "In contact" in _headers(pages["customers?group="])  # a lead status as a column
+
+
+def test_chinese_column_headers_are_the_reports_own(client, session, world) -> None:
+    login(client, "boss")
+    march = Period.parse("2026-03-01", "2026-03-31", "Asia/Shanghai")
+    for page_name, page in _every_page(client).items():
+        name, group = page_name.split("?group=")
+        report = reports.run(
+            session, name, reader=world.boss, period=march, group=Group(group) if group else None
+        )
+        assert _headers(page) == [c.title for c in report.columns], page_name
+        drawn = [] if charts.is_empty(report.chart) else [s.name for s in report.chart.series]
+        assert _legend(page) == drawn, page_name
+    assert "邀约数" in _headers(_text(client.get(f"/reports/arrivals?{MARCH}")))
+
+
 # --- the charts ------------------------------------------------------------------------------
 
 
@@ -154,6 +209,20 @@ def test_rates_get_a_percent_axis_and_a_long_run_of_days_a_line() -> None:
     assert axis[-1].endswith("%")
     shown = [t for t in svg.iter(f"{SVG}text") if "x-label" in (t.get("class") or "")]
     assert len(shown) <= 16  # every other day is enough under the axis
+
+
+def test_a_legend_too_wide_for_one_row_wraps_above_the_plot() -> None:
+    english = "New,In contact,Invited,Arrived,Ordered,Delivered,Lost,Invalid,Duplicate,Dormant"
+    for names, rows in ((english.split(","), 2), (list(report_labels.STATUS.values()), 1)):
+        svg = ET.fromstring(str(charts.render(Chart(["a"], [Series(n, [1]) for n in names]))))
+        bar = next(r for r in svg.iter(f"{SVG}rect") if r.get("class") == "bar")
+        swatches = [r for r in svg.iter(f"{SVG}rect") if r.get("class") != "bar"]
+        spots = zip(swatches, names, strict=True)
+        ends = [float(r.get("x")) + 16 + charts.text_width(n) for r, n in spots]
+        assert max(ends) <= charts.DEFAULT.width - charts.DEFAULT.right
+        assert len({r.get("y") for r in swatches}) == rows
+        # the tallest bar starts right under the legend's last row
+        assert float(bar.get("y")) == charts.DEFAULT.top + charts.LEGEND_ROW * (rows - 1)
 
 
 def test_nothing_to_draw_and_round_ticks() -> None:

@@ -8,8 +8,10 @@ carries a ``<title>`` so hovering shows the exact value. Built with ElementTree,
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
+import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +25,8 @@ _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 #: More points than this, on a run of days, reads better as lines.
 LINE_AFTER = 12
 MAX_BAR = 40
+#: A legend row's height; a legend too wide for one row wraps, and the plot moves down.
+LEGEND_ROW = 16
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,8 @@ def render(chart: Chart, *, title: str = "", frame: Frame = DEFAULT) -> Markup:
     percent = is_rate(chart)
     values = [v for s in chart.series for v in s.data if v is not None]
     axis = ticks(max(values), integers=all(isinstance(v, int) for v in values))
+    spots = legend_spots(frame, [s.name for s in chart.series])
+    frame = dataclasses.replace(frame, top=frame.top + spots[-1][1] - spots[0][1])  # wrapped rows
     svg = ET.Element(
         "svg",
         {
@@ -117,7 +123,7 @@ def render(chart: Chart, *, title: str = "", frame: Frame = DEFAULT) -> Markup:
         _lines(svg, frame, chart, axis[-1], percent)
     else:
         _bars(svg, frame, chart, axis[-1], percent)
-    _legend(svg, frame, [s.name for s in chart.series])
+    _legend(svg, [s.name for s in chart.series], spots)
     return Markup(ET.tostring(svg, encoding="unicode"))
 
 
@@ -220,15 +226,31 @@ def _lines(svg: ET.Element, frame: Frame, chart: Chart, top: float, percent: boo
             _tip(dot, label, series.name, value, percent)
 
 
-def _legend(svg: ET.Element, frame: Frame, names: Sequence[str]) -> None:
-    x = float(frame.left)
-    for s_index, name in enumerate(names):
+def text_width(text: str) -> int:
+    """Roughly how wide ``text`` is at the legend's size: CJK glyphs about 13 units, others 7."""
+    return sum(13 if unicodedata.east_asian_width(ch) in "WF" else 7 for ch in text)
+
+
+def legend_spots(frame: Frame, names: Sequence[str]) -> list[tuple[int, int]]:
+    """Where each legend entry goes (its swatch's x, y): in a row, wrapping at the right edge."""
+    x, y = frame.left, 8
+    spots: list[tuple[int, int]] = []
+    for name in names:
+        width = 16 + text_width(name)  # the swatch, a gap, the name
+        if spots and x + width > frame.width - frame.right:
+            x, y = frame.left, y + LEGEND_ROW
+        spots.append((x, y))
+        x += width + 12
+    return spots
+
+
+def _legend(svg: ET.Element, names: Sequence[str], spots: list[tuple[int, int]]) -> None:
+    for s_index, (name, (x, y)) in enumerate(zip(names, spots, strict=True)):
         colour = PALETTE[s_index % len(PALETTE)]
         ET.SubElement(
             svg,
             "rect",
-            {"x": str(x), "y": "8", "width": "12", "height": "12", "fill": colour},
+            {"x": str(x), "y": str(y), "width": "12", "height": "12", "fill": colour},
         )
-        text = ET.SubElement(svg, "text", {"x": str(x + 16), "y": "18", "class": "legend"})
+        text = ET.SubElement(svg, "text", {"x": str(x + 16), "y": str(y + 10), "class": "legend"})
         text.text = name
-        x += 28 + 13 * len(name)  # CJK glyphs are about 13 units wide at the legend's size

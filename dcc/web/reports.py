@@ -7,6 +7,7 @@ endpoint, which checks the role and writes the audit entry itself.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -21,6 +22,7 @@ from dcc.db import get_session
 from dcc.errors import NotFound, ValidationError
 from dcc.reports.export import value
 from dcc.reports.period import Group, Period, parse_group
+from dcc.reports.result import Chart
 from dcc.users.models import Role
 from dcc.web import charts
 from dcc.web.common import me, roles
@@ -47,11 +49,120 @@ GROUPS = {
     Group.SOURCE: _l("By source"),
     Group.MODEL: _l("By model"),
 }
+#: The table headers in the reader's language, by the Chinese title a report gives its column
+#: (the chart's series are named after columns too). The JSON API and the Excel export keep the
+#: Chinese: they are the dealership's own names. One English msgid per title, and an existing
+#: msgid only where its Chinese is the title itself, so Chinese readers see the titles unchanged.
+HEADERS = {
+    # what a row is
+    "日期": _l("Date"),
+    "坐席": _l("Agent"),
+    "分组": _l("Group"),
+    "日期/分组": _l("Date / group"),
+    "日期/顾问": _l("Date / consultant"),
+    "来源": _l("Lead source"),
+    "跟进人": _l("Follow-up owner"),
+    "战败原因": _l("Lost reason"),
+    "类别": _l("Category"),
+    "意向级别": _l("Grade"),
+    # showroom traffic and first-visit info retention
+    "到店批次": _l("Visits"),
+    "到店人数": _l("Visitors"),
+    "首次到店": _l("First visits"),
+    "首次到店(自然到店)": _l("First visits (walk-in)"),
+    "再次到店": _l("Return visits"),
+    "留档": _l("Contact left"),
+    "未留档": _l("No contact left"),
+    "当场成交": _l("Closed on visit"),
+    "平均人数": _l("Average party size"),
+    "首洽未成交": _l("Not closed on first visit"),
+    "留下电话": _l("Left a phone"),
+    "信息留存率": _l("Info retention rate"),
+    # calls and appointments
+    "通话量": _l("Call count"),
+    "外呼量": _l("Dialled"),
+    "外呼接通": _l("Outbound connects"),
+    "呼入接听": _l("Inbound answered"),
+    "接通量": _l("Connected calls"),
+    "接通率": _l("Connect rate"),
+    "通话时长(秒)": _l("Talk time (s)"),
+    "邀约": _l("Appointments"),
+    "邀约数": _l("Invitations"),
+    "到店": _l("Arrivals"),
+    "已到预约时间": _l("Due by now"),
+    "未到店": _l("No show"),
+    "待到店": _l("Upcoming"),
+    "已取消": _l("Canceled"),
+    "到店率": _l("Show rate"),
+    # follow-ups
+    "待跟进": _l("Pending"),
+    "本期到期": _l("Due in period"),
+    "已逾期": _l("Overdue"),
+    "本期完成": _l("Done in period"),
+    "有跟进结果": _l("With result"),
+    "按时完成": _l("On time"),
+    "按时完成率": _l("On-time rate"),
+    # the funnel and its KPIs
+    "线索量": _l("Leads"),
+    "有效线索": _l("Valid leads"),
+    "邀约到店": _l("Invited arrivals"),
+    "成交": _l("Orders"),
+    "战败": _l("Lost"),
+    "线索有效率": _l("Valid lead rate"),
+    "首次响应时长中位数(秒)": _l("Median first response (s)"),
+    "5分钟内响应占比": _l("Responded within 5 min"),
+    "邀约率": _l("Invitation rate"),
+    "邀约到店率": _l("Invited show rate"),
+    "进店成交率": _l("Close rate after visit"),
+    "线索成交率": _l("Lead close rate"),
+    "战败率": _l("Lost rate"),
+    "主观战败占比": _l("Subjective lost share"),
+    # lost leads, objective (客观) or subjective (主观): the lost statistics' chart series
+    "战败数": _l("Lost leads"),
+    "客观": _l("Objective"),
+    "主观": _l("Subjective"),
+    "客观战败": _l("Objective losses"),
+    "主观战败": _l("Subjective losses"),
+    "客观占比": _l("Objective share"),
+    "主观占比": _l("Subjective share"),
+    "占比": _l("Share"),
+    # the customer analysis' columns and series: one per lead status (dcc.reports.labels.STATUS)
+    "新线索": _l("New"),
+    "联系中": _l("In contact"),
+    "已邀约": _l("Invited"),
+    "已到店": _l("Arrived"),
+    "已成交": _l("Ordered"),
+    "已交车": _l("Delivered"),
+    "无效": _l("Invalid"),
+    "重复": _l("Duplicate"),
+    "休眠": _l("Dormant"),
+}
+
+
+#: The words a report writes into its rows itself (the totals line, a group without a value).
+ROW_WORDS = {
+    "合计": _l("Total"),
+    "全部": _l("All"),
+    "未分配": _l("Unassigned"),
+    "未填写": _l("Not given"),
+}
 
 
 def title(name: str, spec: reports.ReportSpec) -> str:
     """The report's name in the reader's language."""
     return str(TITLES.get(name, spec.title))
+
+
+def header(title: str) -> str:
+    """A column's (or chart series') name in the reader's language; unknown ones show as given."""
+    return str(HEADERS.get(title, title))
+
+
+def legend(chart: Chart) -> Chart:
+    """The chart with its series named in the reader's language, for the legend and tooltips."""
+    return dataclasses.replace(
+        chart, series=[dataclasses.replace(s, name=header(s.name)) for s in chart.series]
+    )
 
 
 @bp.get("/reports")
@@ -94,7 +205,8 @@ def page(name: str) -> tuple[str, int]:
         asked=asked,
         groups=[(g.value, GROUPS[g]) for g in Group if g in spec.groups],
         ranges=quick_ranges(clock.local(clock.now(), timezone).date()),
-        chart=charts.render(report.chart, title=title(name, spec)) if report else None,
+        chart=charts.render(legend(report.chart), title=title(name, spec)) if report else None,
+        header=header,
         cell=cell,
         totals=totals_cells(report) if report else [],
         export_url=_export_url(name, report) if report and user.role in REPORT_ROLES else None,
@@ -156,4 +268,4 @@ def cell(row: Any, key: str, kind: str) -> str:
         return f"{int(raw):,}"
     if isinstance(raw, dt.date):
         return raw.isoformat()
-    return str(raw)
+    return str(ROW_WORDS.get(raw, raw)) if kind == "text" else str(raw)
