@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import html
 import io
+import math
 import re
 import xml.etree.ElementTree as ET
 
 import pytest
+from flask_babel import force_locale
 from openpyxl import load_workbook
 from report_data import build
 from sqlalchemy import select
@@ -16,14 +19,19 @@ from web_support import PASSWORD, login, post
 from dcc import reports
 from dcc.audit import AuditEntry
 from dcc.reports import labels as report_labels
+from dcc.reports import lost
+from dcc.reports.export import value
 from dcc.reports.period import Group, Period
 from dcc.reports.result import Chart, Series
 from dcc.users import service as users
 from dcc.web import charts
+from dcc.web.reports import ROW_WORDS
 
 MARCH = "from=2026-03-01&to=2026-03-31"
 SVG = "{http://www.w3.org/2000/svg}"
 CJK = re.compile(r"[\u3400-\u9fff]")
+#: The test world's data written in Chinese (car models): it stays as written in English too.
+DATA = re.compile("凯美瑞|汉兰达")
 
 
 @pytest.fixture()
@@ -53,6 +61,24 @@ def _legend(page: str) -> list[str]:
     if "<svg" not in page:
         return []
     return [t.text or "" for t in _svg(page).iter(f"{SVG}text") if t.get("class") == "legend"]
+
+
+def _cells(page: str) -> list[str]:
+    """The table's text cells, rows and totals line, as the reader sees them."""
+    body = page.split("<tbody>")[1].split("</tfoot>")[0]
+    return [html.unescape(c) for c in re.findall(r'<td class="text">(.*?)</td>', body)]
+
+
+def _axis(page: str) -> list[str]:
+    """The chart's categories, as the x-axis labels them."""
+    if "<svg" not in page:
+        return []
+    return [t.text or "" for t in _svg(page).iter(f"{SVG}text") if "x-label" in t.get("class", "")]
+
+
+def _tips(page: str) -> list[str]:
+    """The chart's tooltips: a category, a series and a value each."""
+    return [t.text or "" for t in _svg(page).iter(f"{SVG}title")] if "<svg" in page else []
 
 
 def _every_page(client) -> dict[str, str]:
@@ -167,6 +193,62 @@ def test_english_column_headers_and_chart_legends(client, world) -> None:
     assert "Invitations" in _headers(pages["arrivals?group="])
     assert "Show rate" in _headers(pages["arrivals?group="])
     assert "In contact" in _headers(pages["customers?group="])  # a lead status as a column
+
+
+def test_english_rows_and_chart_categories_leave_only_data_in_chinese(client, world) -> None:
+    login(client, "boss")
+    client.get("/locale/en")
+    pages = _every_page(client)
+    for page_name, page in pages.items():
+        shown = _cells(page) + _axis(page) + _tips(page)
+        chinese = [t for t in shown if CJK.search(DATA.sub("", t))]
+        assert not chinese, (page_name, chinese)
+    assert "Online platform" in _cells(pages["sources?group="])  # the channel, no source name
+    assert "400 line" in _axis(pages["funnel?group=source"])
+    assert "N: new lead" in _cells(pages["customers?group="])
+    assert "N: new lead" in _axis(pages["customers?group="])
+    reasons = _cells(pages["lost_analysis?group="])
+    assert {"Budget too low", "Bought a competitor", "Objective", "Subjective"} <= set(reasons)
+    assert "凯美瑞" in _cells(pages["customers?group=model"])  # a car model is the dealer's data
+
+
+def test_every_fixed_name_a_report_writes_has_an_english_one_read_back_as_itself(app) -> None:
+    fixed = [
+        *report_labels.CHANNEL.values(),
+        *report_labels.GRADE.values(),
+        *report_labels.LOST_REASON.values(),
+        lost.OBJECTIVE,
+        lost.SUBJECTIVE,
+        report_labels.TOTAL,
+        report_labels.ALL,
+        report_labels.UNASSIGNED,
+        report_labels.UNKNOWN_MODEL,
+    ]
+    assert sorted(ROW_WORDS) == sorted(fixed)
+    for word, english in ROW_WORDS.items():
+        with force_locale("zh_Hans"):
+            assert str(english) == word  # the Chinese page shows the report's own word
+        with force_locale("en"):
+            assert not CJK.search(str(english)), word
+
+
+def test_chinese_rows_and_chart_categories_are_the_reports_own(client, session, world) -> None:
+    login(client, "boss")
+    march = Period.parse("2026-03-01", "2026-03-31", "Asia/Shanghai")
+    for page_name, page in _every_page(client).items():
+        name, group = page_name.split("?group=")
+        report = reports.run(
+            session, name, reader=world.boss, period=march, group=Group(group) if group else None
+        )
+        text = [c.key for c in report.columns if c.kind == "text"]
+        rows = [*report.rows, report.totals]
+        own = [value(row, key) for row in rows for key in text]
+        if own and own[-len(text)] is None:  # a totals line without a name says "合计"
+            own[-len(text)] = report_labels.TOTAL
+        assert _cells(page) == ["—" if v is None else str(v) for v in own], page_name
+        if not charts.is_empty(report.chart):
+            every = math.ceil(len(report.chart.labels) / 16)  # as many as the axis has room for
+            assert _axis(page) == report.chart.labels[::every], page_name
 
 
 def test_chinese_column_headers_are_the_reports_own(client, session, world) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from dcc import clock, reports
 from dcc.api.reports import REPORT_ROLES
@@ -139,12 +140,48 @@ HEADERS = {
 }
 
 
-#: The words a report writes into its rows itself (the totals line, a group without a value).
+#: The words and fixed names a report writes into its rows and onto the chart's x-axis, by the
+#: Chinese it writes (dcc.reports.labels, dcc.reports.lost): the totals line, a group without a
+#: value, the channels, intent grades, lost reasons and their kind. Agents, lead sources and car
+#: models are the dealer's data and show as written. As in HEADERS, an existing msgid only where
+#: its Chinese is the report's own word: "Walk-in" is 自然到店, not the channel 展厅到店.
 ROW_WORDS = {
+    # the totals line, a group without a value
     "合计": _l("Total"),
     "全部": _l("All"),
     "未分配": _l("Unassigned"),
     "未填写": _l("Not given"),
+    # channels, as the sources report and the grouping by source name them (labels.CHANNEL)
+    "展厅到店": _l("Showroom walk-in"),
+    "展厅来电": _l("Showroom phone-in"),
+    "400 热线": _l("400 line"),
+    "官网/微信": _l("Website / WeChat"),
+    "网络平台": _l("Online platform"),
+    "厂家线索": _l("OEM lead"),
+    "车展/外展": _l("Event"),
+    "转介绍": _l("Referral"),
+    "续购": _l("Repurchase"),
+    # intent grades, the customer analysis' rows and categories (labels.GRADE)
+    "N 新线索": _l("N: new lead"),
+    "H 7天内": _l("H: in 7 days"),
+    "A 1个月内": _l("A: in 1 month"),
+    "B 1-3个月": _l("B: 1-3 months"),
+    "C 3个月以上": _l("C: 3+ months"),
+    "O 已订车": _l("O: ordered"),
+    "F 战败": _l("F: lost"),
+    # lost reasons (labels.LOST_REASON) and their kind (lost.OBJECTIVE, lost.SUBJECTIVE)
+    "预算不足": _l("Budget too low"),
+    "购买竞品": _l("Bought a competitor"),
+    "同城同品": _l("Same brand elsewhere"),
+    "价格": _l("Price"),
+    "配置": _l("Configuration"),
+    "外观设计": _l("Design"),
+    "服务体验": _l("Service experience"),
+    "金融方案": _l("Financing"),
+    "购车计划变更": _l("Plan changed"),
+    "交车时间": _l("Delivery time"),
+    "客观": _l("Objective"),
+    "主观": _l("Subjective"),
 }
 
 
@@ -158,11 +195,21 @@ def header(title: str) -> str:
     return str(HEADERS.get(title, title))
 
 
+def row_word(text: str) -> str:
+    """A word or fixed name a report writes into a row, in the reader's language; data as given."""
+    return str(ROW_WORDS.get(text, text))
+
+
 def legend(chart: Chart) -> Chart:
     """The chart with its series named in the reader's language, for the legend and tooltips."""
     return dataclasses.replace(
         chart, series=[dataclasses.replace(s, name=header(s.name)) for s in chart.series]
     )
+
+
+def categories(chart: Chart) -> Chart:
+    """The chart with its categories (the x-axis, and the tooltips) as the table's rows read."""
+    return dataclasses.replace(chart, labels=[row_word(label) for label in chart.labels])
 
 
 @bp.get("/reports")
@@ -205,7 +252,7 @@ def page(name: str) -> tuple[str, int]:
         asked=asked,
         groups=[(g.value, GROUPS[g]) for g in Group if g in spec.groups],
         ranges=quick_ranges(clock.local(clock.now(), timezone).date()),
-        chart=charts.render(legend(report.chart), title=title(name, spec)) if report else None,
+        chart=_chart(report, title(name, spec)) if report else None,
         header=header,
         cell=cell,
         totals=totals_cells(report) if report else [],
@@ -213,6 +260,11 @@ def page(name: str) -> tuple[str, int]:
         timezone=timezone,
     )
     return body, 422 if errors else 200
+
+
+def _chart(report: reports.Report[Any, Any], caption: str) -> Markup:
+    """The report's chart, its series, categories and tooltips in the reader's language."""
+    return charts.render(categories(legend(report.chart)), title=caption)
 
 
 def _explain(error: ValidationError) -> str:
@@ -268,4 +320,4 @@ def cell(row: Any, key: str, kind: str) -> str:
         return f"{int(raw):,}"
     if isinstance(raw, dt.date):
         return raw.isoformat()
-    return str(ROW_WORDS.get(raw, raw)) if kind == "text" else str(raw)
+    return row_word(str(raw)) if kind == "text" else str(raw)
