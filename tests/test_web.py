@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import re
 
 import pytest
 from sqlalchemy import select
@@ -492,3 +493,31 @@ def test_next_follow_up_is_the_rule_unless_the_agent_changed_it(client, session,
     planned = [f for f in session.get(Lead, lead.id).follow_ups if f.status.value == "open"]
     assert len(planned) == 1 and not planned[0].by_rule
     assert abs(planned[0].due_at - shown) < dt.timedelta(minutes=1)
+
+
+@pytest.mark.parametrize("api_key", ["", "SK" + "1" * 32])
+def test_the_softphone_is_on_the_page_when_agents_are_rung_in_the_browser(
+    app, client, staff, agent, api_key
+) -> None:
+    """With a Twilio API key the hotline rings ``client:<identity>``: every page of someone
+    who takes calls carries the softphone; without one, nothing of it is loaded."""
+    import dataclasses
+
+    app.extensions["dcc.settings"] = dataclasses.replace(
+        app.extensions["dcc.settings"], twilio_api_key_sid=api_key, twilio_api_key_secret="s" * 32
+    )
+    login(client, "agent")
+    page = client.get("/").get_data(as_text=True)
+    assert ('id="softphone"' in page) is bool(api_key)
+    assert ("twilio-voice-sdk" in page) is bool(api_key)
+    if api_key:
+        assert 'data-token-url="/api/v1/voice/token"' in page
+        token = client.get("/api/v1/voice/token")
+        assert token.status_code == 200 and token.get_json()["token"]
+        sdk_path = re.search(r'src="([^"]*twilio-voice-sdk[^"]*)"', page)
+        assert sdk_path is not None
+        sdk = client.get(sdk_path.group(1))  # the vendored SDK is served
+        assert sdk.status_code == 200 and b"Twilio.Device" in sdk.data
+    staff.user("clerk", "clerk", password=PASSWORD)
+    login(client, "clerk")
+    assert 'id="softphone"' not in client.get("/reception").get_data(as_text=True)
