@@ -73,8 +73,10 @@
     try {
       // closeProtection: leaving the page in the middle of a call asks first.
       device = new window.Twilio.Device(await token(), { closeProtection: true });
-      device.on("registered", idle);
-      device.on("unregistered", idle);
+      // Registration can change under a call (a network blip): the call's controls stay.
+      const registration = () => call || idle();
+      device.on("registered", registration);
+      device.on("unregistered", registration);
       device.on("incoming", ringing);
       device.on("error", (error) => say("failed", error.code || error.message));
       device.on("tokenWillExpire", async () => {

@@ -108,6 +108,9 @@ def test_the_agent_page_registers_rings_answers_mutes_and_hangs_up(
 
         phone.locator("[data-action=answer]").click()
         expect(status).to_have_text("通话中")
+        page.evaluate("window.device.emit('registered')")  # registered again under the call
+        expect(status).to_have_text("通话中")
+        expect(phone.locator("[data-action=hangup]")).to_be_visible()
         phone.locator("[data-action=mute]").click()
         expect(phone.locator("[data-action=mute]")).to_have_text("取消静音")
         phone.locator("[data-action=hangup]").click()
