@@ -34,7 +34,7 @@ def test_manager_exports_a_report_that_reads_back(client, session, staff, world)
     assert answer.status_code == 200
     assert answer.mimetype == export.XLSX
     rows = sheet_rows(answer.data)
-    assert rows[0][:4] == ("分组", "战败数", "客观战败", "主观战败")
+    assert rows[0][:4] == ("坐席", "战败数", "客观战败", "主观战败")
     assert rows[1][:4] == ("Bob", 2, 1, 1)
     assert rows[-1][0] == "合计" and rows[-1][1] == 2
     [entry] = audits(session)

@@ -316,3 +316,21 @@ def test_nightly_rollup_builds_every_rollup_and_catches_a_late_commit(session, w
         assert run(session, "funnel", world.admin).totals.orders == 3
         marks = session.scalars(select(BuiltDay).where(BuiltDay.kind == "lead_day")).all()
         assert {m.built_at for m in marks} == {clock.now()}  # the rest re-dated
+
+
+def test_the_first_column_says_what_a_row_is_in_every_grouping(session, world) -> None:
+    """A day, the whole, an agent, a source or a model: the header follows the grouping."""
+    firsts = {
+        (name, group): run(session, name, world.boss, Group(group) if group else None)
+        .columns[0]
+        .title
+        for name, spec in reports.REPORTS.items()
+        for group in ("", *(g.value for g in spec.groups))
+    }
+    assert firsts[("traffic", "")] == firsts[("arrivals", "")] == "日期"
+    assert firsts[("traffic", "agent")] == firsts[("retention", "agent")] == "销售顾问"
+    assert firsts[("followups", "")] == firsts[("followups", "agent")] == "跟进人"
+    assert firsts[("followups", "source")] == firsts[("funnel", "source")] == "来源"
+    assert firsts[("followups", "model")] == firsts[("customers", "model")] == "车型"
+    assert firsts[("lost_stats", "")] == firsts[("arrivals", "agent")] == "坐席"
+    assert firsts[("funnel", "")] == "分组"  # one row: the whole dealership (全部)

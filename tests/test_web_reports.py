@@ -147,7 +147,7 @@ def test_the_export_link_follows_the_session_and_the_server_decides(client, sess
     workbook = client.get(f"/api/v1/reports/lost_stats.xlsx?{MARCH}")
     assert workbook.status_code == 200
     rows = list(load_workbook(io.BytesIO(workbook.data)).worksheets[0].iter_rows(values_only=True))
-    assert rows[0][0] == "分组" and rows[-1][0] == "合计"
+    assert rows[0][0] == "坐席" and rows[-1][0] == "合计"  # by agent unless asked otherwise
     assert "export-customers" not in _text(client.get("/manager/customers"))
     assert client.get("/api/v1/customers/export.xlsx").status_code == 403
     assert [e.details["report"] for e in _exports(session)] == ["lost_stats"]

@@ -21,7 +21,7 @@ from dcc import clock
 from dcc.leads.models import Lead
 from dcc.reports import labels, scope
 from dcc.reports.period import Group, Period, as_date, local_day, prepare, rate
-from dcc.reports.result import Column, Report, chart
+from dcc.reports.result import Column, Report, chart, label_column
 from dcc.sales.models import Appointment, AppointmentStatus
 from dcc.users.models import User
 
@@ -43,7 +43,6 @@ class ArrivalRow:
 
 
 COLUMNS = (
-    Column("label", "日期/分组", "text"),
     Column("appointments", "邀约数"),
     Column("due", "已到预约时间"),
     Column("arrived", "到店"),
@@ -106,7 +105,7 @@ def report(
         TITLE,
         period,
         group,
-        COLUMNS,
+        (label_column(group, ungrouped="日期"), *COLUMNS),
         rows,
         total,
         chart(rows, lambda r: r.label, {"邀约数": "appointments", "到店": "arrived"}),

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from dcc.leads.models import Grade, Lead, LeadStatus
 from dcc.reports import funnel, labels, scope
 from dcc.reports.period import Group, Period, prepare
-from dcc.reports.result import Chart, Column, Report, Series
+from dcc.reports.result import Chart, Column, Report, Series, label_column
 from dcc.users.models import User
 
 NAME, TITLE = "customers", "客户分析"
@@ -42,7 +42,6 @@ class GradeTotals:
 
 
 COLUMNS = (
-    Column("group", "分组", "text"),
     Column("grade_label", "意向级别", "text"),
     Column("leads", "线索量"),
     *(Column(f"by_status.{s.value}", labels.STATUS[s]) for s in LeadStatus),
@@ -86,7 +85,8 @@ def report(
             if totals.by_status[s.value]
         ],
     )
-    return Report(NAME, TITLE, period, group, COLUMNS, ordered, totals, chart)
+    columns = (label_column(group, ungrouped="分组", key="group"), *COLUMNS)
+    return Report(NAME, TITLE, period, group, columns, ordered, totals, chart)
 
 
 def _count(rows: dict[tuple[Any, str], GradeRow], grade: str, status: str) -> int:

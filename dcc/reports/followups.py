@@ -23,7 +23,7 @@ from dcc.leads.models import FollowUp, FollowUpStatus, Lead
 from dcc.reports import labels, rollup, scope
 from dcc.reports.models import follow_up_days
 from dcc.reports.period import Group, Period, as_date, local_day, prepare, rate
-from dcc.reports.result import Column, Report, chart
+from dcc.reports.result import Column, Report, chart, label_column
 from dcc.users.models import User
 
 NAME, TITLE = "followups", "有望客户跟踪进度"
@@ -48,7 +48,6 @@ class FollowUpRow:
 
 
 COLUMNS = (
-    Column("label", "跟进人", "text"),
     Column("open", "待跟进"),
     Column("due", "本期到期"),
     Column("overdue", "已逾期"),
@@ -98,7 +97,7 @@ def report(
         TITLE,
         period,
         group,
-        COLUMNS,
+        (label_column(group, ungrouped="跟进人", agent="跟进人"), *COLUMNS),
         rows,
         total,
         chart(

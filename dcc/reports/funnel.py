@@ -46,7 +46,7 @@ from dcc.leads.models import OBJECTIVE_LOST_REASONS, Lead, LeadStatus
 from dcc.reports import daily_work, labels, median, rollup, scope
 from dcc.reports.models import FUNNEL_MEASURES, RESPONSE_COLUMNS, lead_days
 from dcc.reports.period import Group, Period, as_date, local_day, prepare, rate
-from dcc.reports.result import Column, Report, chart
+from dcc.reports.result import Column, Report, chart, label_column
 from dcc.users.models import User
 
 NAME, TITLE = "funnel", "DCC 漏斗与关键指标"
@@ -136,7 +136,6 @@ COUNT_COLUMNS = (
     Column("lost", "战败"),
 )
 COLUMNS = (
-    Column("label", "分组", "text"),
     *COUNT_COLUMNS,
     Column("valid_rate", "线索有效率", "rate"),
     Column("first_response_median_seconds", "首次响应时长中位数(秒)", "seconds"),
@@ -429,7 +428,7 @@ def report(
         TITLE,
         period,
         group,
-        COLUMNS,
+        (label_column(group, ungrouped="分组"), *COLUMNS),
         rows,
         total,
         chart(

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from dcc.leads.models import OBJECTIVE_LOST_REASONS, Lead, LeadStatus, LostReason
 from dcc.reports import labels, scope
 from dcc.reports.period import Group, Period, prepare, rate
-from dcc.reports.result import Column, Report, chart
+from dcc.reports.result import Column, Report, chart, label_column
 from dcc.users.models import User
 
 OBJECTIVE, SUBJECTIVE = "客观", "主观"
@@ -88,7 +88,6 @@ def is_objective(reason: LostReason | None) -> bool:
 STATS_NAME, STATS_TITLE = "lost_stats", "战败统计表"
 STATS_GROUPS = frozenset(Group)
 STATS_COLUMNS = (
-    Column("label", "分组", "text"),
     Column("lost", "战败数"),
     Column("objective", "客观战败"),
     Column("subjective", "主观战败"),
@@ -121,7 +120,7 @@ def stats(
         STATS_TITLE,
         period,
         group,
-        STATS_COLUMNS,
+        (label_column(group, ungrouped="分组"), *STATS_COLUMNS),
         ordered,
         total,
         chart(ordered, lambda r: r.label, {OBJECTIVE: "objective", SUBJECTIVE: "subjective"}),

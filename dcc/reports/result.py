@@ -28,6 +28,24 @@ class Column:
     kind: Kind = "int"
 
 
+#: What a grouped report's row is, when it is not an agent (each report names its agents).
+_GROUP_TITLES = {Group.SOURCE: "来源", Group.MODEL: "车型"}
+
+
+def label_column(
+    group: Group | None, *, ungrouped: str, agent: str = "坐席", key: str = "label"
+) -> Column:
+    """The first column, titled by what a row is as the report is grouped: a day or the whole
+    (``ungrouped``), an agent (``agent``: 跟进人, 销售顾问 …), a source or a model."""
+    if group is None:
+        title = ungrouped
+    elif group == Group.AGENT:
+        title = agent
+    else:
+        title = _GROUP_TITLES[group]
+    return Column(key, title, "text")
+
+
 @dataclass(frozen=True)
 class Series:
     name: str

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from dcc.reports import labels, scope
 from dcc.reports.period import Group, Period, as_date, local_day, prepare, rate
-from dcc.reports.result import Column, Report, chart
+from dcc.reports.result import Column, Report, chart, label_column
 from dcc.reports.traffic import V, arrived_in
 from dcc.users.models import User
 
@@ -39,7 +39,6 @@ class RetentionRow:
 
 
 COLUMNS = (
-    Column("label", "日期/顾问", "text"),
     Column("first_visits", "首次到店(自然到店)"),
     Column("not_closed", "首洽未成交"),
     Column("left_phone", "留下电话"),
@@ -91,7 +90,7 @@ def report(
         TITLE,
         period,
         group,
-        COLUMNS,
+        (label_column(group, ungrouped="日期", agent="销售顾问"), *COLUMNS),
         rows,
         total,
         chart(rows, lambda r: r.label, {"信息留存率": "retention_rate"}),

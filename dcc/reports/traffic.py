@@ -28,7 +28,7 @@ from dcc.reports.period import (
     prepare,
     rate,
 )
-from dcc.reports.result import Column, Report, chart
+from dcc.reports.result import Column, Report, chart, label_column
 from dcc.sales.models import ShowroomVisit
 from dcc.users.models import User
 
@@ -57,7 +57,6 @@ class TrafficTotals(TrafficRow):
 
 
 COLUMNS = (
-    Column("label", "日期/顾问", "text"),
     Column("visits", "到店批次"),
     Column("people", "到店人数"),
     Column("first_visits", "首次到店"),
@@ -134,7 +133,7 @@ def report(
         TITLE,
         period,
         group,
-        COLUMNS,
+        (label_column(group, ungrouped="日期", agent="销售顾问"), *COLUMNS),
         ordered,
         total,
         chart(
