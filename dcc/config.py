@@ -51,6 +51,11 @@ class Settings:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
+    def softphone(self) -> bool:
+        """With an API key, agents are rung in the browser (``client:<identity>``)."""
+        return bool(self.twilio_api_key_sid)
+
+    @property
     def embedded(self) -> bool:
         """True when the service runs on its own embedded database and Redis."""
         return not self.database_url and not self.redis_url

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
+import threading
+import urllib.error
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +20,8 @@ from dcc import clock
 from dcc.jobs import runner
 from dcc.jobs.models import OutboxJob
 from telephony import TelephonyUnavailable
+
+Answer = tuple[int, dict[str, Any]]  # an HTTP status and its JSON body
 
 TWILIO_ACCOUNT_SID = "AC" + "1" * 32
 TWILIO_AUTH_TOKEN = "test-auth-token"
@@ -101,3 +107,27 @@ def run_due(session: Session, until: dt.datetime | None = None) -> list[str]:
         for outbox_id in due:
             ran.add(outbox_id)
             results.append(runner.run(outbox_id))
+
+
+def post_json_at_once(url: str, bodies: list[bytes], headers: list[dict[str, str]]) -> list[Answer]:
+    """POST each body from its own thread, all released together (real concurrent requests);
+    the answers, as (status, JSON body), in the order they came back."""
+    answers: list[Answer] = []
+    barrier = threading.Barrier(len(bodies))
+
+    def send(body: bytes, sent: dict[str, str]) -> None:
+        request = urllib.request.Request(url, data=body, headers=sent)
+        barrier.wait()
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                answers.append((response.status, json.loads(response.read())))
+        except urllib.error.HTTPError as error:
+            answers.append((error.code, json.loads(error.read())))
+
+    pairs = zip(bodies, headers, strict=True)
+    threads = [threading.Thread(target=send, args=pair) for pair in pairs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers

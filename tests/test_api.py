@@ -187,8 +187,8 @@ def test_one_new_number_entered_at_once_from_many_desks_gives_one_customer(live)
     """Real commits on separate connections: six staff enter the same new number at once, in
     several formats. Each gets 201 on one customer and one lead; every entry is a touch."""
     import json
-    import threading
-    import urllib.request
+
+    from support import post_json_at_once
 
     from dcc.leads.models import LeadTouch
     from dcc.users import service as users
@@ -198,27 +198,11 @@ def test_one_new_number_entered_at_once_from_many_desks_gives_one_customer(live)
         token = users.create_token(s, users.create_user(s, login="boss", role="manager"))
         s.commit()
     formats = ["13800138000", "138 0013 8000", "+86 138-0013-8000", "008613800138000"]
-    answers: list[tuple[int, dict]] = []
-    barrier = threading.Barrier(6)
-
-    def enter(phone: str) -> None:
-        request = urllib.request.Request(
-            f"{live.base_url}/api/v1/leads",
-            data=json.dumps({"phone": phone, "name": "王先生"}).encode(),
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
-        )
-        barrier.wait()
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                answers.append((response.status, json.loads(response.read())))
-        except urllib.error.HTTPError as error:
-            answers.append((error.code, json.loads(error.read())))
-
-    threads = [threading.Thread(target=enter, args=(formats[n % 4],)) for n in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    answers = post_json_at_once(
+        f"{live.base_url}/api/v1/leads",
+        [json.dumps({"phone": formats[n % 4], "name": "王先生"}).encode() for n in range(6)],
+        [{"Content-Type": "application/json", "Authorization": f"Bearer {token}"}] * 6,
+    )
     assert [status for status, _ in answers] == [201] * 6, answers
     assert len({(b["customer_id"], b["lead_id"]) for _, b in answers}) == 1
     assert sorted(b["new_lead"] for _, b in answers) == [False] * 5 + [True]

@@ -4,16 +4,14 @@ safety, dedup by phone, and refusals that store nothing. Also the ``dcc sources`
 from __future__ import annotations
 
 import json
-import threading
-import urllib.error
 import urllib.parse
-import urllib.request
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from support import post_json_at_once
 
 from dcc.customers.models import Customer, CustomerPhone
 from dcc.leads import deliveries, sources
@@ -319,25 +317,8 @@ def test_concurrent_duplicates_create_one_lead(live) -> None:
         s.commit()
     body = json.dumps({"phone": "13800138000", "external_id": "burst-1"}).encode()
     headers = {"Content-Type": "application/json", "X-DCC-Signature": sources.sign(SECRET, body)}
-    answers: list[tuple[int, dict[str, Any]]] = []
-    barrier = threading.Barrier(8)
-
-    def send() -> None:
-        request = urllib.request.Request(
-            f"{live.base_url}/webhooks/leads/autohome", data=body, headers=headers
-        )
-        barrier.wait()
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                answers.append((response.status, json.loads(response.read())))
-        except urllib.error.HTTPError as error:
-            answers.append((error.code, json.loads(error.read())))
-
-    threads = [threading.Thread(target=send) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    url = f"{live.base_url}/webhooks/leads/autohome"
+    answers = post_json_at_once(url, [body] * 8, [headers] * 8)
     assert [status for status, _ in answers] == [201] * 8, answers
     assert len({json.dumps(b, sort_keys=True) for _, b in answers}) == 1
     with live.session() as s:
@@ -352,31 +333,15 @@ def test_different_deliveries_from_one_new_number_at_once_share_one_customer(liv
     with live.session() as s:
         sources.create(s, slug="autohome", name="汽车之家", channel="portal", secret=SECRET)
         s.commit()
-    answers: list[tuple[int, dict[str, Any]]] = []
-    barrier = threading.Barrier(6)
-
-    def send(n: int) -> None:
-        body = json.dumps({"phone": "+86 138 0013 8000", "external_id": f"portal-{n}"}).encode()
-        request = urllib.request.Request(
-            f"{live.base_url}/webhooks/leads/autohome",
-            data=body,
-            headers={
-                "Content-Type": "application/json",
-                "X-DCC-Signature": sources.sign(SECRET, body),
-            },
-        )
-        barrier.wait()
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                answers.append((response.status, json.loads(response.read())))
-        except urllib.error.HTTPError as error:
-            answers.append((error.code, json.loads(error.read())))
-
-    threads = [threading.Thread(target=send, args=(n,)) for n in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    bodies = [
+        json.dumps({"phone": "+86 138 0013 8000", "external_id": f"portal-{n}"}).encode()
+        for n in range(6)
+    ]
+    headers = [
+        {"Content-Type": "application/json", "X-DCC-Signature": sources.sign(SECRET, body)}
+        for body in bodies
+    ]
+    answers = post_json_at_once(f"{live.base_url}/webhooks/leads/autohome", bodies, headers)
     assert [status for status, _ in answers] == [201] * 6, answers
     assert len({(b["customer_id"], b["lead_id"]) for _, b in answers}) == 1
     with live.session() as s:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 
-from web_support import PASSWORD, login
+from web_support import PASSWORD, login, read_events
 
 from dcc import wallboard
 from dcc.web.wallboard import wallboard_events
@@ -20,20 +20,6 @@ class CountingPublisher:
 
     def ensure_running(self) -> None:
         self.started += 1
-
-
-def _events(chunks, count):
-    """The next ``count`` events (kind, data) of an SSE body, comments skipped."""
-    found = []
-    for chunk in chunks:
-        text = chunk.decode() if isinstance(chunk, bytes) else chunk
-        for block in text.split("\n\n"):
-            lines = [line for line in block.splitlines() if not line.startswith((":", "retry"))]
-            if lines:
-                found.append((lines[0].removeprefix("event: "), json.loads(lines[1][6:])))
-        if len(found) >= count:
-            return found
-    return found
 
 
 def _envelope(data: dict) -> str:
@@ -57,14 +43,14 @@ def test_the_stream_sends_the_last_snapshot_then_relays(app, client, staff, redi
     response = client.get("/wallboard/stream", buffered=False)
     assert response.mimetype == "text/event-stream"
     chunks = response.response
-    assert _events(chunks, 2) == [
+    assert read_events(chunks, 2) == [
         ("ready", {"channels": 2}),
         ("wallboard", {"generated_at": "10:00:00", "agents": []}),
     ]
     assert publisher.started == 1
     assert redis.ttl(wallboard.VIEWERS) > 0  # the publisher sees a viewer
     redis.publish(wallboard.SNAPSHOTS, _envelope({"generated_at": "10:00:01"}))
-    assert _events(chunks, 1) == [("wallboard", {"generated_at": "10:00:01"})]
+    assert read_events(chunks, 1) == [("wallboard", {"generated_at": "10:00:01"})]
     assert redis.pubsub_numsub(wallboard.SNAPSHOTS)[0][1] == 1
     response.close()
     # Closing the stream drops its subscription; the server notices the closed connection a

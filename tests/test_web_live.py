@@ -6,7 +6,7 @@ import datetime as dt
 import json
 
 import redis as redis_lib
-from web_support import PASSWORD, login
+from web_support import PASSWORD, login, read_events
 
 from dcc import clock, live
 from dcc.calls.models import Call, CallDirection, CallStatus
@@ -21,21 +21,6 @@ AGENT_PHONE = "+8613900000001"
 CUSTOMER = "+8613800138000"
 
 
-def _events(chunks, count):
-    """The next ``count`` events (kind, data) from an SSE body, skipping comments."""
-    found = []
-    for chunk in chunks:
-        text = chunk.decode() if isinstance(chunk, bytes) else chunk
-        for block in text.split("\n\n"):
-            lines = [line for line in block.splitlines() if not line.startswith((":", "retry"))]
-            if lines:
-                kind = lines[0].removeprefix("event: ")
-                found.append((kind, json.loads(lines[1].removeprefix("data: "))))
-        if len(found) >= count:
-            return found
-    return found
-
-
 def test_stream_relays_the_users_events_after_saying_ready(client, staff, redis_url) -> None:
     agent = staff.user("agent", "dcc_agent", password=PASSWORD)
     other = staff.user("other", "dcc_agent")
@@ -45,14 +30,14 @@ def test_stream_relays_the_users_events_after_saying_ready(client, staff, redis_
     assert response.headers["Cache-Control"] == "no-cache"
     assert response.headers["X-Accel-Buffering"] == "no"
     chunks = response.response
-    assert _events(chunks, 1)[0][0] == "ready"
+    assert read_events(chunks, 1)[0][0] == "ready"
     publisher = redis_lib.Redis.from_url(redis_url)
     publisher.publish(live.user_channel(other.id), json.dumps({"event": "call", "data": {}}))
     publisher.publish(
         live.user_channel(agent.id),
         json.dumps({"event": "screen_pop", "data": {"call_id": 7, "lead_id": None}}),
     )
-    assert _events(chunks, 1) == [("screen_pop", {"call_id": 7, "lead_id": None})]
+    assert read_events(chunks, 1) == [("screen_pop", {"call_id": 7, "lead_id": None})]
     response.close()
 
 

@@ -92,6 +92,16 @@ def _every_page(client) -> dict[str, str]:
     return pages
 
 
+def _pages_with_their_reports(client, session, reader):
+    """Every report page for March (see :func:`_every_page`) with the report it shows."""
+    march = Period.parse("2026-03-01", "2026-03-31", "Asia/Shanghai")
+    for page_name, page in _every_page(client).items():
+        name, group = page_name.split("?group=")
+        grouping = Group(group) if group else None
+        report = reports.run(session, name, reader=reader, period=march, group=grouping)
+        yield page_name, page, report
+
+
 def _exports(session) -> list[AuditEntry]:
     return list(session.scalars(select(AuditEntry).where(AuditEntry.action.like("export.%"))))
 
@@ -234,12 +244,7 @@ def test_every_fixed_name_a_report_writes_has_an_english_one_read_back_as_itself
 
 def test_chinese_rows_and_chart_categories_are_the_reports_own(client, session, world) -> None:
     login(client, "boss")
-    march = Period.parse("2026-03-01", "2026-03-31", "Asia/Shanghai")
-    for page_name, page in _every_page(client).items():
-        name, group = page_name.split("?group=")
-        report = reports.run(
-            session, name, reader=world.boss, period=march, group=Group(group) if group else None
-        )
+    for page_name, page, report in _pages_with_their_reports(client, session, world.boss):
         text = [c.key for c in report.columns if c.kind == "text"]
         rows = [*report.rows, report.totals]
         own = [value(row, key) for row in rows for key in text]
@@ -253,12 +258,7 @@ def test_chinese_rows_and_chart_categories_are_the_reports_own(client, session, 
 
 def test_chinese_column_headers_are_the_reports_own(client, session, world) -> None:
     login(client, "boss")
-    march = Period.parse("2026-03-01", "2026-03-31", "Asia/Shanghai")
-    for page_name, page in _every_page(client).items():
-        name, group = page_name.split("?group=")
-        report = reports.run(
-            session, name, reader=world.boss, period=march, group=Group(group) if group else None
-        )
+    for page_name, page, report in _pages_with_their_reports(client, session, world.boss):
         assert _headers(page) == [c.title for c in report.columns], page_name
         drawn = [] if charts.is_empty(report.chart) else [s.name for s in report.chart.series]
         assert _legend(page) == drawn, page_name

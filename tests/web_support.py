@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -53,3 +54,27 @@ def available_agent(session: Any) -> Any:
     )
     agent.agent_status = AgentStatus.AVAILABLE
     return agent
+
+
+def sign_in(page: Any, login_name: str, password: str = BROWSER_PASSWORD) -> Any:
+    """Log in through the login form of a browser ``page`` showing it; the page lands home."""
+    page.fill("#login", login_name)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    return page
+
+
+def read_events(chunks: Any, count: int) -> list[tuple[str, Any]]:
+    """The next ``count`` events (kind, data) from an SSE body's chunks, comments skipped."""
+    found = []
+    for chunk in chunks:
+        text = chunk.decode() if isinstance(chunk, bytes) else chunk
+        for block in text.split("\n\n"):
+            lines = [line for line in block.splitlines() if not line.startswith((":", "retry"))]
+            if lines:
+                kind = lines[0].removeprefix("event: ")
+                found.append((kind, json.loads(lines[1].removeprefix("data: "))))
+        if len(found) >= count:
+            return found
+    return found

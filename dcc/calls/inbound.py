@@ -78,8 +78,7 @@ def receive(session: Session, params: Mapping[str, str], settings: Settings) -> 
             lead = session.get_one(Lead, lead_id)
             callbacks.owe(session, lead, reason="after_hours", due_at=due, call_id=call_id)
         return InboundDecision(call_id, lead_id, [], after_hours=True)
-    softphone = bool(settings.twilio_api_key_sid)
-    endpoints = routing.inbound_endpoints(session, owner_id, softphone=softphone)
+    endpoints = routing.inbound_endpoints(session, owner_id, softphone=settings.softphone)
     return InboundDecision(call_id, lead_id, endpoints, after_hours=False)
 
 

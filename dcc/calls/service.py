@@ -233,8 +233,7 @@ def start_click_to_dial(session: Session, lead: Lead, *, actor: User, settings: 
             f"outside calling hours ({settings.calling_hours} {settings.timezone})",
             field="lead_id",
         )
-    softphone = bool(settings.twilio_api_key_sid)
-    endpoint = routing.agent_endpoint(actor, softphone=softphone)
+    endpoint = routing.agent_endpoint(actor, softphone=settings.softphone)
     if endpoint is None:
         raise ValidationError("your user has no phone to ring; ask an admin", field="phone")
     now = clock.now()

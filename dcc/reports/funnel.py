@@ -62,6 +62,19 @@ SUBJECTIVE = LOST & Lead.lost_reason.not_in(sorted(OBJECTIVE_LOST_REASONS))
 RESPONSE = median.seconds_between(Lead.first_response_at, Lead.created_at)
 RESPONSE_BUCKET = median.bucket(RESPONSE)
 WITHIN_5MIN = median.within_seconds(Lead.first_response_at, Lead.created_at, FIVE_MINUTES)
+#: How each of FUNNEL_MEASURES counts a group of leads, in that order.
+MEASURES = (
+    func.count(),
+    func.count().filter(VALID),
+    func.count().filter(INVITED),
+    func.count().filter(INVITED & Lead.arrived_at.is_not(None)),
+    func.count().filter(ARRIVED),
+    func.count().filter(ORDERED),
+    func.count().filter(LOST),
+    func.count().filter(SUBJECTIVE),
+    func.count().filter(Lead.first_response_at.is_not(None)),
+    func.count().filter(WITHIN_5MIN),
+)
 
 
 #: The funnel's stages as the chart draws them (this report's and the sources report's).
@@ -177,21 +190,9 @@ def scan(
     PostgreSQL) counts everything the funnel needs.
     """
     prepare(session)
-    measures = [
-        func.count(),
-        func.count().filter(VALID),
-        func.count().filter(INVITED),
-        func.count().filter(INVITED & Lead.arrived_at.is_not(None)),
-        func.count().filter(ARRIVED),
-        func.count().filter(ORDERED),
-        func.count().filter(LOST),
-        func.count().filter(SUBJECTIVE),
-        func.count().filter(Lead.first_response_at.is_not(None)),
-        func.count().filter(WITHIN_5MIN),
-    ]
     # The bucket multiplies the groups; reports without a median (sources) leave it out.
     bucket = RESPONSE_BUCKET if histograms else literal(None)
-    stmt = select(*keys, bucket, *measures).where(where)
+    stmt = select(*keys, bucket, *MEASURES).where(where)
     rows = session.execute(stmt.group_by(*keys, *([bucket] if histograms else []))).all()
     totals: dict[Key, FunnelCounts] = defaultdict(FunnelCounts)
     found: dict[Key, Histogram] = defaultdict(dict)
@@ -255,23 +256,11 @@ def summarize(
     prepare(session)
     bucket = median.coarse_bucket(RESPONSE)
     named = [k.label(f"k{i}") for i, k in enumerate(keys)]
-    measures = [
-        func.count(),
-        func.count().filter(VALID),
-        func.count().filter(INVITED),
-        func.count().filter(INVITED & Lead.arrived_at.is_not(None)),
-        func.count().filter(ARRIVED),
-        func.count().filter(ORDERED),
-        func.count().filter(LOST),
-        func.count().filter(SUBJECTIVE),
-        func.count().filter(Lead.first_response_at.is_not(None)),
-        func.count().filter(WITHIN_5MIN),
-    ]
     inner = (
         select(
             *named,
             bucket.label("b"),
-            *(m.label(name) for m, name in zip(measures, FUNNEL_MEASURES, strict=True)),
+            *(m.label(name) for m, name in zip(MEASURES, FUNNEL_MEASURES, strict=True)),
         )
         .where(where)
         .group_by(*named, bucket)

@@ -105,7 +105,6 @@ def _template_helpers(app: Flask, timezone: str) -> None:
             "locale": session.get("locale", "zh_Hans"),
             "js_labels": labels.js_labels() if user else {},
             "dealer_name": app.extensions["dcc.settings"].dealer_name,
-            # The same test as routing's: with an API key, agents are rung in the browser.
-            "softphone": bool(app.extensions["dcc.settings"].twilio_api_key_sid),
+            "softphone": app.extensions["dcc.settings"].softphone,
             "now": clock.now(),
         }

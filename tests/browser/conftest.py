@@ -45,9 +45,11 @@ def open_page(chromium: Any, live: Any) -> Iterator[Any]:
     stops, so no live stream outlives it."""
     contexts: list[Any] = []
 
-    def open_one(path: str = "/") -> Any:
+    def open_one(path: str = "/", *, init_script: str | None = None) -> Any:
         context = chromium.new_context(viewport=VIEWPORT, locale="zh-CN")
         contexts.append(context)
+        if init_script is not None:  # runs in every page before the page's own scripts
+            context.add_init_script(init_script)
         page = context.new_page()
         page.goto(live.base_url + path)
         return page

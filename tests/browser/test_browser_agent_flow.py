@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from web_support import AGENT_PHONE, BROWSER_PASSWORD, CUSTOMER, HOTLINE, available_agent
+from web_support import AGENT_PHONE, BROWSER_PASSWORD, CUSTOMER, HOTLINE, available_agent, sign_in
 
 from dcc.calls.models import Call
 from dcc.leads import intake
@@ -55,12 +55,7 @@ def _seed(live: Any) -> None:
 
 
 def _login(open_page: Any, login: str) -> Page:
-    page: Page = open_page("/login")
-    page.fill("#login", login)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-    return page
+    return sign_in(open_page("/login"), login, PASSWORD)
 
 
 def _stream_open(page: Page) -> None:

@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 import pytest
-from web_support import BROWSER_PASSWORD, available_agent
+from web_support import available_agent, sign_in
 
 from dcc.calls.routing import client_identity
 
@@ -58,17 +58,17 @@ window.Twilio = { Device: StandInDevice };
 """
 
 
-@pytest.fixture()
-def softphone_app(live: Any) -> Any:
+def _softphone_on(live: Any, secret: str = "k" * 32) -> str:
+    """An API key (with ``secret``) as the dealer configures it, and the agent to ring; returns
+    the agent's client identity."""
     settings = live.app.extensions["dcc.settings"]
     live.app.extensions["dcc.settings"] = dataclasses.replace(
-        settings, twilio_api_key_sid="SK" + "1" * 32, twilio_api_key_secret="k" * 32
+        settings, twilio_api_key_sid="SK" + "1" * 32, twilio_api_key_secret=secret
     )
     with live.session() as session:
         agent = available_agent(session)
         session.commit()
-        identity = client_identity(agent)
-    return identity
+        return client_identity(agent)
 
 
 def _claims(jwt: str) -> dict[str, Any]:
@@ -77,73 +77,50 @@ def _claims(jwt: str) -> dict[str, Any]:
 
 
 def test_the_agent_page_registers_rings_answers_mutes_and_hangs_up(
-    chromium, live, softphone_app, artifacts
+    open_page, live, artifacts
 ) -> None:
-    context = chromium.new_context(locale="zh-CN")
-    context.add_init_script(STAND_IN_DEVICE)
-    try:
-        page = context.new_page()
-        page.goto(live.base_url + "/login")
-        page.fill("#login", "agent")
-        page.fill("#password", BROWSER_PASSWORD)
-        page.click("button[type=submit]")
-        phone = page.locator("#softphone")
-        status, caller = phone.locator(".sp-status"), phone.locator(".sp-caller")
-        expect(status).to_have_text("软电话就绪", timeout=10_000)
+    identity = _softphone_on(live)
+    page = sign_in(open_page("/login", init_script=STAND_IN_DEVICE), "agent")
+    phone = page.locator("#softphone")
+    status, caller = phone.locator(".sp-status"), phone.locator(".sp-caller")
+    expect(status).to_have_text("软电话就绪", timeout=10_000)
 
-        # The Device got the app's token for the identity the hotline rings.
-        token = page.evaluate("window.device.token")
-        claims = _claims(token)
-        assert claims["grants"]["identity"] == softphone_app
-        assert claims["grants"]["voice"]["incoming"]["allow"] is True
-        assert page.evaluate("window.device.options.closeProtection") is True
+    # The Device got the app's token for the identity the hotline rings.
+    token = page.evaluate("window.device.token")
+    claims = _claims(token)
+    assert claims["grants"]["identity"] == identity
+    assert claims["grants"]["voice"]["incoming"]["allow"] is True
+    assert page.evaluate("window.device.options.closeProtection") is True
 
-        page.evaluate("window.device.ring('+8613800138000')")
-        expect(status).to_have_text("来电")
-        expect(caller).to_have_text("+8613800138000")
-        expect(phone.locator("[data-action=answer]")).to_be_visible()
-        expect(phone.locator("[data-action=decline]")).to_be_visible()
-        expect(phone.locator("[data-action=hangup]")).to_be_hidden()
-        page.screenshot(path=str(artifacts / "ringing.png"))
+    page.evaluate("window.device.ring('+8613800138000')")
+    expect(status).to_have_text("来电")
+    expect(caller).to_have_text("+8613800138000")
+    expect(phone.locator("[data-action=answer]")).to_be_visible()
+    expect(phone.locator("[data-action=decline]")).to_be_visible()
+    expect(phone.locator("[data-action=hangup]")).to_be_hidden()
+    page.screenshot(path=str(artifacts / "ringing.png"))
 
-        phone.locator("[data-action=answer]").click()
-        expect(status).to_have_text("通话中")
-        page.evaluate("window.device.emit('registered')")  # registered again under the call
-        expect(status).to_have_text("通话中")
-        expect(phone.locator("[data-action=hangup]")).to_be_visible()
-        phone.locator("[data-action=mute]").click()
-        expect(phone.locator("[data-action=mute]")).to_have_text("取消静音")
-        phone.locator("[data-action=hangup]").click()
-        expect(status).to_have_text("软电话就绪")
-        expect(caller).to_have_text("")
-        assert page.evaluate("window.device.calls[0].done") == ["accept", "mute", "disconnect"]
+    phone.locator("[data-action=answer]").click()
+    expect(status).to_have_text("通话中")
+    page.evaluate("window.device.emit('registered')")  # registered again under the call
+    expect(status).to_have_text("通话中")
+    expect(phone.locator("[data-action=hangup]")).to_be_visible()
+    phone.locator("[data-action=mute]").click()
+    expect(phone.locator("[data-action=mute]")).to_have_text("取消静音")
+    phone.locator("[data-action=hangup]").click()
+    expect(status).to_have_text("软电话就绪")
+    expect(caller).to_have_text("")
+    assert page.evaluate("window.device.calls[0].done") == ["accept", "mute", "disconnect"]
 
-        page.evaluate("window.device.ring('+8613900139000')")
-        phone.locator("[data-action=decline]").click()
-        expect(status).to_have_text("软电话就绪")
-        assert page.evaluate("window.device.calls[1].done") == ["reject"]
-    finally:
-        context.close()
+    page.evaluate("window.device.ring('+8613900139000')")
+    phone.locator("[data-action=decline]").click()
+    expect(status).to_have_text("软电话就绪")
+    assert page.evaluate("window.device.calls[1].done") == ["reject"]
 
 
-def test_a_softphone_without_its_secret_says_it_is_unavailable(chromium, live) -> None:
-    settings = live.app.extensions["dcc.settings"]
-    live.app.extensions["dcc.settings"] = dataclasses.replace(
-        settings, twilio_api_key_sid="SK" + "1" * 32, twilio_api_key_secret=""
-    )
-    with live.session() as session:
-        available_agent(session)
-        session.commit()
-    context = chromium.new_context(locale="zh-CN")
-    context.add_init_script(STAND_IN_DEVICE)
-    try:
-        page = context.new_page()
-        page.goto(live.base_url + "/login")
-        page.fill("#login", "agent")
-        page.fill("#password", BROWSER_PASSWORD)
-        page.click("button[type=submit]")
-        status = page.locator("#softphone .sp-status")
-        expect(status).to_contain_text("软电话不可用", timeout=10_000)
-        expect(status).to_contain_text("DCC_TWILIO_API_KEY_SECRET")
-    finally:
-        context.close()
+def test_a_softphone_without_its_secret_says_it_is_unavailable(open_page, live) -> None:
+    _softphone_on(live, secret="")
+    page = sign_in(open_page("/login", init_script=STAND_IN_DEVICE), "agent")
+    status = page.locator("#softphone .sp-status")
+    expect(status).to_contain_text("软电话不可用", timeout=10_000)
+    expect(status).to_contain_text("DCC_TWILIO_API_KEY_SECRET")

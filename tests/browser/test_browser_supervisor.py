@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
-from web_support import AGENT_PHONE, BROWSER_PASSWORD, CUSTOMER, HOTLINE, available_agent
+from web_support import AGENT_PHONE, BROWSER_PASSWORD, CUSTOMER, HOTLINE, available_agent, sign_in
 
 from dcc import wallboard
 from dcc.audit import AuditEntry
@@ -43,12 +43,7 @@ def _seed(live: Any) -> int:
 
 
 def _login(open_page: Any, login: str) -> Page:
-    page: Page = open_page("/login")
-    page.fill("#login", login)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-    return page
+    return sign_in(open_page("/login"), login, PASSWORD)
 
 
 def _exports(live: Any) -> list[AuditEntry]:
