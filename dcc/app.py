@@ -99,9 +99,3 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DCCError)
     def _domain_error(error: DCCError) -> Any:
         return jsonify(error=error.to_dict()), error.status_code
-
-
-def get_settings(app: Flask | None = None) -> Settings:
-    from flask import current_app
-
-    return (app or current_app).extensions["dcc.settings"]

@@ -84,7 +84,7 @@ def users_create(
     phone: str | None,
     team: str | None,
 ) -> None:
-    from dcc.app import get_settings
+    from dcc.config import get_settings
     from dcc.users import service
 
     try:
@@ -305,7 +305,7 @@ def sim_call(from_: str, to: str | None, hangup_after: float | None) -> None:
     import requests
 
     from dcc import phones
-    from dcc.app import get_settings
+    from dcc.config import get_settings
 
     settings = get_settings()
     try:

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from flask import Flask, current_app
+
 from dcc.errors import ConfigurationError
 
 
@@ -132,3 +134,8 @@ def parse_hours(text: str) -> tuple[int, int]:
 def env_flag(name: str) -> bool:
     """A boolean environment flag (``1``, ``true``, ``yes``, ``on``)."""
     return _env_bool(os.environ.get(name, ""))
+
+
+def get_settings(app: Flask | None = None) -> Settings:
+    """The settings of ``app``, or of the current app (a request, a job, a CLI command)."""
+    return (app or current_app).extensions["dcc.settings"]

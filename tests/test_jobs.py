@@ -14,8 +14,8 @@ from sqlalchemy import select
 from support import RecordingTelephony, run_due
 
 from dcc import clock
-from dcc.app import get_settings
 from dcc.calls import service as calls
+from dcc.config import get_settings
 from dcc.jobs import outbox, policy
 from dcc.jobs.models import OutboxJob
 from dcc.leads import callbacks, intake, lifecycle, manager

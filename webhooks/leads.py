@@ -12,7 +12,7 @@ from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from dcc import clock
-from dcc.app import get_settings
+from dcc.config import get_settings
 from dcc.db import get_session
 from dcc.leads import deliveries, sources
 from webhooks import lead_payload

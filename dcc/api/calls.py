@@ -9,9 +9,9 @@ from flask_smorest import Blueprint
 
 from dcc.api.auth import authenticate_request, current_user
 from dcc.api.schemas import CallCreate, CallPlaced, CallQuery, CallSummaryOut
-from dcc.app import get_settings
 from dcc.calls import dialer, history
 from dcc.calls import service as calls
+from dcc.config import get_settings
 from dcc.db import get_session
 from dcc.leads.access import get_visible_lead
 from dcc.voice import get_telephony

@@ -12,7 +12,7 @@ from dcc.api import serialize
 from dcc.api.auth import authenticate_request, current_user
 from dcc.api.permissions import require_role
 from dcc.api.schemas import CustomerOut, Merge, PhoneQuery
-from dcc.app import get_settings
+from dcc.config import get_settings
 from dcc.customers import service as customers
 from dcc.db import get_session
 from dcc.errors import NotFound

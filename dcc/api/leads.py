@@ -11,7 +11,7 @@ from dcc.api import serialize
 from dcc.api.auth import authenticate_request, current_user
 from dcc.api.permissions import require_role
 from dcc.api.schemas import IntakeOut, LeadCreate, LeadDetail, Reassign
-from dcc.app import get_settings
+from dcc.config import get_settings
 from dcc.db import get_session
 from dcc.errors import ValidationError
 from dcc.leads import intake, manager

@@ -20,7 +20,7 @@ from dcc import audit, reports
 from dcc.api.auth import authenticate_request, current_user
 from dcc.api.permissions import require_role
 from dcc.api.schemas import Strict
-from dcc.app import get_settings
+from dcc.config import get_settings
 from dcc.db import get_session
 from dcc.leads.models import Channel, Grade, LeadStatus
 from dcc.reports import export

@@ -11,11 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dcc import clock
-from dcc.app import get_settings
 from dcc.calls import dialer, routing
 from dcc.calls import service as calls
 from dcc.calls.models import TERMINAL_CALL_STATUSES, Call, CallDirection
-from dcc.config import parse_hours
+from dcc.config import get_settings, parse_hours
 from dcc.jobs import outbox, policy
 from dcc.jobs.registry import task
 from dcc.leads import manager

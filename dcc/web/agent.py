@@ -8,8 +8,8 @@ from flask_login import login_required
 from werkzeug.wrappers import Response
 
 from dcc import worklist
-from dcc.app import get_settings
 from dcc.calls import wrapup
+from dcc.config import get_settings
 from dcc.db import get_session
 from dcc.errors import DCCError, NotFound
 from dcc.leads.models import Callback

@@ -8,9 +8,9 @@ from flask import Blueprint, Response, abort, jsonify, redirect, render_template
 from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
 
-from dcc.app import get_settings
 from dcc.calls import recordings, wrapup
 from dcc.calls.models import Call
+from dcc.config import get_settings
 from dcc.db import get_session
 from dcc.errors import DCCError, NotFound
 from dcc.leads import intake

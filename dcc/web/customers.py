@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from dcc.api.reports import CUSTOMER_EXPORT_ROLES
-from dcc.app import get_settings
+from dcc.config import get_settings
 from dcc.customers import listing
 from dcc.customers import service as customers
 from dcc.customers.models import Customer

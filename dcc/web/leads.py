@@ -13,10 +13,10 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from dcc import messaging
-from dcc.app import get_settings
 from dcc.calls import dialer, wrapup
 from dcc.calls import history as call_history
 from dcc.calls import service as calls
+from dcc.config import get_settings
 from dcc.db import get_session
 from dcc.errors import CallRefused, DCCError, NotFound, ValidationError
 from dcc.leads import rules

@@ -12,12 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dcc import clock
-from dcc.app import get_settings
 from dcc.calls import wrapup
 from dcc.calls.models import Call
 from dcc.callscripts import context as script_context
 from dcc.callscripts import service as callscripts
 from dcc.callscripts.models import CallScript
+from dcc.config import get_settings
 from dcc.errors import NotFound
 from dcc.leads import rules
 from dcc.leads.models import Lead

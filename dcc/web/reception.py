@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from dcc import reception
-from dcc.app import get_settings
+from dcc.config import get_settings
 from dcc.db import get_session
 from dcc.errors import DCCError, NotFound
 from dcc.sales.models import Appointment

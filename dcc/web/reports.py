@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from dcc import clock, reports
 from dcc.api.reports import REPORT_ROLES
-from dcc.app import get_settings
+from dcc.config import get_settings
 from dcc.db import get_session
 from dcc.errors import NotFound, ValidationError
 from dcc.reports.export import value

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from dcc import clock
-from dcc.app import get_settings
+from dcc.config import get_settings
 from dcc.db import get_session
 from dcc.errors import DCCError, NotFound, ValidationError
 from dcc.leads import review

@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from dcc import softphone
 from dcc.api.auth import Unauthorized
-from dcc.app import get_settings
+from dcc.config import get_settings
 from dcc.db import get_session
 from dcc.users import service as users
 from dcc.users.models import User

@@ -18,8 +18,8 @@ import redis
 from flask import Blueprint, Response, current_app, render_template, stream_with_context, url_for
 
 from dcc import live, wallboard
-from dcc.app import get_settings
 from dcc.broker import get_redis
+from dcc.config import get_settings
 from dcc.web.common import me, roles
 from dcc.web.stream import WALLBOARD_ROLES, format_event, sse_events
 
