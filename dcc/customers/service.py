@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 from dcc import audit
 from dcc.customers.models import Customer, CustomerKind, CustomerPhone
 from dcc.errors import MergeRefused, NotFound, ValidationError
-from dcc.leads import followups
+from dcc.leads import closing
+from dcc.leads.closing import CloseReason
 from dcc.leads.models import OPEN_STATUSES, Lead, LeadStatus, LeadTouch
 from dcc.users.models import User
 
@@ -156,7 +157,7 @@ def _keep_one_open_lead(session: Session, customer: Customer) -> None:
         if lead is keeper:
             continue
         lead.status = LeadStatus.DUPLICATE
-        followups.cancel_open_work(session, lead)
+        closing.release_open_work(session, lead, reason=CloseReason.MERGED)
         session.add(
             LeadTouch(
                 lead_id=keeper.id,
