@@ -4,8 +4,7 @@ Whenever a lead is lost, invalid, merged away as a duplicate, delivered or goes 
 :func:`release_open_work` closes, in the caller's transaction and with the reason:
 
 - its open follow-ups and pending callbacks (canceled),
-- its appointments still ahead (canceled; one whose time has passed is left for the no-show
-  check, which marks it without asking anybody to re-invite a closed lead),
+- its booked appointments: canceled when still ahead, a no-show when their time has passed,
 - the outbox work scheduled for them and for the lead (reminders, SMS, callbacks ringing,
   speed-to-lead), so that nothing reaches the customer or an agent afterwards.
 
@@ -114,6 +113,13 @@ def release_open_work(
                 .returning(Appointment.id),
             )
         ),
+    )
+    # A visit whose time has passed without an arrival was missed, whatever closed the lead.
+    released.appointment_ids += session.scalars(
+        update(Appointment)
+        .where(Appointment.lead_id == lead.id, Appointment.status == AppointmentStatus.BOOKED)
+        .values(status=AppointmentStatus.NO_SHOW)
+        .returning(Appointment.id),
     )
     released.outbox_ids = _cancel_jobs(session, lead, released, now)
     lead.next_action, lead.next_action_at = None, None

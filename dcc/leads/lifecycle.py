@@ -216,11 +216,12 @@ def mark_invalid(session: Session, lead: Lead, *, actor: User | None, reason: st
 
     ``actor`` None: the attempt policy decided (a number that does not exist).
     """
+    actor_id = actor.id if actor else None
     move(lead, S.INVALID)
-    closing.release_open_work(session, lead, reason=CloseReason.INVALID, actor_id=actor.id)
+    closing.release_open_work(session, lead, reason=CloseReason.INVALID, actor_id=actor_id)
     audit.record(
         session,
-        actor_id=actor.id if actor else None,
+        actor_id=actor_id,
         action="lead.invalid",
         entity="lead",
         entity_id=lead.id,

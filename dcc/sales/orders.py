@@ -74,7 +74,7 @@ def fen(amount: Decimal | None, field: str) -> int | None:
 def place(session: Session, lead: Lead, data: OrderInput, *, actor: User, timezone: str) -> Order:
     """Record an order on ``lead`` (which must have arrived; 409 otherwise)."""
     check_actor(actor)
-    number = vin.normalize(data.vin) if (data.vin or "").strip() else None
+    number = vin.normalize(data.vin) if data.vin and data.vin.strip() else None
     names = {
         "brand": data.brand,
         "series": data.series,
