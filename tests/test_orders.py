@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from dcc import clock, reception
 from dcc.leads import followups, intake, lifecycle, sources
-from dcc.leads.models import Channel, FollowUpStatus, Grade, Lead, LeadStatus
+from dcc.leads.models import Channel, Grade, Lead, LeadStatus
 from dcc.sales import catalogue, orders
 from dcc.sales.models import Order, Vehicle
 from dcc.users.models import AgentStatus

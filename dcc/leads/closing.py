@@ -18,7 +18,7 @@ import datetime as dt
 import enum
 from dataclasses import dataclass, field
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from dcc import audit, clock
@@ -140,18 +140,21 @@ def release_open_work(
     return released
 
 
-def job_keys(lead: Lead, released: Released) -> list[str]:
-    """The outbox keys under which work for ``lead`` and its released rows was scheduled.
+def job_keys(session: Session, lead: Lead) -> list[str]:
+    """The outbox keys under which work for ``lead`` was scheduled: the lead's own, and those of
+    every follow-up, callback and appointment it ever had (an arrived or already canceled one
+    may still have a reminder pending).
 
     The keys are the ones :mod:`dcc.jobs.hooks` and :mod:`dcc.jobs.tasks` give their work; the
     loop audit, which reads the jobs' arguments instead, reports any that a key here misses.
     """
     keys = [f"first-contact-{lead.id}", f"sla-{lead.id}"]
-    for follow_up_id in released.follow_up_ids:
+    for follow_up_id in session.scalars(select(FollowUp.id).where(FollowUp.lead_id == lead.id)):
         keys += [f"followup-remind-{follow_up_id}", f"followup-overdue-{follow_up_id}"]
-    for callback_id in released.callback_ids:
+    for callback_id in session.scalars(select(Callback.id).where(Callback.lead_id == lead.id)):
         keys += [f"callback-fire-{callback_id}", f"callback-release-{callback_id}"]
-    for appointment_id in released.appointment_ids:
+    appointments = select(Appointment.id).where(Appointment.lead_id == lead.id)
+    for appointment_id in session.scalars(appointments):
         kinds = ["confirm", *REMINDER_OFFSETS, "no-show"]
         keys += [f"appointment-{appointment_id}-{kind}" for kind in kinds]
     # A pending ``call.attempt_result`` is due at once and finds the lead closed.
@@ -159,7 +162,7 @@ def job_keys(lead: Lead, released: Released) -> list[str]:
 
 
 def _cancel_jobs(session: Session, lead: Lead, released: Released, now: dt.datetime) -> list[int]:
-    keys = job_keys(lead, released)
+    keys = job_keys(session, lead)
     pending = (OutboxJob.done_at.is_(None), OutboxJob.canceled_at.is_(None))
     # The key is freed with the cancel, so the same work can be planned again if the lead
     # is ever worked again (a dormant lead woken by the customer).
