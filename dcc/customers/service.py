@@ -129,7 +129,7 @@ def merge(
         survivor.do_not_call = survivor.do_not_call or duplicate.do_not_call
     session.flush()
     session.expire_all()  # the bulk updates moved rows under loaded collections
-    _keep_one_open_lead(session, survivor)
+    keep_one_open_lead(session, survivor)
     audit.record(
         session,
         actor_id=actor.id,
@@ -142,7 +142,9 @@ def merge(
     return survivor
 
 
-def _keep_one_open_lead(session: Session, customer: Customer) -> None:
+def keep_one_open_lead(session: Session, customer: Customer) -> None:
+    """One open lead per customer: the most advanced stays, the others close as duplicates
+    (their open work released) and become touches on it."""
     open_leads = session.scalars(
         select(Lead)
         .where(Lead.customer_id == customer.id, Lead.status.in_(OPEN_STATUSES))
