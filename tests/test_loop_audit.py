@@ -28,8 +28,8 @@ from dcc.leads.models import (
 from dcc.loop import audit
 from dcc.notifications import Notification
 from dcc.sales import orders
-from dcc.sales.models import Appointment, AppointmentStatus
-from dcc.users.models import AgentStatus, User
+from dcc.sales.models import Appointment
+from dcc.users.models import AgentStatus
 
 T0 = dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
 
@@ -190,5 +190,3 @@ def test_a_manager_sees_only_the_broken_links_of_their_team(session, staff) -> N
     session.commit()
     assert [v["lead_id"] for v in audit.find_violations(session, reader=theirs)] == [lead.id]
     assert audit.find_violations(session, reader=elsewhere) == []
-    assert isinstance(session.get(User, agent.id), User)
-    assert AppointmentStatus.BOOKED  # the enum is the audit's vocabulary

@@ -64,7 +64,7 @@ def test_a_consultant_records_delivers_and_the_page_lists_the_car(client, sessio
 
 
 def test_cancel_from_the_page_needs_a_reason(client, session, staff):
-    lead, _consultant, agent = arrived(session, staff)
+    lead, _consultant, _agent = arrived(session, staff)
     login(client, "liu")
     with clock.frozen(T0):
         post(client, f"/leads/{lead.id}/orders", {"vin": "1HGCM82633A004352"})
