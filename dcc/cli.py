@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 
@@ -12,6 +13,7 @@ from flask.cli import FlaskGroup
 from dcc import migrate
 from dcc.db import get_database
 from dcc.errors import DCCError
+from dcc.loop import audit
 
 
 def main() -> None:
@@ -34,6 +36,7 @@ def init_app(app: Flask) -> None:
     ):
         app.cli.add_command(group)
     app.cli.add_command(serve_command)
+    app.cli.add_command(audit_command)
 
 
 def _fail(error: DCCError) -> None:
@@ -352,6 +355,23 @@ def jobs_sweep(every: float | None) -> None:
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     sweeper.run_forever(app, every)
+
+
+@click.command("audit", help="List every broken link of the closed loop; exit 1 if any.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of {kind, ids…}.")
+def audit_command(as_json: bool) -> None:
+    with get_database().session_scope() as session:
+        violations = audit.find_violations(session)
+    if as_json:
+        click.echo(json.dumps(violations, ensure_ascii=False))
+    else:
+        for kind, n in audit.counts(violations).items():
+            click.echo(f"{kind}: {n}")
+            for violation in (v for v in violations if v["kind"] == kind):
+                ids = ", ".join(f"{k} {v}" for k, v in violation.items() if k != "kind")
+                click.echo(f"  {ids}")
+        click.echo(f"{len(violations)} violation(s)" if violations else "the loop is closed")
+    sys.exit(1 if violations else 0)
 
 
 if __name__ == "__main__":  # python -m dcc.cli …

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dcc import clock
 from dcc.callscripts import service as callscripts
+from dcc.config import get_settings, parse_hours
 from dcc.leads import intake, lifecycle, sources
 from dcc.leads.models import Channel
+from dcc.sales import catalogue, orders
 from dcc.users import service as users
 from dcc.users.models import AgentStatus, User
 
@@ -82,7 +85,11 @@ def seed(session: Session) -> bool:
             ),
             source=by_slug[slug],
         )
-    # One invited lead, so the agent's day starts with an appointment on the list.
+    catalogue.seed_demo(session)
+    settings = get_settings()
+    # One invited lead, so the agent's day starts with an appointment on the list: tomorrow,
+    # inside the showroom's opening hours whatever the hour of seeding (its reminders are
+    # then ahead too; one already past is not planned).
     manager = users.get_by_login(session, "manager")
     consultant = users.get_by_login(session, "consultant1")
     first = intake.receive(
@@ -90,6 +97,32 @@ def seed(session: Session) -> bool:
         intake.LeadInput(phone="13800138000", channel=Channel.PORTAL),
         source=by_slug["autohome"],
     ).lead
-    tomorrow = clock.now() + dt.timedelta(days=1)
-    lifecycle.book_appointment(session, first, at=tomorrow, consultant=consultant, actor=manager)
+    visit = visit_tomorrow(settings.timezone, settings.opening_hours)
+    lifecycle.book_appointment(session, first, at=visit, consultant=consultant, actor=manager)
+    # A customer who bought here: an owner (保有客户) whose next enquiry is a repurchase.
+    owner = intake.receive(
+        session,
+        intake.LeadInput(phone="13600136000", name="周先生", channel=Channel.WALK_IN),
+        source=None,
+    ).lead
+    lifecycle.register_arrival(session, owner, clerk=None, consultant=consultant)
+    order = orders.place(
+        session,
+        owner,
+        orders.OrderInput(
+            brand="丰田", series="卡罗拉", model="2024款 1.5L", configuration="精英版", price=None
+        ),
+        actor=consultant,
+        timezone=settings.timezone,
+    )
+    orders.deliver(session, order, actor=consultant)
     return True
+
+
+def visit_tomorrow(timezone: str, opening_hours: str) -> dt.datetime:
+    """Tomorrow (dealer time) an hour and a half after opening, or mid-day if the day is short."""
+    start, end = parse_hours(opening_hours)
+    minutes = start + min(90, (end - start) // 2)
+    tomorrow = clock.local(clock.now(), timezone).date() + dt.timedelta(days=1)
+    local = dt.datetime.combine(tomorrow, dt.time(minutes // 60, minutes % 60))
+    return local.replace(tzinfo=ZoneInfo(timezone)).astimezone(dt.UTC)

@@ -9,6 +9,8 @@
   registry, per queue
 - ``dcc_outbox_backlog``: outbox rows neither done nor canceled; ``dcc_outbox_failing``: those
   of them whose last attempt raised (``last_error`` set)
+- ``dcc_loop_violations{kind}``: broken links of the closed loop found by the last nightly
+  loop audit (:mod:`dcc.loop.audit`), and ``dcc_loop_audit_timestamp_seconds``: when it ran
 - ``dcc_redis_up``: 0 when Redis could not be asked (the queue figures are then missing)
 
 Each app has its own :class:`~prometheus_client.CollectorRegistry` (tests build many apps).
@@ -36,6 +38,7 @@ from dcc.broker import get_broker
 from dcc.calls.models import Call, CallStatus
 from dcc.db import get_database
 from dcc.jobs.models import OutboxJob
+from dcc.loop import audit as loop_audit
 from dcc.queues import QUEUE_NAMES
 from dcc.reports.period import Period
 
@@ -72,6 +75,7 @@ class DccCollector(Collector):
                     *open_jobs
                 )
             ).one()
+            last_audit = loop_audit.latest_run(session)
         finally:
             session.close()
         calls = GaugeMetricFamily(
@@ -84,6 +88,20 @@ class DccCollector(Collector):
         yield GaugeMetricFamily(
             "dcc_outbox_failing", "Open outbox jobs whose last attempt failed", failing
         )
+        if last_audit is not None:
+            loop = GaugeMetricFamily(
+                "dcc_loop_violations",
+                "Broken links of the closed loop at the last nightly audit, by kind",
+                labels=["kind"],
+            )
+            for kind in loop_audit.KINDS:
+                loop.add_metric([kind], last_audit.counts.get(kind, 0))
+            yield loop
+            yield GaugeMetricFamily(
+                "dcc_loop_audit_timestamp_seconds",
+                "When the last loop audit ran (Unix time)",
+                last_audit.ran_at.timestamp(),
+            )
 
     def _queues(self) -> Iterator[Metric]:
         depth = GaugeMetricFamily("dcc_queue_depth", "RQ jobs waiting", labels=["queue"])

@@ -7,10 +7,11 @@ from dcc.customers.models import Customer, CustomerPhone
 from dcc.db import Base
 from dcc.jobs.models import OutboxJob
 from dcc.leads.models import Callback, FollowUp, Lead, LeadSource, LeadTouch, LostRequest
+from dcc.loop.models import LoopAuditRun
 from dcc.messaging import SentMessage
 from dcc.notifications import Notification
 from dcc.reports.models import AgentDay, BuiltDay
-from dcc.sales.models import Appointment, Order, ShowroomVisit
+from dcc.sales.models import Appointment, CatalogueEntry, Order, ShowroomVisit, Vehicle
 from dcc.settings_store import DealerSetting
 from dcc.users.models import ApiToken, Team, User
 
@@ -25,6 +26,7 @@ __all__ = [
     "CallEvent",
     "CallScript",
     "Callback",
+    "CatalogueEntry",
     "Customer",
     "CustomerPhone",
     "DealerSetting",
@@ -32,6 +34,7 @@ __all__ = [
     "Lead",
     "LeadSource",
     "LeadTouch",
+    "LoopAuditRun",
     "LostRequest",
     "Notification",
     "Order",
@@ -40,4 +43,5 @@ __all__ = [
     "ShowroomVisit",
     "Team",
     "User",
+    "Vehicle",
 ]

@@ -11,7 +11,10 @@ from dcc.customers.models import Customer
 from dcc.errors import InvalidPhoneNumber
 from dcc.leads import intake, lifecycle
 from dcc.leads.models import Channel, FollowUp, Grade, Lead, LeadStatus, LeadTouch, ValueTier
+from dcc.sales import orders
 from dcc.users.models import User
+
+VIN = "LVGBE40K58G123456"  # a valid check digit
 
 
 def count(session: Session, model: type) -> int:
@@ -126,8 +129,10 @@ def test_delivered_customer_starts_a_repurchase_lead(session: Session, staff) ->
         session, lead, at=clock.now() + dt.timedelta(days=1), consultant=consultant, actor=agent
     )
     lifecycle.register_arrival(session, lead, clerk=None)
-    order = lifecycle.record_order(session, lead, actor=consultant, vin="LVGBE40K88G123456")
-    lifecycle.deliver(session, order)
+    order = orders.place(
+        session, lead, orders.OrderInput(vin=VIN), actor=consultant, timezone="Asia/Shanghai"
+    )
+    orders.deliver(session, order, actor=consultant)
     again = intake.receive(session, enquiry(channel=Channel.WEB))
     assert again.new_lead
     assert again.lead.id != lead.id

@@ -153,7 +153,15 @@ def test_the_sweeper_plans_the_nightly_rollup_and_the_30_day_check(app, session,
         sweeper.sweep_once(app)  # every sweeper pass agrees on "once a day"
     session.expire_all()
     rows = {r.task: r for r in session.scalars(select(OutboxJob))}
-    assert set(rows) == {"escalation.invited_no_show", "reports.rollup"}
+    assert set(rows) == {
+        "escalation.invited_no_show",
+        "reports.rollup",
+        "appointments.no_show_sweep",
+        "leads.dormant",
+        "loop.audit",
+    }
     assert rows["reports.rollup"].run_at == dt.datetime(2026, 11, 26, 19, 0, tzinfo=dt.UTC)
+    # The loop's nightly work: no-shows, then dormancy, then the audit (02:00-02:45 local).
+    assert rows["loop.audit"].run_at == dt.datetime(2026, 11, 26, 18, 45, tzinfo=dt.UTC)
     with clock.frozen(T0):
         assert runner.run(rows["reports.rollup"].id).startswith("reports.rollup")

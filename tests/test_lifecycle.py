@@ -22,9 +22,16 @@ from dcc.leads.models import (
     LeadStatus,
     LostReason,
 )
+from dcc.sales import catalogue, orders
 from dcc.sales.models import ShowroomVisit
 
 T0 = dt.datetime(2026, 11, 2, 2, 0, tzinfo=dt.UTC)
+TZ = "Asia/Shanghai"
+VIN = "LVGBE40K58G123456"  # a valid check digit
+
+
+def order(session: Session, lead, actor, vin: str = VIN):
+    return orders.place(session, lead, orders.OrderInput(vin=vin), actor=actor, timezone=TZ)
 
 
 def new_lead(session: Session, phone: str = "13800138000", **kw):
@@ -60,11 +67,18 @@ def test_appointment_arrival_order_delivery(session: Session, people) -> None:
         visit = lifecycle.register_arrival(session, lead, clerk=people["clerk"])
     assert visit.appointment_id == appt.id and visit.consultant_id == people["consultant"].id
     assert visit.first_visit
-    order = lifecycle.record_order(
-        session, lead, actor=people["consultant"], brand="丰田", series="凯美瑞", model="2.0G"
+    catalogue.seed_demo(session)
+    order = orders.place(
+        session,
+        lead,
+        orders.OrderInput(
+            brand="丰田", series="凯美瑞", model="2024款 2.0G", configuration="豪华版"
+        ),
+        actor=people["consultant"],
+        timezone=TZ,
     )
     assert lead.status == LeadStatus.ORDERED and lead.grade == Grade.O
-    lifecycle.deliver(session, order)
+    orders.deliver(session, order, actor=people["consultant"])
     assert lead.status == LeadStatus.DELIVERED and lead.closed_at is not None
     assert lead.next_action_at is None
 
@@ -72,9 +86,9 @@ def test_appointment_arrival_order_delivery(session: Session, people) -> None:
 def test_wrong_transitions_raise(session: Session, people) -> None:
     lead = new_lead(session)
     with pytest.raises(InvalidTransition):
-        lifecycle.record_order(session, lead, actor=people["consultant"], vin="LVGBE40K88G123456")
+        order(session, lead, people["consultant"])
     with pytest.raises(ValidationError) as info:
-        lifecycle.record_order(session, lead, actor=people["consultant"], vin="123")
+        order(session, lead, people["consultant"], vin="123")
     assert info.value.field == "vin"
     lifecycle.mark_invalid(session, lead, actor=people["manager"], reason="空号")
     with pytest.raises(InvalidTransition):
@@ -193,7 +207,7 @@ def test_merge_refuses_fleet_and_order_customers(session: Session, people) -> No
         customers.merge(session, a.customer, [b.customer], actor=people["manager"])
     c = new_lead(session, "13700137000")
     lifecycle.register_arrival(session, c, clerk=people["clerk"])
-    lifecycle.record_order(session, c, actor=people["consultant"], vin="LVGBE40K88G123456")
+    order(session, c, people["consultant"])
     with pytest.raises(MergeRefused):
         customers.merge(session, a.customer, [c.customer], actor=people["manager"])
 
@@ -243,7 +257,7 @@ def test_only_a_confirmed_loss_is_reactivated(session: Session, people) -> None:
 def test_a_buyer_coming_back_stays_ordered(session: Session, people) -> None:
     lead = new_lead(session)
     lifecycle.register_arrival(session, lead, clerk=people["clerk"])
-    lifecycle.record_order(session, lead, actor=people["consultant"], vin="LVGBE40K88G123456")
+    order(session, lead, people["consultant"])
     visit = lifecycle.register_arrival(session, lead, clerk=people["clerk"])
     assert lead.status == LeadStatus.ORDERED and lead.grade == Grade.O
     assert visit.first_visit is False

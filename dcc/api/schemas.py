@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from dcc.leads.models import Channel, Grade, LeadStatus, LostReason, ValueTier
+from dcc.sales.models import OrderStatus
 
 STAFF_CHANNELS = [
     c.value
@@ -198,3 +199,68 @@ class CallQuery(Strict):
 
 
 CallSummaryOut = CallOut
+
+
+class OrderCreate(Strict):
+    """An order: the vehicle by ``vin``, or by brand, series, model and configuration."""
+
+    vin = ma.fields.String(
+        load_default=None, allow_none=True, metadata={"example": "1HGCM82633A004352"}
+    )
+    brand = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=60))
+    series = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=60))
+    model = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=120))
+    configuration = ma.fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=120)
+    )
+    price = ma.fields.Decimal(
+        load_default=None, allow_none=True, metadata={"description": "yuan", "example": 199800}
+    )
+    deposit = ma.fields.Decimal(
+        load_default=None, allow_none=True, metadata={"description": "yuan", "example": 5000}
+    )
+    delivery_due = ma.fields.Date(
+        load_default=None, allow_none=True, metadata={"description": "expected delivery date"}
+    )
+
+
+class OrderOut(ma.Schema):
+    order_id = ma.fields.Integer()
+    lead_id = ma.fields.Integer()
+    customer_id = ma.fields.Integer()
+    status = ma.fields.String(validate=validate.OneOf([s.value for s in OrderStatus]))
+    vin = ma.fields.String(allow_none=True)
+    brand = ma.fields.String(allow_none=True)
+    series = ma.fields.String(allow_none=True)
+    model = ma.fields.String(allow_none=True)
+    configuration = ma.fields.String(allow_none=True)
+    price = ma.fields.Float(allow_none=True, metadata={"description": "yuan"})
+    deposit = ma.fields.Float(allow_none=True, metadata={"description": "yuan"})
+    delivery_due = ma.fields.Date(allow_none=True)
+    ordered_at = ma.fields.DateTime()
+    delivered_at = ma.fields.DateTime(allow_none=True)
+    canceled_at = ma.fields.DateTime(allow_none=True)
+    cancel_reason = ma.fields.String(allow_none=True)
+
+
+class DeliveryIn(Strict):
+    delivered_at = ma.fields.DateTime(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "default now; without an offset, the dealer's local time"},
+    )
+
+
+class OrderCancel(Strict):
+    reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class VehicleOut(ma.Schema):
+    id = ma.fields.Integer()
+    order_id = ma.fields.Integer(allow_none=True)
+    vin = ma.fields.String(allow_none=True)
+    brand = ma.fields.String(allow_none=True)
+    series = ma.fields.String(allow_none=True)
+    model = ma.fields.String(allow_none=True)
+    configuration = ma.fields.String(allow_none=True)
+    delivered_at = ma.fields.DateTime()

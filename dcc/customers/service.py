@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 from dcc import audit
 from dcc.customers.models import Customer, CustomerKind, CustomerPhone
 from dcc.errors import MergeRefused, NotFound, ValidationError
-from dcc.leads import followups
+from dcc.leads import closing
+from dcc.leads.closing import CloseReason
 from dcc.leads.models import OPEN_STATUSES, Lead, LeadStatus, LeadTouch
 from dcc.users.models import User
 
@@ -128,7 +129,7 @@ def merge(
         survivor.do_not_call = survivor.do_not_call or duplicate.do_not_call
     session.flush()
     session.expire_all()  # the bulk updates moved rows under loaded collections
-    _keep_one_open_lead(session, survivor)
+    keep_one_open_lead(session, survivor)
     audit.record(
         session,
         actor_id=actor.id,
@@ -141,7 +142,9 @@ def merge(
     return survivor
 
 
-def _keep_one_open_lead(session: Session, customer: Customer) -> None:
+def keep_one_open_lead(session: Session, customer: Customer) -> None:
+    """One open lead per customer: the most advanced stays, the others close as duplicates
+    (their open work released) and become touches on it."""
     open_leads = session.scalars(
         select(Lead)
         .where(Lead.customer_id == customer.id, Lead.status.in_(OPEN_STATUSES))
@@ -156,7 +159,7 @@ def _keep_one_open_lead(session: Session, customer: Customer) -> None:
         if lead is keeper:
             continue
         lead.status = LeadStatus.DUPLICATE
-        followups.cancel_open_work(session, lead)
+        closing.release_open_work(session, lead, reason=CloseReason.MERGED)
         session.add(
             LeadTouch(
                 lead_id=keeper.id,

@@ -58,6 +58,14 @@ def appointment_booked(session: Session, appointment: Appointment) -> None:
         kind="confirm",
     )
     now = clock.now()
+    grace = dt.timedelta(minutes=policy.load(session).no_show_grace_minutes)
+    outbox.schedule(
+        session,
+        "appointment.no_show",
+        run_at=appointment.scheduled_at + grace,
+        key=f"appointment-{appointment.id}-no-show",
+        appointment_id=appointment.id,
+    )
     for kind, before in REMINDER_OFFSETS.items():
         at = appointment.scheduled_at - before
         if at > now:

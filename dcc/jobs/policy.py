@@ -28,6 +28,13 @@ class Policy:
     missed_call_callback_minutes: int = 2
     #: An open follow-up this many hours past due is reported to the supervisor.
     follow_up_overdue_hours: int = 24
+    #: A booked visit this many minutes past its time without an arrival is a no-show.
+    no_show_grace_minutes: int = 60
+    #: An open lead nobody has contacted (nor been contacted by) for this many days goes
+    #: dormant (休眠) overnight.
+    dormant_after_days: int = 90
+    #: The loop audit reports a pending callback this many minutes past due.
+    callback_overdue_minutes: int = 120
 
     def retry_delay(self, attempt: int) -> dt.timedelta:
         """The wait after the ``attempt``-th unanswered call (1-based)."""

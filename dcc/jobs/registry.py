@@ -61,7 +61,7 @@ def get(name: str) -> Task:
 
 def load_all() -> None:
     """Import every module that registers tasks (they register on import)."""
-    from dcc.jobs import tasks  # noqa: F401
+    from dcc.jobs import loop_tasks, tasks  # noqa: F401
 
 
 def run(session: Session, name: str, args: dict[str, Any]) -> Any:

@@ -20,6 +20,13 @@ from dcc.jobs import outbox
 
 log = logging.getLogger(__name__)
 
+#: The nightly jobs of the loop and when they run (dealer time), each once a day.
+NIGHTLY = (
+    ("appointments.no_show_sweep", 2, 0),
+    ("leads.dormant", 2, 15),
+    ("loop.audit", 2, 45),
+)
+
 
 def sweep_once(app: Flask) -> int:
     """One pass; returns how many jobs were handed to RQ."""
@@ -35,6 +42,16 @@ def sweep_once(app: Flask) -> int:
                 key=f"invited-no-show-{day.isoformat()}",
                 day=day.isoformat(),
             )
+            # The loop's nightly work, in order: missed visits, sleeping leads, then the audit
+            # of what is left broken.
+            for task, hour, minute in NIGHTLY:
+                outbox.schedule(
+                    session,
+                    task,
+                    run_at=_local_time(app, day, hour, minute),
+                    key=f"{task}-{day.isoformat()}",
+                    day=day.isoformat(),
+                )
             # Yesterday's calls go into the report roll-up once the day has closed.
             outbox.schedule(
                 session,
@@ -48,8 +65,12 @@ def sweep_once(app: Flask) -> int:
 
 def _after_close(app: Flask, day: dt.date) -> dt.datetime:
     """Three in the morning, dealer time: yesterday has closed (see dcc.reports.rollup)."""
+    return _local_time(app, day, 3, 0)
+
+
+def _local_time(app: Flask, day: dt.date, hour: int, minute: int) -> dt.datetime:
     zone = ZoneInfo(app.extensions["dcc.settings"].timezone)
-    return dt.datetime.combine(day, dt.time(3, 0), tzinfo=zone).astimezone(dt.UTC)
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=zone).astimezone(dt.UTC)
 
 
 def run_forever(app: Flask, every: float) -> None:

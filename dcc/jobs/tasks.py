@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 from dcc import clock
 from dcc.calls import dialer, routing
 from dcc.calls import service as calls
-from dcc.calls.models import TERMINAL_CALL_STATUSES, Call, CallDirection
+from dcc.calls.models import TERMINAL_CALL_STATUSES, Call, CallDirection, CallStatus
 from dcc.config import get_settings, parse_hours
 from dcc.jobs import outbox, policy
 from dcc.jobs.registry import task
-from dcc.leads import manager
+from dcc.leads import closing, lifecycle, manager
 from dcc.leads.models import Callback, CallbackStatus, FollowUp, FollowUpStatus, Lead
 from dcc.notifications import notify, notify_role
 from dcc.queues import CALLS, DEFAULT, LOW
@@ -34,7 +34,7 @@ SUPERVISORS = {Role.SUPERVISOR, Role.MANAGER}
 def first_contact(session: Session, *, lead_id: int) -> str:
     """Speed-to-lead: dial a new lead at once when its source says so, else alert the owner."""
     lead = session.get(Lead, lead_id)
-    if lead is None or not lead.is_open or lead.first_response_at is not None:
+    if lead is None or not closing.owes_contact(lead) or lead.first_response_at is not None:
         return "already contacted"
     settings = get_settings()
     owner = session.get(User, lead.owner_id) if lead.owner_id else None
@@ -60,7 +60,7 @@ def first_contact(session: Session, *, lead_id: int) -> str:
 def first_response_sla(session: Session, *, lead_id: int) -> str:
     """A new lead still not called when the SLA runs out alerts the supervisor."""
     lead = session.get(Lead, lead_id)
-    if lead is None or not lead.is_open or lead.first_response_at is not None:
+    if lead is None or not closing.owes_contact(lead) or lead.first_response_at is not None:
         return "in time"
     owner = session.get(User, lead.owner_id) if lead.owner_id else None
     notify_role(
@@ -85,7 +85,7 @@ def fire_callback(session: Session, *, callback_id: int) -> str:
     if callback is None or callback.status != CallbackStatus.PENDING:
         return "not pending"
     lead = session.get_one(Lead, callback.lead_id)
-    if not lead.is_open or lead.escalation == "unreachable":
+    if not closing.owes_contact(lead) or lead.escalation == "unreachable":
         callback.status = CallbackStatus.CANCELED
         return "lead closed"
     if callback.placed_call_id is not None:
@@ -161,6 +161,8 @@ def release_callback(session: Session, *, callback_id: int) -> str:
         return "not pending"
     if callback.released_at is not None:
         return "already released"
+    if not closing.owes_contact(session.get(Lead, callback.lead_id)):
+        return "lead closed"
     callback.released_at = clock.now()
     if callback.team_id is not None:
         members = session.scalars(
@@ -208,7 +210,7 @@ def attempt_result(session: Session, *, call_id: int) -> str:
     if call is None or call.lead_id is None:
         return "no lead"
     lead = session.get_one(Lead, call.lead_id)
-    if not lead.is_open or lead.escalation == "unreachable":
+    if not closing.owes_contact(lead) or lead.escalation == "unreachable":
         return "nothing to do"
     if session.scalar(select(Callback.id).where(Callback.call_id == call.id)) is not None:
         return "already handled"
@@ -219,6 +221,18 @@ def attempt_result(session: Session, *, call_id: int) -> str:
     if len(misses) >= rules.max_attempts or now - first_miss >= dt.timedelta(
         days=rules.attempt_window_days
     ):
+        if misses and all(miss.status == CallStatus.FAILED for miss in misses):
+            # Not one attempt even rang: the number is empty or wrong (空号), not just unanswered.
+            lifecycle.mark_invalid(session, lead, actor=None, reason="number_failed")
+            notify_role(
+                session,
+                {Role.MANAGER},
+                "invalid_number",
+                "号码无效（空号/错号），线索已关闭",
+                lead_id=lead.id,
+                attempts=len(misses),
+            )
+            return f"invalid after {len(misses)} failed attempts"
         lead.escalation, lead.escalated_at = "unreachable", now
         for pending in session.scalars(
             select(Callback).where(
@@ -273,6 +287,8 @@ def remind_follow_up(session: Session, *, follow_up_id: int) -> str:
     follow_up = session.get(FollowUp, follow_up_id)
     if follow_up is None or follow_up.status != FollowUpStatus.OPEN:
         return "not open"
+    if not closing.owes_contact(session.get(Lead, follow_up.lead_id)):
+        return "lead closed"
     if follow_up.owner_id is not None:
         notify(
             session,
@@ -298,6 +314,8 @@ def overdue_follow_up(session: Session, *, follow_up_id: int) -> str:
     follow_up = session.get(FollowUp, follow_up_id)
     if follow_up is None or follow_up.status != FollowUpStatus.OPEN:
         return "done in time"
+    if not closing.owes_contact(session.get(Lead, follow_up.lead_id)):
+        return "lead closed"
     owner = session.get(User, follow_up.owner_id) if follow_up.owner_id else None
     notify_role(
         session,
@@ -337,6 +355,8 @@ def appointment_sms(session: Session, *, appointment_id: int, kind: str) -> str:
     appointment = session.get(Appointment, appointment_id)
     if appointment is None or appointment.status != AppointmentStatus.BOOKED:
         return "not booked"
+    if not closing.owes_contact(appointment.lead):
+        return "lead closed"
     if kind != "confirm" and appointment.scheduled_at <= clock.now():
         return "too late"
     customer = appointment.lead.customer

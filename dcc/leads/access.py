@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from dcc.errors import NotFound
 from dcc.leads.models import Lead
+from dcc.sales.models import Appointment, ShowroomVisit
 from dcc.users.models import Role, User
 
 TEAM_ROLES = frozenset({Role.MANAGER, Role.SUPERVISOR})
@@ -21,7 +22,13 @@ def visible_leads(user: User) -> ColumnElement[bool]:
             return true()
         team_members = select(User.id).where(User.team_id == user.team_id)
         return or_(Lead.team_id == user.team_id, Lead.owner_id.in_(team_members))
-    if user.role in {Role.DCC_AGENT, Role.CONSULTANT}:
+    if user.role == Role.CONSULTANT:
+        # The consultant also serves the customers invited to them or received by them in the
+        # showroom, whoever owns the lead: they record the order and deliver the car.
+        served = select(Appointment.lead_id).where(Appointment.consultant_id == user.id)
+        received = select(ShowroomVisit.lead_id).where(ShowroomVisit.consultant_id == user.id)
+        return or_(Lead.owner_id == user.id, Lead.id.in_(served), Lead.id.in_(received))
+    if user.role == Role.DCC_AGENT:
         return Lead.owner_id == user.id
     return false()
 

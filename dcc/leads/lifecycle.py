@@ -1,5 +1,8 @@
 """The lead lifecycle: appointment -> arrival -> order -> delivery, and the side exits.
 
+Orders and deliveries are :mod:`dcc.sales.orders`; what a closing lead still owes is
+released by :func:`dcc.leads.closing.release_open_work`.
+
 Every move is checked against :data:`TRANSITIONS`; a wrong one raises
 :class:`~dcc.errors.InvalidTransition`. A lead is lost only when a manager approves the
 owner's lost request; a rejected request sends it back to the owner with a follow-up.
@@ -15,7 +18,8 @@ from sqlalchemy.orm import Session
 from dcc import audit, clock
 from dcc.errors import InvalidTransition, PermissionDenied, ValidationError
 from dcc.jobs import hooks
-from dcc.leads import followups
+from dcc.leads import closing, followups
+from dcc.leads.closing import CloseReason
 from dcc.leads.models import (
     Grade,
     Lead,
@@ -25,13 +29,7 @@ from dcc.leads.models import (
     LostRequestStatus,
 )
 from dcc.notifications import notify
-from dcc.sales.models import (
-    Appointment,
-    AppointmentStatus,
-    Order,
-    OrderStatus,
-    ShowroomVisit,
-)
+from dcc.sales.models import Appointment, AppointmentStatus, ShowroomVisit
 from dcc.users.models import Role, User
 
 S = LeadStatus
@@ -160,53 +158,6 @@ def register_arrival(
     return visit
 
 
-def record_order(
-    session: Session,
-    lead: Lead,
-    *,
-    actor: User,
-    vin: str | None = None,
-    brand: str | None = None,
-    series: str | None = None,
-    model: str | None = None,
-    configuration: str | None = None,
-) -> Order:
-    """A sales order: the vehicle by VIN, or by brand, series, model and configuration."""
-    if vin:
-        vin = vin.strip().upper()
-        if len(vin) != 17 or any(c in "IOQ" for c in vin) or not vin.isalnum():
-            raise ValidationError("a VIN has 17 letters and digits (no I, O, Q)", field="vin")
-    elif not (brand and series and model):
-        raise ValidationError("give the VIN, or brand, series and model", field="vin")
-    move(lead, S.ORDERED)
-    lead.grade = Grade.O
-    order = Order(
-        lead=lead,
-        customer_id=lead.customer_id,
-        consultant_id=actor.id,
-        vin=vin,
-        brand=brand or lead.brand,
-        series=series or lead.series,
-        model=model or lead.model,
-        configuration=configuration,
-    )
-    session.add(order)
-    session.flush()
-    followups.cancel_open_work(session, lead)
-    followups.schedule(session, lead)  # grade O: follow up until delivery
-    return order
-
-
-def deliver(session: Session, order: Order) -> None:
-    """The car was handed over: the order and its lead are done."""
-    if order.status != OrderStatus.ORDERED:
-        raise InvalidTransition(f"order {order.id} is {order.status.value}", field="status")
-    order.status = OrderStatus.DELIVERED
-    order.delivered_at = clock.now()
-    move(order.lead, S.DELIVERED)
-    followups.cancel_open_work(session, order.lead)
-
-
 def request_lost(
     session: Session, lead: Lead, *, reason: LostReason | str, actor: User, note: str | None = None
 ) -> LostRequest:
@@ -247,7 +198,7 @@ def decide_lost(
         move(lead, S.LOST)
         lead.grade = Grade.F
         lead.lost_reason = request.reason
-        followups.cancel_open_work(session, lead)
+        closing.release_open_work(session, lead, reason=CloseReason.LOST, actor_id=manager.id)
     else:
         followups.schedule(session, lead, due_at=clock.now())
     audit.record(
@@ -260,13 +211,17 @@ def decide_lost(
     )
 
 
-def mark_invalid(session: Session, lead: Lead, *, actor: User, reason: str) -> None:
-    """Empty, wrong or unreachable number: the lead leaves the funnel as invalid."""
+def mark_invalid(session: Session, lead: Lead, *, actor: User | None, reason: str) -> None:
+    """Empty, wrong or unreachable number: the lead leaves the funnel as invalid.
+
+    ``actor`` None: the attempt policy decided (a number that does not exist).
+    """
+    actor_id = actor.id if actor else None
     move(lead, S.INVALID)
-    followups.cancel_open_work(session, lead)
+    closing.release_open_work(session, lead, reason=CloseReason.INVALID, actor_id=actor_id)
     audit.record(
         session,
-        actor_id=actor.id,
+        actor_id=actor_id,
         action="lead.invalid",
         entity="lead",
         entity_id=lead.id,
@@ -277,4 +232,4 @@ def mark_invalid(session: Session, lead: Lead, *, actor: User, reason: str) -> N
 def make_dormant(session: Session, lead: Lead) -> None:
     """休眠: nobody works the lead until the customer gets in touch again."""
     move(lead, S.DORMANT)
-    followups.cancel_open_work(session, lead)
+    closing.release_open_work(session, lead, reason=CloseReason.DORMANT)

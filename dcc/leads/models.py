@@ -146,6 +146,8 @@ class Lead(Base):
     first_response_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     attempt_count: Mapped[int] = mapped_column(default=0)
     lost_reason: Mapped[LostReason | None] = mapped_column(enum_column(LostReason, 30))
+    # Why the lead last closed or went dormant (dcc.leads.closing.CloseReason).
+    close_reason: Mapped[str | None] = mapped_column(String(30))
     # Why the lead waits in a manager's queue: unreachable, no_show_30d (None: it does not).
     # escalated_at: when it entered the queue, or (escalation None) when it last left it.
     escalation: Mapped[str | None] = mapped_column(String(30), index=True)
@@ -213,9 +215,13 @@ class FollowUp(Base):
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     by_rule: Mapped[bool] = mapped_column(default=True)
+    # What the contact is for when it is not the grade's routine: re_invite (a no-show),
+    # delivery (an order until its car is handed over).
+    purpose: Mapped[str | None] = mapped_column(String(30))
     status: Mapped[FollowUpStatus] = mapped_column(
         enum_column(FollowUpStatus), default=FollowUpStatus.OPEN
     )
+    canceled_reason: Mapped[str | None] = mapped_column(String(30))
     result: Mapped[str | None] = mapped_column(Text)
     done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     manager_comment: Mapped[str | None] = mapped_column(Text)  # 批复
@@ -254,6 +260,7 @@ class Callback(Base):
     status: Mapped[CallbackStatus] = mapped_column(
         enum_column(CallbackStatus), default=CallbackStatus.PENDING
     )
+    canceled_reason: Mapped[str | None] = mapped_column(String(30))
     done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dcc import clock
@@ -35,6 +35,8 @@ class Appointment(Base):
     )
     arrived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     note: Mapped[str | None] = mapped_column(Text)
+    # Why it was canceled (the lead closed: lost, invalid, merged, delivered, dormant).
+    canceled_reason: Mapped[str | None] = mapped_column(String(30))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
     lead: Mapped[Lead] = relationship()
@@ -87,7 +89,50 @@ class Order(Base):
     status: Mapped[OrderStatus] = mapped_column(
         enum_column(OrderStatus), default=OrderStatus.ORDERED
     )
+    # Money in fen (分), so that no float or dialect-specific decimal ever rounds a price.
+    price_fen: Mapped[int | None] = mapped_column()
+    deposit_fen: Mapped[int | None] = mapped_column()
+    delivery_due: Mapped[dt.date | None] = mapped_column(Date)  # expected delivery (预计交车)
     ordered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
     delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    canceled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
 
     lead: Mapped[Lead] = relationship()
+    consultant: Mapped[User | None] = relationship(foreign_keys=[consultant_id])
+
+
+class CatalogueEntry(Base):
+    """One orderable vehicle: brand -> series -> model -> configuration (车型库), kept by admins."""
+
+    __tablename__ = "vehicle_catalogue"
+    __table_args__ = (
+        UniqueConstraint(
+            "brand", "series", "model", "configuration", name="uq_vehicle_catalogue_entry"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    brand: Mapped[str] = mapped_column(String(60))
+    series: Mapped[str] = mapped_column(String(60))
+    model: Mapped[str] = mapped_column(String(120))
+    configuration: Mapped[str] = mapped_column(String(120))
+    guide_price_fen: Mapped[int | None] = mapped_column()  # manufacturer's guide price (指导价)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
+
+
+class Vehicle(Base):
+    """A car a customer owns from a delivery here (保有车辆): it makes the customer an owner."""
+
+    __tablename__ = "customer_vehicles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), unique=True)
+    vin: Mapped[str | None] = mapped_column(String(17))
+    brand: Mapped[str | None] = mapped_column(String(60))
+    series: Mapped[str | None] = mapped_column(String(60))
+    model: Mapped[str | None] = mapped_column(String(120))
+    configuration: Mapped[str | None] = mapped_column(String(120))
+    delivered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)

@@ -35,6 +35,7 @@ def init_app(app: Flask) -> None:
         calls,
         customers,
         leads,
+        orders,
         queues,
         reception,
         reports,
@@ -73,6 +74,7 @@ def init_app(app: Flask) -> None:
 
     for module in (auth, agent, leads, calls, stream, reception, admin, sources, softphone):
         app.register_blueprint(module.bp)
+    app.register_blueprint(orders.bp)
     for module in (wallboard, customers, queues, reviews, reports):  # supervisors and managers
         app.register_blueprint(module.bp)
     admin.mount_rq_dashboard(app)

@@ -114,6 +114,35 @@ NOTIFICATION_KINDS = {
     "follow_up_due": _l("Follow-up due"),
     "follow_up_overdue": _l("Follow-up overdue"),
     "no_show_30d": _l("Invited over 30 days, never came"),
+    "no_show": _l("Missed visit: invite again"),
+    "invalid_number": _l("Invalid number: lead closed"),
+    "loop_violations": _l("Loop check found broken links"),
+}
+
+ORDER_STATUSES = {
+    "ordered": _l("Ordered"),
+    "delivered": _l("Delivered"),
+    "canceled": _l("Canceled"),
+}
+
+FOLLOW_UP_PURPOSES = {"re_invite": _l("Invite again"), "delivery": _l("Until delivery")}
+
+CLOSE_REASONS = {
+    "lost": _l("Lost"),
+    "invalid": _l("Invalid"),
+    "merged": _l("Merged"),
+    "delivered": _l("Delivered"),
+    "dormant": _l("Dormant"),
+}
+
+LOOP_KINDS = {
+    "lead_without_owner": _l("Open lead without an owner"),
+    "lead_without_next_action": _l("Open lead without a next action"),
+    "callback_overdue": _l("Callback overdue"),
+    "appointment_unresolved": _l("Visit passed, neither arrived nor no-show"),
+    "order_without_delivery_date": _l("Order without a delivery date"),
+    "job_for_closed_lead": _l("Work pending for a closed lead"),
+    "customer_with_two_open_leads": _l("Customer with two open leads"),
 }
 
 TABLES: dict[str, dict[str, Any]] = {
@@ -130,6 +159,10 @@ TABLES: dict[str, dict[str, Any]] = {
     "follow_up_status": FOLLOW_UP_STATUSES,
     "appointment_status": APPOINTMENT_STATUSES,
     "notification": NOTIFICATION_KINDS,
+    "order_status": ORDER_STATUSES,
+    "follow_up_purpose": FOLLOW_UP_PURPOSES,
+    "close_reason": CLOSE_REASONS,
+    "loop_kind": LOOP_KINDS,
 }
 
 

@@ -22,6 +22,7 @@ from dcc.errors import CallRefused, DCCError, NotFound, ValidationError
 from dcc.leads import rules
 from dcc.leads.access import get_visible_lead, visible_leads
 from dcc.leads.models import Grade, Lead, LostReason, LostRequest
+from dcc.sales import catalogue, orders
 from dcc.sales.models import Appointment, ShowroomVisit
 from dcc.users.models import Role, User
 from dcc.voice import get_telephony
@@ -74,6 +75,10 @@ def page(lead_id: int) -> str:
         outcome_rule_days=json.dumps(rules.follow_up_days(session)),
         sms=SmsForm(formdata=None),
         may_call=lead.is_open and (lead.owner_id == user.id or user.role in calls.SUPERVISING),
+        orders=orders.for_lead(session, lead.id),
+        vehicles=orders.vehicles(session, lead.customer_id),
+        may_order=user.role in orders.ORDER_ROLES,
+        catalogue_entries=catalogue.entries(session, active_only=True),
     )
 
 

@@ -1,0 +1,247 @@
+"""Sales orders (销售订单) and delivery (交车): the end of the loop for a lead that buys.
+
+- :func:`place` records the order on an arrived lead: the vehicle by VIN (check digit
+  validated) or by the catalogue's brand -> series -> model -> configuration, price, deposit
+  and the expected delivery date. The lead becomes O / ordered and is followed up by the
+  grade O rule until delivery.
+- :func:`deliver` hands the car over: the order and the lead are done, the customer owns the
+  vehicle (保有客户), and anything the lead still had planned is released.
+- :func:`cancel` withdraws an order with its reason: the lead goes back to follow-up.
+
+The pages, the API and the CLI call these; each checks who may act.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dcc import audit, clock
+from dcc.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
+from dcc.leads import closing, followups, lifecycle
+from dcc.leads.access import visible_leads
+from dcc.leads.closing import CloseReason
+from dcc.leads.models import Grade, Lead, LeadStatus
+from dcc.sales import catalogue, vin
+from dcc.sales.models import Order, OrderStatus, Vehicle
+from dcc.users.models import Role, User
+
+#: Who records, delivers and cancels orders: the showroom's consultants and the managers.
+ORDER_ROLES = frozenset({Role.CONSULTANT, Role.MANAGER, Role.ADMIN})
+#: A price above this many yuan is a typing error, not a car.
+MAX_YUAN = Decimal(100_000_000)
+#: The grade a lead goes back to when its order is canceled: it was days from buying.
+GRADE_AFTER_CANCEL = Grade.H
+
+
+@dataclass
+class OrderInput:
+    """What an order says. Either ``vin``, or all four catalogue names."""
+
+    vin: str | None = None
+    brand: str | None = None
+    series: str | None = None
+    model: str | None = None
+    configuration: str | None = None
+    price: Decimal | None = None  # yuan
+    deposit: Decimal | None = None  # yuan
+    delivery_due: dt.date | None = None
+
+
+def check_actor(actor: User) -> None:
+    if actor.role not in ORDER_ROLES:
+        raise PermissionDenied("only a consultant or a manager records orders")
+
+
+def fen(amount: Decimal | None, field: str) -> int | None:
+    """Yuan (up to two decimals) as whole fen; ValidationError naming ``field`` otherwise."""
+    if amount is None:
+        return None
+    if amount < 0:
+        raise ValidationError(f"{field} cannot be negative", field=field)
+    if amount > MAX_YUAN:
+        raise ValidationError(f"{field} is more than {MAX_YUAN} yuan", field=field)
+    cents = amount * 100
+    if cents != cents.to_integral_value():
+        raise ValidationError(f"{field} has at most two decimals", field=field)
+    return int(cents)
+
+
+def place(session: Session, lead: Lead, data: OrderInput, *, actor: User, timezone: str) -> Order:
+    """Record an order on ``lead`` (which must have arrived; 409 otherwise)."""
+    check_actor(actor)
+    number = vin.normalize(data.vin) if data.vin and data.vin.strip() else None
+    names = {
+        "brand": data.brand,
+        "series": data.series,
+        "model": data.model,
+        "configuration": data.configuration,
+    }
+    given = any((v or "").strip() for v in names.values())
+    if number is None and not given:
+        raise ValidationError(
+            "give the VIN, or brand, series, model and configuration", field="vin"
+        )
+    choice = catalogue.resolve(session, names) if given else None
+    price, deposit = fen(data.price, "price"), fen(data.deposit, "deposit")
+    if price is not None and deposit is not None and deposit > price:
+        raise ValidationError("the deposit is more than the price", field="deposit")
+    _check_due(data.delivery_due, timezone)
+    lifecycle.move(lead, LeadStatus.ORDERED)
+    lead.grade = Grade.O
+    order = Order(
+        lead_id=lead.id,
+        customer_id=lead.customer_id,
+        consultant_id=actor.id,
+        vin=number,
+        brand=choice.brand if choice else None,
+        series=choice.series if choice else None,
+        model=choice.model if choice else None,
+        configuration=choice.configuration if choice else None,
+        price_fen=price,
+        deposit_fen=deposit,
+        delivery_due=data.delivery_due,
+    )
+    session.add(order)
+    session.flush()
+    # The plan before the order is void; grade O follows the buyer up until delivery.
+    followups.cancel_open_work(session, lead)
+    planned = followups.schedule(session, lead)
+    if planned is not None:
+        planned.purpose = "delivery"
+    audit.record(
+        session,
+        actor_id=actor.id,
+        action="order.create",
+        entity="order",
+        entity_id=order.id,
+        lead_id=lead.id,
+        vin=number,
+    )
+    return order
+
+
+def deliver(
+    session: Session, order: Order, *, actor: User, delivered_at: dt.datetime | None = None
+) -> Vehicle:
+    """The car is handed over (交车): order and lead delivered, the customer owns the vehicle."""
+    check_actor(actor)
+    if order.status != OrderStatus.ORDERED:
+        raise InvalidTransition(f"order {order.id} is {order.status.value}", field="status")
+    now = clock.now()
+    when = delivered_at or now
+    if when > now:
+        raise ValidationError("the delivery cannot be in the future", field="delivered_at")
+    if when < order.ordered_at:
+        raise ValidationError("the delivery cannot be before the order", field="delivered_at")
+    lead = session.get_one(Lead, order.lead_id)
+    lifecycle.move(lead, LeadStatus.DELIVERED)
+    order.status, order.delivered_at = OrderStatus.DELIVERED, when
+    vehicle = Vehicle(
+        customer_id=order.customer_id,
+        order_id=order.id,
+        vin=order.vin,
+        brand=order.brand,
+        series=order.series,
+        model=order.model,
+        configuration=order.configuration,
+        delivered_at=when,
+    )
+    session.add(vehicle)
+    closing.release_open_work(session, lead, reason=CloseReason.DELIVERED, actor_id=actor.id)
+    audit.record(
+        session,
+        actor_id=actor.id,
+        action="order.deliver",
+        entity="order",
+        entity_id=order.id,
+        lead_id=lead.id,
+    )
+    session.flush()
+    return vehicle
+
+
+def cancel(session: Session, order: Order, *, actor: User, reason: str | None) -> None:
+    """Withdraw the order with its reason; the lead goes back to follow-up, due now."""
+    check_actor(actor)
+    text = (reason or "").strip()
+    if not text:
+        raise ValidationError("say why the order is canceled", field="reason")
+    if order.status != OrderStatus.ORDERED:
+        raise InvalidTransition(f"order {order.id} is {order.status.value}", field="status")
+    lead = session.get_one(Lead, order.lead_id)
+    lifecycle.move(lead, LeadStatus.ARRIVED)
+    lead.grade = GRADE_AFTER_CANCEL
+    order.status, order.canceled_at, order.cancel_reason = (
+        OrderStatus.CANCELED,
+        clock.now(),
+        text[:2000],
+    )
+    followups.cancel_open_work(session, lead)
+    followups.schedule(session, lead, due_at=clock.now())
+    audit.record(
+        session,
+        actor_id=actor.id,
+        action="order.cancel",
+        entity="order",
+        entity_id=order.id,
+        lead_id=lead.id,
+        reason=text[:200],
+    )
+
+
+def set_delivery_due(
+    session: Session, order: Order, due: dt.date | None, *, actor: User, timezone: str
+) -> None:
+    """Set or move the expected delivery date of an open order."""
+    check_actor(actor)
+    if order.status != OrderStatus.ORDERED:
+        raise InvalidTransition(f"order {order.id} is {order.status.value}", field="status")
+    if due is None:
+        raise ValidationError("give the expected delivery date", field="delivery_due")
+    _check_due(due, timezone)
+    order.delivery_due = due
+    audit.record(
+        session,
+        actor_id=actor.id,
+        action="order.delivery_due",
+        entity="order",
+        entity_id=order.id,
+        delivery_due=due.isoformat(),
+    )
+
+
+def _check_due(due: dt.date | None, timezone: str) -> None:
+    if due is not None and due < clock.local(clock.now(), timezone).date():
+        raise ValidationError("the expected delivery date is in the past", field="delivery_due")
+
+
+def get_visible(session: Session, reader: User, order_id: int) -> Order:
+    """The order when ``reader`` may see its lead; NotFound alike for missing and not yours."""
+    order = session.scalar(
+        select(Order)
+        .join(Lead, Lead.id == Order.lead_id)
+        .where(Order.id == order_id, visible_leads(reader))
+    )
+    if order is None:
+        raise NotFound(f"no order {order_id}", field="order_id")
+    return order
+
+
+def for_lead(session: Session, lead_id: int) -> list[Order]:
+    return list(session.scalars(select(Order).where(Order.lead_id == lead_id).order_by(Order.id)))
+
+
+def vehicles(session: Session, customer_id: int) -> list[Vehicle]:
+    """The cars the customer owns from deliveries here, newest first."""
+    return list(
+        session.scalars(
+            select(Vehicle)
+            .where(Vehicle.customer_id == customer_id)
+            .order_by(Vehicle.delivered_at.desc(), Vehicle.id.desc())
+        )
+    )

@@ -1,0 +1,205 @@
+"""Orders on the lead page (销售订单 / 交车), the manager's loop check (闭环检查) and the
+admin's vehicle catalogue (车型库). Each form calls one domain function."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from dcc import audit as audit_log
+from dcc.config import get_settings
+from dcc.customers import listing
+from dcc.customers import service as customers
+from dcc.db import get_session
+from dcc.errors import DCCError, NotFound, ValidationError
+from dcc.leads import closing
+from dcc.leads.access import get_visible_lead
+from dcc.loop import audit
+from dcc.sales import catalogue, orders
+from dcc.users.models import Role
+from dcc.web.common import back_to, me, refused, roles
+
+bp = Blueprint("web_orders", __name__)
+LOOP_ROLES = (Role.MANAGER, Role.ADMIN)
+
+
+def _money(name: str) -> Decimal | None:
+    text = (request.form.get(name) or "").strip().replace(",", "")
+    if not text:
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise ValidationError(f"{name} is not an amount", field=name) from None
+
+
+def _date(name: str) -> dt.date | None:
+    text = (request.form.get(name) or "").strip()
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(f"{name} is not a date", field=name) from None
+
+
+@bp.post("/leads/<int:lead_id>/orders")
+@roles(*orders.ORDER_ROLES)
+def place(lead_id: int) -> Response:
+    """Record an order from the lead page: a VIN, or an entry of the catalogue."""
+    session, user = get_session(), me()
+    back = url_for("web_leads.page", lead_id=lead_id)
+    try:
+        lead = get_visible_lead(session, user, lead_id)
+    except NotFound:
+        abort(404)
+    try:
+        data = orders.OrderInput(
+            vin=request.form.get("vin"),
+            price=_money("price"),
+            deposit=_money("deposit"),
+            delivery_due=_date("delivery_due"),
+        )
+        entry_id = request.form.get("catalogue_id", type=int)
+        if entry_id:
+            entry = catalogue.get(session, entry_id)
+            data.brand, data.series = entry.brand, entry.series
+            data.model, data.configuration = entry.model, entry.configuration
+        orders.place(session, lead, data, actor=user, timezone=get_settings().timezone)
+    except DCCError as error:
+        return refused(error, back)
+    flash(_("Order recorded: the lead is ordered and followed up until delivery."), "info")
+    return redirect(back)
+
+
+@bp.post("/orders/<int:order_id>/<action>")
+@roles(*orders.ORDER_ROLES)
+def act(order_id: int, action: str) -> Response:
+    """Deliver (交车), cancel with a reason, or set the expected delivery date."""
+    session, user = get_session(), me()
+    try:
+        order = orders.get_visible(session, user, order_id)
+    except NotFound:
+        abort(404)
+    back = url_for("web_leads.page", lead_id=order.lead_id)
+    timezone = get_settings().timezone
+    try:
+        if action == "deliver":
+            orders.deliver(session, order, actor=user)
+            flash(_("Delivered: the customer owns the car now."), "info")
+        elif action == "cancel":
+            orders.cancel(session, order, actor=user, reason=request.form.get("reason"))
+            flash(_("Order canceled: the lead is back in follow-up."), "info")
+        elif action == "delivery-due":
+            due = _date("delivery_due")
+            orders.set_delivery_due(session, order, due, actor=user, timezone=timezone)
+            flash(_("Expected delivery date saved."), "info")
+        else:
+            abort(404)
+    except DCCError as error:
+        return refused(error, back)
+    return redirect(back)
+
+
+@bp.get("/manager/loop")
+@roles(*LOOP_ROLES)
+def loop_check() -> str:
+    """闭环检查: every broken link the manager may see, by kind, each with a way to fix it."""
+    session, user = get_session(), me()
+    found = audit.find_violations(session, reader=user)
+    by_kind = {kind: [v for v in found if v["kind"] == kind] for kind in audit.KINDS}
+    return render_template(
+        "web/manager/loop.html",
+        by_kind=by_kind,
+        total=len(found),
+        last_run=audit.latest_run(session),
+    )
+
+
+@bp.post("/manager/loop/leads/<int:lead_id>/release")
+@roles(*LOOP_ROLES)
+def release(lead_id: int) -> Response:
+    """Cancel what a closed lead still has pending (the loop check's fix for such work)."""
+    session, user = get_session(), me()
+    back = back_to(url_for(".loop_check"))
+    try:
+        lead = get_visible_lead(session, user, lead_id)
+    except NotFound:
+        abort(404)
+    if closing.owes_contact(lead):
+        flash(_("The lead is worked: its plan stays."), "error")
+        return redirect(back)
+    reason = lead.close_reason or closing.CloseReason(
+        {"duplicate": "merged"}.get(lead.status.value, lead.status.value)
+    )
+    released = closing.release_open_work(session, lead, reason=reason, actor_id=user.id)
+    flash(_("%(n)s pending items canceled.", n=released.count), "info")
+    return redirect(back)
+
+
+@bp.post("/manager/loop/customers/<int:customer_id>/keep-one")
+@roles(*LOOP_ROLES)
+def keep_one(customer_id: int) -> Response:
+    """A customer with two open leads: the most advanced stays, the other closes as duplicate."""
+    session, user = get_session(), me()
+    back = back_to(url_for(".loop_check"))
+    try:
+        customer = customers.get(session, customer_id)
+        if not listing.visible_customers(session, user, [customer.id]):
+            raise NotFound(f"no customer {customer_id}", field="customer_id")
+    except NotFound:
+        abort(404)
+    customers.keep_one_open_lead(session, customer)
+    audit_log.record(
+        session,
+        actor_id=user.id,
+        action="customer.keep_one_open_lead",
+        entity="customer",
+        entity_id=customer.id,
+    )
+    flash(_("One open lead kept; the others are closed as duplicates."), "info")
+    return redirect(back)
+
+
+@bp.route("/admin/catalogue", methods=["GET", "POST"])
+@roles(Role.ADMIN)
+def admin_catalogue() -> str | Response:
+    """The vehicle catalogue: add a configuration, withdraw one from new orders or restore it."""
+    session, user = get_session(), me()
+    if request.method == "POST":
+        back = url_for(".admin_catalogue")
+        try:
+            price = _money("guide_price")
+            catalogue.add(
+                session,
+                brand=request.form.get("brand"),
+                series=request.form.get("series"),
+                model=request.form.get("model"),
+                configuration=request.form.get("configuration"),
+                guide_price_fen=orders.fen(price, "guide_price"),
+                actor=user,
+            )
+        except DCCError as error:
+            return refused(error, back)
+        flash(_("Added to the catalogue."), "info")
+        return redirect(back)
+    return render_template("web/admin_catalogue.html", entries=catalogue.entries(session))
+
+
+@bp.post("/admin/catalogue/<int:entry_id>/<state>")
+@roles(Role.ADMIN)
+def admin_catalogue_state(entry_id: int, state: str) -> Response:
+    session, user = get_session(), me()
+    if state not in {"enable", "disable"}:
+        abort(404)
+    try:
+        catalogue.set_active(
+            session, catalogue.get(session, entry_id), state == "enable", actor=user
+        )
+    except NotFound:
+        abort(404)
+    return redirect(url_for(".admin_catalogue"))
