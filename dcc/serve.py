@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from dcc.config import Settings
+from dcc.demo import LOGINS
 from dcc.queues import QUEUE_NAMES
 
 HEALTH_TIMEOUT = 60.0  # seconds for the web app to answer /healthz with 200
@@ -177,7 +178,7 @@ def worker_command(redis_url: str) -> list[str]:
 
 def sweeper_command() -> list[str]:
     """The outbox sweeper: enqueues work written while Redis was away."""
-    return [sys.executable, "-m", "dcc.cli", "jobs", "sweep", "--every", "5"]
+    return [sys.executable, "-m", "dcc", "jobs", "sweep", "--every", "5"]
 
 
 def simulator_available() -> bool:
@@ -384,8 +385,6 @@ def watch(children: list[Child], stop: threading.Event) -> int:
 
 
 def print_ready(base_url: str) -> None:
-    from dcc.demo import LOGINS
-
     lines = [
         f"DCC is ready at {base_url}/  (Ctrl-C stops it)",
         "demo logins (role, login, password):",

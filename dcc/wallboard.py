@@ -23,7 +23,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dcc import clock, live
+from dcc.broker import get_broker
 from dcc.calls.models import Call, CallDirection
+from dcc.db import get_database
 from dcc.leads.models import Lead
 from dcc.sales.models import Appointment, ShowroomVisit
 from dcc.users.models import Role, User
@@ -172,9 +174,6 @@ class Publisher:
                 threading.Thread(target=self._run, name="wallboard", daemon=True).start()
 
     def _run(self) -> None:
-        from dcc.broker import get_broker
-        from dcc.db import get_database
-
         broker, database = get_broker(self.app), get_database(self.app)
         timezone = self.app.extensions["dcc.settings"].timezone
         while not self._stop.is_set():

@@ -298,7 +298,7 @@ def test_followups_rollup_follows_a_reassigned_lead(session, world) -> None:
 def test_nightly_rollup_builds_every_rollup_and_catches_a_late_commit(session, world) -> None:
     days = [dt.date(2026, 3, 1) + dt.timedelta(days=n) for n in range(31)]
     with clock.frozen(later()):
-        built = rollup.build_all(session, days, "Asia/Shanghai")
+        built = reports.build_rollups(session, days, "Asia/Shanghai")
         assert built == {"agent_day": 31, "lead_day": 31, "follow_up_day": 31}
         assert run(session, "funnel", world.admin).totals.orders == 2
     # A change stamped well before the build but committed after it (a long transaction):
@@ -312,7 +312,7 @@ def test_nightly_rollup_builds_every_rollup_and_catches_a_late_commit(session, w
         assert funnel.LEAD_DAYS.ensure(session, days, "Asia/Shanghai") == 0
         assert run(session, "funnel", world.admin).totals.orders == 2  # stale until tonight
     with clock.frozen(later() + dt.timedelta(days=1)):
-        assert rollup.build_all(session, days, "Asia/Shanghai")["lead_day"] == 1
+        assert reports.build_rollups(session, days, "Asia/Shanghai")["lead_day"] == 1
         assert run(session, "funnel", world.admin).totals.orders == 3
         marks = session.scalars(select(BuiltDay).where(BuiltDay.kind == "lead_day")).all()
         assert {m.built_at for m in marks} == {clock.now()}  # the rest re-dated

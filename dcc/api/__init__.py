@@ -12,6 +12,8 @@ from flask import Flask, jsonify, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
+from dcc.api import calls, customers, leads, reports
+
 API_PREFIX = "/api/v1"
 
 
@@ -36,8 +38,6 @@ def init_app(app: Flask) -> None:
         },
     )
     api = DccApi(app)
-    from dcc.api import calls, customers, leads, reports
-
     for blueprint in (customers.blp, leads.blp, calls.blp, reports.blp, reports.exports):
         api.register_blueprint(blueprint, url_prefix=API_PREFIX + blueprint.url_prefix)
     app.extensions["dcc.api"] = api

@@ -12,6 +12,7 @@ from dcc import clock, live
 from dcc.calls import events, routing
 from dcc.calls.models import TERMINAL_CALL_STATUSES, Call, CallDirection, CallStatus
 from dcc.config import Settings, parse_hours
+from dcc.customers.models import Customer
 from dcc.errors import CallRefused, NotFound, PermissionDenied, ValidationError
 from dcc.jobs import hooks, policy
 from dcc.leads import callbacks, lifecycle
@@ -276,6 +277,4 @@ def provider_failed(session: Session, call: Call, message: str) -> None:
 def customer_number_for(session: Session, call: Call) -> str:
     if call.customer_id is None:
         raise NotFound(f"call {call.id} has no customer", field="call_id")
-    from dcc.customers.models import Customer
-
     return session.get_one(Customer, call.customer_id).phone

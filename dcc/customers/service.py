@@ -6,10 +6,12 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from dcc import audit
+from dcc.calls.models import Call
 from dcc.customers.models import Customer, CustomerKind, CustomerPhone
 from dcc.errors import MergeRefused, NotFound, ValidationError
 from dcc.leads import followups
 from dcc.leads.models import OPEN_STATUSES, Lead, LeadStatus, LeadTouch
+from dcc.sales.models import Order, ShowroomVisit
 from dcc.users.models import User
 
 
@@ -78,8 +80,6 @@ def upgrade_to_fleet(session: Session, customer: Customer, *, actor: User) -> No
 
 
 def _has_order(session: Session, customer: Customer) -> bool:
-    from dcc.sales.models import Order
-
     return bool(session.scalar(select(exists().where(Order.customer_id == customer.id))))
 
 
@@ -92,9 +92,6 @@ def merge(
     keeps at most one open lead: any other open lead that moves over is closed as a duplicate,
     its open work canceled, and recorded as a touch on the survivor's open lead.
     """
-    from dcc.calls.models import Call
-    from dcc.sales.models import ShowroomVisit
-
     if not duplicates:
         raise ValidationError("name at least one customer to merge", field="customer_ids")
     for customer in [survivor, *duplicates]:

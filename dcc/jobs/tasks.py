@@ -6,11 +6,12 @@ thing once: no stale callback ever rings the wrong agent or a closed lead.
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dcc import clock
+from dcc import audit, clock, reports
 from dcc.calls import dialer, routing
 from dcc.calls import service as calls
 from dcc.calls.models import TERMINAL_CALL_STATUSES, Call, CallDirection
@@ -19,8 +20,11 @@ from dcc.jobs import outbox, policy
 from dcc.jobs.registry import task
 from dcc.leads import manager
 from dcc.leads.models import Callback, CallbackStatus, FollowUp, FollowUpStatus, Lead
+from dcc.messaging import send_once
 from dcc.notifications import notify, notify_role
 from dcc.queues import CALLS, DEFAULT, LOW
+from dcc.sales import reminders
+from dcc.sales.models import Appointment, AppointmentStatus
 from dcc.users.models import Role, User
 from dcc.voice import get_telephony
 
@@ -330,10 +334,6 @@ def invited_no_show(session: Session, *, day: str) -> str:
 @task("appointment.sms", queue=DEFAULT)
 def appointment_sms(session: Session, *, appointment_id: int, kind: str) -> str:
     """The confirmation or a reminder for a booked appointment, sent at most once."""
-    from dcc.messaging import send_once
-    from dcc.sales import reminders
-    from dcc.sales.models import Appointment, AppointmentStatus
-
     appointment = session.get(Appointment, appointment_id)
     if appointment is None or appointment.status != AppointmentStatus.BOOKED:
         return "not booked"
@@ -361,10 +361,6 @@ def probe(session: Session, *, token: str, seconds: float = 0.0) -> str:
 
     ``dcc jobs probe`` uses it to prove that workers take work and finish it exactly once.
     """
-    import time
-
-    from dcc import audit
-
     time.sleep(max(0.0, min(seconds, 30.0)))
     audit.record(
         session, actor_id=None, action="jobs.probe", entity="outbox", entity_id=None, token=token
@@ -376,10 +372,8 @@ def probe(session: Session, *, token: str, seconds: float = 0.0) -> str:
 def rollup_reports(session: Session, *, day: str) -> str:
     """Nightly: sum the day that just closed (and any missed before it) into the roll-ups,
     and rebuild the older days whose leads have changed since they were summed."""
-    from dcc.reports import rollup
-
     settings = get_settings()
     closed = dt.date.fromisoformat(day) - dt.timedelta(days=1)
     days = [closed - dt.timedelta(days=n) for n in range(7)]  # a missed night catches up
-    built = rollup.build_all(session, sorted(days), settings.timezone)
+    built = reports.build_rollups(session, sorted(days), settings.timezone)
     return ", ".join(f"{kind}: {n} day(s) summed" for kind, n in built.items())
