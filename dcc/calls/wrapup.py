@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from dcc import clock
 from dcc.calls import dialer
-from dcc.calls import service as calls
 from dcc.calls.models import Call
 from dcc.config import Settings
 from dcc.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
@@ -128,27 +127,12 @@ def take_callback(
 ) -> Call:
     """The agent accepts a due callback from the worklist: the bridged call is placed now.
 
-    The callback is marked done with the call before the provider is asked (the dialer commits
-    first), so two agents of a team cannot both take a released one; if the provider refuses,
-    the callback is owed again.
+    The callback row is locked, so two agents of a team cannot both take a released one; see
+    :func:`dcc.calls.dialer.call_back` for what a provider's refusal undoes.
     """
     locked = session.scalar(select(Callback).where(Callback.id == callback.id).with_for_update())
     if locked is None or locked.status != CallbackStatus.PENDING:
         raise InvalidTransition("the callback was already taken or canceled", field="callback_id")
     if not callbacks.may_take(locked, agent):
         raise PermissionDenied("this callback is not yours to take yet")
-    lead = session.get_one(Lead, locked.lead_id)
-    call = calls.start_click_to_dial(session, lead, actor=agent, settings=settings)
-    locked.status, locked.done_at, locked.placed_call_id = (
-        CallbackStatus.DONE,
-        clock.now(),
-        call.id,
-    )
-    session.flush()
-    try:
-        dialer.place(session, call, settings=settings, telephony=telephony)
-    except dialer.ProviderFailed:
-        locked.status, locked.done_at, locked.placed_call_id = CallbackStatus.PENDING, None, None
-        session.commit()
-        raise
-    return call
+    return dialer.call_back(session, locked, agent=agent, settings=settings, telephony=telephony)

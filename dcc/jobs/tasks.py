@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from dcc import audit, clock, reports
 from dcc.calls import dialer, routing
-from dcc.calls import service as calls
 from dcc.calls.models import TERMINAL_CALL_STATUSES, Call, CallDirection
 from dcc.config import get_settings, parse_hours
 from dcc.jobs import outbox, policy
@@ -45,13 +44,12 @@ def first_contact(session: Session, *, lead_id: int) -> str:
     can_dial = (
         lead.source is not None
         and lead.source.auto_dial
-        and routing.is_ready(owner)
+        and routing.ready_user(session, lead.owner_id, softphone=settings.softphone) is not None
         and not lead.customer.do_not_call
         and clock.within_hours(clock.now(), settings.timezone, parse_hours(settings.calling_hours))
     )
     if can_dial and owner is not None:
-        call = calls.start_click_to_dial(session, lead, actor=owner, settings=settings)
-        dialer.place(session, call, settings=settings, telephony=get_telephony())
+        call = dialer.dial(session, lead, agent=owner, settings=settings, telephony=get_telephony())
         return f"dialled (call {call.id})"
     if owner is not None:
         notify(session, owner.id, "new_lead", "新线索：请立即联系", lead_id=lead.id)
@@ -101,7 +99,7 @@ def fire_callback(session: Session, *, callback_id: int) -> str:
         due = clock.next_opening(now, settings.timezone, hours)
         schedule_callback(session, callback, due)
         return f"moved to {due.isoformat()}"
-    agent = _callback_agent(session, callback)
+    agent = _callback_agent(session, callback, softphone=settings.softphone)
     if agent is None:
         if callback.released_at is None:
             owner_id = callback.owner_id
@@ -126,35 +124,20 @@ def fire_callback(session: Session, *, callback_id: int) -> str:
                 callback_id=callback.id,
             )
         return "waiting on the worklist"
-    call = calls.start_click_to_dial(session, lead, actor=agent, settings=settings)
-    callback.placed_call_id = call.id
-    callback.status, callback.done_at = CallbackStatus.DONE, now
-    try:
-        dialer.place(session, call, settings=settings, telephony=get_telephony())
-    except dialer.ProviderFailed:
-        # Still owed: RQ retries this job with backoff and the callback rings then.
-        callback.placed_call_id, callback.status, callback.done_at = (
-            None,
-            CallbackStatus.PENDING,
-            None,
-        )
-        session.commit()
-        raise
+    # A refusal leaves the callback owed: RQ retries this job with backoff and it rings then.
+    call = dialer.call_back(
+        session, callback, agent=agent, settings=settings, telephony=get_telephony()
+    )
     return f"dialled (call {call.id})"
 
 
-def _callback_agent(session: Session, callback: Callback) -> User | None:
-    owner = session.get(User, callback.owner_id) if callback.owner_id else None
-    if routing.is_ready(owner):
-        return owner
-    if callback.released_at is None or callback.team_id is None:
-        return None
-    team = session.scalars(
-        select(User)
-        .where(User.team_id == callback.team_id, User.role == Role.DCC_AGENT)
-        .order_by(User.last_assigned_at.asc().nulls_first(), User.id)
-    )
-    return next((u for u in team if routing.is_ready(u)), None)
+def _callback_agent(session: Session, callback: Callback, *, softphone: bool) -> User | None:
+    """The owner when ready; once released, the team's longest idle ready agent."""
+    ready = routing.ready_user(session, callback.owner_id, softphone=softphone)
+    if ready is None and callback.released_at is not None and callback.team_id is not None:
+        team = routing.ready_agents(session, softphone=softphone, team_id=callback.team_id)
+        ready = team[0] if team else None
+    return session.get(User, ready.id) if ready is not None else None
 
 
 @task("callback.release", queue=DEFAULT)

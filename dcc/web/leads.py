@@ -93,8 +93,9 @@ def call(lead_id: int) -> Response:
     back = url_for("web_leads.page", lead_id=lead_id)
     try:
         calls.check_may_dial(lead, user)
-        placed = calls.start_click_to_dial(session, lead, actor=user, settings=settings)
-        dialer.place(session, placed, settings=settings, telephony=get_telephony())
+        placed = dialer.dial(
+            session, lead, agent=user, settings=settings, telephony=get_telephony()
+        )
     except DCCError as error:
         return refused(error, back)
     flash(_("Calling: your phone rings first, then the customer's."), "info")
