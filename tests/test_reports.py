@@ -9,7 +9,7 @@ from report_data import build, local
 from sqlalchemy import select
 
 from dcc import clock, reports
-from dcc.leads import manager
+from dcc.leads import reassignment
 from dcc.leads.models import FollowUp, FollowUpStatus, Lead, LeadStatus
 from dcc.reports import funnel, rollup
 from dcc.reports.models import AgentDay, BuiltDay
@@ -223,7 +223,7 @@ def test_funnel_rollup_follows_a_reassigned_lead(session, world) -> None:
     with clock.frozen(later()):
         assert run(session, "funnel", world.carol).totals.leads == 1
     with clock.frozen(later() + dt.timedelta(hours=1)):
-        manager.reassign(session, world.leads[7], world.carol, actor=world.admin)
+        reassignment.reassign(session, world.leads[7], world.carol, actor=world.admin)
         session.commit()
     with clock.frozen(later() + dt.timedelta(hours=2)):
         assert run(session, "funnel", world.carol).totals.leads == 2
@@ -284,7 +284,7 @@ def test_followups_rollup_follows_a_reassigned_lead(session, world) -> None:
         before = run(session, "followups", world.boss)
     assert [(r.label, r.open, r.done) for r in before.rows] == [("Bob", 1, 2)]
     with clock.frozen(later() + dt.timedelta(hours=1)):
-        manager.reassign(session, lead8, world.carol, actor=world.admin)
+        reassignment.reassign(session, lead8, world.carol, actor=world.admin)
         session.commit()
     with clock.frozen(later() + dt.timedelta(hours=2)):
         north = run(session, "followups", world.boss)
