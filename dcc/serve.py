@@ -142,10 +142,6 @@ def stop_children(children: list[Child], timeout: float = STOP_TIMEOUT) -> None:
             child.pump.join(timeout=2)
 
 
-def _executable_dir() -> str:
-    return os.path.dirname(sys.executable)
-
-
 def web_command(host: str, port: int) -> list[str]:
     """gunicorn with threads: the live (server-sent events) streams hold a thread each."""
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

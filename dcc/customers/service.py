@@ -33,22 +33,6 @@ def survivor_of(session: Session, customer: Customer) -> Customer:
     return customer
 
 
-def create(
-    session: Session, *, phone: str, name: str = "", flush: bool = True, **fields: object
-) -> Customer:
-    """A new customer known by ``phone`` (E.164, already normalised).
-
-    ``flush=False`` leaves the insert to the caller's next flush, together with the rest of
-    what it creates (one round trip instead of several on the intake path).
-    """
-    customer = Customer(phone=phone, name=name, **fields)
-    customer.phones.append(CustomerPhone(phone=phone, is_primary=True))
-    session.add(customer)
-    if flush:
-        session.flush()
-    return customer
-
-
 def add_phone(session: Session, customer: Customer, e164: str) -> bool:
     """Attach another number to ``customer``; False when it already identifies someone."""
     if session.scalar(select(exists().where(CustomerPhone.phone == e164))):
