@@ -17,7 +17,7 @@ from dcc.calls.models import TERMINAL_CALL_STATUSES, Call, CallDirection
 from dcc.config import get_settings, parse_hours
 from dcc.jobs import outbox, policy
 from dcc.jobs.registry import task
-from dcc.leads import manager
+from dcc.leads import callbacks, manager
 from dcc.leads.models import Callback, CallbackStatus, FollowUp, FollowUpStatus, Lead
 from dcc.messaging import send_once
 from dcc.notifications import notify, notify_role
@@ -222,17 +222,8 @@ def attempt_result(session: Session, *, call_id: int) -> str:
             attempts=len(misses),
         )
         return f"unreachable after {len(misses)} attempts"
-    callback = Callback(
-        lead_id=lead.id,
-        call_id=call.id,
-        owner_id=lead.owner_id,
-        team_id=lead.team_id,
-        reason="retry",
-        due_at=now + rules.retry_delay(len(misses)),
-    )
-    session.add(callback)
-    session.flush()
-    schedule_callback(session, callback, callback.due_at)
+    due = now + rules.retry_delay(len(misses))
+    callback = callbacks.owe(session, lead, reason="retry", due_at=due, call_id=call.id)
     return f"retry {len(misses) + 1} at {callback.due_at.isoformat()}"
 
 
