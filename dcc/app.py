@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from flask import Flask, jsonify
 
-from dcc import broker, db
+import webhooks
+from dcc import api, broker, cli, db, health, metrics, voice, wallboard, web
 from dcc.config import Settings
+from dcc.errors import DCCError
+
+# Imported for its effect: every task registers itself, so the outbox knows each task's queue
+# in the web app, the CLI and the worker alike.
+from dcc.jobs import loop_tasks, tasks  # noqa: F401
 
 SIM_ACCOUNT_SID = "AC" + "0" * 32
 
@@ -37,9 +45,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app, settings.database_url or db.default_sqlite_url(instance_path))
     broker.init_app(app, settings.redis_url, instance_path)
 
-    import webhooks
-    from dcc import api, cli, health, metrics, voice, wallboard, web
-
     voice.init_app(app)
     health.init_app(app)
     metrics.init_app(app)
@@ -53,8 +58,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _with_instance(settings: Settings, instance_path: str) -> Settings:
-    from dataclasses import replace
-
     os.makedirs(instance_path, exist_ok=True)
     settings = replace(settings, instance_path=instance_path)
     if not settings.secret_key and not settings.database_url and not settings.testing:
@@ -67,8 +70,6 @@ def _with_instance(settings: Settings, instance_path: str) -> Settings:
 
 def _with_simulator(settings: Settings, instance_path: str) -> Settings:
     """The simulator's credentials: shared with the simulator process through the instance."""
-    from dataclasses import replace
-
     sid = settings.twilio_account_sid or SIM_ACCOUNT_SID
     token = settings.twilio_auth_token
     if not token:
@@ -83,8 +84,6 @@ def _with_simulator(settings: Settings, instance_path: str) -> Settings:
 
 def _instance_secret(instance_path: str, name: str) -> str:
     """A random secret kept in the instance folder, made on first use."""
-    import secrets
-
     path = os.path.join(instance_path, name)
     if not os.path.exists(path):
         with open(path, "w") as fh:
@@ -94,8 +93,6 @@ def _instance_secret(instance_path: str, name: str) -> str:
 
 
 def _register_error_handlers(app: Flask) -> None:
-    from dcc.errors import DCCError
-
     @app.errorhandler(DCCError)
     def _domain_error(error: DCCError) -> Any:
         return jsonify(error=error.to_dict()), error.status_code

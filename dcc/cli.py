@@ -7,21 +7,17 @@ import logging
 import sys
 
 import click
-from flask import Flask
-from flask.cli import FlaskGroup
+import requests
+from flask import Flask, current_app
 
-from dcc import migrate
+from dcc import demo, migrate, phones, serve
+from dcc.config import get_settings
 from dcc.db import get_database
 from dcc.errors import DCCError
+from dcc.jobs import sweeper
+from dcc.leads import sources
 from dcc.loop import audit
-
-
-def main() -> None:
-    """Entry point of the ``dcc`` console script."""
-    from dcc.app import create_app
-
-    cli = FlaskGroup(create_app=lambda: create_app(), help="DCC: leads and calls for dealers.")
-    cli.main(prog_name="dcc")
+from dcc.users import service
 
 
 def init_app(app: Flask) -> None:
@@ -87,9 +83,6 @@ def users_create(
     phone: str | None,
     team: str | None,
 ) -> None:
-    from dcc.config import get_settings
-    from dcc.users import service
-
     try:
         with get_database().session_scope() as session:
             user = service.create_user(
@@ -116,8 +109,6 @@ def tokens_group() -> None:
 @click.argument("login")
 @click.option("--name", default="cli")
 def tokens_create(login: str, name: str) -> None:
-    from dcc.users import service
-
     try:
         with get_database().session_scope() as session:
             token = service.create_token(session, service.get_by_login(session, login), name)
@@ -149,8 +140,6 @@ def sources_create(
     auth_mode: str,
     auto_dial: bool,
 ) -> None:
-    from dcc.leads import sources
-
     try:
         with get_database().session_scope() as session:
             source = sources.create(
@@ -172,8 +161,6 @@ def sources_create(
 
 @sources_group.command("list", help="Show every lead source (secrets are not shown).")
 def sources_list() -> None:
-    from dcc.leads import sources
-
     with get_database().session_scope() as session:
         rows = [
             (
@@ -199,8 +186,6 @@ def sources_list() -> None:
 @sources_group.command("rotate", help="Give SLUG a new secret, printed as the last line.")
 @click.argument("slug")
 def sources_rotate(slug: str) -> None:
-    from dcc.leads import sources
-
     try:
         with get_database().session_scope() as session:
             secret_out = sources.rotate_secret(sources.get_by_slug(session, slug))
@@ -223,8 +208,6 @@ def sources_disable(slug: str) -> None:
 
 
 def _set_enabled(slug: str, enabled: bool) -> None:
-    from dcc.leads import sources
-
     try:
         with get_database().session_scope() as session:
             sources.set_enabled(sources.get_by_slug(session, slug), enabled)
@@ -248,8 +231,6 @@ def sources_set(
     auth_mode: str | None,
     auto_dial: bool | None,
 ) -> None:
-    from dcc.leads import sources
-
     try:
         with get_database().session_scope() as session:
             source = sources.update(
@@ -277,8 +258,6 @@ def demo_group() -> None:
 
 @demo_group.command("seed", help="Add demo users, sources, the default script and leads (once).")
 def demo_seed() -> None:
-    from dcc import demo
-
     with get_database().session_scope() as session:
         created = demo.seed(session)
     click.echo("demo data added" if created else "demo data already present")
@@ -290,8 +269,6 @@ def demo_seed() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=None, help="Default: DCC_PORT or 5000.")
 def serve_command(host: str, port: int | None) -> None:
-    from dcc import serve
-
     serve.run(host=host, port=port)
 
 
@@ -305,10 +282,6 @@ def sim_group() -> None:
 @click.option("--to", default=None, help="The hotline dialled (default DCC_HOTLINE_NUMBER).")
 @click.option("--hangup-after", type=float, default=None, help="Caller hangs up after N s.")
 def sim_call(from_: str, to: str | None, hangup_after: float | None) -> None:
-    import requests
-
-    from dcc import phones
-    from dcc.config import get_settings
 
     settings = get_settings()
     try:
@@ -345,9 +318,6 @@ def jobs_group() -> None:
 )
 @click.option("--every", type=float, default=None, help="Keep sweeping every N seconds.")
 def jobs_sweep(every: float | None) -> None:
-    from flask import current_app
-
-    from dcc.jobs import sweeper
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if every is None:
@@ -372,7 +342,3 @@ def audit_command(as_json: bool) -> None:
                 click.echo(f"  {ids}")
         click.echo(f"{len(violations)} violation(s)" if violations else "the loop is closed")
     sys.exit(1 if violations else 0)
-
-
-if __name__ == "__main__":  # python -m dcc.cli …
-    main()

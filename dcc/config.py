@@ -18,10 +18,6 @@ from flask import Flask, current_app
 from dcc.errors import ConfigurationError
 
 
-def _env_bool(value: str) -> bool:
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
 @dataclass(frozen=True)
 class Settings:
     """Every setting the service reads. Field names are the env names without ``DCC_``."""
@@ -129,11 +125,6 @@ def parse_hours(text: str) -> tuple[int, int]:
     except ValueError as exc:
         raise ConfigurationError(f"hours must look like 08:00-21:00, got {text!r}") from exc
     return h1 * 60 + m1, h2 * 60 + m2
-
-
-def env_flag(name: str) -> bool:
-    """A boolean environment flag (``1``, ``true``, ``yes``, ``on``)."""
-    return _env_bool(os.environ.get(name, ""))
 
 
 def get_settings(app: Flask | None = None) -> Settings:

@@ -59,9 +59,5 @@ class MergeRefused(Conflict):
     """Customers that may not be merged (fleet customers, customers with orders)."""
 
 
-class NoAgentAvailable(Conflict):
-    """No active, on-shift user can take the work."""
-
-
 class CallRefused(Conflict):
     """A call may not be placed now (do-not-call list, calling hours, closed lead)."""

@@ -2,18 +2,7 @@
 
 from __future__ import annotations
 
-import rq
-
-from dcc.broker import get_redis
-
 CALLS = "dcc-calls"
 DEFAULT = "dcc-default"
 LOW = "dcc-low"
 QUEUE_NAMES = (CALLS, DEFAULT, LOW)
-
-
-def get_queue(name: str) -> rq.Queue:
-    """The queue ``name`` on the app's Redis connection (needs an app context)."""
-    if name not in QUEUE_NAMES:
-        raise ValueError(f"unknown queue {name!r}; expected one of {', '.join(QUEUE_NAMES)}")
-    return rq.Queue(name, connection=get_redis())

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from dcc.config import Settings
+from dcc.demo import LOGINS
 from dcc.queues import QUEUE_NAMES
 
 HEALTH_TIMEOUT = 60.0  # seconds for the web app to answer /healthz with 200
@@ -141,10 +142,6 @@ def stop_children(children: list[Child], timeout: float = STOP_TIMEOUT) -> None:
             child.pump.join(timeout=2)
 
 
-def _executable_dir() -> str:
-    return os.path.dirname(sys.executable)
-
-
 def web_command(host: str, port: int) -> list[str]:
     """gunicorn with threads: the live (server-sent events) streams hold a thread each."""
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -177,7 +174,7 @@ def worker_command(redis_url: str) -> list[str]:
 
 def sweeper_command() -> list[str]:
     """The outbox sweeper: enqueues work written while Redis was away."""
-    return [sys.executable, "-m", "dcc.cli", "jobs", "sweep", "--every", "5"]
+    return [sys.executable, "-m", "dcc", "jobs", "sweep", "--every", "5"]
 
 
 def simulator_available() -> bool:
@@ -384,8 +381,6 @@ def watch(children: list[Child], stop: threading.Event) -> int:
 
 
 def print_ready(base_url: str) -> None:
-    from dcc.demo import LOGINS
-
     lines = [
         f"DCC is ready at {base_url}/  (Ctrl-C stops it)",
         "demo logins (role, login, password):",

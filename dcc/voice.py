@@ -14,6 +14,8 @@ NOTICE = "您好，欢迎致电{dealer}。为保证服务质量，您的通话�
 WAIT = "坐席正忙，请您稍候，我们将尽快为您接通。"
 AFTER_HOURS = "您好，现在是非营业时间。我们已记录您的来电，将在营业时间第一时间给您回电。再见。"
 NOBODY_ANSWERED = "很抱歉，坐席暂时无法接听，我们会尽快给您回电。再见。"
+#: Said to the agent when the lead closed, or the customer opted out, while their phone rang.
+CALL_CANCELED = "这条线索已关闭或客户拒绝来电，本次呼叫已取消。"
 HOTLINE_QUEUE = "hotline"
 
 

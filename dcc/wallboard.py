@@ -23,7 +23,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dcc import clock, live
+from dcc.broker import get_broker
+from dcc.calls import routing
 from dcc.calls.models import Call, CallDirection
+from dcc.db import get_database
 from dcc.leads.models import Lead
 from dcc.sales.models import Appointment, ShowroomVisit
 from dcc.users.models import Role, User
@@ -40,8 +43,14 @@ SPEED_BUCKETS = (("<1m", 60), ("1-5m", 300), ("5-30m", 1800), (">30m", None))
 LIVE_STATUSES = ("queued", "initiated", "ringing", "in-progress")
 
 
-def snapshot(session: Session, *, timezone: str, now: dt.datetime | None = None) -> dict[str, Any]:
-    """Every figure the wallboard shows, for the dealer's current local day."""
+def snapshot(
+    session: Session, *, timezone: str, softphone: bool = False, now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """Every figure the wallboard shows, for the dealer's current local day.
+
+    ``ready`` lists the agents the hotline would ring now, in the order it rings them
+    (:func:`dcc.calls.routing.ready_agents`); each agent's ``next_in_line`` is its place there.
+    """
     now = now or clock.now()
     local = clock.local(now, timezone)
     day_start = local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(dt.UTC)
@@ -60,8 +69,10 @@ def snapshot(session: Session, *, timezone: str, now: dt.datetime | None = None)
         for c in live_calls
         if c.direction == CallDirection.INBOUND and c.parent_sid is None and c.agent_id is None
     ]
+    ready = [a.id for a in routing.ready_agents(session, softphone=softphone, inbound=True)]
     return {
         "generated_at": now.isoformat(),
+        "ready": ready,
         "agents": [
             {
                 "id": a.id,
@@ -70,6 +81,7 @@ def snapshot(session: Session, *, timezone: str, now: dt.datetime | None = None)
                 "status": a.agent_status.value,
                 "on_shift": a.on_shift,
                 "call_id": on_call.get(a.id),
+                "next_in_line": ready.index(a.id) + 1 if a.id in ready else None,
                 **work[a.id],
             }
             for a in agents
@@ -172,16 +184,13 @@ class Publisher:
                 threading.Thread(target=self._run, name="wallboard", daemon=True).start()
 
     def _run(self) -> None:
-        from dcc.broker import get_broker
-        from dcc.db import get_database
-
         broker, database = get_broker(self.app), get_database(self.app)
-        timezone = self.app.extensions["dcc.settings"].timezone
+        settings = self.app.extensions["dcc.settings"]
         while not self._stop.is_set():
             try:
                 conn = broker.connection
                 if conn.exists(VIEWERS) and self._lead(conn):
-                    self._publish(conn, database, timezone)
+                    self._publish(conn, database, settings.timezone, settings.softphone)
                     self._wait_for_call_event(conn)
                 else:
                     self._stop.wait(INTERVAL)
@@ -205,13 +214,11 @@ class Publisher:
             return True
         return False
 
-    def _publish(self, conn: redis.Redis, database: Any, timezone: str) -> None:
+    def _publish(self, conn: redis.Redis, database: Any, timezone: str, softphone: bool) -> None:
         with database.sessionmaker() as session:
+            board = snapshot(session, timezone=timezone, softphone=softphone)
             # The same envelope as dcc.live, so a stream relays it like any other event.
-            data = json.dumps(
-                {"event": "wallboard", "data": snapshot(session, timezone=timezone)},
-                ensure_ascii=False,
-            )
+            data = json.dumps({"event": "wallboard", "data": board}, ensure_ascii=False)
         conn.set(LAST, data, ex=60)
         conn.publish(SNAPSHOTS, data)
 

@@ -2,11 +2,19 @@
 
 ``DCC_TEST_DATABASE_URL`` / ``DCC_TEST_REDIS_URL`` pick PostgreSQL and a real Redis; without
 them the suite runs on a SQLite file and an embedded Redis server.
+
+Every test runs at :data:`FROZEN_AT` (a Wednesday, 10:00 in Shanghai: inside calling and
+opening hours) unless it moves the clock itself (``with clock.frozen(...)``) or is marked
+``real_clock``. A test on the real clock runs the app on other threads or in other processes
+(the ``live`` and ``committed`` fixtures imply it), where one process's frozen clock would
+disagree with the others'; such a test must not depend on the hour either: the ``live`` app
+calls and opens around the clock.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 import socket
 import threading
@@ -28,10 +36,31 @@ from support import (
 )
 from twilio.request_validator import RequestValidator
 
-from dcc import create_app, migrate
+from dcc import clock, create_app, migrate
 from dcc.db import make_engine, normalise_url
 from dcc.users import service as users
 from dcc.users.models import User
+
+#: The suite's "now": Wednesday 2026-11-25, 10:00 Asia/Shanghai.
+FROZEN_AT = dt.datetime(2026, 11, 25, 2, 0, tzinfo=dt.UTC)
+#: Fixtures that serve the app to other threads or processes: their tests run on the real clock.
+REAL_CLOCK_FIXTURES = frozenset({"live", "committed"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if REAL_CLOCK_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.real_clock)
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock(request: pytest.FixtureRequest) -> Iterator[dt.datetime | None]:
+    """The clock stands at :data:`FROZEN_AT` for the test (not for a ``real_clock`` one)."""
+    if request.node.get_closest_marker("real_clock") is not None:
+        yield None
+        return
+    with clock.frozen(FROZEN_AT):
+        yield FROZEN_AT
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from dcc.calls import service as calls
 from dcc.config import get_settings
 from dcc.jobs import outbox, policy
 from dcc.jobs.models import OutboxJob
-from dcc.leads import callbacks, intake, lifecycle, manager
+from dcc.leads import callbacks, intake, lifecycle, reassignment
 from dcc.leads.models import Callback, CallbackStatus, Channel, Lead
 from dcc.notifications import Notification
 from dcc.queues import QUEUE_NAMES
@@ -216,7 +216,7 @@ def test_reassigning_gives_callbacks_to_the_new_owner_and_closing_cancels_them(
             session, lead, due_at=T0 + dt.timedelta(minutes=30), actor=old
         )
         session.commit()
-        manager.reassign(session, lead, new, actor=boss)
+        reassignment.reassign(session, lead, new, actor=boss)
         session.commit()
     assert session.get(Callback, callback.id).owner_id == new.id
     with clock.frozen(T0 + dt.timedelta(minutes=30)):
@@ -268,7 +268,6 @@ def test_a_provider_outage_loses_no_call(session, staff, phone, always_open):
 
 
 def test_a_reassigned_unreachable_lead_gets_fresh_attempts(session, staff, phone, always_open):
-    from dcc.leads import escalations
 
     agent = ready_agent(staff, "agent", "+8613900000001")
     fresh = ready_agent(staff, "fresh", "+8613900000002")
@@ -295,7 +294,7 @@ def test_a_reassigned_unreachable_lead_gets_fresh_attempts(session, staff, phone
     assert session.get(Lead, lead.id).escalation == "unreachable"
 
     with clock.frozen(T0 + dt.timedelta(hours=1)):
-        escalations.reassign(session, session.get(Lead, lead.id), fresh, actor=boss)
+        reassignment.reassign(session, session.get(Lead, lead.id), fresh, actor=boss)
         session.commit()
     miss(fresh, "CA" + "4" * 32, T0 + dt.timedelta(hours=2))
     # The new owner's first unanswered call starts a fresh round: a retry, not the queue again.

@@ -11,7 +11,7 @@ from dcc.calls.models import Call, CallDirection
 from dcc.customers import service as customers
 from dcc.customers.models import CustomerKind
 from dcc.errors import InvalidTransition, MergeRefused, PermissionDenied, ValidationError
-from dcc.leads import followups, intake, lifecycle, manager, rules
+from dcc.leads import followups, intake, lifecycle, manager, reassignment, rules
 from dcc.leads.models import (
     Callback,
     CallbackStatus,
@@ -156,7 +156,7 @@ def test_reassign_moves_follow_ups_and_callbacks(session: Session, people) -> No
     lead = new_lead(session)
     assert lead.owner_id == people["agent"].id
     session.add(Callback(lead=lead, owner_id=lead.owner_id, reason="missed_call", due_at=T0))
-    manager.reassign(session, lead, people["other"], actor=people["manager"])
+    reassignment.reassign(session, lead, people["other"], actor=people["manager"])
     open_owners = {
         f.owner_id
         for f in session.scalars(select(FollowUp).where(FollowUp.lead_id == lead.id))
@@ -242,15 +242,15 @@ def test_thirty_day_rule_finds_invited_leads_that_never_arrived(session: Session
 def test_only_a_confirmed_loss_is_reactivated(session: Session, people) -> None:
     lead = new_lead(session)
     with pytest.raises(InvalidTransition):
-        manager.reactivate_lost(session, lead, people["other"], actor=people["manager"])
+        reassignment.reactivate_lost(session, lead, people["other"], actor=people["manager"])
     request = lifecycle.request_lost(session, lead, reason="budget", actor=people["agent"])
     lifecycle.decide_lost(session, request, approve=True, manager=people["manager"])
     with pytest.raises(ValidationError):
-        manager.reactivate_lost(session, lead, people["clerk"], actor=people["manager"])
-    fresh = manager.reactivate_lost(session, lead, people["other"], actor=people["manager"])
+        reassignment.reactivate_lost(session, lead, people["clerk"], actor=people["manager"])
+    fresh = reassignment.reactivate_lost(session, lead, people["other"], actor=people["manager"])
     assert fresh.status == LeadStatus.NEW and fresh.owner_id == people["other"].id
     with pytest.raises(InvalidTransition):  # the customer has an open lead again
-        manager.reactivate_lost(session, lead, people["agent"], actor=people["manager"])
+        reassignment.reactivate_lost(session, lead, people["agent"], actor=people["manager"])
     assert manager.latest_lost(session, lead.customer_id) is None
 
 

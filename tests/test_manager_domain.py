@@ -12,7 +12,7 @@ from dcc import clock
 from dcc.audit import AuditEntry
 from dcc.customers import listing
 from dcc.errors import NotFound, PermissionDenied, ValidationError
-from dcc.leads import escalations, followups, intake, lifecycle, review
+from dcc.leads import escalations, followups, intake, lifecycle, reassignment, review
 from dcc.leads.models import Channel, FollowUpStatus, Grade, LeadStatus
 from dcc.reports import export
 from dcc.reports.period import Period
@@ -108,7 +108,7 @@ def test_reassigning_an_escalated_lead_clears_the_escalation(session, team) -> N
     assert escalations.unreachable_queue(session, boss) == [lead]
     left_at = clock.now()
     with clock.frozen(left_at):
-        escalations.reassign(session, lead, bob, actor=boss)
+        reassignment.reassign(session, lead, bob, actor=boss)
     assert lead.owner_id == bob.id
     assert (lead.escalation, lead.escalated_at) == (None, left_at)
     assert escalations.unreachable_queue(session, boss) == []
@@ -124,7 +124,7 @@ def test_reassigning_a_lead_without_escalation_keeps_its_plan(session, team) -> 
     boss, alice, bob, _carol = team
     lead = _lead(session, "13800138000", alice)
     before = followups.open_follow_ups(session, lead)
-    escalations.reassign(session, lead, bob, actor=boss)
+    reassignment.reassign(session, lead, bob, actor=boss)
     assert followups.open_follow_ups(session, lead) == before
     assert before[0].owner_id == bob.id
     assert _audits(session, "lead.escalation.clear") == []
@@ -153,7 +153,7 @@ def test_the_no_show_queue_includes_leads_the_nightly_job_has_not_flagged(sessio
     flagged.escalation = escalations.NO_SHOW
     session.flush()
     assert escalations.no_show_queue(session, boss) == [flagged, unflagged]
-    escalations.reassign(session, flagged, bob, actor=boss)
+    reassignment.reassign(session, flagged, bob, actor=boss)
     assert flagged.escalation is None
     # Reassigned but still not arrived: the 30-day rule still finds it until it is re-invited.
     assert flagged in escalations.no_show_queue(session, boss)
@@ -164,11 +164,11 @@ def test_bulk_reassignment_skips_closed_leads_and_refuses_a_wrong_owner(session,
     open_lead = _lead(session, "13800138000", alice)
     closed = _lead(session, "13800138001", alice)
     lifecycle.mark_invalid(session, closed, actor=boss, reason="wrong number")
-    done = escalations.reassign_many(session, [open_lead, closed], bob, actor=boss)
+    done = reassignment.reassign_many(session, [open_lead, closed], bob, actor=boss)
     assert done.moved == [open_lead] and [lead for lead, _e in done.refused] == [closed]
     assert closed.owner_id == alice.id
     with pytest.raises(ValidationError) as refused:
-        escalations.reassign_many(session, [open_lead], boss, actor=boss)
+        reassignment.reassign_many(session, [open_lead], boss, actor=boss)
     assert refused.value.field == "owner_id"
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
+from rq import Queue
+from rq.registry import FailedJobRegistry
 from support import app_config
 
 from dcc import clock, create_app
@@ -18,8 +20,15 @@ def samples(text: str) -> dict[tuple[str, tuple], float]:
     return found
 
 
-def test_metrics_report_calls_outbox_queues_and_webhook_latency(client, session) -> None:
+def test_metrics_report_calls_outbox_queues_and_webhook_latency(client, session, redis) -> None:
     now = clock.now()
+    calls_queue = Queue("dcc-calls", connection=redis)
+    for outbox_id in (1, 2):  # waiting: nothing works the queues in this test
+        calls_queue.enqueue("dcc.jobs.runner.run", outbox_id)
+    low = Queue("dcc-low", connection=redis)
+    gave_up = low.enqueue("dcc.jobs.runner.run", 3)
+    low.remove(gave_up)  # taken by a worker, failed for good
+    FailedJobRegistry(queue=low).add(gave_up, exc_string="boom")
     for status in (CallStatus.COMPLETED, CallStatus.COMPLETED, CallStatus.NO_ANSWER):
         session.add(Call(direction=CallDirection.OUTBOUND, status=status, created_at=now))
     session.add_all(
@@ -41,8 +50,10 @@ def test_metrics_report_calls_outbox_queues_and_webhook_latency(client, session)
     assert found[("dcc_outbox_backlog", ())] == 2
     assert found[("dcc_outbox_failing", ())] == 1
     assert found[("dcc_redis_up", ())] == 1
-    assert found[("dcc_queue_depth", (("queue", "dcc-calls"),))] >= 0
-    assert ("dcc_jobs_failed", (("queue", "dcc-low"),)) in found
+    depth = {q: found[("dcc_queue_depth", (("queue", q),))] for q in ("dcc-calls", "dcc-low")}
+    assert depth == {"dcc-calls": 2, "dcc-low": 0}
+    failed = {q: found[("dcc_jobs_failed", (("queue", q),))] for q in ("dcc-calls", "dcc-low")}
+    assert failed == {"dcc-calls": 0, "dcc-low": 1}
     count = found[("dcc_webhook_duration_seconds_count", (("endpoint", "twilio_voice.status"),))]
     assert count == 1
 

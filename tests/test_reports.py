@@ -9,7 +9,7 @@ from report_data import build, local
 from sqlalchemy import select
 
 from dcc import clock, reports
-from dcc.leads import manager
+from dcc.leads import reassignment
 from dcc.leads.models import FollowUp, FollowUpStatus, Lead, LeadStatus
 from dcc.reports import funnel, rollup
 from dcc.reports.models import AgentDay, BuiltDay
@@ -223,7 +223,7 @@ def test_funnel_rollup_follows_a_reassigned_lead(session, world) -> None:
     with clock.frozen(later()):
         assert run(session, "funnel", world.carol).totals.leads == 1
     with clock.frozen(later() + dt.timedelta(hours=1)):
-        manager.reassign(session, world.leads[7], world.carol, actor=world.admin)
+        reassignment.reassign(session, world.leads[7], world.carol, actor=world.admin)
         session.commit()
     with clock.frozen(later() + dt.timedelta(hours=2)):
         assert run(session, "funnel", world.carol).totals.leads == 2
@@ -284,7 +284,7 @@ def test_followups_rollup_follows_a_reassigned_lead(session, world) -> None:
         before = run(session, "followups", world.boss)
     assert [(r.label, r.open, r.done) for r in before.rows] == [("Bob", 1, 2)]
     with clock.frozen(later() + dt.timedelta(hours=1)):
-        manager.reassign(session, lead8, world.carol, actor=world.admin)
+        reassignment.reassign(session, lead8, world.carol, actor=world.admin)
         session.commit()
     with clock.frozen(later() + dt.timedelta(hours=2)):
         north = run(session, "followups", world.boss)
@@ -298,7 +298,7 @@ def test_followups_rollup_follows_a_reassigned_lead(session, world) -> None:
 def test_nightly_rollup_builds_every_rollup_and_catches_a_late_commit(session, world) -> None:
     days = [dt.date(2026, 3, 1) + dt.timedelta(days=n) for n in range(31)]
     with clock.frozen(later()):
-        built = rollup.build_all(session, days, "Asia/Shanghai")
+        built = reports.build_rollups(session, days, "Asia/Shanghai")
         assert built == {"agent_day": 31, "lead_day": 31, "follow_up_day": 31}
         assert run(session, "funnel", world.admin).totals.orders == 2
     # A change stamped well before the build but committed after it (a long transaction):
@@ -312,7 +312,7 @@ def test_nightly_rollup_builds_every_rollup_and_catches_a_late_commit(session, w
         assert funnel.LEAD_DAYS.ensure(session, days, "Asia/Shanghai") == 0
         assert run(session, "funnel", world.admin).totals.orders == 2  # stale until tonight
     with clock.frozen(later() + dt.timedelta(days=1)):
-        assert rollup.build_all(session, days, "Asia/Shanghai")["lead_day"] == 1
+        assert reports.build_rollups(session, days, "Asia/Shanghai")["lead_day"] == 1
         assert run(session, "funnel", world.admin).totals.orders == 3
         marks = session.scalars(select(BuiltDay).where(BuiltDay.kind == "lead_day")).all()
         assert {m.built_at for m in marks} == {clock.now()}  # the rest re-dated

@@ -8,8 +8,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dcc import clock
+from dcc.calls import service as calls
 from dcc.calls.models import Call, CallEvent
+from dcc.config import get_settings
 from dcc.customers.models import Customer
+from dcc.leads import intake
 from dcc.leads.models import Callback, CallbackStatus, Channel, Lead
 from dcc.users.models import AgentStatus
 
@@ -192,3 +195,22 @@ def test_answered_inbound_call_names_the_agent_and_owes_nothing(twilio, session,
     lead = session.scalars(select(Lead)).one()
     assert lead.first_response_at == OPEN + dt.timedelta(seconds=5)
     assert lead.status.value == "contacting"
+
+
+def test_the_bridge_rings_the_customer_unless_the_lead_closed_meanwhile(twilio, session, agent):
+    lead = intake.receive(
+        session, intake.LeadInput(phone="13800138000", channel=Channel.PORTAL, owner_id=agent.id)
+    ).lead
+    call = calls.start_click_to_dial(session, lead, actor=agent, settings=get_settings())
+    session.commit()
+    path = f"/webhooks/twilio/voice/bridge?call_id={call.id}"
+    params = {"CallSid": "CA" + "c" * 32, "CallStatus": "in-progress"}
+    number = ET.fromstring(twilio.post(path, params).data).find("Dial/Number")
+    assert number is not None and number.text == "+8613800138000"
+
+    lead.customer.do_not_call = True  # the customer opted out while the agent's phone rang
+    session.commit()
+    root = ET.fromstring(twilio.post(path, params).data)
+    assert root.find("Dial") is None and root.find("Say") is not None
+    unknown = twilio.post("/webhooks/twilio/voice/bridge?call_id=999999", params)
+    assert unknown.status_code == 404

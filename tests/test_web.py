@@ -12,7 +12,7 @@ from sqlalchemy import select
 from support import RecordingTelephony
 from web_support import PASSWORD, csrf_token, login, post
 
-from dcc import clock
+from dcc import clock, worklist
 from dcc.calls.models import Call, CallDirection, CallStatus
 from dcc.jobs.models import OutboxJob
 from dcc.leads import intake, lifecycle
@@ -128,17 +128,15 @@ def test_worklist_orders_new_leads_callbacks_and_follow_ups(client, session, age
             )
         )
         session.commit()
-    from dcc import worklist
-
     with clock.frozen(start + dt.timedelta(minutes=22)):
         work = worklist.build(session, agent, timezone="Asia/Shanghai")
+        login(client, "agent")
+        page = client.get("/").get_data(as_text=True)
     kinds = [(item.kind, item.lead.id) for item in work.items]
     assert kinds[0] == ("new_lead", old.id) and work.items[0].overdue
     assert ("new_lead", fresh.id) in kinds and not work.items[1].overdue
     assert ("callback", invited.id) in kinds
     assert work.grade_counts["N"] == 3 and set(work.grade_counts) == set("HABCNO")
-    login(client, "agent")
-    page = client.get("/").get_data(as_text=True)
     assert 'data-sla="300"' in page and "回电" in page
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
+from webhooks import leads, twilio_voice
+
 
 def init_app(app: Flask) -> None:
-    from webhooks import leads, twilio_voice
-
     app.register_blueprint(twilio_voice.bp)
     app.register_blueprint(leads.bp)

@@ -32,6 +32,9 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
+from dcc import clock
+from dcc.leads.rules import grade_for_timeframe
+
 #: Phone types that cannot take a call; any other type (or none: the DTD's default is voice)
 #: is a number an agent can dial.
 NOT_CALLABLE = frozenset({"fax", "pager"})
@@ -243,8 +246,6 @@ def _timeframe(timeframe: Element, anchor: dt.date) -> str | None:
     else:
         phrase = "later than 3 months"
     if description:
-        from dcc.leads.rules import grade_for_timeframe  # pure; keeps this module's imports light
-
         if grade_for_timeframe(description).value != "N":
             return description
         return f"{description} ({phrase})"
@@ -252,7 +253,7 @@ def _timeframe(timeframe: Element, anchor: dt.date) -> str | None:
 
 
 def _anchor(requested: str, today: dt.date | None) -> dt.date:
-    return _date(requested) or today or dt.datetime.now(dt.UTC).date()
+    return _date(requested) or today or clock.now().date()
 
 
 def _date(text: str) -> dt.date | None:

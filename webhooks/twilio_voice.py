@@ -10,11 +10,17 @@ from flask import Blueprint, Response, current_app, request
 
 from dcc.calls import inbound as inbound_calls
 from dcc.calls import service as calls
-from dcc.calls.models import Call
 from dcc.config import Settings
 from dcc.db import get_session
-from dcc.errors import NotFound
-from dcc.voice import AFTER_HOURS, HOTLINE_QUEUE, NOBODY_ANSWERED, NOTICE, WAIT, public_url
+from dcc.voice import (
+    AFTER_HOURS,
+    CALL_CANCELED,
+    HOTLINE_QUEUE,
+    NOBODY_ANSWERED,
+    NOTICE,
+    WAIT,
+    public_url,
+)
 from telephony import twiml
 from webhooks.signature import require_twilio_signature
 
@@ -73,17 +79,13 @@ def inbound() -> Response:
 @bp.post("/voice/bridge")
 def bridge() -> Response:
     """The agent answered a click-to-dial call: ring the customer with the hotline shown."""
-    session, settings = get_session(), _settings()
-    call_id = _int_arg("call_id")
-    call = session.get(Call, call_id) if call_id else None
-    if call is None:
-        raise NotFound("unknown call", field="call_id")
-    if call.lead is not None and (not call.lead.is_open or call.lead.customer.do_not_call):
-        return _twiml(twiml.say("这条线索已关闭或客户拒绝来电，本次呼叫已取消。"))
+    call, customer = calls.bridge_target(get_session(), _int_arg("call_id"))
+    if customer is None:
+        return _twiml(twiml.say(CALL_CANCELED))
     return _twiml(
         twiml.bridge(
-            customer=calls.customer_number_for(session, call),
-            caller_id=settings.hotline_number,
+            customer=customer,
+            caller_id=_settings().hotline_number,
             action_url=public_url("twilio_voice.dial", call_id=call.id),
             status_callback=public_url(
                 "twilio_voice.status", parent_call_id=call.id, leg="customer"

@@ -12,6 +12,8 @@ from flask import Flask, jsonify, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
+from dcc.api import calls, customers, leads, orders, reports
+
 API_PREFIX = "/api/v1"
 
 
@@ -36,8 +38,6 @@ def init_app(app: Flask) -> None:
         },
     )
     api = DccApi(app)
-    from dcc.api import calls, customers, leads, orders, reports
-
     blueprints = (customers.blp, leads.blp, orders.blp, calls.blp, reports.blp, reports.exports)
     for blueprint in blueprints:
         api.register_blueprint(blueprint, url_prefix=API_PREFIX + blueprint.url_prefix)

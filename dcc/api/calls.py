@@ -33,8 +33,7 @@ class Calls(MethodView):
         session, user, settings = get_session(), current_user(), get_settings()
         lead = get_visible_lead(session, user, body["lead_id"])
         calls.check_may_dial(lead, user)
-        call = calls.start_click_to_dial(session, lead, actor=user, settings=settings)
-        dialer.place(session, call, settings=settings, telephony=get_telephony())
+        call = dialer.dial(session, lead, agent=user, settings=settings, telephony=get_telephony())
         return {"call_id": call.id, "sid": call.sid, "status": call.status.value}
 
     @blp.arguments(CallQuery, location="query")

@@ -14,7 +14,7 @@ from dcc.api.schemas import IntakeOut, LeadCreate, LeadDetail, Reassign
 from dcc.config import get_settings
 from dcc.db import get_session
 from dcc.errors import ValidationError
-from dcc.leads import intake, manager
+from dcc.leads import intake, reassignment
 from dcc.leads.access import get_visible_lead
 from dcc.leads.models import Channel, Grade
 from dcc.users.models import Role, User
@@ -66,12 +66,13 @@ class LeadReassign(MethodView):
     @blp.arguments(Reassign)
     @blp.response(200, LeadDetail)
     def post(self, body: dict[str, Any], lead_id: int) -> dict[str, Any]:
-        """Give the lead and its open follow-ups and callbacks to another agent (managers)."""
+        """Give the lead and its open follow-ups and callbacks to another owner (managers); the
+        lead leaves any escalation queue."""
         session, user = get_session(), current_user()
-        require_role(user, {Role.MANAGER, Role.ADMIN})
+        reassignment.check_may_reassign(user)
         lead = get_visible_lead(session, user, lead_id)
         new_owner = session.get(User, body["owner_id"])
         if new_owner is None:
             raise ValidationError(f"no user {body['owner_id']}", field="owner_id")
-        manager.reassign(session, lead, new_owner, actor=user)
+        reassignment.reassign(session, lead, new_owner, actor=user)
         return serialize.lead_detail(session, lead, user)

@@ -1,13 +1,18 @@
-"""Placing a bridged call through the provider, once the database knows about it."""
+"""Dialling: a bridged call is checked and put on record, then the provider is asked; what
+a refusal undoes. One path for the agent's Call button (pages and API), a due callback (the
+worklist and the callback job) and speed-to-lead."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from dcc import clock
 from dcc.calls import service as calls
 from dcc.calls.models import Call
 from dcc.config import Settings
 from dcc.errors import DCCError
+from dcc.leads.models import Callback, CallbackStatus, Lead
+from dcc.users.models import User
 from dcc.voice import public_url
 from telephony import Telephony, TelephonyError
 
@@ -16,6 +21,46 @@ class ProviderFailed(DCCError):
     """The telephony provider refused or could not be reached."""
 
     status_code = 502
+
+
+def dial(
+    session: Session, lead: Lead, *, agent: User, settings: Settings, telephony: Telephony
+) -> Call:
+    """Ring ``agent`` (phone or browser), then bridge the lead's customer.
+
+    Refused before anything is dialled (:class:`~dcc.errors.CallRefused`: do-not-call, outside
+    calling hours, a closed lead); a provider refusal leaves the attempt on record as failed
+    and raises :class:`ProviderFailed`. Who may dial is the caller's check
+    (:func:`dcc.calls.service.check_may_dial`).
+    """
+    call = calls.start_click_to_dial(session, lead, actor=agent, settings=settings)
+    return place(session, call, settings=settings, telephony=telephony)
+
+
+def call_back(
+    session: Session, callback: Callback, *, agent: User, settings: Settings, telephony: Telephony
+) -> Call:
+    """Ring ``agent`` for the due ``callback``, which is marked done with the call before the
+    provider is asked (the commit in :func:`place`), so nobody else takes it meanwhile; if
+    the provider refuses, the callback is owed again and :class:`ProviderFailed` raised."""
+    lead = session.get_one(Lead, callback.lead_id)
+    call = calls.start_click_to_dial(session, lead, actor=agent, settings=settings)
+    callback.status, callback.done_at, callback.placed_call_id = (
+        CallbackStatus.DONE,
+        clock.now(),
+        call.id,
+    )
+    session.flush()
+    try:
+        return place(session, call, settings=settings, telephony=telephony)
+    except ProviderFailed:
+        callback.status, callback.done_at, callback.placed_call_id = (
+            CallbackStatus.PENDING,
+            None,
+            None,
+        )
+        session.commit()
+        raise
 
 
 def place(session: Session, call: Call, *, settings: Settings, telephony: Telephony) -> Call:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Select, Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from dcc.users.models import AgentStatus, Role, User
@@ -27,9 +28,15 @@ class Reachable(Protocol):
 
 @dataclass(frozen=True)
 class Agent:
+    """A ready agent: the columns that say where to ring them."""
+
     id: int
     login: str
     phone: str | None
+
+    def endpoint(self, *, softphone: bool) -> str:
+        """Where to ring: never None, since a ready agent is reachable."""
+        return agent_endpoint(self, softphone=softphone) or ""
 
 
 def client_identity(user: Reachable) -> str:
@@ -45,30 +52,52 @@ def agent_endpoint(user: Reachable, *, softphone: bool = False) -> str | None:
     return user.phone
 
 
-def is_ready(user: User | None, *, softphone: bool = False) -> bool:
-    """Active, on shift, marked available, and reachable."""
-    return (
-        user is not None
-        and user.is_active
-        and user.on_shift
-        and user.agent_status == AgentStatus.AVAILABLE
-        and agent_endpoint(user, softphone=softphone) is not None
-    )
-
-
 _users = cast(Table, User.__table__)
-_READY = (
-    _users.c.is_active.is_(True),
-    _users.c.on_shift.is_(True),
-    _users.c.agent_status == AgentStatus.AVAILABLE,
-)
-_REACHABLE = (_users.c.id, _users.c.login, _users.c.phone)
-_OWNER_IF_READY = select(*_REACHABLE).where(_users.c.id == bindparam("user_id"), *_READY)
-_READY_INBOUND_AGENTS = (
-    select(*_REACHABLE)
-    .where(_users.c.role == Role.DCC_AGENT, _users.c.takes_inbound.is_(True), *_READY)
-    .order_by(_users.c.last_assigned_at.asc().nulls_first(), _users.c.id)
-)
+#: Longest idle first: an available agent has been idle since their status last changed
+#: (``users.status_since``, stamped by every change of status); never stamped counts as longest.
+_LONGEST_IDLE = (_users.c.status_since.asc().nulls_first(), _users.c.id)
+
+
+@functools.cache
+def _ready_query(*, softphone: bool, one_user: bool, team: bool, inbound: bool) -> Select[Any]:
+    """The one definition of a ready agent, as a prebuilt statement: active, on shift, marked
+    available, and reachable (the browser in softphone mode, else a phone on record)."""
+    query = select(_users.c.id, _users.c.login, _users.c.phone).where(
+        _users.c.is_active.is_(True),
+        _users.c.on_shift.is_(True),
+        _users.c.agent_status == AgentStatus.AVAILABLE,
+    )
+    if not softphone:
+        query = query.where(_users.c.phone.is_not(None))
+    if one_user:
+        return query.where(_users.c.id == bindparam("user_id"))
+    query = query.where(_users.c.role == Role.DCC_AGENT)
+    if team:
+        query = query.where(_users.c.team_id == bindparam("team_id"))
+    if inbound:
+        query = query.where(_users.c.takes_inbound.is_(True))
+    return query.order_by(*_LONGEST_IDLE)
+
+
+def ready_agents(
+    session: Session, *, softphone: bool, team_id: int | None = None, inbound: bool = False
+) -> list[Agent]:
+    """The DCC agents who may be rung now, longest idle first: a team's (``team_id``), the
+    hotline's (``inbound``: those who take inbound calls), or all."""
+    query = _ready_query(
+        softphone=softphone, one_user=False, team=team_id is not None, inbound=inbound
+    )
+    rows = session.connection().execute(query, {"team_id": team_id} if team_id else {})
+    return [Agent(*row) for row in rows]
+
+
+def ready_user(session: Session, user_id: int | None, *, softphone: bool) -> Agent | None:
+    """``user_id`` (a lead's owner, of any role) when ready to be rung now, else None."""
+    if user_id is None:
+        return None
+    query = _ready_query(softphone=softphone, one_user=True, team=False, inbound=False)
+    row = session.connection().execute(query, {"user_id": user_id}).first()
+    return Agent(*row) if row is not None else None
 
 
 def inbound_endpoints(
@@ -76,14 +105,13 @@ def inbound_endpoints(
 ) -> list[str]:
     """Whom the hotline rings: the lead's owner when ready; otherwise every ready inbound
     agent (they ring at once). Read on every hotline call, so only the columns it needs."""
-    conn = session.connection()
-    if owner_id is not None:
-        owner = conn.execute(_OWNER_IF_READY, {"user_id": owner_id}).first()
-        endpoint = agent_endpoint(Agent(*owner), softphone=softphone) if owner else None
-        if endpoint is not None:
-            return [endpoint]
-    agents = [Agent(*row) for row in conn.execute(_READY_INBOUND_AGENTS)]
-    return [e for e in (agent_endpoint(a, softphone=softphone) for a in agents) if e]
+    owner = ready_user(session, owner_id, softphone=softphone)
+    if owner is not None:
+        return [owner.endpoint(softphone=softphone)]
+    return [
+        a.endpoint(softphone=softphone)
+        for a in ready_agents(session, softphone=softphone, inbound=True)
+    ]
 
 
 def agent_for_endpoint(session: Session, endpoint: str | None) -> User | None:

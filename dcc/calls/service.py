@@ -12,6 +12,7 @@ from dcc import clock, live
 from dcc.calls import events, routing
 from dcc.calls.models import TERMINAL_CALL_STATUSES, Call, CallDirection, CallStatus
 from dcc.config import Settings, parse_hours
+from dcc.customers.models import Customer
 from dcc.errors import CallRefused, NotFound, PermissionDenied, ValidationError
 from dcc.jobs import hooks, policy
 from dcc.leads import callbacks, lifecycle
@@ -273,9 +274,20 @@ def provider_failed(session: Session, call: Call, message: str) -> None:
             lead.first_response_at = None
 
 
+def bridge_target(session: Session, call_id: int | None) -> tuple[Call, str | None]:
+    """The agent answered a click-to-dial call: the customer's number to bridge to, or None
+    when the call must not go through any more (the lead closed, or the customer asked not
+    to be called, while the agent's phone rang)."""
+    call = session.get(Call, call_id) if call_id is not None else None
+    if call is None:
+        raise NotFound("unknown call", field="call_id")
+    lead = call.lead
+    if lead is not None and (not lead.is_open or lead.customer.do_not_call):
+        return call, None
+    return call, customer_number_for(session, call)
+
+
 def customer_number_for(session: Session, call: Call) -> str:
     if call.customer_id is None:
         raise NotFound(f"call {call.id} has no customer", field="call_id")
-    from dcc.customers.models import Customer
-
     return session.get_one(Customer, call.customer_id).phone

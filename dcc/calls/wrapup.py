@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from dcc import clock
 from dcc.calls import dialer
-from dcc.calls import service as calls
 from dcc.calls.models import Call
 from dcc.config import Settings
 from dcc.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
@@ -23,7 +22,7 @@ from dcc.leads import callbacks, followups, lifecycle
 from dcc.leads.access import visible_leads
 from dcc.leads.models import Callback, CallbackStatus, FollowUp, Grade, Lead, LostReason
 from dcc.sales.models import Appointment
-from dcc.users.models import AgentStatus, User
+from dcc.users.models import AgentStatus, Role, User
 from telephony import Telephony
 
 #: The invitation script has seven steps; a tick beyond that is a client bug.
@@ -52,17 +51,39 @@ def reach_step(call: Call, step: int) -> int:
     return call.script_step
 
 
+#: What the wrap-up plans next: a follow-up (the default), a visit, or a lost request.
+FOLLOW_UP, APPOINTMENT, LOST = "follow_up", "appointment", "lost"
+
+
 @dataclass
 class Outcome:
-    """The wrap-up form: a result always; optionally a regrade, a plan, a visit or a loss."""
+    """The wrap-up form: a result always; optionally a regrade and the next follow-up's time;
+    and per ``action`` a visit (time and consultant) or a lost request (reason, note)."""
 
     result: str
+    action: str = FOLLOW_UP
     grade: Grade | None = None
     next_due_at: dt.datetime | None = None
     appointment_at: dt.datetime | None = None
     consultant: User | None = None
     lost_reason: LostReason | None = None
     lost_note: str | None = None
+
+    def check(self) -> None:
+        """Everything the chosen action needs, and nothing another action would."""
+        if self.action not in (FOLLOW_UP, APPOINTMENT, LOST):
+            raise ValidationError("choose a follow-up, a visit or a loss", field="action")
+        if self.action == APPOINTMENT:
+            if self.appointment_at is None:
+                raise ValidationError("choose the visit time", field="appointment_at")
+            if self.consultant is None or self.consultant.role != Role.CONSULTANT:
+                raise ValidationError("choose the consultant", field="consultant")
+        elif self.appointment_at is not None:
+            raise ValidationError("book a visit or request a loss, not both", field="action")
+        if self.action == LOST and self.lost_reason is None:
+            raise ValidationError("choose the lost reason", field="lost_reason")
+        if self.action != LOST and self.lost_reason is not None:
+            raise ValidationError("book a visit or request a loss, not both", field="lost_reason")
 
 
 @dataclass
@@ -81,8 +102,7 @@ def save_outcome(
     empty one). An appointment books the visit (and its SMS confirmation); a lost reason files
     a lost request for the manager. Saving ends the agent's wrap-up.
     """
-    if outcome.appointment_at is not None and outcome.lost_reason is not None:
-        raise ValidationError("book a visit or request a loss, not both", field="lost_reason")
+    outcome.check()
     if not lead.is_open:
         raise InvalidTransition(f"the lead is {lead.status.value}", field="lead_id")
     open_ones = followups.open_follow_ups(session, lead)
@@ -128,27 +148,12 @@ def take_callback(
 ) -> Call:
     """The agent accepts a due callback from the worklist: the bridged call is placed now.
 
-    The callback is marked done with the call before the provider is asked (the dialer commits
-    first), so two agents of a team cannot both take a released one; if the provider refuses,
-    the callback is owed again.
+    The callback row is locked, so two agents of a team cannot both take a released one; see
+    :func:`dcc.calls.dialer.call_back` for what a provider's refusal undoes.
     """
     locked = session.scalar(select(Callback).where(Callback.id == callback.id).with_for_update())
     if locked is None or locked.status != CallbackStatus.PENDING:
         raise InvalidTransition("the callback was already taken or canceled", field="callback_id")
     if not callbacks.may_take(locked, agent):
         raise PermissionDenied("this callback is not yours to take yet")
-    lead = session.get_one(Lead, locked.lead_id)
-    call = calls.start_click_to_dial(session, lead, actor=agent, settings=settings)
-    locked.status, locked.done_at, locked.placed_call_id = (
-        CallbackStatus.DONE,
-        clock.now(),
-        call.id,
-    )
-    session.flush()
-    try:
-        dialer.place(session, call, settings=settings, telephony=telephony)
-    except dialer.ProviderFailed:
-        locked.status, locked.done_at, locked.placed_call_id = CallbackStatus.PENDING, None, None
-        session.commit()
-        raise
-    return call
+    return dialer.call_back(session, locked, agent=agent, settings=settings, telephony=telephony)

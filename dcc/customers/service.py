@@ -6,11 +6,13 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from dcc import audit
+from dcc.calls.models import Call
 from dcc.customers.models import Customer, CustomerKind, CustomerPhone
 from dcc.errors import MergeRefused, NotFound, ValidationError
 from dcc.leads import closing
 from dcc.leads.closing import CloseReason
 from dcc.leads.models import OPEN_STATUSES, Lead, LeadStatus, LeadTouch
+from dcc.sales.models import Order, ShowroomVisit
 from dcc.users.models import User
 
 
@@ -29,22 +31,6 @@ def survivor_of(session: Session, customer: Customer) -> Customer:
         if customer.id in seen:  # a cycle would be a bug elsewhere; stop rather than spin
             break
         seen.add(customer.id)
-    return customer
-
-
-def create(
-    session: Session, *, phone: str, name: str = "", flush: bool = True, **fields: object
-) -> Customer:
-    """A new customer known by ``phone`` (E.164, already normalised).
-
-    ``flush=False`` leaves the insert to the caller's next flush, together with the rest of
-    what it creates (one round trip instead of several on the intake path).
-    """
-    customer = Customer(phone=phone, name=name, **fields)
-    customer.phones.append(CustomerPhone(phone=phone, is_primary=True))
-    session.add(customer)
-    if flush:
-        session.flush()
     return customer
 
 
@@ -79,8 +65,6 @@ def upgrade_to_fleet(session: Session, customer: Customer, *, actor: User) -> No
 
 
 def _has_order(session: Session, customer: Customer) -> bool:
-    from dcc.sales.models import Order
-
     return bool(session.scalar(select(exists().where(Order.customer_id == customer.id))))
 
 
@@ -93,9 +77,6 @@ def merge(
     keeps at most one open lead: any other open lead that moves over is closed as a duplicate,
     its open work canceled, and recorded as a touch on the survivor's open lead.
     """
-    from dcc.calls.models import Call
-    from dcc.sales.models import ShowroomVisit
-
     if not duplicates:
         raise ValidationError("name at least one customer to merge", field="customer_ids")
     for customer in [survivor, *duplicates]:

@@ -140,22 +140,6 @@ def _scheduled(row: OutboxJob) -> Scheduled:
     return Scheduled(row.id, row.task, row.queue, row.run_at)
 
 
-def cancel(
-    session: Session, *, key: str | None = None, task: str | None = None, **match: Any
-) -> int:
-    """Cancel pending work by key, or by task and argument values; returns how many rows."""
-    query = select(OutboxJob).where(OutboxJob.done_at.is_(None), OutboxJob.canceled_at.is_(None))
-    if key is not None:
-        query = query.where(OutboxJob.dedupe_key == key)
-    if task is not None:
-        query = query.where(OutboxJob.task == task)
-    rows = [r for r in session.scalars(query) if all(r.args.get(k) == v for k, v in match.items())]
-    for row in rows:
-        row.canceled_at = clock.now()
-        row.dedupe_key = None
-    return len(rows)
-
-
 def _remember(session: Session, row: Scheduled) -> Scheduled:
     if row.run_at > clock.now() + HAND_OVER_NOW:
         return row  # later work reaches RQ through the sweeper, off the request's path

@@ -52,16 +52,13 @@ def task(
 
 
 def get(name: str) -> Task:
-    load_all()
+    """The task registered as ``name``. Tasks register when :mod:`dcc.jobs.tasks` and
+    :mod:`dcc.jobs.loop_tasks` are imported,
+    which the app factory and the worker do at start."""
     try:
         return _TASKS[name]
     except KeyError:
-        raise LookupError(f"no task named {name!r}") from None
-
-
-def load_all() -> None:
-    """Import every module that registers tasks (they register on import)."""
-    from dcc.jobs import loop_tasks, tasks  # noqa: F401
+        raise LookupError(f"no task named {name!r} (tasks register at app start)") from None
 
 
 def run(session: Session, name: str, args: dict[str, Any]) -> Any:

@@ -24,23 +24,20 @@ log = logging.getLogger(__name__)
 _worker_app: Flask | None = None
 
 
-def _app() -> Flask:
-    """The current app (tests, in-process workers) or one built once per worker process."""
+def serve(app: Flask) -> None:
+    """Run this process's jobs in ``app``: the worker builds it once, before RQ forks."""
     global _worker_app
+    _worker_app = app
+
+
+def _app() -> Flask:
+    """The current app (tests, in-process workers) or the one the worker process serves."""
     if has_app_context():
         app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
         return app
     if _worker_app is None:
-        from dcc.app import create_app
-
-        _worker_app = create_app()
+        raise RuntimeError("jobs run in an app context or in dcc.jobs.worker.Worker")
     return _worker_app
-
-
-def warm() -> None:
-    """Build the worker's app now (before RQ forks) instead of in every job."""
-    if not has_app_context():
-        _app()
 
 
 def run(outbox_id: int) -> str:

@@ -6,21 +6,24 @@ thing once: no stale callback ever rings the wrong agent or a closed lead.
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dcc import clock
+from dcc import audit, clock, reports
 from dcc.calls import dialer, routing
-from dcc.calls import service as calls
 from dcc.calls.models import TERMINAL_CALL_STATUSES, Call, CallDirection, CallStatus
 from dcc.config import get_settings, parse_hours
 from dcc.jobs import outbox, policy
 from dcc.jobs.registry import task
-from dcc.leads import closing, lifecycle, manager
+from dcc.leads import callbacks, closing, lifecycle, manager
 from dcc.leads.models import Callback, CallbackStatus, FollowUp, FollowUpStatus, Lead
+from dcc.messaging import send_once
 from dcc.notifications import notify, notify_role
 from dcc.queues import CALLS, DEFAULT, LOW
+from dcc.sales import reminders
+from dcc.sales.models import Appointment, AppointmentStatus
 from dcc.users.models import Role, User
 from dcc.voice import get_telephony
 
@@ -41,13 +44,12 @@ def first_contact(session: Session, *, lead_id: int) -> str:
     can_dial = (
         lead.source is not None
         and lead.source.auto_dial
-        and routing.is_ready(owner)
+        and routing.ready_user(session, lead.owner_id, softphone=settings.softphone) is not None
         and not lead.customer.do_not_call
         and clock.within_hours(clock.now(), settings.timezone, parse_hours(settings.calling_hours))
     )
     if can_dial and owner is not None:
-        call = calls.start_click_to_dial(session, lead, actor=owner, settings=settings)
-        dialer.place(session, call, settings=settings, telephony=get_telephony())
+        call = dialer.dial(session, lead, agent=owner, settings=settings, telephony=get_telephony())
         return f"dialled (call {call.id})"
     if owner is not None:
         notify(session, owner.id, "new_lead", "新线索：请立即联系", lead_id=lead.id)
@@ -97,7 +99,7 @@ def fire_callback(session: Session, *, callback_id: int) -> str:
         due = clock.next_opening(now, settings.timezone, hours)
         schedule_callback(session, callback, due)
         return f"moved to {due.isoformat()}"
-    agent = _callback_agent(session, callback)
+    agent = _callback_agent(session, callback, softphone=settings.softphone)
     if agent is None:
         if callback.released_at is None:
             owner_id = callback.owner_id
@@ -122,35 +124,20 @@ def fire_callback(session: Session, *, callback_id: int) -> str:
                 callback_id=callback.id,
             )
         return "waiting on the worklist"
-    call = calls.start_click_to_dial(session, lead, actor=agent, settings=settings)
-    callback.placed_call_id = call.id
-    callback.status, callback.done_at = CallbackStatus.DONE, now
-    try:
-        dialer.place(session, call, settings=settings, telephony=get_telephony())
-    except dialer.ProviderFailed:
-        # Still owed: RQ retries this job with backoff and the callback rings then.
-        callback.placed_call_id, callback.status, callback.done_at = (
-            None,
-            CallbackStatus.PENDING,
-            None,
-        )
-        session.commit()
-        raise
+    # A refusal leaves the callback owed: RQ retries this job with backoff and it rings then.
+    call = dialer.call_back(
+        session, callback, agent=agent, settings=settings, telephony=get_telephony()
+    )
     return f"dialled (call {call.id})"
 
 
-def _callback_agent(session: Session, callback: Callback) -> User | None:
-    owner = session.get(User, callback.owner_id) if callback.owner_id else None
-    if routing.is_ready(owner):
-        return owner
-    if callback.released_at is None or callback.team_id is None:
-        return None
-    team = session.scalars(
-        select(User)
-        .where(User.team_id == callback.team_id, User.role == Role.DCC_AGENT)
-        .order_by(User.last_assigned_at.asc().nulls_first(), User.id)
-    )
-    return next((u for u in team if routing.is_ready(u)), None)
+def _callback_agent(session: Session, callback: Callback, *, softphone: bool) -> User | None:
+    """The owner when ready; once released, the team's longest idle ready agent."""
+    ready = routing.ready_user(session, callback.owner_id, softphone=softphone)
+    if ready is None and callback.released_at is not None and callback.team_id is not None:
+        team = routing.ready_agents(session, softphone=softphone, team_id=callback.team_id)
+        ready = team[0] if team else None
+    return session.get(User, ready.id) if ready is not None else None
 
 
 @task("callback.release", queue=DEFAULT)
@@ -249,17 +236,8 @@ def attempt_result(session: Session, *, call_id: int) -> str:
             attempts=len(misses),
         )
         return f"unreachable after {len(misses)} attempts"
-    callback = Callback(
-        lead_id=lead.id,
-        call_id=call.id,
-        owner_id=lead.owner_id,
-        team_id=lead.team_id,
-        reason="retry",
-        due_at=now + rules.retry_delay(len(misses)),
-    )
-    session.add(callback)
-    session.flush()
-    schedule_callback(session, callback, callback.due_at)
+    due = now + rules.retry_delay(len(misses))
+    callback = callbacks.owe(session, lead, reason="retry", due_at=due, call_id=call.id)
     return f"retry {len(misses) + 1} at {callback.due_at.isoformat()}"
 
 
@@ -348,10 +326,6 @@ def invited_no_show(session: Session, *, day: str) -> str:
 @task("appointment.sms", queue=DEFAULT)
 def appointment_sms(session: Session, *, appointment_id: int, kind: str) -> str:
     """The confirmation or a reminder for a booked appointment, sent at most once."""
-    from dcc.messaging import send_once
-    from dcc.sales import reminders
-    from dcc.sales.models import Appointment, AppointmentStatus
-
     appointment = session.get(Appointment, appointment_id)
     if appointment is None or appointment.status != AppointmentStatus.BOOKED:
         return "not booked"
@@ -381,10 +355,6 @@ def probe(session: Session, *, token: str, seconds: float = 0.0) -> str:
 
     ``dcc jobs probe`` uses it to prove that workers take work and finish it exactly once.
     """
-    import time
-
-    from dcc import audit
-
     time.sleep(max(0.0, min(seconds, 30.0)))
     audit.record(
         session, actor_id=None, action="jobs.probe", entity="outbox", entity_id=None, token=token
@@ -396,10 +366,8 @@ def probe(session: Session, *, token: str, seconds: float = 0.0) -> str:
 def rollup_reports(session: Session, *, day: str) -> str:
     """Nightly: sum the day that just closed (and any missed before it) into the roll-ups,
     and rebuild the older days whose leads have changed since they were summed."""
-    from dcc.reports import rollup
-
     settings = get_settings()
     closed = dt.date.fromisoformat(day) - dt.timedelta(days=1)
     days = [closed - dt.timedelta(days=n) for n in range(7)]  # a missed night catches up
-    built = rollup.build_all(session, sorted(days), settings.timezone)
+    built = reports.build_rollups(session, sorted(days), settings.timezone)
     return ", ".join(f"{kind}: {n} day(s) summed" for kind, n in built.items())

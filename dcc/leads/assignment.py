@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from dataclasses import dataclass
 from typing import Any, cast
 
 import redis
 from flask import has_app_context
-from sqlalchemy import Select, Table, bindparam, select, update
+from sqlalchemy import Select, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from dcc import clock
@@ -84,7 +85,13 @@ def choose_owner(
     ).first()
     if agent is None:
         return None
-    conn.execute(update(_users).where(_users.c.id == agent.id).values(last_assigned_at=clock.now()))
+    # Later than every earlier turn even when the clock has not moved on (two intakes in one
+    # tick, a frozen clock): the turns must stay in order.
+    latest = conn.scalar(select(func.max(_users.c.last_assigned_at)))
+    stamp = clock.now()
+    if latest is not None and latest >= stamp:
+        stamp = latest + dt.timedelta(microseconds=1)
+    conn.execute(update(_users).where(_users.c.id == agent.id).values(last_assigned_at=stamp))
     return Owner(*agent)
 
 

@@ -133,7 +133,8 @@ INSERT_TOUCH = insert(touches)
 INSERT_FOLLOW_UP = insert(follow_ups)
 
 # The rows of a new lead, as written by the intake, every column given (the statement of
-# data-modifying CTEs below applies no Python-side defaults).
+# data-modifying CTEs below applies no Python-side defaults; tests/test_intake_sql.py fails
+# when a column with one is missing here).
 CUSTOMER_KEYS = (
     "phone",
     "name",
@@ -170,6 +171,7 @@ LEAD_KEYS = (
     "created_at",
     "updated_at",
 )
+PHONE_KEYS = ("customer_id", "phone", "is_primary", "created_at")
 FOLLOW_UP_KEYS = ("lead_id", "owner_id", "due_at", "by_rule", "status", "created_at")
 TOUCH_KEYS = ("lead_id", "channel", "source_id", "note", "details", "created_at")
 
@@ -200,7 +202,7 @@ def _new_lead_in_one_statement(*, new_customer: bool) -> Select[Any]:
             .cte("new_customer")
         )
         phone = insert(customer_phones).from_select(
-            ("customer_id", "phone", "is_primary", "created_at"),
+            PHONE_KEYS,
             select(customer.c.id, customer.c.phone, true(), customer.c.created_at),
             include_defaults=False,
         )

@@ -1,4 +1,4 @@
-"""Manager actions on leads: reassignment and the 30-day escalation queue."""
+"""What the manager's queues read: a customer's confirmed loss, the 30-day no-shows."""
 
 from __future__ import annotations
 
@@ -7,96 +7,9 @@ import datetime as dt
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from dcc import audit, clock
-from dcc.errors import InvalidTransition, ValidationError
-from dcc.leads import followups
-from dcc.leads.models import OPEN_STATUSES, Grade, Lead, LeadStatus
+from dcc import clock
+from dcc.leads.models import Lead, LeadStatus
 from dcc.sales.models import Appointment, AppointmentStatus
-from dcc.users.models import Role, User
-
-OWNER_ROLES = frozenset({Role.DCC_AGENT, Role.CONSULTANT})
-
-
-def _check_owner(new_owner: User) -> None:
-    if not new_owner.is_active:
-        raise ValidationError(f"{new_owner.login} is not active", field="owner_id")
-    if new_owner.role not in OWNER_ROLES:
-        raise ValidationError(f"{new_owner.login} cannot own leads", field="owner_id")
-
-
-def reassign(session: Session, lead: Lead, new_owner: User, *, actor: User) -> None:
-    """Give the lead, its open follow-ups and its pending callbacks to ``new_owner``."""
-    _check_owner(new_owner)
-    if not lead.is_open:
-        raise InvalidTransition(f"lead {lead.id} is {lead.status.value}", field="status")
-    previous = lead.owner_id
-    lead.owner_id = new_owner.id
-    lead.team_id = new_owner.team_id or lead.team_id
-    lead.customer.owner_id = new_owner.id
-    followups.retarget_open_work(session, lead, new_owner)
-    audit.record(
-        session,
-        actor_id=actor.id,
-        action="lead.reassign",
-        entity="lead",
-        entity_id=lead.id,
-        previous_owner_id=previous,
-        new_owner_id=new_owner.id,
-    )
-    session.flush()
-
-
-def reactivate_lost(session: Session, lead: Lead, new_owner: User, *, actor: User) -> Lead:
-    """战败客户重新分配: a customer confirmed lost goes to another owner for a fresh try.
-
-    The lost lead stays closed (its history and the lost statistics are kept); the customer
-    gets a new lead owned by ``new_owner``, graded C (later than 3 months / unclear), with its
-    first contact due now. Refused while the customer has an open lead: reassign that instead.
-    """
-    if lead.status != LeadStatus.LOST:
-        raise InvalidTransition(f"lead {lead.id} is {lead.status.value}, not lost", field="status")
-    _check_owner(new_owner)
-    open_lead = session.scalar(
-        select(Lead.id).where(Lead.customer_id == lead.customer_id, Lead.status.in_(OPEN_STATUSES))
-    )
-    if open_lead is not None:
-        raise InvalidTransition(
-            f"the customer has an open lead ({open_lead}); reassign that one", field="lead_id"
-        )
-    now = clock.now()
-    fresh = Lead(
-        customer_id=lead.customer_id,
-        source_id=lead.source_id,
-        channel=lead.channel,
-        sub_source="战败再激活",
-        value_tier=lead.value_tier,
-        grade=Grade.C,
-        status=LeadStatus.NEW,
-        owner_id=new_owner.id,
-        team_id=new_owner.team_id or lead.team_id,
-        brand=lead.brand,
-        series=lead.series,
-        model=lead.model,
-        model_year=lead.model_year,
-        budget=lead.budget,
-        created_at=now,
-        next_action="首次联系",
-        next_action_at=now,
-    )
-    session.add(fresh)
-    session.flush()
-    followups.schedule(session, fresh, due_at=now)
-    lead.customer.owner_id = new_owner.id
-    audit.record(
-        session,
-        actor_id=actor.id,
-        action="lead.reactivate",
-        entity="lead",
-        entity_id=fresh.id,
-        lost_lead_id=lead.id,
-        new_owner_id=new_owner.id,
-    )
-    return fresh
 
 
 def latest_lost(session: Session, customer_id: int) -> Lead | None:

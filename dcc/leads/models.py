@@ -172,12 +172,6 @@ class Lead(Base):
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
-    @property
-    def first_response_seconds(self) -> float | None:
-        if self.first_response_at is None:
-            return None
-        return (self.first_response_at - self.created_at).total_seconds()
-
     def __repr__(self) -> str:
         return f"<Lead {self.id} {self.status.value} {self.grade.value}>"
 

@@ -8,13 +8,14 @@ chart series and the Excel sheet. The formulas are in each module's docstring.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from dcc.errors import NotFound
+from dcc.errors import NotFound, ValidationError
 from dcc.reports import (
     arrivals,
     customers,
@@ -23,6 +24,7 @@ from dcc.reports import (
     funnel,
     lost,
     retention,
+    rollup,
     sources,
     traffic,
 )
@@ -69,8 +71,6 @@ def run(
     """Run the report ``name`` for ``reader`` over ``period``."""
     spec = get(name)
     if group is not None and group not in spec.groups:
-        from dcc.errors import ValidationError
-
         choices = ", ".join(sorted(g.value for g in spec.groups)) or "none"
         raise ValidationError(f"group must be one of: {choices}", field="group")
     if group is None:
@@ -78,4 +78,29 @@ def run(
     return spec.function(session, reader=reader, period=period, group=group)
 
 
-__all__ = ["REPORTS", "Group", "Period", "Report", "ReportSpec", "get", "run"]
+#: Every roll-up: the agent days, and the lead roll-ups of the reports that read them.
+ROLLUPS: tuple[rollup.Rollup, ...] = (rollup.AGENT_DAYS, funnel.LEAD_DAYS, followups.FOLLOW_UP_DAYS)
+
+
+def build_rollups(session: Session, days: list[dt.date], timezone: str) -> dict[str, int]:
+    """Nightly: build every roll-up's missing or stale ``days``, then check all its built days
+    against the leads (see :meth:`~dcc.reports.rollup.Rollup.verify`); return the days built
+    per roll-up."""
+    built = {}
+    for each in ROLLUPS:
+        built[each.kind] = each.ensure(session, days, timezone)
+        built[each.kind] += each.verify(session, timezone)
+    return built
+
+
+__all__ = [
+    "REPORTS",
+    "ROLLUPS",
+    "Group",
+    "Period",
+    "Report",
+    "ReportSpec",
+    "build_rollups",
+    "get",
+    "run",
+]

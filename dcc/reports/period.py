@@ -222,9 +222,5 @@ def as_date(value: dt.date | str) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
 
 
-def day_of(column: ColumnExpressionArgument[Any], period: Period) -> local_day:
-    return local_day(column, period.timezone)
-
-
 def hour_of(column: ColumnExpressionArgument[Any], period: Period) -> local_hour:
     return local_hour(column, period.timezone)

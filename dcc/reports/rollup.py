@@ -13,9 +13,9 @@ lead has a new ``leads.updated_at``, so a built day is stale once a lead it depe
 updated at or after its mark's ``built_at`` less ``MARGIN`` (an update stamped just before a
 build may commit just after it, unseen). Before reading, :meth:`Rollup.ensure` rebuilds the
 stale days; it finds them among the leads updated since the oldest mark it reads (an index
-range). The nightly :func:`build_all` checks every built day against all its leads with a
-day's margin, rebuilds what changed and re-dates the marks of the rest, so that range stays
-about a day long.
+range). The nightly :func:`dcc.reports.build_rollups` checks every built day against all its
+leads with a day's margin, rebuilds what changed and re-dates the marks of the rest, so that
+range stays about a day long.
 """
 
 from __future__ import annotations
@@ -256,20 +256,3 @@ def build(session: Session, days: list[dt.date], timezone: str) -> int:
 def rebuild(session: Session, days: list[dt.date], timezone: str) -> int:
     """Forget and rebuild ``days`` (after a correction of old calls or bookings)."""
     return AGENT_DAYS.rebuild(session, days, timezone)
-
-
-def rollups() -> tuple[Rollup, ...]:
-    """Every roll-up: the agent days here, the lead roll-ups with the reports that read them."""
-    from dcc.reports import followups, funnel
-
-    return (AGENT_DAYS, funnel.LEAD_DAYS, followups.FOLLOW_UP_DAYS)
-
-
-def build_all(session: Session, days: list[dt.date], timezone: str) -> dict[str, int]:
-    """Nightly: build every roll-up's missing or stale ``days``, then check all its built days
-    against the leads (see :meth:`Rollup.verify`); return the days built per roll-up."""
-    built = {}
-    for rollup in rollups():
-        built[rollup.kind] = rollup.ensure(session, days, timezone)
-        built[rollup.kind] += rollup.verify(session, timezone)
-    return built

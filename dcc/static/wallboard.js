@@ -49,6 +49,10 @@
     var badge = el("span", "wb-status " + agent.status, statusLabel(agent.status));
     status.dataset.status = agent.status;
     status.appendChild(badge);
+    if (agent.next_in_line) {
+      row.classList.add("ready");
+      status.appendChild(el("small", "next", L.next.replace("{n}", agent.next_in_line)));
+    }
     row.appendChild(status);
     var call = el("td", "call", agent.call_id ? L.talking : "—");
     call.dataset.callId = agent.call_id || "";
@@ -87,6 +91,7 @@
     board.dataset.state = "live";
     set("wb-updated", localTime(snap.generated_at));
     set("wb-calls", snap.calls_in_progress);
+    set("wb-ready", (snap.ready || []).length);
     set("wb-queue", snap.queue.length);
     set("wb-wait", duration(snap.queue.longest_wait_seconds));
     set("wb-leads", snap.leads_today);

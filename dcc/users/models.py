@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 
 from sqlalchemy import Enum, ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from dcc import clock
 from dcc.db import Base, UTCDateTime
@@ -68,6 +68,10 @@ class User(Base):
     agent_status: Mapped[AgentStatus] = mapped_column(
         enum_column(AgentStatus), default=AgentStatus.OFFLINE
     )
+    # When agent_status last changed: an available agent has been idle since then, and the
+    # hotline and callbacks ring the longest idle first. Stamped by every change of status
+    # (see _stamp_status), whatever the path and whether Redis is up.
+    status_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # Round-robin assignment hands the next lead to whoever waited longest.
     last_assigned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
@@ -76,6 +80,12 @@ class User(Base):
 
     def __repr__(self) -> str:
         return f"<User {self.login} {self.role.value}>"
+
+    @validates("agent_status")
+    def _stamp_status(self, _key: str, status: AgentStatus) -> AgentStatus:
+        if status != self.agent_status:
+            self.status_since = clock.now()
+        return status
 
     @property
     def is_manager_like(self) -> bool:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from dcc import clock, phones
+from dcc import phones
 from dcc.errors import Conflict, NotFound, ValidationError
 from dcc.users.models import ApiToken, Role, Team, User
 
@@ -99,12 +99,3 @@ def user_for_token(session: Session, token: str) -> User | None:
     if row is None or not row.user.is_active:
         return None
     return row.user
-
-
-def revoke_tokens(session: Session, user: User) -> int:
-    rows = session.scalars(
-        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-    ).all()
-    for row in rows:
-        row.revoked_at = clock.now()
-    return len(rows)

@@ -19,7 +19,25 @@ from flask_wtf.csrf import CSRFProtect
 
 from dcc import clock, phones
 from dcc.leads.access import can_see_full_phone
-from dcc.web import labels
+from dcc.web import (
+    admin,
+    agent,
+    auth,
+    calls,
+    customers,
+    labels,
+    leads,
+    orders,
+    queues,
+    reception,
+    reports,
+    reviews,
+    softphone,
+    sources,
+    stream,
+    wallboard,
+)
+from dcc.web.common import login_manager
 
 csrf = CSRFProtect()
 babel = Babel()
@@ -28,24 +46,6 @@ CSRF_FREE_PREFIXES = ("/api/", "/webhooks/")
 
 
 def init_app(app: Flask) -> None:
-    from dcc.web import (
-        admin,
-        agent,
-        auth,
-        calls,
-        customers,
-        leads,
-        orders,
-        queues,
-        reception,
-        reports,
-        reviews,
-        softphone,
-        sources,
-        stream,
-        wallboard,
-    )
-
     settings = app.extensions["dcc.settings"]
     app.config.update(
         WTF_CSRF_CHECK_DEFAULT=False,  # checked below, outside the API and the webhooks
@@ -59,7 +59,7 @@ def init_app(app: Flask) -> None:
     )
     csrf.init_app(app)
     babel.init_app(app, locale_selector=auth.current_locale)
-    auth.login_manager.init_app(app)
+    login_manager.init_app(app)
 
     @app.before_request
     def _fresh_user_and_csrf_check() -> None:

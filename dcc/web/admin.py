@@ -23,7 +23,7 @@ from dcc.errors import DCCError
 from dcc.jobs.models import OutboxJob
 from dcc.queues import QUEUE_NAMES
 from dcc.users.models import Role, User
-from dcc.web.common import me, refused, roles
+from dcc.web.common import login_manager, me, refused, roles
 from dcc.web.forms import ScriptForm
 from dcc.web.panel import active_script
 
@@ -117,8 +117,6 @@ def mount_rq_dashboard(app: Flask) -> None:
         if request.blueprint != "rq_dashboard":
             return None
         if not current_user.is_authenticated:
-            from dcc.web.auth import login_manager
-
             response: Response = login_manager.unauthorized()
             return response
         if me().role != Role.ADMIN:

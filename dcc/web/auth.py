@@ -6,19 +6,16 @@ import hashlib
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import LoginManager, UserMixin, login_required, login_user, logout_user
+from flask_login import UserMixin, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from dcc.db import get_session
 from dcc.users import service as users
 from dcc.users.models import AgentStatus, Role, User
-from dcc.web.common import home_url, me, safe_next
+from dcc.web.common import home_url, login_manager, me, safe_next
 from dcc.web.forms import LoginForm
 
 bp = Blueprint("web_auth", __name__)
-login_manager = LoginManager()
-login_manager.login_view = "web_auth.login"
-login_manager.login_message = None  # the login page says enough
 LOCALES = ("zh_Hans", "en")
 DEFAULT_LOCALE = "zh_Hans"
 

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import LoginManager, current_user
 from werkzeug.wrappers import Response
 
 from dcc.db import get_session
@@ -17,6 +17,10 @@ from dcc.errors import CallRefused, DCCError, InvalidPhoneNumber
 from dcc.users.models import Role, User
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+login_manager = LoginManager()
+login_manager.login_view = "web_auth.login"
+login_manager.login_message = None  # the login page says enough
 
 #: Where each role starts its day.
 HOME = {Role.CLERK: "web_reception.page"}
@@ -35,8 +39,6 @@ def roles(*allowed: Role) -> Callable[[F], F]:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if not current_user.is_authenticated:
-                from dcc.web.auth import login_manager
-
                 return login_manager.unauthorized()
             if me().role not in allowed:
                 abort(403)

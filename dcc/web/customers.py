@@ -21,7 +21,7 @@ from dcc.customers import service as customers
 from dcc.customers.models import Customer
 from dcc.db import get_session
 from dcc.errors import DCCError, MergeRefused, ValidationError
-from dcc.leads import escalations, manager
+from dcc.leads import reassignment
 from dcc.leads.models import Channel, Grade, LeadStatus
 from dcc.reports.period import Period
 from dcc.users.models import Role, User
@@ -128,30 +128,19 @@ def reassign() -> Response:
         flash_errors(form)
         return redirect(back)
     try:
+        reassignment.check_may_reassign(user)
         chosen = listing.visible_customers(session, user, form.customer_ids.data or [])
         new_owner = session.get_one(User, form.owner_id.data)
-        leads = {c.id: listing.open_lead(session, user, c) for c in chosen}
-        done = escalations.reassign_many(
-            session, [lead for lead in leads.values() if lead], new_owner, actor=user
-        )
-        # A customer confirmed lost gets a fresh lead with the new owner (战败客户重新分配).
-        revived = [
-            manager.reactivate_lost(session, lost, new_owner, actor=user)
-            for customer in chosen
-            if leads[customer.id] is None
-            and (lost := manager.latest_lost(session, customer.id)) is not None
-        ]
+        done = reassignment.reassign_customers(session, chosen, new_owner, actor=user)
     except DCCError as error:
         return refused(error, back)
-    revived_customers = {lead.customer_id for lead in revived}
-    for customer in chosen:
-        if leads[customer.id] is None and customer.id not in revived_customers:
-            flash(_("%(customer)s has no open lead to reassign.", customer=_who(customer)), "error")
-    if revived:
+    for customer in done.nothing_open:
+        flash(_("%(customer)s has no open lead to reassign.", customer=_who(customer)), "error")
+    if done.reopened:
         flash(
             _(
                 "%(count)s lost customers reopened for %(name)s.",
-                count=len(revived),
+                count=len(done.reopened),
                 name=new_owner.name,
             ),
             "info",

@@ -24,7 +24,7 @@ from dcc.leads.access import get_visible_lead, visible_leads
 from dcc.leads.models import Grade, Lead, LostReason, LostRequest
 from dcc.sales import catalogue, orders
 from dcc.sales.models import Appointment, ShowroomVisit
-from dcc.users.models import Role, User
+from dcc.users.models import User
 from dcc.voice import get_telephony
 from dcc.web import panel
 from dcc.web.common import me, refused
@@ -98,8 +98,9 @@ def call(lead_id: int) -> Response:
     back = url_for("web_leads.page", lead_id=lead_id)
     try:
         calls.check_may_dial(lead, user)
-        placed = calls.start_click_to_dial(session, lead, actor=user, settings=settings)
-        dialer.place(session, placed, settings=settings, telephony=get_telephony())
+        placed = dialer.dial(
+            session, lead, agent=user, settings=settings, telephony=get_telephony()
+        )
     except DCCError as error:
         return refused(error, back)
     flash(_("Calling: your phone rings first, then the customer's."), "info")
@@ -171,24 +172,23 @@ def outcome(lead_id: int) -> Response:
 
 
 def _outcome(form: OutcomeForm, session: Any, timezone: str) -> wrapup.Outcome:
-    action = form.action.data
-    appointment_at = aware(form.appointment_at.data, timezone) if action == "appointment" else None
-    if action == "appointment" and appointment_at is None:
-        raise ValidationError("choose the visit time", field="appointment_at")
-    consultant = session.get(User, form.consultant.data) if form.consultant.data else None
-    if action == "appointment" and (consultant is None or consultant.role != Role.CONSULTANT):
-        raise ValidationError("choose the consultant", field="consultant")
-    reason = form.lost_reason.data if action == "lost" else None
-    if action == "lost" and not reason:
-        raise ValidationError("choose the lost reason", field="lost_reason")
+    """The form as the domain's outcome; what each action needs is the domain's rule."""
+    # The form's "none" (keep following up) is the domain's default action.
+    action = {"appointment": wrapup.APPOINTMENT, "lost": wrapup.LOST}.get(
+        form.action.data or "", wrapup.FOLLOW_UP
+    )
+    reason = form.lost_reason.data if action == wrapup.LOST else None
     return wrapup.Outcome(
         result=form.result.data or "",
+        action=action,
         grade=Grade(form.grade.data) if form.grade.data else None,
         next_due_at=(
             aware(form.next_due_at.data, timezone) if form.next_due_custom.data == "1" else None
         ),
-        appointment_at=appointment_at,
-        consultant=consultant,
+        appointment_at=(
+            aware(form.appointment_at.data, timezone) if action == wrapup.APPOINTMENT else None
+        ),
+        consultant=session.get(User, form.consultant.data) if form.consultant.data else None,
         lost_reason=LostReason(reason) if reason else None,
         lost_note=form.lost_note.data or None,
     )

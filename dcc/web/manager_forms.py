@@ -27,7 +27,7 @@ from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optio
 
 from dcc.errors import ValidationError
 from dcc.leads.access import TEAM_ROLES
-from dcc.leads.manager import OWNER_ROLES
+from dcc.leads.reassignment import OWNER_ROLES
 from dcc.users.models import User
 from dcc.web import labels
 from dcc.web.forms import choices

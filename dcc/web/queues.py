@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from dcc.db import get_session
 from dcc.errors import DCCError, InvalidTransition, NotFound
-from dcc.leads import escalations, lifecycle, review
+from dcc.leads import escalations, lifecycle, reassignment, review
 from dcc.leads.access import get_visible_lead
 from dcc.users.models import Role, User
 from dcc.web.common import back_to, me, refused, roles
@@ -26,7 +26,7 @@ from dcc.web.manager_forms import (
 
 bp = Blueprint("web_queues", __name__, url_prefix="/manager")
 VIEW_ROLES = (Role.SUPERVISOR, Role.MANAGER, Role.ADMIN)
-ACT_ROLES = (Role.MANAGER, Role.ADMIN)
+ACT_ROLES = tuple(reassignment.REASSIGN_ROLES)
 
 
 @bp.get("/lost-requests")
@@ -108,7 +108,8 @@ def reassign(lead_id: int) -> Response:
         return redirect(back)
     new_owner = session.get_one(User, form.owner_id.data)
     try:
-        escalations.reassign(session, lead, new_owner, actor=user)
+        reassignment.check_may_reassign(user)
+        reassignment.reassign(session, lead, new_owner, actor=user)
     except DCCError as error:
         return refused(error, back)
     flash(

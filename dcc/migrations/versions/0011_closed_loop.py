@@ -2,7 +2,7 @@
 follow-up purposes, and the loop audit's runs
 
 Revision ID: 0011
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-29 01:19:07.420943
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import dcc.db
 
 revision: str = "0011"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,190 @@
+"""Reassignment (重新分配): a manager gives a lead to another owner.
+
+One use case for every door: the API's ``POST /leads/<id>/reassign``, the customer list's bulk
+action, the escalation queues' per-lead form. The lead, its customer, its open follow-ups and
+pending callbacks go to the new owner; the lead leaves any escalation queue (no-show, or
+unreachable: the new owner gets a fresh round of attempts); a lead left with nothing planned
+gets a follow-up due now, so it is on the new owner's worklist at once. A customer whose last
+lead was confirmed lost gets a fresh lead instead (战败客户重新分配).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dcc import audit, clock
+from dcc.customers import listing
+from dcc.customers.models import Customer
+from dcc.errors import DCCError, InvalidTransition, PermissionDenied, ValidationError
+from dcc.leads import followups, manager
+from dcc.leads.models import OPEN_STATUSES, Grade, Lead, LeadStatus
+from dcc.users.models import Role, User
+
+#: Who may own a lead.
+OWNER_ROLES = frozenset({Role.DCC_AGENT, Role.CONSULTANT})
+#: Who may give leads to someone else.
+REASSIGN_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
+
+
+def check_may_reassign(actor: User) -> None:
+    """Managers and admins reassign; the handler checks this before it looks for the leads."""
+    if actor.role not in REASSIGN_ROLES:
+        raise PermissionDenied("only a manager or an admin reassigns leads")
+
+
+def check_owner(new_owner: User) -> None:
+    """``new_owner`` can take leads: active, a DCC agent or a consultant."""
+    if not new_owner.is_active:
+        raise ValidationError(f"{new_owner.login} is not active", field="owner_id")
+    if new_owner.role not in OWNER_ROLES:
+        raise ValidationError(f"{new_owner.login} cannot own leads", field="owner_id")
+
+
+def reassign(session: Session, lead: Lead, new_owner: User, *, actor: User) -> None:
+    """Give the open ``lead`` and its open work to ``new_owner`` (see the module's docstring).
+
+    Audited as ``lead.reassign``, and ``lead.escalation.clear`` when it left a queue.
+    """
+    check_owner(new_owner)
+    if not lead.is_open:
+        raise InvalidTransition(f"lead {lead.id} is {lead.status.value}", field="status")
+    previous_owner, escalation = lead.owner_id, lead.escalation
+    lead.owner_id = new_owner.id
+    lead.team_id = new_owner.team_id or lead.team_id
+    lead.customer.owner_id = new_owner.id
+    followups.retarget_open_work(session, lead, new_owner)
+    audit.record(
+        session,
+        actor_id=actor.id,
+        action="lead.reassign",
+        entity="lead",
+        entity_id=lead.id,
+        previous_owner_id=previous_owner,
+        new_owner_id=new_owner.id,
+    )
+    if escalation is not None:
+        # escalated_at now says when the lead left the queue: the attempt policy counts the
+        # new owner's unanswered calls from here, not the old owner's.
+        lead.escalation, lead.escalated_at = None, clock.now()
+        audit.record(
+            session,
+            actor_id=actor.id,
+            action="lead.escalation.clear",
+            entity="lead",
+            entity_id=lead.id,
+            escalation=escalation,
+        )
+    if not followups.open_follow_ups(session, lead):
+        followups.schedule(session, lead, due_at=clock.now())
+    session.flush()
+
+
+@dataclass
+class Reassigned:
+    """What a bulk reassignment did: the leads moved, each refusal with its reason, the lost
+    customers reopened with a fresh lead, and the customers with nothing to reassign."""
+
+    moved: list[Lead] = field(default_factory=list)
+    refused: list[tuple[Lead, DCCError]] = field(default_factory=list)
+    reopened: list[Lead] = field(default_factory=list)
+    nothing_open: list[Customer] = field(default_factory=list)
+
+
+def reassign_many(
+    session: Session, leads: Iterable[Lead], new_owner: User, *, actor: User
+) -> Reassigned:
+    """:func:`reassign` each lead; one that cannot move (closed) is skipped and reported.
+
+    Each lead moves in its own savepoint, so a refusal leaves no half-done change behind; a
+    new owner who cannot take leads refuses the whole request.
+    """
+    check_owner(new_owner)
+    result = Reassigned()
+    for lead in leads:
+        try:
+            with session.begin_nested():
+                reassign(session, lead, new_owner, actor=actor)
+        except DCCError as error:
+            result.refused.append((lead, error))
+        else:
+            result.moved.append(lead)
+    return result
+
+
+def reassign_customers(
+    session: Session, customers: Iterable[Customer], new_owner: User, *, actor: User
+) -> Reassigned:
+    """The customer list's action: each customer's open lead (that ``actor`` may see) moves;
+    a customer whose last lead was confirmed lost is reopened for ``new_owner``; the others
+    are reported as having nothing to reassign."""
+    chosen = list(customers)
+    open_leads = {c.id: listing.open_lead(session, actor, c) for c in chosen}
+    result = reassign_many(
+        session, [lead for lead in open_leads.values() if lead is not None], new_owner, actor=actor
+    )
+    for customer in chosen:
+        if open_leads[customer.id] is not None:
+            continue
+        lost = manager.latest_lost(session, customer.id)
+        if lost is None:
+            result.nothing_open.append(customer)
+        else:
+            result.reopened.append(reactivate_lost(session, lost, new_owner, actor=actor))
+    return result
+
+
+def reactivate_lost(session: Session, lead: Lead, new_owner: User, *, actor: User) -> Lead:
+    """战败客户重新分配: a customer confirmed lost goes to another owner for a fresh try.
+
+    The lost lead stays closed (its history and the lost statistics are kept); the customer
+    gets a new lead owned by ``new_owner``, graded C (later than 3 months / unclear), with its
+    first contact due now. Refused while the customer has an open lead: reassign that instead.
+    """
+    if lead.status != LeadStatus.LOST:
+        raise InvalidTransition(f"lead {lead.id} is {lead.status.value}, not lost", field="status")
+    check_owner(new_owner)
+    open_lead = session.scalar(
+        select(Lead.id).where(Lead.customer_id == lead.customer_id, Lead.status.in_(OPEN_STATUSES))
+    )
+    if open_lead is not None:
+        raise InvalidTransition(
+            f"the customer has an open lead ({open_lead}); reassign that one", field="lead_id"
+        )
+    now = clock.now()
+    fresh = Lead(
+        customer_id=lead.customer_id,
+        source_id=lead.source_id,
+        channel=lead.channel,
+        sub_source="战败再激活",
+        value_tier=lead.value_tier,
+        grade=Grade.C,
+        status=LeadStatus.NEW,
+        owner_id=new_owner.id,
+        team_id=new_owner.team_id or lead.team_id,
+        brand=lead.brand,
+        series=lead.series,
+        model=lead.model,
+        model_year=lead.model_year,
+        budget=lead.budget,
+        created_at=now,
+        next_action="首次联系",
+        next_action_at=now,
+    )
+    session.add(fresh)
+    session.flush()
+    followups.schedule(session, fresh, due_at=now)
+    lead.customer.owner_id = new_owner.id
+    audit.record(
+        session,
+        actor_id=actor.id,
+        action="lead.reactivate",
+        entity="lead",
+        entity_id=fresh.id,
+        lost_lead_id=lead.id,
+        new_owner_id=new_owner.id,
+    )
+    return fresh
