@@ -249,13 +249,16 @@ class Engine:
     def wait_idle(self, timeout: float = 30.0) -> None:
         """Wait until every call and message has finished playing out.
 
-        In virtual mode this plays the simulation out (the clock jumps to each due moment);
-        ``timeout`` is then a bound in virtual seconds from now.
+        In virtual mode this plays the simulation out (the clock jumps to each due moment).
+        ``timeout`` is in real seconds in both modes.
         """
         virtual = self.virtual
-        if virtual is not None:
-            virtual.run_until_idle(virtual.now() + timeout if timeout else math.inf)
-            return
+        if virtual is not None and not self.closed:
+            virtual.run_until_idle(real_timeout=timeout)
+        self._wait_threads(timeout)
+
+    def _wait_threads(self, timeout: float) -> None:
+        """Wait (real seconds) until every play-out thread has returned."""
         with self.cv:
             if not self.cv.wait_for(lambda: self._active == 0, timeout):
                 raise TimeoutError(f"{self._active} simulator thread(s) still busy")
@@ -269,7 +272,7 @@ class Engine:
                 self.virtual.close()
             self.cv.notify_all()
         try:
-            self.wait_idle(5.0)
+            self._wait_threads(5.0)
         except TimeoutError:
             log.warning("simulator threads still running at close")
 

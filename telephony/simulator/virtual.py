@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 import math
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -160,18 +161,22 @@ class VirtualClock:
         """Alias of :meth:`advance_to`, for drivers that read better with it."""
         self.advance_to(t)
 
-    def run_until_idle(self, limit: float = math.inf) -> float:
+    def run_until_idle(self, limit: float = math.inf, real_timeout: float | None = None) -> float:
         """Play out until no thread is left (every call and message finished); returns now.
 
         Raises ``TimeoutError`` if threads are still waiting at virtual time ``limit`` (a call
-        that never ends, e.g. a queue nobody serves and a caller of infinite patience).
+        that never ends, e.g. a queue nobody serves and a caller of infinite patience), or
+        after ``real_timeout`` real seconds.
         """
+        give_up = None if real_timeout is None else time.monotonic() + real_timeout
         while True:
+            if give_up is not None and time.monotonic() > give_up:
+                raise TimeoutError(f"{self.busy()} simulator thread(s) still busy")
             with self.cv:
                 while self._running and not self.closed:
                     self.cv.wait()
                 due = self.next_due()
-                if due is None:
+                if due is None or self.closed:
                     return self._now
             if not math.isfinite(due) or due > limit:
                 raise TimeoutError(f"{self.busy()} simulator thread(s) still busy at {limit}")
