@@ -238,7 +238,7 @@ class TwilioTelephony:
                     ProviderMessage(
                         sid=str(message.sid),
                         to=str(message.to),
-                        from_=str(message._from),
+                        from_=str(message.from_),
                         status=str(message.status),
                         created_at=created,
                     )
