@@ -104,20 +104,16 @@ def inbound_route(
     """
     if not targets:
         raise ValueError("inbound_route needs at least one target; use enqueue_caller instead")
-    _check_targets(targets)
-    response = VoiceResponse()
-    _say(response, notice)
-    dial = response.dial(
-        action=action_url,
-        method="POST",
-        timeout=timeout,
+    return dial_stage(
+        targets=targets,
+        action_url=action_url,
+        status_callback=status_callback,
         caller_id=caller_id,
-        answer_on_bridge=True,
-        **_recording_attrs(record, recording_callback),
+        timeout=timeout,
+        notice=notice,
+        record=record,
+        recording_callback=recording_callback,
     )
-    for target in targets:
-        _add_target(dial, target, status_callback)
-    return str(response)
 
 
 def enqueue_caller(*, notice: str, queue: str, wait_url: str | None, action_url: str) -> str:

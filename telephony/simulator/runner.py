@@ -122,17 +122,15 @@ class CallRunner:
         return SIGNAL
 
     # ------------------------------------------------------------------ call states
-    def _wait_for_slot(self) -> bool:
-        """A call beyond the account's calls per second stays ``queued`` until its slot.
-
-        False if it was canceled (or the simulator closed) while queued.
-        """
+    def _before_answer(self, until: float) -> bool:
+        """Wait, unanswered, until ``until``: True when it came, False if the leg was
+        canceled by the REST API (or the simulator closed). A redirect meanwhile only
+        replaces the TwiML that runs once the leg is answered."""
         leg, engine = self.leg, self.engine
-        slot = leg.slot_v if leg.slot_v is not None else self.t
-        while self.t < slot:
-            outcome = self.wait(slot, patience=False)
+        while True:
+            outcome = self.wait(until, patience=False)
             if outcome == TIME:
-                break
+                return True
             if outcome == CLOSED:
                 return False
             signal = engine.take_signal(leg)
@@ -143,8 +141,14 @@ class CallRunner:
                 continue
             engine.set_status(leg, "canceled", self.t)
             return False
-        self.t = max(self.t, slot)
-        return True
+
+    def _wait_for_slot(self) -> bool:
+        """A call beyond the account's calls per second stays ``queued`` until its slot.
+
+        False if it was canceled (or the simulator closed) while queued.
+        """
+        slot = self.leg.slot_v if self.leg.slot_v is not None else self.t
+        return self.t >= slot or self._before_answer(slot)
 
     def _ring(self) -> bool:
         """Ring the REST-created leg; True once answered, else its final status is set."""
@@ -161,20 +165,7 @@ class CallRunner:
             answers = not behaviour.no_answer and behaviour.answer_after < leg.timeout
             final = "in-progress" if answers else "no-answer"
             at = start + (behaviour.answer_after if answers else leg.timeout)
-        while True:
-            outcome = self.wait(at, patience=False)
-            if outcome == TIME:
-                break
-            if outcome == CLOSED:
-                return False
-            signal = engine.take_signal(leg)
-            if signal is None:
-                continue
-            if signal.kind == "redirect":
-                # Not answered yet: the new TwiML is what runs once it is.
-                leg.url, leg.method, leg.twiml = signal.url, signal.method, signal.twiml
-                continue
-            engine.set_status(leg, "canceled", self.t)
+        if not self._before_answer(at):
             return False
         if final != "in-progress":
             engine.set_status(leg, final, self.t)
