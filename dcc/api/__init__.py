@@ -36,9 +36,16 @@ def init_app(app: Flask) -> None:
         },
     )
     api = DccApi(app)
-    from dcc.api import calls, customers, leads, reports
+    from dcc.api import calls, customers, labels, leads, reports
 
-    for blueprint in (customers.blp, leads.blp, calls.blp, reports.blp, reports.exports):
+    for blueprint in (
+        customers.blp,
+        leads.blp,
+        calls.blp,
+        reports.blp,
+        reports.exports,
+        labels.blp,
+    ):
         api.register_blueprint(blueprint, url_prefix=API_PREFIX + blueprint.url_prefix)
     app.extensions["dcc.api"] = api
     app.register_error_handler(HTTPException, _http_error)

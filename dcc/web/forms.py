@@ -45,12 +45,6 @@ def local_input(value: dt.datetime | None, timezone: str) -> str:
     return value.astimezone(ZoneInfo(timezone)).strftime(LOCAL_FORMAT)
 
 
-def _choices(table: dict[str, object], codes: list[str] | None = None) -> list[SelectChoice]:
-    # The labels stay lazy: a form class is built once, and each page shows them in the
-    # reader's language when it renders them.
-    return [SelectChoice(code, cast(str, table[code])) for code in (codes or list(table))]
-
-
 def choices(pairs: Sequence[tuple[Any, str]]) -> list[SelectChoice]:
     """Select options from (value, label) pairs."""
     return [SelectChoice(value, label) for value, label in pairs]
@@ -93,13 +87,13 @@ class OutcomeForm(FlaskForm):
     )
     consultant = SelectField(_l("Consultant"), coerce=int, choices=[], validate_choice=False)
     lost_reason = SelectField(
-        _l("Lost reason"), choices=[SelectChoice("", "—"), *_choices(labels.LOST_REASONS)]
+        _l("Lost reason"), choices=[SelectChoice("", "—"), *labels.choices("lost_reason")]
     )
     lost_note = StringField(_l("Lost note"), validators=[Optional(), Length(max=500)])
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.grade.choices = _choices(labels.GRADES, ["N", "H", "A", "B", "C", "O"])
+        self.grade.choices = labels.choices("grade", ["N", "H", "A", "B", "C", "O"])
 
 
 class SmsForm(FlaskForm):
@@ -141,10 +135,7 @@ class WalkInForm(FlaskForm):
     )
     visit = RadioField(
         _l("Visit"),
-        choices=[
-            SelectChoice("first", _l("First visit")),
-            SelectChoice("return", _l("Return visit")),
-        ],
+        choices=labels.choices("visit_kind"),
         default="first",
     )
     note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
@@ -159,7 +150,7 @@ class SourceSettingsForm(FlaskForm):
     """What an admin may change of a lead source (the slug is its address; it stays)."""
 
     name = StringField(_l("Source name"), validators=[DataRequired(), Length(max=120)])
-    channel = SelectField(_l("Channel"), choices=_choices(labels.CHANNELS))
+    channel = SelectField(_l("Channel"), choices=labels.choices("channel"))
     sub_source = StringField(_l("Sub-source"), validators=[Optional(), Length(max=120)])
     auth_mode = SelectField(
         _l("Authentication"),

@@ -40,9 +40,9 @@ def optional_int(value: Any) -> int | None:
     return int(value)
 
 
-def _any(table: dict[str, Any], codes: list[str] | None = None) -> list[SelectChoice]:
-    """``—`` (any) first, then the table's codes with their names."""
-    return [SelectChoice("", "—"), *(SelectChoice(c, str(table[c])) for c in codes or table)]
+def _any(table: str) -> list[SelectChoice]:
+    """``—`` (any) first, then the table's codes with their names in the reader's language."""
+    return [SelectChoice("", "—"), *labels.choices(table)]
 
 
 def owners(session: Session, reader: User) -> list[User]:
@@ -66,10 +66,10 @@ class CustomerFilterForm(FlaskForm):
         csrf = False
 
     q = StringField(_l("Name or phone"), validators=[Optional(), Length(max=60)])
-    grade = SelectField(_l("Grade"), choices=_any(labels.GRADES), default="")
-    status = SelectField(_l("Status"), choices=_any(labels.LEAD_STATUSES), default="")
+    grade = SelectField(_l("Grade"), choices=_any("grade"), default="")
+    status = SelectField(_l("Status"), choices=_any("lead_status"), default="")
     owner = SelectField(_l("Owner"), coerce=optional_int, choices=[])
-    channel = SelectField(_l("Source"), choices=_any(labels.CHANNELS), default="")
+    channel = SelectField(_l("Source"), choices=_any("channel"), default="")
     start = DateField(_l("From"), name="from", validators=[Optional()])
     end = DateField(_l("To"), name="to", validators=[Optional()])
 
