@@ -225,6 +225,43 @@ UNASSIGNED = Label("未分配", "Unassigned")
 NOT_GIVEN = Label("未填写", "Not given")
 REPORT_WORDS = {"total": TOTAL, "all": ALL, "unassigned": UNASSIGNED, "not_given": NOT_GIVEN}
 
+#: The input fields an error can point at (``error.field``), as a message names them.
+FIELD = {
+    "phone": Label("电话", "Phone"),
+    "alt_phone": Label("备用电话", "Second phone"),
+    "name": Label("姓名", "Name"),
+    "email": Label("邮箱", "E-mail"),
+    "city": Label("城市", "City"),
+    "brand": Label("品牌", "Brand"),
+    "series": Label("意向车型", "Model of interest"),
+    "model": Label("车型", "Model"),
+    "model_year": Label("年款", "Model year"),
+    "budget": Label("预算", "Budget"),
+    "purchase_timeframe": Label("购车时间", "Purchase timeframe"),
+    "comments": Label("备注", "Comments"),
+    "consent": Label("授权同意", "Consent"),
+    "external_id": Label("外部编号", "External id"),
+    "channel": Label("来源渠道", "Channel"),
+    "grade": Label("意向级别", "Grade"),
+    "lost_reason": Label("战败原因", "Lost reason"),
+    "reason": Label("原因", "Reason"),
+    "owner_id": Label("负责人", "Owner"),
+    "customer_ids": Label("客户", "Customers"),
+    "from": Label("开始日期", "From"),
+    "to": Label("结束日期", "To"),
+    "group": Label("分组", "Group"),
+    "timezone": Label("时区", "Time zone"),
+    "party_size": Label("人数", "Party size"),
+    "slug": Label("标识", "Slug"),
+    "secret": Label("密钥", "Secret"),
+    "auth_mode": Label("认证方式", "Authentication"),
+    "step": Label("步骤", "Step"),
+    "comment": Label("批复", "Comment"),
+    "result": Label("跟进结果", "Result"),
+    "login": Label("账号", "Login"),
+    "role": Label("角色", "Role"),
+}
+
 #: Every table by the name templates use (``{{ lead.status | label('lead_status') }}``).
 TABLES: dict[str, Mapping[Any, Label]] = {
     "channel": CHANNEL,
@@ -251,6 +288,7 @@ TABLES: dict[str, Mapping[Any, Label]] = {
     "notification": NOTIFICATION_KIND,
     "report_group": REPORT_GROUP,
     "report_word": REPORT_WORDS,
+    "field": FIELD,
 }
 #: The table of each enum of the models.
 BY_ENUM: dict[type[enum.Enum], Mapping[Any, Label]] = {

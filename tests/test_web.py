@@ -365,7 +365,7 @@ def test_admin_edits_the_script_as_a_new_version(client, session, staff) -> None
     bad = post(
         client, "/admin/script", {**steps, "steps-0-text": "{unknown}"}, follow_redirects=True
     )
-    assert "unknown placeholder" in bad.get_data(as_text=True)
+    assert "第 1 步使用了未知的占位符 {unknown}" in bad.get_data(as_text=True)
 
 
 def test_admin_sees_the_rq_dashboard_and_the_outbox(client, staff) -> None:

@@ -77,7 +77,7 @@ def bridge() -> Response:
     call_id = _int_arg("call_id")
     call = session.get(Call, call_id) if call_id else None
     if call is None:
-        raise NotFound("unknown call", field="call_id")
+        raise NotFound("call.unknown", field="call_id")
     if call.lead is not None and (not call.lead.is_open or call.lead.customer.do_not_call):
         return _twiml(twiml.say("这条线索已关闭或客户拒绝来电，本次呼叫已取消。"))
     return _twiml(

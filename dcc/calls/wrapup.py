@@ -34,20 +34,20 @@ def call_for_agent(session: Session, call_id: int, agent: User) -> Call:
     """The call, when ``agent`` handled it or may see its lead; else NotFound (no probing)."""
     call = session.get(Call, call_id)
     if call is None:
-        raise NotFound(f"no call {call_id}", field="call_id")
+        raise NotFound("call.not_found", field="call_id", call=call_id)
     if call.agent_id == agent.id:
         return call
     if call.lead_id is not None and session.scalar(
         select(Lead.id).where(Lead.id == call.lead_id, visible_leads(agent))
     ):
         return call
-    raise NotFound(f"no call {call_id}", field="call_id")
+    raise NotFound("call.not_found", field="call_id", call=call_id)
 
 
 def reach_step(call: Call, step: int) -> int:
     """Record that the script reached ``step`` on this call; the furthest step is kept."""
     if not 1 <= step <= MAX_STEP:
-        raise ValidationError(f"the script has steps 1 to {MAX_STEP}", field="step")
+        raise ValidationError("field.out_of_range", field="step", min=1, max=MAX_STEP)
     call.script_step = max(call.script_step or 0, step)
     return call.script_step
 
@@ -82,9 +82,9 @@ def save_outcome(
     a lost request for the manager. Saving ends the agent's wrap-up.
     """
     if outcome.appointment_at is not None and outcome.lost_reason is not None:
-        raise ValidationError("book a visit or request a loss, not both", field="lost_reason")
+        raise ValidationError("outcome.visit_and_lost", field="lost_reason")
     if not lead.is_open:
-        raise InvalidTransition(f"the lead is {lead.status.value}", field="lead_id")
+        raise InvalidTransition("lead.closed", field="lead_id", lead=lead.id, status=lead.status)
     open_ones = followups.open_follow_ups(session, lead)
     if open_ones:
         current = open_ones[0]
@@ -134,9 +134,9 @@ def take_callback(
     """
     locked = session.scalar(select(Callback).where(Callback.id == callback.id).with_for_update())
     if locked is None or locked.status != CallbackStatus.PENDING:
-        raise InvalidTransition("the callback was already taken or canceled", field="callback_id")
+        raise InvalidTransition("callback.taken", field="callback_id")
     if not callbacks.may_take(locked, agent):
-        raise PermissionDenied("this callback is not yours to take yet")
+        raise PermissionDenied("callback.not_yours", field="callback_id")
     lead = session.get_one(Lead, locked.lead_id)
     call = calls.start_click_to_dial(session, lead, actor=agent, settings=settings)
     locked.status, locked.done_at, locked.placed_call_id = (

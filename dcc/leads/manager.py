@@ -19,16 +19,16 @@ OWNER_ROLES = frozenset({Role.DCC_AGENT, Role.CONSULTANT})
 
 def _check_owner(new_owner: User) -> None:
     if not new_owner.is_active:
-        raise ValidationError(f"{new_owner.login} is not active", field="owner_id")
+        raise ValidationError("lead.owner_inactive", field="owner_id", user=new_owner.login)
     if new_owner.role not in OWNER_ROLES:
-        raise ValidationError(f"{new_owner.login} cannot own leads", field="owner_id")
+        raise ValidationError("lead.owner_cannot_own", field="owner_id", user=new_owner.login)
 
 
 def reassign(session: Session, lead: Lead, new_owner: User, *, actor: User) -> None:
     """Give the lead, its open follow-ups and its pending callbacks to ``new_owner``."""
     _check_owner(new_owner)
     if not lead.is_open:
-        raise InvalidTransition(f"lead {lead.id} is {lead.status.value}", field="status")
+        raise InvalidTransition("lead.closed", field="status", lead=lead.id, status=lead.status)
     previous = lead.owner_id
     lead.owner_id = new_owner.id
     lead.team_id = new_owner.team_id or lead.team_id
@@ -54,15 +54,13 @@ def reactivate_lost(session: Session, lead: Lead, new_owner: User, *, actor: Use
     first contact due now. Refused while the customer has an open lead: reassign that instead.
     """
     if lead.status != LeadStatus.LOST:
-        raise InvalidTransition(f"lead {lead.id} is {lead.status.value}, not lost", field="status")
+        raise InvalidTransition("lead.not_lost", field="status", lead=lead.id, status=lead.status)
     _check_owner(new_owner)
     open_lead = session.scalar(
         select(Lead.id).where(Lead.customer_id == lead.customer_id, Lead.status.in_(OPEN_STATUSES))
     )
     if open_lead is not None:
-        raise InvalidTransition(
-            f"the customer has an open lead ({open_lead}); reassign that one", field="lead_id"
-        )
+        raise InvalidTransition("lead.customer_has_open_lead", field="lead_id", lead=open_lead)
     now = clock.now()
     fresh = Lead(
         customer_id=lead.customer_id,

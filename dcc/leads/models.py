@@ -136,10 +136,11 @@ class Lead(Base):
     brand: Mapped[str | None] = mapped_column(String(60))
     series: Mapped[str | None] = mapped_column(String(60))
     model: Mapped[str | None] = mapped_column(String(120))
-    model_year: Mapped[int | None] = mapped_column()
+    # What the product accepts (dcc.leads.fields): the API, the webhooks and the forms alike.
+    model_year: Mapped[int | None] = mapped_column(info={"range": (1950, 2100)})
     budget: Mapped[str | None] = mapped_column(String(60))
     purchase_timeframe: Mapped[str | None] = mapped_column(String(60))
-    comments: Mapped[str | None] = mapped_column(Text)
+    comments: Mapped[str | None] = mapped_column(Text, info={"max_length": 4000})
     is_repurchase: Mapped[bool] = mapped_column(default=False)
     next_action: Mapped[str | None] = mapped_column(String(200))
     next_action_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

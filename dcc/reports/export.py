@@ -56,7 +56,7 @@ def value(row: Any, key: str) -> Any:
 def report_workbook(report: Report[Any, Any], *, max_rows: int) -> bytes:
     """The report's table with Chinese headers and a totals line, and a sheet saying what it is."""
     if len(report.rows) > max_rows:
-        raise ExportTooLarge(f"the report has {len(report.rows)} rows; the limit is {max_rows}")
+        raise ExportTooLarge("export.too_large", rows=len(report.rows), max=max_rows)
     book = Workbook(write_only=True)
     sheet = book.create_sheet(report.title[:31])
     _header(sheet, report.columns)
@@ -191,9 +191,7 @@ def customer_workbook(
     """
     total = count_customers(session, reader, filters)
     if total > max_rows:
-        raise ExportTooLarge(
-            f"{total} customers match; an export holds at most {max_rows}: narrow the filters"
-        )
+        raise ExportTooLarge("export.too_large", rows=total, max=max_rows)
     book = Workbook(write_only=True)
     sheet = book.create_sheet("客户信息列表")
     sheet.append([_bold(sheet, h) for h in CUSTOMER_HEADERS])

@@ -21,6 +21,7 @@ from dcc.voice import get_telephony
 from dcc.web import panel
 from dcc.web.common import me, refused
 from dcc.web.forms import NewCustomerForm
+from dcc.web.manager_forms import flash_errors
 
 bp = Blueprint("web_calls", __name__)
 
@@ -66,7 +67,8 @@ def new_customer(call_id: int) -> BaseResponse:
     back = url_for("web_agent.worklist", call=call.id)
     form = NewCustomerForm()
     if not form.validate():
-        return refused(NotFound("the phone is required", field="phone"), back)
+        flash_errors(form)
+        return redirect(back)
     try:
         result = intake.receive(
             session,

@@ -115,7 +115,7 @@ def sms(lead_id: int) -> Response:
     try:
         calls.check_may_dial(lead, user)
         if lead.customer.do_not_call:
-            raise CallRefused("the customer is on the do-not-call list", field="lead_id")
+            raise CallRefused("call.do_not_call", field="lead_id")
         messaging.send_once(
             session,
             get_telephony(),
@@ -152,7 +152,7 @@ def outcome(lead_id: int) -> Response:
     try:
         the_call = wrapup.call_for_agent(session, call_id, user) if call_id else None
         if the_call is not None and the_call.lead_id != lead.id:
-            raise ValidationError("the call is not this lead's", field="call_id")
+            raise ValidationError("call.not_this_leads", field="call_id")
         saved = wrapup.save_outcome(
             session, lead, _outcome(form, session, settings.timezone), actor=user, call=the_call
         )
@@ -169,13 +169,13 @@ def _outcome(form: OutcomeForm, session: Any, timezone: str) -> wrapup.Outcome:
     action = form.action.data
     appointment_at = aware(form.appointment_at.data, timezone) if action == "appointment" else None
     if action == "appointment" and appointment_at is None:
-        raise ValidationError("choose the visit time", field="appointment_at")
+        raise ValidationError("outcome.no_visit_time", field="appointment_at")
     consultant = session.get(User, form.consultant.data) if form.consultant.data else None
     if action == "appointment" and (consultant is None or consultant.role != Role.CONSULTANT):
-        raise ValidationError("choose the consultant", field="consultant")
+        raise ValidationError("outcome.no_consultant", field="consultant")
     reason = form.lost_reason.data if action == "lost" else None
     if action == "lost" and not reason:
-        raise ValidationError("choose the lost reason", field="lost_reason")
+        raise ValidationError("outcome.no_lost_reason", field="lost_reason")
     return wrapup.Outcome(
         result=form.result.data or "",
         grade=Grade(form.grade.data) if form.grade.data else None,

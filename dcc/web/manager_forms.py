@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -30,6 +29,7 @@ from dcc.leads.access import TEAM_ROLES
 from dcc.leads.manager import OWNER_ROLES
 from dcc.users.models import User
 from dcc.web import labels
+from dcc.web.common import field_message, say
 from dcc.web.forms import choices
 
 
@@ -145,19 +145,10 @@ class ReviewFilterForm(FlaskForm):
     )
 
 
-def field_message(field: Any, problem: Any) -> str:
-    """``Field: problem`` in the reader's language."""
-    return _("%(field)s: %(problem)s", field=field, problem=problem)
-
-
 def period_message(error: ValidationError, start: Any, end: Any) -> str:
-    """A refused period (:meth:`dcc.reports.period.Period.parse`), naming From or To."""
-    field = start if error.field == "from" else end
-    if "after" in error.message:
-        return field_message(field, _("must not be after To"))
-    if "date" in error.message:
-        return field_message(field, _("not a date (write 2026-03-31)"))
-    return field_message(field, _("a period covers at most two years"))
+    """A refused period (:meth:`dcc.reports.period.Period.parse`), naming the form's From or
+    To."""
+    return say(error, fields={"from": start, "to": end})
 
 
 def first_errors(form: FlaskForm) -> list[str]:

@@ -27,9 +27,8 @@ from dcc.reports.period import Group, Period, parse_group
 from dcc.reports.result import Chart
 from dcc.users.models import Role
 from dcc.web import charts
-from dcc.web.common import me, roles
+from dcc.web.common import me, roles, say
 from dcc.web.labels import label, shown
-from dcc.web.manager_forms import field_message, period_message
 
 bp = Blueprint("web_reports", __name__)
 VIEW_ROLES = (Role.SUPERVISOR, Role.MANAGER, Role.ADMIN)
@@ -180,7 +179,7 @@ def page(name: str) -> tuple[str, int]:
         group = parse_group(asked["group"], spec.groups)
         report = reports.run(get_session(), name, reader=me(), period=period, group=group)
     except ValidationError as error:
-        errors.append(_explain(error))
+        errors.append(say(error))  # names From, To or Group
     user = me()
     body = render_template(
         "web/reports/report.html",
@@ -205,13 +204,6 @@ def page(name: str) -> tuple[str, int]:
 def _chart(report: reports.Report[Any, Any], caption: str) -> Markup:
     """The report's chart, its series, categories and tooltips in the reader's language."""
     return charts.render(categories(legend(report.chart)), title=caption)
-
-
-def _explain(error: ValidationError) -> str:
-    """The period's or grouping's refusal, naming the field, in the reader's language."""
-    if error.field == "group":
-        return field_message(_("Group"), _("this report cannot be grouped that way."))
-    return period_message(error, _("From"), _("To"))
 
 
 def _export_url(name: str, report: reports.Report[Any, Any]) -> str:
