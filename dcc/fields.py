@@ -75,11 +75,14 @@ class Rule:
 
 @dataclass(frozen=True, kw_only=True)
 class Text(Rule):
-    """Text, trimmed, of at most ``max_length`` characters."""
+    """Text, trimmed, of at most ``max_length`` characters. A number counts as its digits:
+    feeds and scripts send a budget of 15.5 or an id of 1001 unquoted."""
 
     max_length: int = 0
 
     def parse(self, value: Any) -> str:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)
         if not isinstance(value, str):
             raise self.refuse("field.not_text")
         text = value.strip()

@@ -140,11 +140,8 @@ def build(
 
     for name, rule in lead_fields.ENQUIRY.items():
         raw = fields.get(name)
-        if isinstance(rule, Text):
-            if isinstance(raw, int | float) and not isinstance(raw, bool):
-                raw = str(raw)  # feeds send numbers where text is meant (a budget of 15.5)
-            if lenient and isinstance(raw, str):
-                raw = raw.strip()[: rule.max_length]  # ADF keeps what fits
+        if lenient and isinstance(rule, Text) and isinstance(raw, str):
+            raw = raw.strip()[: rule.max_length]  # ADF keeps what fits
         try:
             values[name] = rule.clean(raw)
         except ValidationError as problem:
