@@ -240,7 +240,11 @@ def test_the_panel_fills_the_script_and_keeps_the_furthest_step(
     bad = client.post(
         f"/calls/{call.id}/script-step", json={"step": 9}, headers={"X-CSRFToken": token}
     )
-    assert bad.status_code == 422
+    assert bad.status_code == 422 and bad.get_json()["error"]["code"] == "field.out_of_range"
+    word = client.post(
+        f"/calls/{call.id}/script-step", json={"step": "five"}, headers={"X-CSRFToken": token}
+    )
+    assert word.status_code == 422 and word.get_json()["error"]["code"] == "field.not_integer"
     session.refresh(call)
     assert call.script_step == 5
 

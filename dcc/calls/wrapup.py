@@ -19,6 +19,7 @@ from dcc.calls import service as calls
 from dcc.calls.models import Call
 from dcc.config import Settings
 from dcc.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
+from dcc.fields import Integer
 from dcc.leads import callbacks, followups, lifecycle
 from dcc.leads.access import visible_leads
 from dcc.leads.models import Callback, CallbackStatus, FollowUp, Grade, Lead, LostReason
@@ -28,6 +29,7 @@ from telephony import Telephony
 
 #: The invitation script has seven steps; a tick beyond that is a client bug.
 MAX_STEP = 7
+STEP = Integer("step", required=True, minimum=1, maximum=MAX_STEP)
 
 
 def call_for_agent(session: Session, call_id: int, agent: User) -> Call:
@@ -44,11 +46,10 @@ def call_for_agent(session: Session, call_id: int, agent: User) -> Call:
     raise NotFound("call.not_found", field="call_id", call=call_id)
 
 
-def reach_step(call: Call, step: int) -> int:
+def reach_step(call: Call, step: int | str | None) -> int:
     """Record that the script reached ``step`` on this call; the furthest step is kept."""
-    if not 1 <= step <= MAX_STEP:
-        raise ValidationError("field.out_of_range", field="step", min=1, max=MAX_STEP)
-    call.script_step = max(call.script_step or 0, step)
+    reached: int = STEP.clean(step)
+    call.script_step = max(call.script_step or 0, reached)
     return call.script_step
 
 

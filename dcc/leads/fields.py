@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dcc.customers.models import Customer
 from dcc.fields import Boolean, Choice, Email, Integer, Rule, Text, column_length, column_range
-from dcc.leads.models import Channel, Grade, Lead, LostReason
+from dcc.leads.models import Channel, FollowUp, Grade, Lead, LeadSource, LostReason, LostRequest
 
 NAME = Text("name", max_length=column_length(Customer.name))
 EMAIL = Email("email", max_length=column_length(Customer.email))
@@ -44,6 +44,17 @@ INTAKE_GRADE = Choice.of("grade", (Grade.N, Grade.H, Grade.A, Grade.B, Grade.C))
 #: A grade an agent gives after a call: a deposit paid makes O; lost (F) needs the manager.
 CALL_GRADE = Choice.of("grade", (Grade.N, Grade.H, Grade.A, Grade.B, Grade.C, Grade.O))
 LOST_REASON = Choice.of("lost_reason", LostReason)
+
+#: After a call: what came of it, and why the customer is lost (the lost request's note).
+RESULT = Text("result", max_length=column_length(FollowUp.result))
+LOST_NOTE = Text("lost_note", max_length=column_length(LostRequest.note))
+#: A manager's review: the comment on a follow-up (批复), the note on a lost decision.
+MANAGER_COMMENT = Text("comment", max_length=column_length(FollowUp.manager_comment))
+DECISION_NOTE = Text("note", max_length=column_length(LostRequest.decision_note))
+#: A lead source, as an admin enters it on the page or with ``dcc sources``.
+SOURCE_SLUG = Text("slug", required=True, max_length=column_length(LeadSource.slug))
+SOURCE_NAME = Text("name", required=True, max_length=column_length(LeadSource.name))
+SUB_SOURCE = Text("sub_source", max_length=column_length(LeadSource.sub_source))
 
 #: What any channel may tell about an enquiry besides the phones, by field name.
 ENQUIRY: dict[str, Rule] = {

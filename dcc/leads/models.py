@@ -217,9 +217,9 @@ class FollowUp(Base):
     status: Mapped[FollowUpStatus] = mapped_column(
         enum_column(FollowUpStatus), default=FollowUpStatus.OPEN
     )
-    result: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[str | None] = mapped_column(Text, info={"max_length": 2000})
     done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    manager_comment: Mapped[str | None] = mapped_column(Text)  # 批复
+    manager_comment: Mapped[str | None] = mapped_column(Text, info={"max_length": 2000})  # 批复
     commented_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     commented_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
@@ -276,13 +276,13 @@ class LostRequest(Base):
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     reason: Mapped[LostReason] = mapped_column(enum_column(LostReason, 30))
-    note: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text, info={"max_length": 500})
     status: Mapped[LostRequestStatus] = mapped_column(
         enum_column(LostRequestStatus), default=LostRequestStatus.PENDING
     )
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    decision_note: Mapped[str | None] = mapped_column(Text)
+    decision_note: Mapped[str | None] = mapped_column(Text, info={"max_length": 500})
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
     lead: Mapped[Lead] = relationship()

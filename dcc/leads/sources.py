@@ -20,6 +20,7 @@ from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from dcc.errors import Conflict, DCCError, NotFound, ValidationError
+from dcc.leads import fields
 from dcc.leads.models import Channel, LeadSource
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,59}$")
@@ -101,10 +102,10 @@ def create(
     auto_dial: bool = False,
     team_id: int | None = None,
 ) -> LeadSource:
+    slug, name = fields.SOURCE_SLUG.clean(slug), fields.SOURCE_NAME.clean(name)
+    sub_source = fields.SUB_SOURCE.clean(sub_source)
     if not _SLUG.match(slug):
         raise ValidationError("field.bad_slug", field="slug")
-    if not name.strip():
-        raise ValidationError("field.required", field="name")
     channel = _channel(channel)
     auth_mode = _auth_mode(auth_mode)
     secret = secret or new_secret()
@@ -114,7 +115,7 @@ def create(
         raise Conflict("source.exists", field="slug", source=slug)
     source = LeadSource(
         slug=slug,
-        name=name.strip(),
+        name=name,
         channel=channel,
         sub_source=sub_source,
         secret=secret,
@@ -160,14 +161,14 @@ def update(
     """Change what is given; ``sub_source=""`` clears it. Validates before changing anything."""
     new_channel = _channel(channel) if channel is not None else None
     new_auth = _auth_mode(auth_mode) if auth_mode is not None else None
-    if name is not None:
-        if not name.strip():
-            raise ValidationError("field.required", field="name")
-        source.name = name.strip()
+    new_name = fields.SOURCE_NAME.clean(name) if name is not None else None
+    new_sub_source = fields.SUB_SOURCE.clean(sub_source) if sub_source is not None else None
+    if new_name is not None:
+        source.name = new_name
     if new_channel is not None:
         source.channel = new_channel
     if sub_source is not None:
-        source.sub_source = sub_source.strip() or None
+        source.sub_source = new_sub_source
     if new_auth is not None:
         source.auth_mode = new_auth
     if auto_dial is not None:

@@ -50,9 +50,7 @@ def script_step(call_id: int) -> Any:
     call = _call_or_404(call_id)
     body = request.get_json(silent=True) or request.form
     try:
-        step = wrapup.reach_step(call, int(body.get("step", 0)))
-    except (TypeError, ValueError):
-        return jsonify(error={"message": "step must be a number", "field": "step"}), 422
+        step = wrapup.reach_step(call, body.get("step"))
     except DCCError as error:
         return jsonify(error=error.to_dict()), error.status_code
     return jsonify(call_id=call.id, script_step=step)

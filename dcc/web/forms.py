@@ -94,7 +94,7 @@ class OutcomeForm(FlaskForm):
         _l("Result"),
         validators=[
             DataRequired(message=_l("Write the result: a follow-up is done only with it.")),
-            Length(max=2000),
+            Checked(lead_fields.RESULT),
         ],
     )
     grade = SelectField(_l("Grade"), choices=[])
@@ -121,7 +121,7 @@ class OutcomeForm(FlaskForm):
         _l("Lost reason"),
         choices=[SelectChoice("", "—"), *rule_choices(lead_fields.LOST_REASON, "lost_reason")],
     )
-    lost_note = StringField(_l("Lost note"), validators=[Optional(), Length(max=500)])
+    lost_note = StringField(_l("Lost note"), validators=[Checked(lead_fields.LOST_NOTE)])
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -182,9 +182,9 @@ class StepForm(Form):
 class SourceSettingsForm(FlaskForm):
     """What an admin may change of a lead source (the slug is its address; it stays)."""
 
-    name = StringField(_l("Source name"), validators=[DataRequired(), Length(max=120)])
+    name = StringField(_l("Source name"), validators=[Checked(lead_fields.SOURCE_NAME)])
     channel = SelectField(_l("Channel"), choices=labels.choices("channel"))
-    sub_source = StringField(_l("Sub-source"), validators=[Optional(), Length(max=120)])
+    sub_source = StringField(_l("Sub-source"), validators=[Checked(lead_fields.SUB_SOURCE)])
     auth_mode = SelectField(
         _l("Authentication"),
         choices=[
@@ -196,7 +196,9 @@ class SourceSettingsForm(FlaskForm):
 
 
 class SourceForm(SourceSettingsForm):
-    slug = StringField(_l("Slug (in the webhook URL)"), validators=[DataRequired(), Length(max=60)])
+    slug = StringField(
+        _l("Slug (in the webhook URL)"), validators=[Checked(lead_fields.SOURCE_SLUG)]
+    )
 
 
 class ScriptForm(FlaskForm):

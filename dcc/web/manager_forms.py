@@ -25,12 +25,13 @@ from wtforms import (
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional
 
 from dcc.errors import ValidationError
+from dcc.leads import fields as lead_fields
 from dcc.leads.access import TEAM_ROLES
 from dcc.leads.manager import OWNER_ROLES
 from dcc.users.models import User
 from dcc.web import labels
 from dcc.web.common import field_message, say
-from dcc.web.forms import choices
+from dcc.web.forms import Checked, choices
 
 
 def optional_int(value: Any) -> int | None:
@@ -119,13 +120,16 @@ class LostDecisionForm(FlaskForm):
         _l("Decision"),
         validators=[AnyOf(["approve", "reject"], message=_l("Confirm or reject the request."))],
     )
-    note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
+    note = StringField(_l("Note"), validators=[Checked(lead_fields.DECISION_NOTE)])
 
 
 class CommentForm(FlaskForm):
     comment = TextAreaField(
         _l("Comment"),
-        validators=[DataRequired(message=_l("Write the comment.")), Length(max=2000)],
+        validators=[
+            DataRequired(message=_l("Write the comment.")),
+            Checked(lead_fields.MANAGER_COMMENT),
+        ],
     )
 
 
