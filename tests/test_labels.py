@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import datetime as dt
 import enum
 import importlib
 import io
@@ -15,7 +16,7 @@ from openpyxl import load_workbook
 from web_support import PASSWORD, login
 
 import dcc
-from dcc import labels
+from dcc import clock, labels
 from dcc.labels import Label
 from dcc.leads import intake
 from dcc.leads.models import Channel, Grade, LeadStatus
@@ -99,7 +100,8 @@ def _text(answer) -> str:
 def test_pages_reports_exports_and_the_api_use_the_one_name(client, session, staff) -> None:
     boss = staff.user("boss", "manager", password=PASSWORD, name="赵经理")
     alice = staff.user("alice", "dcc_agent", name="Alice", phone="13900000001")
-    lead = _lead(session, alice, channel=Channel.PORTAL)
+    with clock.frozen(dt.datetime(2026, 3, 10, 2, 0, tzinfo=dt.UTC)):  # 10:00 in Shanghai
+        lead = _lead(session, alice, channel=Channel.PORTAL)
     names = [labels.CHANNEL[Channel.PORTAL], labels.GRADE[Grade.H]]
     names.append(labels.LEAD_STATUS[LeadStatus.CONTACTING])
 
@@ -115,8 +117,8 @@ def test_pages_reports_exports_and_the_api_use_the_one_name(client, session, sta
     rows = list(load_workbook(io.BytesIO(workbook.data)).worksheets[0].iter_rows(values_only=True))
     assert all(n.zh in rows[1] for n in names)
 
-    today = lead.created_at.date().isoformat()
-    report = client.get(f"/api/v1/reports/sources?from={today}&to={today}", headers=token)
+    day = "from=2026-03-10&to=2026-03-10"
+    report = client.get(f"/api/v1/reports/sources?{day}", headers=token)
     assert report.status_code == 200
     assert labels.CHANNEL[Channel.PORTAL].zh in [r["label"] for r in report.get_json()["rows"]]
 
