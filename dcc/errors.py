@@ -168,7 +168,7 @@ def plain(value: Any) -> Any:
     return value
 
 
-class _Params(dict[str, Any]):
+class Params(dict[str, Any]):
     """A text's parameters; one the raise left out shows as ``?`` instead of failing."""
 
     def __missing__(self, key: str) -> str:
@@ -188,7 +188,7 @@ class DCCError(Exception):
         #: As given: an enum stays an enum, so that a page can show its label.
         self.params = params
         #: The code's text filled in (for a ``field.`` code: without the field's name).
-        self.problem = TEXTS[code] % _Params({k: plain(v) for k, v in params.items()})
+        self.problem = TEXTS[code] % Params({k: plain(v) for k, v in params.items()})
         self.message = self.text(self.problem)
         super().__init__(self.message)
 

@@ -21,7 +21,7 @@ from dcc.errors import TEXTS, CallRefused, DCCError, ValidationError
 from dcc.leads import intake
 from dcc.leads.models import Channel, LeadStatus
 from dcc.web import common
-from dcc.web.common import say
+from dcc.web.messages import say
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = ROOT / "dcc" / "translations" / "zh_Hans" / "LC_MESSAGES" / "messages.po"

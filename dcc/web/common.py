@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import enum
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import abort, flash, redirect, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from dcc import labels
 from dcc.db import get_session
-from dcc.errors import TEXTS, DCCError, plain
+from dcc.errors import DCCError
 from dcc.users.models import Role, User
-from dcc.web.labels import label, shown
+from dcc.web.messages import say
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -61,46 +58,6 @@ def safe_next(target: str | None, fallback: str) -> str:
         if not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target:
             return target
     return fallback
-
-
-def field_message(field: Any, problem: Any) -> str:
-    """``Field: problem`` in the reader's language."""
-    return _("%(field)s: %(problem)s", field=field, problem=problem)
-
-
-def say(error: DCCError, *, fields: Mapping[str, Any] | None = None, **shown: Any) -> str:
-    """The domain's refusal in the reader's language, chosen by its code and filled with its
-    parameters (an enum by its label). ``shown`` names a parameter as the page knows it (a
-    customer by name); a field's problem follows the field's name: its label in ``fields``
-    (the form's), else the label table's."""
-    problem = problem_of(error, **shown)
-    if not error.about_field:
-        return problem
-    name = (fields or {}).get(error.field or "") or label(error.field, "field")
-    return field_message(name, problem)
-
-
-def problem_of(error: DCCError, **shown: Any) -> str:
-    """The code's text in the reader's language, filled in (for a ``field.`` code: the
-    problem, without the field's name)."""
-    params = {name: _shown(value) for name, value in error.params.items()}
-    params.update(shown)
-    return _(TEXTS[error.code]) % _Filled(params)
-
-
-class _Filled(dict[str, Any]):
-    """A text's parameters; one the raise left out shows as ``?`` instead of failing."""
-
-    def __missing__(self, key: str) -> str:
-        return "?"
-
-
-def _shown(value: Any) -> Any:
-    if isinstance(value, enum.Enum) and type(value) in labels.BY_ENUM:
-        return shown(labels.of(value))
-    if isinstance(value, list | tuple | set | frozenset):
-        return ", ".join(str(_shown(v)) for v in value)
-    return shown(value) if isinstance(value, labels.Label) else plain(value)
 
 
 def refused(error: DCCError, back: str, **shown: Any) -> Response:

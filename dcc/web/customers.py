@@ -24,7 +24,7 @@ from dcc.leads import escalations, manager
 from dcc.leads.models import Channel, Grade, LeadStatus
 from dcc.reports.period import Period
 from dcc.users.models import Role, User
-from dcc.web.common import back_to, me, refused, roles, say
+from dcc.web.common import back_to, me, refused, roles
 from dcc.web.manager_forms import (
     CustomerFilterForm,
     CustomersForm,
@@ -37,6 +37,7 @@ from dcc.web.manager_forms import (
     owners,
     period_message,
 )
+from dcc.web.messages import say
 
 bp = Blueprint("web_customers", __name__, url_prefix="/manager")
 VIEW_ROLES = (Role.SUPERVISOR, Role.MANAGER, Role.ADMIN)

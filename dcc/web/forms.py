@@ -36,7 +36,7 @@ from dcc.fields import Choice, Rule
 from dcc.leads import fields as lead_fields
 from dcc.sales import fields as sales_fields
 from dcc.web import labels
-from dcc.web.common import problem_of
+from dcc.web.messages import problem_of
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 

@@ -30,8 +30,8 @@ from dcc.leads.access import TEAM_ROLES
 from dcc.leads.manager import OWNER_ROLES
 from dcc.users.models import User
 from dcc.web import labels
-from dcc.web.common import field_message, say
 from dcc.web.forms import Checked, choices
+from dcc.web.messages import field_message, say
 
 
 def optional_int(value: Any) -> int | None:

@@ -27,8 +27,9 @@ from dcc.reports.period import Group, Period, parse_group
 from dcc.reports.result import Chart
 from dcc.users.models import Role
 from dcc.web import charts
-from dcc.web.common import me, roles, say
+from dcc.web.common import me, roles
 from dcc.web.labels import label, shown
+from dcc.web.messages import say
 
 bp = Blueprint("web_reports", __name__)
 VIEW_ROLES = (Role.SUPERVISOR, Role.MANAGER, Role.ADMIN)
