@@ -189,19 +189,14 @@ class DCCError(Exception):
         self.params = params
         #: The code's text filled in (for a ``field.`` code: without the field's name).
         self.problem = TEXTS[code] % Params({k: plain(v) for k, v in params.items()})
-        self.message = self.text(self.problem)
+        #: In English, for the API and the logs: ``phone: is required`` for a field's problem.
+        self.message = f"{field}: {self.problem}" if self.about_field else self.problem
         super().__init__(self.message)
 
     @property
     def about_field(self) -> bool:
         """The text is a problem of :attr:`field` (``phone: is required``)."""
         return self.code.startswith("field.") and self.field is not None
-
-    def text(self, problem: str, field_name: str | None = None) -> str:
-        """The whole message for ``problem`` (the code's text, filled in)."""
-        if self.about_field:
-            return f"{field_name or self.field}: {problem}"
-        return problem
 
     def to_dict(self) -> dict[str, object]:
         body: dict[str, object] = {"code": self.code, "message": self.message}
