@@ -289,7 +289,7 @@ def sim_call(from_: str, to: str | None, hangup_after: float | None) -> None:
     except DCCError as error:
         _fail(error)
     if settings.telephony != "sim":
-        _fail(DCCError("DCC_TELEPHONY is not 'sim'", field="DCC_TELEPHONY"))
+        _fail(DCCError("cli.not_simulator", field="DCC_TELEPHONY"))
     base = settings.twilio_api_base_url.rstrip("/")
     try:
         if hangup_after is not None:
@@ -304,7 +304,7 @@ def sim_call(from_: str, to: str | None, hangup_after: float | None) -> None:
         )
         answer.raise_for_status()
     except requests.RequestException as error:
-        _fail(DCCError(f"the simulator at {base} did not answer: {error}", field="simulator"))
+        _fail(DCCError("cli.simulator_unreachable", field="simulator", url=base, detail=error))
     click.echo(f"calling the hotline from {from_}: {answer.json().get('sid', answer.text)}")
 
 

@@ -95,14 +95,12 @@ class Settings:
                 return replace(self, secret_key=secrets.token_hex(32))._checked_telephony()
             missing.append("DCC_SECRET_KEY")
         if missing:
-            raise ConfigurationError(
-                "missing settings outside the embedded mode: " + ", ".join(missing)
-            )
+            raise ConfigurationError("config.missing", names=missing)
         return self._checked_telephony()
 
     def _checked_telephony(self) -> Settings:
         if self.telephony not in {"sim", "twilio"}:
-            raise ConfigurationError("DCC_TELEPHONY must be 'sim' or 'twilio'")
+            raise ConfigurationError("config.bad_telephony", field="DCC_TELEPHONY")
         if self.telephony == "twilio":
             needed = {
                 "TWILIO_ACCOUNT_SID": self.twilio_account_sid,
@@ -112,7 +110,7 @@ class Settings:
             }
             absent = [name for name, value in needed.items() if not value]
             if absent:
-                raise ConfigurationError("DCC_TELEPHONY=twilio needs: " + ", ".join(absent))
+                raise ConfigurationError("config.twilio_missing", names=absent)
         return self
 
 
@@ -123,7 +121,7 @@ def parse_hours(text: str) -> tuple[int, int]:
         h1, m1 = (int(x) for x in start.split(":"))
         h2, m2 = (int(x) for x in end.split(":"))
     except ValueError as exc:
-        raise ConfigurationError(f"hours must look like 08:00-21:00, got {text!r}") from exc
+        raise ConfigurationError("config.bad_hours", value=text) from exc
     return h1 * 60 + m1, h2 * 60 + m2
 
 

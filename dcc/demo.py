@@ -38,7 +38,7 @@ SOURCES = [
     ("dongchedi", "懂车帝", "portal", "懂车帝"),
     ("oem", "厂家线索平台", "oem", None),
     ("website", "官网/微信", "web", None),
-    ("hotline", "400 热线", "hotline_400", None),
+    ("hotline", "400热线", "hotline_400", None),
 ]
 
 LEADS = [

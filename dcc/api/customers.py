@@ -32,11 +32,11 @@ class CustomerLookup(MethodView):
         e164 = phones.normalize(query["phone"], get_settings().default_region)
         customer = customers.find_by_phone(session, e164)
         if customer is None:
-            raise NotFound("no customer has this phone", field="phone")
+            raise NotFound("customer.no_such_phone", field="phone")
         body = serialize.customer(session, customer, user)
         if not body["leads"] and user.role in {Role.DCC_AGENT, Role.CONSULTANT}:
             # An agent learns nothing about customers it does not work with.
-            raise NotFound("no customer has this phone", field="phone")
+            raise NotFound("customer.no_such_phone", field="phone")
         return body
 
 

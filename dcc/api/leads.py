@@ -39,7 +39,7 @@ class Leads(MethodView):
             grade=Grade(grade) if grade else None,
         )
         if data.owner_id is not None and not user.is_manager_like and data.owner_id != user.id:
-            raise ValidationError("only a manager assigns a lead to someone else", field="owner_id")
+            raise ValidationError("lead.only_manager_assigns", field="owner_id")
         if data.owner_id is None and user.role == Role.CONSULTANT:
             data.owner_id = user.id  # the consultant who received the walk-in keeps it
         result = intake.receive(session, data, region=get_settings().default_region, actor=user)
@@ -73,6 +73,6 @@ class LeadReassign(MethodView):
         lead = get_visible_lead(session, user, lead_id)
         new_owner = session.get(User, body["owner_id"])
         if new_owner is None:
-            raise ValidationError(f"no user {body['owner_id']}", field="owner_id")
+            raise ValidationError("user.not_found", field="owner_id", user=body["owner_id"])
         reassignment.reassign(session, lead, new_owner, actor=user)
         return serialize.lead_detail(session, lead, user)

@@ -112,5 +112,5 @@ class CustomerVehicles(MethodView):
                 select(Lead.id).where(Lead.customer_id == customer.id, visible_leads(user)).limit(1)
             )
             if mine is None:
-                raise NotFound(f"no customer {customer_id}", field="customer_id")
+                raise NotFound("customer.not_found", field="customer_id", customer=customer_id)
         return list(orders.vehicles(session, customer.id))

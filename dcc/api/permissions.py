@@ -12,4 +12,4 @@ def require_role(user: User, roles: Iterable[Role]) -> None:
     allowed = set(roles)
     if user.role not in allowed:
         names = ", ".join(sorted(r.value for r in allowed))
-        raise PermissionDenied(f"this needs one of the roles: {names}")
+        raise PermissionDenied("auth.role_required", roles=names)

@@ -82,6 +82,6 @@ def place(session: Session, call: Call, *, settings: Settings, telephony: Teleph
     except TelephonyError as error:
         calls.provider_failed(session, call, str(error))
         session.commit()
-        raise ProviderFailed(f"the telephony provider refused the call: {error}") from error
+        raise ProviderFailed("call.provider_refused", detail=str(error)) from error
     call.sid = call.sid or sid
     return call

@@ -32,10 +32,10 @@ def open_recording(call: Call, telephony: Telephony) -> Audio:
     """Stream the call's recording from the provider (basic auth with the account's keys)."""
     client = getattr(telephony, "client", None)
     if not call.recording_url or client is None:
-        raise NotFound("this call has no recording", field="call_id")
+        raise NotFound("recording.none", field="call_id")
     base = str(client.api.base_url).rstrip("/") + "/"
     if not call.recording_url.startswith(base):
-        raise NotFound("the recording is not on the provider's host", field="call_id")
+        raise NotFound("recording.foreign_host", field="call_id")
     try:
         response = requests.get(
             call.recording_url,
@@ -44,10 +44,10 @@ def open_recording(call: Call, telephony: Telephony) -> Audio:
             stream=True,
         )
     except requests.RequestException as error:
-        raise ProviderFailed(f"recording unavailable: {error}") from error
+        raise ProviderFailed("recording.unavailable", field="call_id", detail=str(error)) from error
     if response.status_code != 200:
         response.close()
-        raise NotFound(f"the provider has no such recording ({response.status_code})")
+        raise NotFound("recording.missing", field="call_id", status=response.status_code)
 
     def chunks() -> Iterator[bytes]:
         with response:

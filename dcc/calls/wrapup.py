@@ -18,6 +18,7 @@ from dcc.calls import dialer
 from dcc.calls.models import Call
 from dcc.config import Settings
 from dcc.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
+from dcc.fields import Integer
 from dcc.leads import callbacks, followups, lifecycle
 from dcc.leads.access import visible_leads
 from dcc.leads.models import Callback, CallbackStatus, FollowUp, Grade, Lead, LostReason
@@ -27,27 +28,27 @@ from telephony import Telephony
 
 #: The invitation script has seven steps; a tick beyond that is a client bug.
 MAX_STEP = 7
+STEP = Integer("step", required=True, minimum=1, maximum=MAX_STEP)
 
 
 def call_for_agent(session: Session, call_id: int, agent: User) -> Call:
     """The call, when ``agent`` handled it or may see its lead; else NotFound (no probing)."""
     call = session.get(Call, call_id)
     if call is None:
-        raise NotFound(f"no call {call_id}", field="call_id")
+        raise NotFound("call.not_found", field="call_id", call=call_id)
     if call.agent_id == agent.id:
         return call
     if call.lead_id is not None and session.scalar(
         select(Lead.id).where(Lead.id == call.lead_id, visible_leads(agent))
     ):
         return call
-    raise NotFound(f"no call {call_id}", field="call_id")
+    raise NotFound("call.not_found", field="call_id", call=call_id)
 
 
-def reach_step(call: Call, step: int) -> int:
+def reach_step(call: Call, step: int | str | None) -> int:
     """Record that the script reached ``step`` on this call; the furthest step is kept."""
-    if not 1 <= step <= MAX_STEP:
-        raise ValidationError(f"the script has steps 1 to {MAX_STEP}", field="step")
-    call.script_step = max(call.script_step or 0, step)
+    reached: int = STEP.clean(step)
+    call.script_step = max(call.script_step or 0, reached)
     return call.script_step
 
 
@@ -72,18 +73,20 @@ class Outcome:
     def check(self) -> None:
         """Everything the chosen action needs, and nothing another action would."""
         if self.action not in (FOLLOW_UP, APPOINTMENT, LOST):
-            raise ValidationError("choose a follow-up, a visit or a loss", field="action")
+            raise ValidationError(
+                "field.bad_choice", field="action", choices="follow_up, appointment, lost"
+            )
         if self.action == APPOINTMENT:
             if self.appointment_at is None:
-                raise ValidationError("choose the visit time", field="appointment_at")
+                raise ValidationError("outcome.no_visit_time", field="appointment_at")
             if self.consultant is None or self.consultant.role != Role.CONSULTANT:
-                raise ValidationError("choose the consultant", field="consultant")
+                raise ValidationError("outcome.no_consultant", field="consultant")
         elif self.appointment_at is not None:
-            raise ValidationError("book a visit or request a loss, not both", field="action")
+            raise ValidationError("outcome.visit_and_lost", field="action")
         if self.action == LOST and self.lost_reason is None:
-            raise ValidationError("choose the lost reason", field="lost_reason")
+            raise ValidationError("outcome.no_lost_reason", field="lost_reason")
         if self.action != LOST and self.lost_reason is not None:
-            raise ValidationError("book a visit or request a loss, not both", field="lost_reason")
+            raise ValidationError("outcome.visit_and_lost", field="lost_reason")
 
 
 @dataclass
@@ -104,7 +107,7 @@ def save_outcome(
     """
     outcome.check()
     if not lead.is_open:
-        raise InvalidTransition(f"the lead is {lead.status.value}", field="lead_id")
+        raise InvalidTransition("lead.closed", field="lead_id", lead=lead.id, status=lead.status)
     open_ones = followups.open_follow_ups(session, lead)
     if open_ones:
         current = open_ones[0]
@@ -153,7 +156,7 @@ def take_callback(
     """
     locked = session.scalar(select(Callback).where(Callback.id == callback.id).with_for_update())
     if locked is None or locked.status != CallbackStatus.PENDING:
-        raise InvalidTransition("the callback was already taken or canceled", field="callback_id")
+        raise InvalidTransition("callback.taken", field="callback_id")
     if not callbacks.may_take(locked, agent):
-        raise PermissionDenied("this callback is not yours to take yet")
+        raise PermissionDenied("callback.not_yours", field="callback_id")
     return dialer.call_back(session, locked, agent=agent, settings=settings, telephony=telephony)

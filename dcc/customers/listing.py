@@ -144,7 +144,7 @@ def visible_customers(session: Session, reader: User, ids: Iterable[int]) -> lis
     }
     missing = [i for i in wanted if i not in found]
     if missing:
-        raise NotFound(f"no customer {missing[0]}", field="customer_ids")
+        raise NotFound("customer.not_found", field="customer_ids", customer=missing[0])
     return [found[i] for i in wanted]
 
 

@@ -45,5 +45,5 @@ def get_visible_lead(session: Session, user: User, lead_id: int) -> Lead:
     """
     lead = session.scalar(select(Lead).where(Lead.id == lead_id, visible_leads(user)))
     if lead is None:
-        raise NotFound(f"no lead {lead_id}", field="lead_id")
+        raise NotFound("lead.not_found", field="lead_id", lead=lead_id)
     return lead

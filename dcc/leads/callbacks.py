@@ -45,11 +45,11 @@ def owe(
 def schedule(session: Session, lead: Lead, *, due_at: dt.datetime, actor: User) -> Callback:
     """An agent promises the customer a call at ``due_at`` (预约回电)."""
     if not lead.is_open:
-        raise InvalidTransition(f"the lead is {lead.status.value}", field="lead_id")
+        raise InvalidTransition("lead.closed", field="lead_id", lead=lead.id, status=lead.status)
     if actor.id != lead.owner_id and actor.role not in {Role.MANAGER, Role.SUPERVISOR}:
-        raise PermissionDenied("only the lead's owner schedules its callbacks")
+        raise PermissionDenied("callback.owner_only", field="lead_id")
     if due_at <= clock.now():
-        raise ValidationError("a callback must be in the future", field="due_at")
+        raise ValidationError("callback.in_past", field="due_at")
     return owe(session, lead, reason="scheduled", due_at=due_at)
 
 

@@ -123,10 +123,7 @@ def record(
         replay = stored_answer(session, source, keys)
         if replay is not None:
             return replay
-        raise Conflict(
-            "the delivery conflicts with stored data (an external id used twice?)",
-            field="external_id",
-        ) from None
+        raise Conflict("intake.delivery_conflict", field="external_id") from None
 
 
 def _record(

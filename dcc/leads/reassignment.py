@@ -33,15 +33,15 @@ REASSIGN_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
 def check_may_reassign(actor: User) -> None:
     """Managers and admins reassign; the handler checks this before it looks for the leads."""
     if actor.role not in REASSIGN_ROLES:
-        raise PermissionDenied("only a manager or an admin reassigns leads")
+        raise PermissionDenied("lead.only_manager_reassigns")
 
 
 def check_owner(new_owner: User) -> None:
     """``new_owner`` can take leads: active, a DCC agent or a consultant."""
     if not new_owner.is_active:
-        raise ValidationError(f"{new_owner.login} is not active", field="owner_id")
+        raise ValidationError("lead.owner_inactive", field="owner_id", user=new_owner.login)
     if new_owner.role not in OWNER_ROLES:
-        raise ValidationError(f"{new_owner.login} cannot own leads", field="owner_id")
+        raise ValidationError("lead.owner_cannot_own", field="owner_id", user=new_owner.login)
 
 
 def reassign(session: Session, lead: Lead, new_owner: User, *, actor: User) -> None:
@@ -51,7 +51,7 @@ def reassign(session: Session, lead: Lead, new_owner: User, *, actor: User) -> N
     """
     check_owner(new_owner)
     if not lead.is_open:
-        raise InvalidTransition(f"lead {lead.id} is {lead.status.value}", field="status")
+        raise InvalidTransition("lead.closed", field="status", lead=lead.id, status=lead.status)
     previous_owner, escalation = lead.owner_id, lead.escalation
     lead.owner_id = new_owner.id
     lead.team_id = new_owner.team_id or lead.team_id
@@ -145,15 +145,13 @@ def reactivate_lost(session: Session, lead: Lead, new_owner: User, *, actor: Use
     first contact due now. Refused while the customer has an open lead: reassign that instead.
     """
     if lead.status != LeadStatus.LOST:
-        raise InvalidTransition(f"lead {lead.id} is {lead.status.value}, not lost", field="status")
+        raise InvalidTransition("lead.not_lost", field="status", lead=lead.id, status=lead.status)
     check_owner(new_owner)
     open_lead = session.scalar(
         select(Lead.id).where(Lead.customer_id == lead.customer_id, Lead.status.in_(OPEN_STATUSES))
     )
     if open_lead is not None:
-        raise InvalidTransition(
-            f"the customer has an open lead ({open_lead}); reassign that one", field="lead_id"
-        )
+        raise InvalidTransition("lead.customer_has_open_lead", field="lead_id", lead=open_lead)
     now = clock.now()
     fresh = Lead(
         customer_id=lead.customer_id,

@@ -20,6 +20,7 @@ from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from dcc.errors import Conflict, DCCError, NotFound, ValidationError
+from dcc.leads import fields
 from dcc.leads.models import Channel, LeadSource
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,59}$")
@@ -101,22 +102,20 @@ def create(
     auto_dial: bool = False,
     team_id: int | None = None,
 ) -> LeadSource:
+    slug, name = fields.SOURCE_SLUG.clean(slug), fields.SOURCE_NAME.clean(name)
+    sub_source = fields.SUB_SOURCE.clean(sub_source)
     if not _SLUG.match(slug):
-        raise ValidationError("slug: lowercase letters, digits, - and _", field="slug")
-    if not name.strip():
-        raise ValidationError("a source needs a name", field="name")
+        raise ValidationError("field.bad_slug", field="slug")
     channel = _channel(channel)
     auth_mode = _auth_mode(auth_mode)
     secret = secret or new_secret()
     if len(secret) < MIN_SECRET_LENGTH:
-        raise ValidationError(
-            f"a secret has at least {MIN_SECRET_LENGTH} characters", field="secret"
-        )
+        raise ValidationError("field.secret_too_short", field="secret", min=MIN_SECRET_LENGTH)
     if session.scalar(select(LeadSource.id).where(LeadSource.slug == slug)) is not None:
-        raise Conflict(f"source {slug!r} exists", field="slug")
+        raise Conflict("source.exists", field="slug", source=slug)
     source = LeadSource(
         slug=slug,
-        name=name.strip(),
+        name=name,
         channel=channel,
         sub_source=sub_source,
         secret=secret,
@@ -132,7 +131,7 @@ def create(
 def get_by_slug(session: Session, slug: str) -> LeadSource:
     source = session.scalar(select(LeadSource).where(LeadSource.slug == slug))
     if source is None:
-        raise NotFound(f"no source {slug!r}", field="source")
+        raise NotFound("source.not_found", field="source", source=slug)
     return source
 
 
@@ -142,7 +141,7 @@ def get_enabled(session: Session, slug: str) -> DeliverySource:
     Read on every delivery, so only the columns a delivery needs and no ORM object."""
     row = session.connection().execute(_ENABLED_BY_SLUG, {"slug": slug}).first()
     if row is None:
-        raise NotFound(f"no lead source {slug!r}", field="source")
+        raise NotFound("source.not_found", field="source", source=slug)
     return DeliverySource(*row)
 
 
@@ -162,14 +161,14 @@ def update(
     """Change what is given; ``sub_source=""`` clears it. Validates before changing anything."""
     new_channel = _channel(channel) if channel is not None else None
     new_auth = _auth_mode(auth_mode) if auth_mode is not None else None
-    if name is not None:
-        if not name.strip():
-            raise ValidationError("a source needs a name", field="name")
-        source.name = name.strip()
+    new_name = fields.SOURCE_NAME.clean(name) if name is not None else None
+    new_sub_source = fields.SUB_SOURCE.clean(sub_source) if sub_source is not None else None
+    if new_name is not None:
+        source.name = new_name
     if new_channel is not None:
         source.channel = new_channel
     if sub_source is not None:
-        source.sub_source = sub_source.strip() or None
+        source.sub_source = new_sub_source
     if new_auth is not None:
         source.auth_mode = new_auth
     if auto_dial is not None:
@@ -208,14 +207,17 @@ def authenticate(
     """
     if source.auth_mode == "token":
         if not token:
-            raise DeliveryUnauthenticated(f"{TOKEN_HEADER} is required", field=TOKEN_HEADER)
+            raise DeliveryUnauthenticated(
+                "auth.header_required", field=TOKEN_HEADER, header=TOKEN_HEADER
+            )
         if not hmac.compare_digest(token.strip().encode(), source.secret.encode()):
-            raise DeliveryUnauthenticated(f"{TOKEN_HEADER} is wrong", field=TOKEN_HEADER)
+            raise DeliveryUnauthenticated(
+                "auth.header_wrong", field=TOKEN_HEADER, header=TOKEN_HEADER
+            )
         return
     if not signature:
         raise DeliveryUnauthenticated(
-            f"{SIGNATURE_HEADER} is required: sha256=<hex HMAC-SHA256 of the body>",
-            field=SIGNATURE_HEADER,
+            "auth.signature_required", field=SIGNATURE_HEADER, header=SIGNATURE_HEADER
         )
     given = signature.strip()
     scheme, _, hexdigest = given.partition("=")
@@ -224,7 +226,7 @@ def authenticate(
         f"sha256={hexdigest.lower()}".encode(), expected.encode()
     ):
         raise DeliveryUnauthenticated(
-            f"{SIGNATURE_HEADER} does not match the body", field=SIGNATURE_HEADER
+            "auth.signature_mismatch", field=SIGNATURE_HEADER, header=SIGNATURE_HEADER
         )
 
 
@@ -233,10 +235,10 @@ def _channel(value: Channel | str) -> Channel:
         return Channel(value)
     except ValueError as exc:
         choices = ", ".join(c.value for c in Channel)
-        raise ValidationError(f"channel must be one of {choices}", field="channel") from exc
+        raise ValidationError("field.bad_choice", field="channel", choices=choices) from exc
 
 
 def _auth_mode(value: str) -> str:
     if value not in AUTH_MODES:
-        raise ValidationError("auth must be hmac or token", field="auth_mode")
+        raise ValidationError("field.bad_choice", field="auth_mode", choices=sorted(AUTH_MODES))
     return value

@@ -23,12 +23,11 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from dcc import clock, phones
+from dcc import clock, labels, phones
 from dcc.customers.models import Customer
 from dcc.errors import DCCError
 from dcc.leads.access import can_see_full_phone, visible_leads
 from dcc.leads.models import Channel, Grade, Lead, LeadStatus
-from dcc.reports import labels
 from dcc.reports.period import Period
 from dcc.reports.result import Column, Report
 from dcc.users.models import User
@@ -57,7 +56,7 @@ def value(row: Any, key: str) -> Any:
 def report_workbook(report: Report[Any, Any], *, max_rows: int) -> bytes:
     """The report's table with Chinese headers and a totals line, and a sheet saying what it is."""
     if len(report.rows) > max_rows:
-        raise ExportTooLarge(f"the report has {len(report.rows)} rows; the limit is {max_rows}")
+        raise ExportTooLarge("export.too_large", rows=len(report.rows), max=max_rows)
     book = Workbook(write_only=True)
     sheet = book.create_sheet(report.title[:31])
     _header(sheet, report.columns)
@@ -70,7 +69,7 @@ def report_workbook(report: Report[Any, Any], *, max_rows: int) -> bytes:
     about.append(["报表", report.title])
     about.append(["期间", f"{report.period.start.isoformat()} 至 {report.period.end.isoformat()}"])
     about.append(["时区", report.period.timezone])
-    about.append(["分组", report.group.value if report.group else labels.ALL])
+    about.append(["分组", labels.REPORT_GROUP[report.group] if report.group else labels.ALL])
     about.append(["导出时间", _local(clock.now(), report.period.timezone)])
     return _save(book)
 
@@ -192,9 +191,7 @@ def customer_workbook(
     """
     total = count_customers(session, reader, filters)
     if total > max_rows:
-        raise ExportTooLarge(
-            f"{total} customers match; an export holds at most {max_rows}: narrow the filters"
-        )
+        raise ExportTooLarge("export.too_large", rows=total, max=max_rows)
     book = Workbook(write_only=True)
     sheet = book.create_sheet("客户信息列表")
     sheet.append([_bold(sheet, h) for h in CUSTOMER_HEADERS])
@@ -222,15 +219,15 @@ def _customer_rows(
             customer.id,
             customer.name,
             customer.phone if full else phones.mask(customer.phone),
-            "批售客户" if customer.kind.value == "fleet" else "个人",
+            labels.of(customer.kind),
             customer.city,
             lead.id,
-            labels.CHANNEL.get(lead.channel, lead.channel.value),
+            labels.of(lead.channel),
             lead.series or lead.model,
-            labels.GRADE.get(lead.grade, lead.grade.value),
-            labels.STATUS.get(lead.status, lead.status.value),
+            labels.of(lead.grade),
+            labels.of(lead.status),
             owner_name or labels.UNASSIGNED,
-            labels.LOST_REASON.get(lead.lost_reason) if lead.lost_reason else None,
+            labels.of(lead.lost_reason) if lead.lost_reason else None,
             _local(lead.created_at, timezone),
             _local(lead.next_action_at, timezone),
         ]

@@ -54,7 +54,7 @@ class OrderInput:
 
 def check_actor(actor: User) -> None:
     if actor.role not in ORDER_ROLES:
-        raise PermissionDenied("only a consultant or a manager records orders")
+        raise PermissionDenied("order.consultant_or_manager")
 
 
 def fen(amount: Decimal | None, field: str) -> int | None:
@@ -62,12 +62,12 @@ def fen(amount: Decimal | None, field: str) -> int | None:
     if amount is None:
         return None
     if amount < 0:
-        raise ValidationError(f"{field} cannot be negative", field=field)
+        raise ValidationError("field.negative", field=field)
     if amount > MAX_YUAN:
-        raise ValidationError(f"{field} is more than {MAX_YUAN} yuan", field=field)
+        raise ValidationError("field.too_many_yuan", field=field, max=MAX_YUAN)
     cents = amount * 100
     if cents != cents.to_integral_value():
-        raise ValidationError(f"{field} has at most two decimals", field=field)
+        raise ValidationError("field.two_decimals", field=field)
     return int(cents)
 
 
@@ -83,13 +83,11 @@ def place(session: Session, lead: Lead, data: OrderInput, *, actor: User, timezo
     }
     given = any((v or "").strip() for v in names.values())
     if number is None and not given:
-        raise ValidationError(
-            "give the VIN, or brand, series, model and configuration", field="vin"
-        )
+        raise ValidationError("order.no_vehicle", field="vin")
     choice = catalogue.resolve(session, names) if given else None
     price, deposit = fen(data.price, "price"), fen(data.deposit, "deposit")
     if price is not None and deposit is not None and deposit > price:
-        raise ValidationError("the deposit is more than the price", field="deposit")
+        raise ValidationError("order.deposit_over_price", field="deposit")
     _check_due(data.delivery_due, timezone)
     lifecycle.move(lead, LeadStatus.ORDERED)
     lead.grade = Grade.O
@@ -131,13 +129,15 @@ def deliver(
     """The car is handed over (交车): order and lead delivered, the customer owns the vehicle."""
     check_actor(actor)
     if order.status != OrderStatus.ORDERED:
-        raise InvalidTransition(f"order {order.id} is {order.status.value}", field="status")
+        raise InvalidTransition(
+            "order.not_open", field="status", order=order.id, status=order.status
+        )
     now = clock.now()
     when = delivered_at or now
     if when > now:
-        raise ValidationError("the delivery cannot be in the future", field="delivered_at")
+        raise ValidationError("order.delivered_in_future", field="delivered_at")
     if when < order.ordered_at:
-        raise ValidationError("the delivery cannot be before the order", field="delivered_at")
+        raise ValidationError("order.delivered_before_order", field="delivered_at")
     lead = session.get_one(Lead, order.lead_id)
     lifecycle.move(lead, LeadStatus.DELIVERED)
     order.status, order.delivered_at = OrderStatus.DELIVERED, when
@@ -170,9 +170,11 @@ def cancel(session: Session, order: Order, *, actor: User, reason: str | None) -
     check_actor(actor)
     text = (reason or "").strip()
     if not text:
-        raise ValidationError("say why the order is canceled", field="reason")
+        raise ValidationError("order.no_cancel_reason", field="reason")
     if order.status != OrderStatus.ORDERED:
-        raise InvalidTransition(f"order {order.id} is {order.status.value}", field="status")
+        raise InvalidTransition(
+            "order.not_open", field="status", order=order.id, status=order.status
+        )
     lead = session.get_one(Lead, order.lead_id)
     lifecycle.move(lead, LeadStatus.ARRIVED)
     lead.grade = GRADE_AFTER_CANCEL
@@ -200,9 +202,11 @@ def set_delivery_due(
     """Set or move the expected delivery date of an open order."""
     check_actor(actor)
     if order.status != OrderStatus.ORDERED:
-        raise InvalidTransition(f"order {order.id} is {order.status.value}", field="status")
+        raise InvalidTransition(
+            "order.not_open", field="status", order=order.id, status=order.status
+        )
     if due is None:
-        raise ValidationError("give the expected delivery date", field="delivery_due")
+        raise ValidationError("order.no_delivery_due", field="delivery_due")
     _check_due(due, timezone)
     order.delivery_due = due
     audit.record(
@@ -217,7 +221,7 @@ def set_delivery_due(
 
 def _check_due(due: dt.date | None, timezone: str) -> None:
     if due is not None and due < clock.local(clock.now(), timezone).date():
-        raise ValidationError("the expected delivery date is in the past", field="delivery_due")
+        raise ValidationError("order.delivery_due_past", field="delivery_due")
 
 
 def get_visible(session: Session, reader: User, order_id: int) -> Order:
@@ -228,7 +232,7 @@ def get_visible(session: Session, reader: User, order_id: int) -> Order:
         .where(Order.id == order_id, visible_leads(reader))
     )
     if order is None:
-        raise NotFound(f"no order {order_id}", field="order_id")
+        raise NotFound("order.not_found", field="order_id", order=order_id)
     return order
 
 

@@ -28,14 +28,14 @@ def create_user(
     """Add a user; ``team`` is a team name, created on first use."""
     login = login.strip()
     if not login:
-        raise ValidationError("login is required", field="login")
+        raise ValidationError("field.required", field="login")
     try:
         role = Role(role)
     except ValueError as exc:
         choices = ", ".join(r.value for r in Role)
-        raise ValidationError(f"role must be one of {choices}", field="role") from exc
+        raise ValidationError("field.bad_choice", field="role", choices=choices) from exc
     if session.scalar(select(User.id).where(User.login == login)) is not None:
-        raise Conflict(f"login {login!r} is taken", field="login")
+        raise Conflict("user.login_taken", field="login", login=login)
     user = User(
         login=login,
         name=name or login,
@@ -61,7 +61,7 @@ def get_or_create_team(session: Session, name: str) -> Team:
 def get_by_login(session: Session, login: str) -> User:
     user = session.scalar(select(User).where(User.login == login))
     if user is None:
-        raise NotFound(f"no user {login!r}", field="login")
+        raise NotFound("user.not_found", field="login", user=login)
     return user
 
 

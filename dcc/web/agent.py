@@ -64,7 +64,7 @@ def take_callback(callback_id: int) -> Response:
     callback = session.get(Callback, callback_id)
     try:
         if callback is None:
-            raise NotFound(f"no callback {callback_id}")
+            raise NotFound("callback.not_found", field="callback_id", callback=callback_id)
         call = wrapup.take_callback(
             session, callback, agent=me(), settings=settings, telephony=get_telephony()
         )

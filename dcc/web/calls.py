@@ -21,6 +21,7 @@ from dcc.voice import get_telephony
 from dcc.web import panel
 from dcc.web.common import me, refused
 from dcc.web.forms import NewCustomerForm
+from dcc.web.manager_forms import flash_errors
 
 bp = Blueprint("web_calls", __name__)
 
@@ -49,9 +50,7 @@ def script_step(call_id: int) -> Any:
     call = _call_or_404(call_id)
     body = request.get_json(silent=True) or request.form
     try:
-        step = wrapup.reach_step(call, int(body.get("step", 0)))
-    except (TypeError, ValueError):
-        return jsonify(error={"message": "step must be a number", "field": "step"}), 422
+        step = wrapup.reach_step(call, body.get("step"))
     except DCCError as error:
         return jsonify(error=error.to_dict()), error.status_code
     return jsonify(call_id=call.id, script_step=step)
@@ -66,7 +65,8 @@ def new_customer(call_id: int) -> BaseResponse:
     back = url_for("web_agent.worklist", call=call.id)
     form = NewCustomerForm()
     if not form.validate():
-        return refused(NotFound("the phone is required", field="phone"), back)
+        flash_errors(form)
+        return redirect(back)
     try:
         result = intake.receive(
             session,

@@ -24,9 +24,19 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    Length,
+    Optional,
+    StopValidation,
+)
 
+from dcc.errors import DCCError
+from dcc.fields import Choice, Rule
+from dcc.leads import fields as lead_fields
+from dcc.sales import fields as sales_fields
 from dcc.web import labels
+from dcc.web.messages import problem_of
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -45,15 +55,30 @@ def local_input(value: dt.datetime | None, timezone: str) -> str:
     return value.astimezone(ZoneInfo(timezone)).strftime(LOCAL_FORMAT)
 
 
-def _choices(table: dict[str, object], codes: list[str] | None = None) -> list[SelectChoice]:
-    # The labels stay lazy: a form class is built once, and each page shows them in the
-    # reader's language when it renders them.
-    return [SelectChoice(code, cast(str, table[code])) for code in (codes or list(table))]
-
-
 def choices(pairs: Sequence[tuple[Any, str]]) -> list[SelectChoice]:
     """Select options from (value, label) pairs."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+class Checked:
+    """A field's rule (:mod:`dcc.fields`) as a validator: the page accepts and refuses what the
+    API and the lead webhook do, and says why in the reader's language, by the refusal's code.
+    The field's data becomes the clean value (trimmed; None when left blank)."""
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        self.field_flags = {"required": True} if rule.required else {}
+
+    def __call__(self, form: Any, field: Any) -> None:
+        try:
+            field.data = self.rule.clean(field.data)
+        except DCCError as error:
+            raise StopValidation(problem_of(error)) from error
+
+
+def rule_choices(rule: Choice, table: str) -> list[SelectChoice]:
+    """A select's options: the rule's choices, named by the label table."""
+    return labels.choices(table, rule.choices)
 
 
 class LoginForm(FlaskForm):
@@ -69,7 +94,7 @@ class OutcomeForm(FlaskForm):
         _l("Result"),
         validators=[
             DataRequired(message=_l("Write the result: a follow-up is done only with it.")),
-            Length(max=2000),
+            Checked(lead_fields.RESULT),
         ],
     )
     grade = SelectField(_l("Grade"), choices=[])
@@ -93,13 +118,14 @@ class OutcomeForm(FlaskForm):
     )
     consultant = SelectField(_l("Consultant"), coerce=int, choices=[], validate_choice=False)
     lost_reason = SelectField(
-        _l("Lost reason"), choices=[SelectChoice("", "—"), *_choices(labels.LOST_REASONS)]
+        _l("Lost reason"),
+        choices=[SelectChoice("", "—"), *rule_choices(lead_fields.LOST_REASON, "lost_reason")],
     )
-    lost_note = StringField(_l("Lost note"), validators=[Optional(), Length(max=500)])
+    lost_note = StringField(_l("Lost note"), validators=[Checked(lead_fields.LOST_NOTE)])
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.grade.choices = _choices(labels.GRADES, ["N", "H", "A", "B", "C", "O"])
+        self.grade.choices = rule_choices(lead_fields.CALL_GRADE, "grade")
 
 
 class SmsForm(FlaskForm):
@@ -109,9 +135,9 @@ class SmsForm(FlaskForm):
 class NewCustomerForm(FlaskForm):
     """The pop of a caller the system could not identify."""
 
-    name = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
+    name = StringField(_l("Name"), validators=[Checked(lead_fields.NAME)])
     phone = StringField(_l("Phone"), validators=[DataRequired()])
-    series = StringField(_l("Model of interest"), validators=[Optional(), Length(max=60)])
+    series = StringField(_l("Model of interest"), validators=[Checked(lead_fields.SERIES)])
 
 
 class ArrivalForm(FlaskForm):
@@ -123,31 +149,29 @@ class ArrivalForm(FlaskForm):
         _l("Receiving consultant"), coerce=int, choices=[], validate_choice=False
     )
     party_size = IntegerField(
-        _l("Party size"), default=1, validators=[InputRequired(), NumberRange(1, 50)]
+        _l("Party size"), default=1, validators=[Checked(sales_fields.PARTY_SIZE)]
     )
 
 
 class WalkInForm(FlaskForm):
     """A visitor without an appointment; without a phone it is anonymous traffic."""
 
-    name = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
+    name = StringField(_l("Name"), validators=[Checked(lead_fields.NAME)])
     phone = StringField(_l("Phone"), validators=[Optional()])
-    series = StringField(_l("Model of interest"), validators=[Optional(), Length(max=60)])
+    series = StringField(_l("Model of interest"), validators=[Checked(lead_fields.SERIES)])
     consultant = SelectField(
         _l("Receiving consultant"), coerce=int, choices=[], validate_choice=False
     )
     party_size = IntegerField(
-        _l("Party size"), default=1, validators=[InputRequired(), NumberRange(1, 50)]
+        _l("Party size"), default=1, validators=[Checked(sales_fields.PARTY_SIZE)]
     )
     visit = RadioField(
         _l("Visit"),
-        choices=[
-            SelectChoice("first", _l("First visit")),
-            SelectChoice("return", _l("Return visit")),
-        ],
+        choices=labels.choices("visit_kind"),
         default="first",
     )
-    note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
+    # kept as the lead's comments when the visitor leaves a phone
+    note = StringField(_l("Note"), validators=[Checked(lead_fields.COMMENTS)])
 
 
 class StepForm(Form):
@@ -158,9 +182,9 @@ class StepForm(Form):
 class SourceSettingsForm(FlaskForm):
     """What an admin may change of a lead source (the slug is its address; it stays)."""
 
-    name = StringField(_l("Source name"), validators=[DataRequired(), Length(max=120)])
-    channel = SelectField(_l("Channel"), choices=_choices(labels.CHANNELS))
-    sub_source = StringField(_l("Sub-source"), validators=[Optional(), Length(max=120)])
+    name = StringField(_l("Source name"), validators=[Checked(lead_fields.SOURCE_NAME)])
+    channel = SelectField(_l("Channel"), choices=labels.choices("channel"))
+    sub_source = StringField(_l("Sub-source"), validators=[Checked(lead_fields.SUB_SOURCE)])
     auth_mode = SelectField(
         _l("Authentication"),
         choices=[
@@ -172,7 +196,9 @@ class SourceSettingsForm(FlaskForm):
 
 
 class SourceForm(SourceSettingsForm):
-    slug = StringField(_l("Slug (in the webhook URL)"), validators=[DataRequired(), Length(max=60)])
+    slug = StringField(
+        _l("Slug (in the webhook URL)"), validators=[Checked(lead_fields.SOURCE_SLUG)]
+    )
 
 
 class ScriptForm(FlaskForm):

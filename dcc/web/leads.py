@@ -121,7 +121,7 @@ def sms(lead_id: int) -> Response:
     try:
         calls.check_may_dial(lead, user)
         if lead.customer.do_not_call:
-            raise CallRefused("the customer is on the do-not-call list", field="lead_id")
+            raise CallRefused("call.do_not_call", field="lead_id")
         messaging.send_once(
             session,
             get_telephony(),
@@ -158,7 +158,7 @@ def outcome(lead_id: int) -> Response:
     try:
         the_call = wrapup.call_for_agent(session, call_id, user) if call_id else None
         if the_call is not None and the_call.lead_id != lead.id:
-            raise ValidationError("the call is not this lead's", field="call_id")
+            raise ValidationError("call.not_this_leads", field="call_id")
         saved = wrapup.save_outcome(
             session, lead, _outcome(form, session, settings.timezone), actor=user, call=the_call
         )

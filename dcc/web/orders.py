@@ -34,7 +34,7 @@ def _money(name: str) -> Decimal | None:
     try:
         return Decimal(text)
     except InvalidOperation:
-        raise ValidationError(f"{name} is not an amount", field=name) from None
+        raise ValidationError("field.not_an_amount", field=name) from None
 
 
 def _date(name: str) -> dt.date | None:
@@ -44,7 +44,7 @@ def _date(name: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise ValidationError(f"{name} is not a date", field=name) from None
+        raise ValidationError("field.not_a_date", field=name) from None
 
 
 @bp.post("/leads/<int:lead_id>/orders")
@@ -150,7 +150,7 @@ def keep_one(customer_id: int) -> Response:
     try:
         customer = customers.get(session, customer_id)
         if not listing.visible_customers(session, user, [customer.id]):
-            raise NotFound(f"no customer {customer_id}", field="customer_id")
+            raise NotFound("customer.not_found", field="customer_id", customer=customer_id)
     except NotFound:
         abort(404)
     customers.keep_one_open_lead(session, customer)
