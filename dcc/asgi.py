@@ -41,6 +41,9 @@ Send = Callable[[Message], Awaitable[None]]
 
 #: Threads that run the Flask app (pages, API, webhooks); streams take none of them.
 THREADS = 16
+#: Each open stream holds a Redis connection for its subscription (redis-py's pools hold 100
+#: by default); the per-user cap bounds how many there are.
+MAX_REDIS_CONNECTIONS = 10_000
 #: The views whose streams this server relays.
 STREAM_ENDPOINTS = ("web_stream.stream", "web_wallboard.stream")
 SSE_HEADERS = [
@@ -145,7 +148,10 @@ class LiveApp:
         """One client (and connection pool) per process, made on the server's event loop."""
         if self._redis is None:
             self._redis = redis.asyncio.Redis.from_url(
-                get_broker(self.flask_app).url, socket_connect_timeout=2, socket_timeout=5
+                get_broker(self.flask_app).url,
+                socket_connect_timeout=2,
+                socket_timeout=5,
+                max_connections=MAX_REDIS_CONNECTIONS,
             )
         return self._redis
 

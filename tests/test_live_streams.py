@@ -56,10 +56,11 @@ def _eventually(check: Any, timeout: float = 5.0) -> bool:
 
 
 def test_many_open_streams_leave_healthz_and_the_webhooks_responsive(committed, redis) -> None:
-    """Five times more streams than the app has threads: every stream is live, and /healthz
-    and a lead delivery still answer at once (each open stream would hold a thread under a
-    thread-per-request server, and both would wait for ever)."""
-    threads, per_user, people = 4, 5, 4  # 20 streams on 4 threads
+    """Thirty times more streams than the app has threads, and more than a Redis client's
+    default pool: every stream is live, and /healthz and a lead delivery still answer (each
+    open stream would hold a thread under a thread-per-request server, and both would wait
+    for ever)."""
+    threads, per_user, people = 4, 40, 3  # 120 streams on 4 threads
     committed.extensions["dcc.settings"] = _with(committed, streams_per_user=per_user)
     ids = _users(committed, *((f"agent{i}", "dcc_agent") for i in range(people)))
     with committed.extensions["dcc.db"].sessionmaker() as session:
