@@ -1,7 +1,8 @@
 """The JSON API under ``/api/v1`` for integrations (a dealer's DMS) and scripted checks.
 
 The OpenAPI document at ``/api/v1/openapi.json`` is produced by flask-smorest from the
-schemas and views, never written by hand.
+schemas and views, never written by hand; outside the embedded mode it needs a signed-in user
+or a bearer token.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from typing import Any
 from flask import Flask, jsonify, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
+
+from dcc.api.auth import authenticate_request
+from dcc.config import get_settings
 
 API_PREFIX = "/api/v1"
 
@@ -42,6 +46,15 @@ def init_app(app: Flask) -> None:
         api.register_blueprint(blueprint, url_prefix=API_PREFIX + blueprint.url_prefix)
     app.extensions["dcc.api"] = api
     app.register_error_handler(HTTPException, _http_error)
+    if not get_settings(app).embedded:
+        app.before_request(_api_map_needs_a_user)
+
+
+def _api_map_needs_a_user() -> None:
+    """The OpenAPI document lists every route and field: outside the embedded mode only a
+    signed-in user or a token holder may read it."""
+    if request.endpoint == "api-docs.openapi_json":
+        authenticate_request()
 
 
 def _http_error(error: HTTPException) -> Any:
