@@ -204,6 +204,12 @@
     });
   }
 
+  /* Forms that ask first (data-confirm): no inline handlers, so the page's CSP allows it. */
+  document.addEventListener("submit", function (e) {
+    var question = e.target.dataset && e.target.dataset.confirm;
+    if (question && !window.confirm(question)) e.preventDefault();
+  }, true);
+
   bindPanel(document);
   tick(); setInterval(tick, 1000);
   connect();

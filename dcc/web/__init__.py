@@ -39,6 +39,7 @@ def init_app(app: Flask) -> None:
         reception,
         reports,
         reviews,
+        security,
         softphone,
         sources,
         stream,
@@ -57,6 +58,7 @@ def init_app(app: Flask) -> None:
         BABEL_TRANSLATION_DIRECTORIES=os.path.join(app.root_path, "translations"),
     )
     csrf.init_app(app)
+    security.init_app(app, settings)
     babel.init_app(app, locale_selector=auth.current_locale)
     auth.login_manager.init_app(app)
 
