@@ -44,6 +44,7 @@ class Settings:
     twilio_api_base_url: str = ""
     metrics_token: str = ""  # when set, GET /metrics needs "Authorization: Bearer <token>"
     export_max_rows: int = 100_000  # Excel exports refuse (413) beyond this many rows
+    streams_per_user: int = 10  # live streams one user may hold open at once (429 beyond)
     instance_path: str = ""
     testing: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)

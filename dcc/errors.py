@@ -164,6 +164,10 @@ TEXTS: dict[str, str] = {
     "script.step_incomplete": N_("step %(step)s needs a title and a text"),
     "script.unknown_placeholder": N_("step %(step)s uses unknown placeholder {%(placeholder)s}"),
     "report.not_found": N_("no report %(report)s"),
+    "live.unavailable": N_("live updates are unavailable (Redis cannot be reached)"),
+    "live.too_many_streams": N_(
+        "this user already has %(limit)s live streams open; close a page and retry"
+    ),
     "export.too_large": N_(
         "%(rows)s rows match; an export holds at most %(max)s: narrow the filters"
     ),

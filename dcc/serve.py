@@ -1,7 +1,7 @@
 """``dcc serve``: the whole service on one machine, with nothing to set up.
 
 The supervisor starts an embedded Redis server (unless ``DCC_REDIS_URL`` names one), then runs
-three children, each in its own process group: the web app under gunicorn, an RQ worker with the
+three children, each in its own process group: the web app under uvicorn, an RQ worker with the
 scheduler and, in simulator mode, the telephony simulator. It waits for ``/healthz``, prints where
 to log in, and stops everything on Ctrl-C or SIGTERM. A child that exits on its own stops the
 rest and ends the run with a non-zero exit code.
@@ -31,7 +31,6 @@ from dcc.queues import QUEUE_NAMES
 HEALTH_TIMEOUT = 60.0  # seconds for the web app to answer /healthz with 200
 STOP_TIMEOUT = 10.0  # seconds the children get between SIGTERM and SIGKILL
 POLL_INTERVAL = 0.25
-WEB_THREADS = 16
 DEFAULT_SIM_PORT = 8089
 SIM_ACCOUNT_SID = "AC" + "0" * 32
 
@@ -143,25 +142,15 @@ def stop_children(children: list[Child], timeout: float = STOP_TIMEOUT) -> None:
 
 
 def web_command(host: str, port: int) -> list[str]:
-    """gunicorn with threads: the live (server-sent events) streams hold a thread each."""
-    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    """uvicorn with the ASGI front: live streams wait on its event loop, not in threads."""
     return [
-        sys.executable, "-m", "gunicorn",
-        "--worker-class", "gthread",
-        "--threads", str(WEB_THREADS),
-        "--workers", "1",
-        "--bind", bind,
-        "--graceful-timeout", "5",  # open event streams must not hold up a stop
-        *_no_control_socket(),
-        "dcc:create_app()",
+        sys.executable, "-m", "uvicorn",
+        "--factory", "dcc.asgi:create_app",
+        "--host", host,
+        "--port", str(port),
+        "--no-access-log",
+        "--timeout-graceful-shutdown", "5",  # open event streams must not hold up a stop
     ]  # fmt: skip
-
-
-def _no_control_socket() -> list[str]:
-    """gunicorn >= 25.1 opens a control socket at one fixed path per user; we need none."""
-    import gunicorn.config
-
-    return ["--no-control-socket"] if hasattr(gunicorn.config, "ControlSocketDisable") else []
 
 
 def worker_command(redis_url: str) -> list[str]:

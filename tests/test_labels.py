@@ -13,7 +13,7 @@ import pkgutil
 import re
 
 from openpyxl import load_workbook
-from web_support import PASSWORD, login
+from web_support import PASSWORD, login, post
 
 import dcc
 from dcc import clock, labels
@@ -126,7 +126,7 @@ def test_pages_reports_exports_and_the_api_use_the_one_name(client, session, sta
     assert shown["channel"]["portal"] == {"zh": "汽车网站", "en": "Car portal"}
     assert shown["lead_status"]["contacting"]["zh"] == labels.LEAD_STATUS[LeadStatus.CONTACTING]
 
-    client.get("/locale/en")
+    post(client, "/locale/en")
     page = _text(client.get(f"/leads/{lead.id}"))
     assert all(n.en in page for n in names) and not any(n.zh in page for n in names)
 
@@ -140,7 +140,7 @@ def test_the_customer_list_filters_name_their_options_in_the_readers_language(
     for name in (labels.GRADE[Grade.N], labels.LEAD_STATUS[LeadStatus.CONTACTING]):
         assert f">{name.zh}</option>" in chinese and f">{name.en}</option>" not in chinese
     assert f">{labels.CHANNEL[Channel.WALK_IN].zh}</option>" in chinese
-    client.get("/locale/en")
+    post(client, "/locale/en")
     english = _text(client.get("/manager/customers"))
     assert f">{labels.GRADE[Grade.N].en}</option>" in english
     assert f">{labels.CHANNEL[Channel.WALK_IN].en}</option>" in english

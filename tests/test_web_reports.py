@@ -182,14 +182,14 @@ def test_the_session_only_reads_the_api(client, world) -> None:
 
 def test_english_titles(client, world) -> None:
     login(client, "boss")
-    client.get("/locale/en")
+    post(client, "/locale/en")
     page = _text(client.get(f"/reports/traffic?{MARCH}"))
     assert "Showroom traffic analysis" in page and "Export Excel" in page
 
 
 def test_english_column_headers_and_chart_legends(client, world) -> None:
     login(client, "boss")
-    client.get("/locale/en")
+    post(client, "/locale/en")
     pages = _every_page(client)
     for page_name, page in pages.items():
         assert _headers(page), page_name
@@ -204,7 +204,7 @@ def test_english_column_headers_and_chart_legends(client, world) -> None:
 
 def test_english_rows_and_chart_categories_leave_only_data_in_chinese(client, world) -> None:
     login(client, "boss")
-    client.get("/locale/en")
+    post(client, "/locale/en")
     pages = _every_page(client)
     for page_name, page in pages.items():
         shown = _cells(page) + _axis(page) + _tips(page)
@@ -230,7 +230,7 @@ def _own_cells(report) -> list:
 
 def test_english_rows_and_categories_are_the_label_tables_english(client, session, world) -> None:
     login(client, "boss")
-    client.get("/locale/en")
+    post(client, "/locale/en")
     for page_name, page, report in _pages_with_their_reports(client, session, world.boss):
         own = _own_cells(report)
         assert _cells(page) == ["—" if v is None else in_language(v, "en") for v in own], page_name

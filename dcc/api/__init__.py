@@ -1,7 +1,8 @@
 """The JSON API under ``/api/v1`` for integrations (a dealer's DMS) and scripted checks.
 
 The OpenAPI document at ``/api/v1/openapi.json`` is produced by flask-smorest from the
-schemas and views, never written by hand.
+schemas and views, never written by hand; outside the embedded mode it needs a signed-in user
+or a bearer token.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
 from dcc.api import calls, customers, labels, leads, orders, reports
+from dcc.api.auth import authenticate_request
+from dcc.config import get_settings
 
 API_PREFIX = "/api/v1"
 
@@ -51,6 +54,15 @@ def init_app(app: Flask) -> None:
         api.register_blueprint(blueprint, url_prefix=API_PREFIX + blueprint.url_prefix)
     app.extensions["dcc.api"] = api
     app.register_error_handler(HTTPException, _http_error)
+    if not get_settings(app).embedded:
+        app.before_request(_api_map_needs_a_user)
+
+
+def _api_map_needs_a_user() -> None:
+    """The OpenAPI document lists every route and field: outside the embedded mode only a
+    signed-in user or a token holder may read it."""
+    if request.endpoint == "api-docs.openapi_json":
+        authenticate_request()
 
 
 #: The code of an HTTP refusal that is not the domain's (a wrong URL, a body too large …).

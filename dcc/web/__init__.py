@@ -32,6 +32,7 @@ from dcc.web import (
     reception,
     reports,
     reviews,
+    security,
     softphone,
     sources,
     stream,
@@ -58,6 +59,7 @@ def init_app(app: Flask) -> None:
         BABEL_TRANSLATION_DIRECTORIES=os.path.join(app.root_path, "translations"),
     )
     csrf.init_app(app)
+    security.init_app(app, settings)
     babel.init_app(app, locale_selector=auth.current_locale)
     login_manager.init_app(app)
 

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 from dcc.db import get_session
 from dcc.users import service as users
 from dcc.users.models import AgentStatus, Role, User
-from dcc.web.common import home_url, login_manager, me, safe_next
+from dcc.web.common import back_to, home_url, login_manager, me, safe_next
 from dcc.web.forms import LoginForm
 
 bp = Blueprint("web_auth", __name__)
@@ -77,18 +77,9 @@ def logout() -> Response:
     return redirect(url_for("web_auth.login"))
 
 
-@bp.get("/locale/<code>")
+@bp.post("/locale/<code>")
 def set_locale(code: str) -> Response:
+    """The language switch (a form: it changes the session, so it carries the CSRF token)."""
     if code in LOCALES:
         session["locale"] = code
-    return redirect(safe_next(request.referrer and _path_of(request.referrer), "/"))
-
-
-def _path_of(url: str) -> str | None:
-    """The path of a same-site referrer (the language switch returns to the page it was on)."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    if parts.netloc and parts.netloc != request.host:
-        return None
-    return parts.path + (f"?{parts.query}" if parts.query else "")
+    return redirect(back_to("/"))

@@ -9,19 +9,15 @@ with the number of open tabs. The user's own events (notifications) come on the 
 
 from __future__ import annotations
 
-import json
-import time
-from collections.abc import Generator, Iterator
-from typing import Any, cast
+from collections.abc import Iterator
 
 import redis
-from flask import Blueprint, Response, current_app, render_template, stream_with_context, url_for
+from flask import Blueprint, Response, current_app, render_template, url_for
 
-from dcc import live, wallboard
-from dcc.broker import get_redis
+from dcc import live, streams, wallboard
 from dcc.config import get_settings
 from dcc.web.common import me, roles
-from dcc.web.stream import WALLBOARD_ROLES, format_event, sse_events
+from dcc.web.stream import WALLBOARD_ROLES, open_stream, relay
 
 bp = Blueprint("web_wallboard", __name__)
 #: How often an open stream renews the viewers key (which lives 10 s).
@@ -44,48 +40,38 @@ def page() -> str:
 @roles(*WALLBOARD_ROLES)
 def stream() -> Response:
     """The wallboard's server-sent events: snapshots, and the user's own notifications."""
-    conn = get_redis()
-    wallboard.watching(conn)  # before the publisher looks, so it starts at once
-    current_app.extensions["dcc.wallboard"].ensure_running()
-    events = wallboard_events(conn, [live.user_channel(me().id), wallboard.SNAPSHOTS])
-    return Response(
-        stream_with_context(events),
-        mimetype="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    user = me()
+    # The viewers key is set when the stream's place is taken, before the publisher looks,
+    # so it starts at once.
+    response = open_stream(
+        wallboard_plan([live.user_channel(user.id), wallboard.SNAPSHOTS], user_id=user.id)
+    )
+    if response.status_code == 200:
+        current_app.extensions["dcc.wallboard"].ensure_running()
+    return response
+
+
+def wallboard_plan(
+    channels: list[str], *, user_id: int | None = None, watch_every: float = WATCH_SECONDS
+) -> streams.StreamPlan:
+    """``ready``, the last snapshot, then every message of ``channels``, saying all along that
+    someone watches.
+
+    The last snapshot follows the subscription, so no snapshot published in between is lost
+    (one may come twice).
+    """
+    return streams.StreamPlan(
+        channels=tuple(channels),
+        user_id=user_id,
+        presence=((wallboard.VIEWERS, wallboard.VIEWERS_TTL),),
+        replay=wallboard.LAST,
+        renew_every=watch_every,
+        keepalive=min(watch_every, streams.KEEPALIVE_SECONDS),
     )
 
 
 def wallboard_events(
     conn: redis.Redis, channels: list[str], *, watch_every: float = WATCH_SECONDS
 ) -> Iterator[str]:
-    """``ready``, the last snapshot, then every message of ``channels``.
-
-    The last snapshot follows the subscription, so no snapshot published in between is lost
-    (one may come twice). The keep-alive interval is the renewal interval, so the viewers key
-    is renewed while the channel is quiet too.
-    """
-    # A generator (typed as an iterator): closing it closes its pubsub.
-    events = cast(Generator[str, None, None], sse_events(conn, channels, keepalive=watch_every))
-    try:
-        yield next(events)
-        last = _last_snapshot(conn)
-        if last is not None:
-            yield format_event("wallboard", last)
-        watched = time.monotonic()
-        for chunk in events:
-            if time.monotonic() - watched >= watch_every:
-                wallboard.watching(conn)
-                watched = time.monotonic()
-            yield chunk
-    finally:
-        events.close()  # unsubscribes: sse_events closes its pubsub
-
-
-def _last_snapshot(conn: redis.Redis) -> Any:
-    raw = conn.get(wallboard.LAST)
-    if raw is None:
-        return None
-    try:
-        return json.loads(raw)["data"]
-    except (ValueError, KeyError, TypeError):
-        return None
+    """The wallboard stream of ``channels`` relayed here, held by no user (scripts and tests)."""
+    return relay(conn, wallboard_plan(channels, watch_every=watch_every))
