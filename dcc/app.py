@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask, jsonify
 
-from dcc import broker, db
+from dcc import broker, db, untrusted
 from dcc.config import Settings
 
 SIM_ACCOUNT_SID = "AC" + "0" * 32
@@ -33,6 +33,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=1024 * 1024,
     )
     app.extensions["dcc.settings"] = settings
+    untrusted.init_app(app)  # before any route, so that every id in a URL is checked
 
     db.init_app(app, settings.database_url or db.default_sqlite_url(instance_path))
     broker.init_app(app, settings.redis_url, instance_path)

@@ -27,6 +27,10 @@ class ConfigurationError(DCCError):
     """A setting is missing or malformed; the service refuses to start."""
 
 
+class MalformedInput(DCCError):
+    """Input that cannot be read or stored at all (bad JSON, a NUL, an id out of range)."""
+
+
 class ValidationError(DCCError):
     """Input that cannot be accepted as it is; names the field."""
 

@@ -6,19 +6,22 @@ touch details (``details["extra"]``), since real feeds add fields without notice
 (:mod:`webhooks.adf`) maps onto the same fields and is read liberally: an optional value that
 does not validate (an e-mail, a year, a second phone) is kept in the details instead of
 refusing the lead. Only the phone decides whether a lead can be taken.
+
+Underneath, every format obeys :mod:`dcc.untrusted`: JSON is read by its strict reader (no
+``NaN``, ``1e400`` or endless integers, even in unknown fields), and no text may hold a NUL or
+a lone surrogate. (XML cannot carry either: the parser refuses them as characters.)
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
-from dcc import phones
-from dcc.errors import DCCError, InvalidPhoneNumber, ValidationError
+from dcc import phones, untrusted
+from dcc.errors import DCCError, InvalidPhoneNumber, MalformedInput, ValidationError
 from dcc.leads.intake import LeadInput
 from webhooks import adf
 
@@ -52,10 +55,8 @@ class UnsupportedContentType(DCCError):
     status_code = 415
 
 
-class MalformedBody(DCCError):
+class MalformedBody(MalformedInput):
     """The body cannot be read at all (bad JSON, bad XML, a DTD, a wrong charset)."""
-
-    status_code = 400
 
 
 class InvalidFields(ValidationError):
@@ -253,11 +254,9 @@ def _decode(body: bytes, charset: str | None) -> str:
 
 def _json(body: bytes, charset: str | None) -> dict[str, Any]:
     try:
-        data = json.loads(_decode(body, charset))
-    except json.JSONDecodeError as exc:
-        raise MalformedBody(f"body is not valid JSON: {exc}", field="body") from exc
-    except RecursionError as exc:
-        raise MalformedBody(TOO_DEEP, field="body") from exc
+        data = untrusted.loads(_decode(body, charset))
+    except MalformedInput as exc:
+        raise MalformedBody(exc.message, field=exc.field) from exc
     if not isinstance(data, dict):
         raise MalformedBody("body must be a JSON object", field="body")
     if _depth(data) > MAX_JSON_DEPTH:
@@ -291,6 +290,8 @@ def _form(body: bytes, charset: str | None) -> dict[str, Any]:
         ) from exc
     out: dict[str, Any] = {}
     for key, value in pairs:
+        untrusted.check_text(key, "body")
+        untrusted.check_text(value, key)
         if key not in out:
             out[key] = value
         elif key not in FIELDS:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import validate
 
 from dcc.leads.models import Channel, Grade, LeadStatus, LostReason, ValueTier
+from dcc.untrusted import MAX_ID
 
 STAFF_CHANNELS = [
     c.value
@@ -20,6 +23,14 @@ STAFF_CHANNELS = [
         Channel.OEM,
     )
 ]
+
+
+class Id(ma.fields.Integer):
+    """A database id in a body or a query: 1 to the database's largest integer."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        range_ = validate.Range(1, MAX_ID, error=f"must be an id from 1 to {MAX_ID}")
+        super().__init__(validate=range_, **kwargs)
 
 
 class Strict(ma.Schema):
@@ -53,7 +64,7 @@ class LeadCreate(Strict):
     )
     comments = ma.fields.String(load_default=None, allow_none=True)
     consent = ma.fields.Boolean(load_default=False)
-    owner_id = ma.fields.Integer(load_default=None, allow_none=True)
+    owner_id = Id(load_default=None, allow_none=True)
     external_id = ma.fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=120)
     )
@@ -174,17 +185,15 @@ class CustomerOut(ma.Schema):
 
 
 class Reassign(Strict):
-    owner_id = ma.fields.Integer(required=True)
+    owner_id = Id(required=True)
 
 
 class Merge(Strict):
-    customer_ids = ma.fields.List(
-        ma.fields.Integer(), required=True, validate=validate.Length(min=1)
-    )
+    customer_ids = ma.fields.List(Id(), required=True, validate=validate.Length(min=1))
 
 
 class CallCreate(Strict):
-    lead_id = ma.fields.Integer(required=True)
+    lead_id = Id(required=True)
 
 
 class CallPlaced(ma.Schema):
@@ -194,7 +203,7 @@ class CallPlaced(ma.Schema):
 
 
 class CallQuery(Strict):
-    lead_id = ma.fields.Integer(required=True)
+    lead_id = Id(required=True)
 
 
 CallSummaryOut = CallOut

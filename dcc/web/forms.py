@@ -26,6 +26,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from dcc.untrusted import optional_db_id
 from dcc.web import labels
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
@@ -64,7 +65,7 @@ class LoginForm(FlaskForm):
 class OutcomeForm(FlaskForm):
     """Wrap-up: the result is required; a visit or a lost request may follow."""
 
-    call_id = HiddenField()
+    call_id = HiddenField(filters=[optional_db_id])
     result = TextAreaField(
         _l("Result"),
         validators=[
@@ -91,7 +92,9 @@ class OutcomeForm(FlaskForm):
     appointment_at = DateTimeLocalField(
         _l("Visit time"), format=LOCAL_FORMAT, validators=[Optional()]
     )
-    consultant = SelectField(_l("Consultant"), coerce=int, choices=[], validate_choice=False)
+    consultant = SelectField(
+        _l("Consultant"), coerce=optional_db_id, choices=[], validate_choice=False
+    )
     lost_reason = SelectField(
         _l("Lost reason"), choices=[SelectChoice("", "—"), *_choices(labels.LOST_REASONS)]
     )
@@ -117,10 +120,10 @@ class NewCustomerForm(FlaskForm):
 class ArrivalForm(FlaskForm):
     """An invited customer came: found by phone (any format) or picked from today's list."""
 
-    appointment_id = HiddenField()
+    appointment_id = HiddenField(filters=[optional_db_id])
     phone = StringField(_l("Phone"), validators=[Optional()])
     consultant = SelectField(
-        _l("Receiving consultant"), coerce=int, choices=[], validate_choice=False
+        _l("Receiving consultant"), coerce=optional_db_id, choices=[], validate_choice=False
     )
     party_size = IntegerField(
         _l("Party size"), default=1, validators=[InputRequired(), NumberRange(1, 50)]
@@ -134,7 +137,7 @@ class WalkInForm(FlaskForm):
     phone = StringField(_l("Phone"), validators=[Optional()])
     series = StringField(_l("Model of interest"), validators=[Optional(), Length(max=60)])
     consultant = SelectField(
-        _l("Receiving consultant"), coerce=int, choices=[], validate_choice=False
+        _l("Receiving consultant"), coerce=optional_db_id, choices=[], validate_choice=False
     )
     party_size = IntegerField(
         _l("Party size"), default=1, validators=[InputRequired(), NumberRange(1, 50)]
