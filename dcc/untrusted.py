@@ -206,8 +206,9 @@ class StrictJSONProvider(DefaultJSONProvider):
 
 
 def _check_request() -> None:
-    """Query strings and forms of every request (the lead webhook checks its own body)."""
+    """Path, query string and form of every request (the lead webhook checks its own body)."""
     try:
+        check_pairs(request.view_args or {}, "path")
         check_pairs(request.args, "query")
         if request.mimetype in {
             "application/x-www-form-urlencoded",

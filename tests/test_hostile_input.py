@@ -182,11 +182,21 @@ def test_api_ids_beyond_the_database_range(client, session, staff) -> None:
     assert actions == ["lead.create"]  # no export, no reassign, no merge
 
 
-def test_api_query_strings_hold_no_nul(client, session, staff) -> None:
+def test_api_query_strings_and_paths_hold_no_nul(client, session, staff) -> None:
     auth = staff.token(staff.user("boss", "manager"))
     answer = client.get("/api/v1/customers?phone=%00", headers=auth)
     assert answer.status_code == 400
     assert answer.get_json()["error"]["field"] == "phone"
+    answer = client.get("/api/v1/reports/%00", headers=auth)
+    assert answer.status_code == 400
+    assert answer.get_json()["error"]["field"] == "name"
+
+
+def test_lead_webhook_path_holds_no_nul(client, session, portal) -> None:
+    answer = deliver(client, {"phone": "13800138000"}, slug="auto%00home")
+    assert answer.status_code == 400
+    assert answer.get_json()["error"]["field"] == "slug"
+    assert rows(session) == NOTHING
 
 
 # --- the pages -----------------------------------------------------------------------------
