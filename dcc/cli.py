@@ -135,7 +135,13 @@ def sources_group() -> None:
 @click.option("--channel", default="portal", show_default=True)
 @click.option("--sub-source", default=None)
 @click.option("--secret", default=None, help="Omit to generate one.")
-@click.option("--auth", "auth_mode", type=click.Choice(["hmac", "token"]), default="hmac")
+@click.option(
+    "--auth",
+    "auth_mode",
+    type=click.Choice(["hmac", "hmac_ts", "token"]),
+    default="hmac",
+    help="hmac: signed body; hmac_ts: signed with a timestamp (replays refused); token.",
+)
 @click.option("--auto-dial/--no-auto-dial", default=False)
 def sources_create(
     slug: str,
@@ -235,7 +241,7 @@ def _set_enabled(slug: str, enabled: bool) -> None:
 @click.option("--name", default=None)
 @click.option("--channel", default=None)
 @click.option("--sub-source", default=None, help='"" clears it.')
-@click.option("--auth", "auth_mode", type=click.Choice(["hmac", "token"]), default=None)
+@click.option("--auth", "auth_mode", type=click.Choice(["hmac", "hmac_ts", "token"]), default=None)
 @click.option("--auto-dial/--no-auto-dial", default=None)
 def sources_set(
     slug: str,

@@ -168,6 +168,10 @@ class SourceSettingsForm(FlaskForm):
         _l("Authentication"),
         choices=[
             SelectChoice("hmac", cast(str, _l("Signed (X-DCC-Signature)"))),
+            SelectChoice(
+                "hmac_ts",
+                cast(str, _l("Signed with a timestamp (X-DCC-Signature + X-DCC-Timestamp)")),
+            ),
             SelectChoice("token", cast(str, _l("Static token (X-DCC-Token)"))),
         ],
     )
