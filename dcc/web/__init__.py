@@ -42,6 +42,7 @@ def init_app(app: Flask) -> None:
         softphone,
         sources,
         stream,
+        users,
         wallboard,
     )
 
@@ -71,7 +72,7 @@ def init_app(app: Flask) -> None:
         if not request.path.startswith(CSRF_FREE_PREFIXES):
             csrf.protect()
 
-    for module in (auth, agent, leads, calls, stream, reception, admin, sources, softphone):
+    for module in (auth, agent, leads, calls, stream, reception, admin, sources, users, softphone):
         app.register_blueprint(module.bp)
     for module in (wallboard, customers, queues, reviews, reports):  # supervisors and managers
         app.register_blueprint(module.bp)

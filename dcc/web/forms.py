@@ -24,7 +24,14 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+)
 
 from dcc.untrusted import optional_db_id
 from dcc.web import labels
@@ -184,3 +191,28 @@ class SourceForm(SourceSettingsForm):
 
 class ScriptForm(FlaskForm):
     steps = FieldList(FormField(StepForm), min_entries=1, max_entries=12)
+
+
+class PasswordForm(FlaskForm):
+    """A new password, typed twice (the policy is the domain's: dcc.users.passwords)."""
+
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=72)])
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[EqualTo("password", message=_l("The two passwords differ."))],
+    )
+
+
+class UserForm(PasswordForm):
+    """A new staff account with its password (``dcc users create --no-password`` makes an
+    account that only holds API tokens)."""
+
+    login = StringField(_l("Login"), validators=[DataRequired(), Length(max=80)])
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=80)])
+    role = SelectField(_l("Role"), choices=_choices(labels.ROLES))
+    team = StringField(_l("Team"), validators=[Optional(), Length(max=80)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
+
+
+class TokenForm(FlaskForm):
+    name = StringField(_l("Token name"), validators=[Optional(), Length(max=80)])
