@@ -28,6 +28,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = _with_instance(settings, instance_path).checked()
     app.config.update(
         SECRET_KEY=settings.secret_key,
+        SECRET_KEY_FALLBACKS=settings.previous_secret_keys,
         TESTING=settings.testing,
         JSON_AS_ASCII=False,
         MAX_CONTENT_LENGTH=1024 * 1024,

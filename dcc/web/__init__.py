@@ -15,13 +15,13 @@ from flask import Flask, g, request, session
 from flask_babel import Babel
 from flask_babel import refresh as refresh_babel
 from flask_login import current_user
-from flask_wtf.csrf import CSRFProtect
 
 from dcc import clock, phones
 from dcc.leads.access import can_see_full_phone
-from dcc.web import labels
+from dcc.web import key_rotation, labels
+from dcc.web.key_rotation import RotatingCSRFProtect
 
-csrf = CSRFProtect()
+csrf = RotatingCSRFProtect()
 babel = Babel()
 #: Paths whose clients authenticate otherwise and never hold a CSRF token.
 CSRF_FREE_PREFIXES = ("/api/", "/webhooks/")
@@ -58,6 +58,7 @@ def init_app(app: Flask) -> None:
         BABEL_TRANSLATION_DIRECTORIES=os.path.join(app.root_path, "translations"),
     )
     csrf.init_app(app)
+    key_rotation.init_app(app)
     babel.init_app(app, locale_selector=auth.current_locale)
     auth.login_manager.init_app(app)
 
