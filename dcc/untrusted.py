@@ -1,7 +1,7 @@
 """Input from outside, read once and refused whole when it cannot be stored as it is.
 
 Every path in (the JSON API, the lead webhook, Twilio's callbacks, the pages' forms and query
-strings, ids in URLs) passes through the rules here, underneath the per-field rules:
+strings, headers, ids in URLs) passes through the rules here, underneath the per-field rules:
 
 - **JSON** is read by :func:`loads`: ``NaN``, ``Infinity``, a number beyond a double's range
   (``1e400``) and an integer of more than :data:`MAX_INT_DIGITS` digits are refused wherever
@@ -206,10 +206,12 @@ class StrictJSONProvider(DefaultJSONProvider):
 
 
 def _check_request() -> None:
-    """Path, query string and form of every request (the lead webhook checks its own body)."""
+    """Path, query string, headers (an ``Idempotency-Key`` is stored) and form of every
+    request; the lead webhook checks its own body."""
     try:
         check_pairs(request.view_args or {}, "path")
         check_pairs(request.args, "query")
+        check_pairs(dict(request.headers.items()), "header")
         if request.mimetype in {
             "application/x-www-form-urlencoded",
             "multipart/form-data",

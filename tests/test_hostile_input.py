@@ -9,15 +9,14 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from test_lead_webhooks import NOTHING, SECRET, deliver, rows
+from test_lead_webhooks import NOTHING, deliver, portal, rows  # noqa: F401 (portal: a fixture)
 from test_web import _inbound_call, _lead
 from web_support import PASSWORD, csrf_token, login, post
 
 from dcc import untrusted
 from dcc.audit import AuditEntry
 from dcc.errors import MalformedInput
-from dcc.leads import sources
-from dcc.leads.models import Lead, LeadSource
+from dcc.leads.models import Lead
 from dcc.sales.models import ShowroomVisit
 
 HUGE_ID = "99999999999999999999"
@@ -38,15 +37,6 @@ HOSTILE_JSON = [
     (f'{{{PHONE}, "tags": ["ok", "\\uDBFF"]}}', "tags.1"),
 ]
 HOSTILE_IDS = [f"{p}" for _, p in HOSTILE_JSON]
-
-
-@pytest.fixture()
-def portal(session: Session) -> LeadSource:
-    source = sources.create(
-        session, slug="autohome", name="汽车之家", channel="portal", secret=SECRET
-    )
-    session.commit()
-    return source
 
 
 def leads(session: Session) -> int:
@@ -85,7 +75,8 @@ def test_ids_from_forms_and_queries() -> None:
 
 
 @pytest.mark.parametrize(("body", "field"), HOSTILE_JSON, ids=HOSTILE_IDS)
-def test_lead_webhook_json(client, session, staff, portal, body: str, field: str) -> None:
+@pytest.mark.usefixtures("portal")
+def test_lead_webhook_json(client, session, staff, body: str, field: str) -> None:
     staff.user("agent", "dcc_agent")
     answer = deliver(client, body.encode())
     assert answer.status_code == 400, answer.get_data(as_text=True)
@@ -102,7 +93,8 @@ def test_lead_webhook_json(client, session, staff, portal, body: str, field: str
         ("phone=13800138000&name=%ED%A0%80", "body"),  # a surrogate is no UTF-8
     ],
 )
-def test_lead_webhook_form(client, session, staff, portal, body: str, field: str) -> None:
+@pytest.mark.usefixtures("portal")
+def test_lead_webhook_form(client, session, staff, body: str, field: str) -> None:
     staff.user("agent", "dcc_agent")
     answer = deliver(client, body, content_type="application/x-www-form-urlencoded")
     assert answer.status_code == 400, answer.get_data(as_text=True)
@@ -111,7 +103,8 @@ def test_lead_webhook_form(client, session, staff, portal, body: str, field: str
 
 
 @pytest.mark.parametrize("char", ["&#0;", "&#xD800;"])
-def test_lead_webhook_adf(client, session, staff, portal, char: str) -> None:
+@pytest.mark.usefixtures("portal")
+def test_lead_webhook_adf(client, session, staff, char: str) -> None:
     staff.user("agent", "dcc_agent")
     adf = (
         "<adf><prospect><customer><contact><phone>13800138000</phone>"
@@ -123,7 +116,8 @@ def test_lead_webhook_adf(client, session, staff, portal, char: str) -> None:
     assert rows(session) == NOTHING
 
 
-def test_lead_webhook_still_takes_escaped_chinese_and_emoji(client, session, staff, portal):
+@pytest.mark.usefixtures("portal")
+def test_lead_webhook_still_takes_escaped_chinese_and_emoji(client, session, staff):
     staff.user("agent", "dcc_agent")
     body = json.dumps({"phone": "13800138000", "name": "王先生", "comments": "🚗"}).encode()
     assert b"\\u738b" in body and b"\\ud83d" in body  # ensure_ascii: escapes, as many feeds do
@@ -192,7 +186,16 @@ def test_api_query_strings_and_paths_hold_no_nul(client, session, staff) -> None
     assert answer.get_json()["error"]["field"] == "name"
 
 
-def test_lead_webhook_path_holds_no_nul(client, session, portal) -> None:
+@pytest.mark.usefixtures("portal")
+def test_lead_webhook_headers_hold_no_nul(client, session) -> None:
+    answer = deliver(client, {"phone": "13800138000"}, headers={"Idempotency-Key": "k\x00"})
+    assert answer.status_code == 400
+    assert answer.get_json()["error"]["field"] == "Idempotency-Key"
+    assert rows(session) == NOTHING
+
+
+@pytest.mark.usefixtures("portal")
+def test_lead_webhook_path_holds_no_nul(client, session) -> None:
     answer = deliver(client, {"phone": "13800138000"}, slug="auto%00home")
     assert answer.status_code == 400
     assert answer.get_json()["error"]["field"] == "slug"

@@ -11,23 +11,14 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from test_lead_webhooks import NOTHING, SECRET, rows
+from test_lead_webhooks import NOTHING, SECRET, portal, rows  # noqa: F401 (portal: a fixture)
 
 from dcc import clock
 from dcc.leads import sources
-from dcc.leads.models import Lead, LeadSource, LeadTouch
+from dcc.leads.models import Lead, LeadTouch
 
 NOW = dt.datetime(2026, 12, 1, 2, 30, tzinfo=dt.UTC)
 BODY = json.dumps({"phone": "13800138000", "name": "王先生"}, ensure_ascii=False).encode()
-
-
-@pytest.fixture()
-def portal(session: Session) -> LeadSource:
-    source = sources.create(
-        session, slug="autohome", name="汽车之家", channel="portal", secret=SECRET
-    )
-    session.commit()
-    return source
 
 
 @pytest.fixture()
@@ -75,20 +66,23 @@ def count(session: Session, model: type) -> int:
         "short",
     ],
 )
-def test_the_signature_header_is_read_strictly(client, session, portal, agent, mangle) -> None:
+@pytest.mark.usefixtures("portal")
+def test_the_signature_header_is_read_strictly(client, session, agent, mangle) -> None:
     answer = post(client, {"X-DCC-Signature": mangle(sources.sign(SECRET, BODY))})
     assert answer.status_code == 401
     assert answer.get_json()["error"]["field"] == "X-DCC-Signature"
     assert rows(session) == NOTHING
 
 
-def test_the_untimed_signature_still_works(client, session, portal, agent) -> None:
+@pytest.mark.usefixtures("portal")
+def test_the_untimed_signature_still_works(client, session, agent) -> None:
     answer = post(client, {"X-DCC-Signature": sources.sign(SECRET, BODY)})
     assert answer.status_code == 201
 
 
+@pytest.mark.usefixtures("portal")
 def test_a_timestamped_delivery_replayed_inside_the_window_is_one_touch(
-    client, session, portal, agent
+    client, session, agent
 ) -> None:
     headers = timed(NOW)
     with clock.frozen(NOW + dt.timedelta(seconds=20)):
@@ -103,7 +97,8 @@ def test_a_timestamped_delivery_replayed_inside_the_window_is_one_touch(
     assert count(session, LeadTouch) == 1
 
 
-def test_a_replay_outside_the_window_is_refused(client, session, portal, agent) -> None:
+@pytest.mark.usefixtures("portal")
+def test_a_replay_outside_the_window_is_refused(client, session, agent) -> None:
     headers = timed(NOW)
     with clock.frozen(NOW):
         assert post(client, headers).status_code == 201
@@ -117,7 +112,8 @@ def test_a_replay_outside_the_window_is_refused(client, session, portal, agent) 
     assert rows(session) == before
 
 
-def test_the_window_holds_both_ways_for_clocks_that_drift(client, session, portal, agent) -> None:
+@pytest.mark.usefixtures("portal")
+def test_the_window_holds_both_ways_for_clocks_that_drift(client, session, agent) -> None:
     with clock.frozen(NOW):
         early = post(client, timed(NOW + dt.timedelta(minutes=4)))
         assert early.status_code == 201
@@ -126,7 +122,8 @@ def test_the_window_holds_both_ways_for_clocks_that_drift(client, session, porta
         assert too_early.get_json()["error"]["field"] == "X-DCC-Timestamp"
 
 
-def test_the_timestamp_is_part_of_what_is_signed(client, session, portal, agent) -> None:
+@pytest.mark.usefixtures("portal")
+def test_the_timestamp_is_part_of_what_is_signed(client, session, agent) -> None:
     headers = timed(NOW)
     with clock.frozen(NOW):
         stripped = post(client, {"X-DCC-Signature": headers["X-DCC-Signature"]})
@@ -142,8 +139,9 @@ def test_the_timestamp_is_part_of_what_is_signed(client, session, portal, agent)
     assert rows(session) == NOTHING
 
 
-def test_a_source_may_require_the_timestamp(client, session, portal, agent) -> None:
-    sources.update(portal, auth_mode="hmac_ts")
+@pytest.mark.usefixtures("portal")
+def test_a_source_may_require_the_timestamp(client, session, agent) -> None:
+    sources.update(sources.get_by_slug(session, "autohome"), auth_mode="hmac_ts")
     session.commit()
     with clock.frozen(NOW):
         untimed = post(client, {"X-DCC-Signature": sources.sign(SECRET, BODY)})
@@ -153,7 +151,8 @@ def test_a_source_may_require_the_timestamp(client, session, portal, agent) -> N
         assert post(client, timed(NOW)).status_code == 201
 
 
-def test_a_resend_signed_anew_is_a_new_delivery(client, session, portal, agent) -> None:
+@pytest.mark.usefixtures("portal")
+def test_a_resend_signed_anew_is_a_new_delivery(client, session, agent) -> None:
     """A portal's own resend is signed at its own time: it is a touch on the open lead, as
     any second enquiry is (an external id or an Idempotency-Key makes it a replay)."""
     with clock.frozen(NOW):
@@ -165,9 +164,11 @@ def test_a_resend_signed_anew_is_a_new_delivery(client, session, portal, agent) 
     assert count(session, LeadTouch) == 2
 
 
-def test_dcc_sources_set_auth_hmac_ts(app, session, portal) -> None:
+@pytest.mark.usefixtures("portal")
+def test_dcc_sources_set_auth_hmac_ts(app, session) -> None:
     runner = app.test_cli_runner()
     changed = runner.invoke(args=["sources", "set", "autohome", "--auth", "hmac_ts"])
     assert changed.exit_code == 0, changed.output
-    session.refresh(portal)
-    assert portal.auth_mode == "hmac_ts"
+    source = sources.get_by_slug(session, "autohome")
+    session.refresh(source)
+    assert source.auth_mode == "hmac_ts"

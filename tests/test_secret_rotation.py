@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
@@ -18,11 +19,21 @@ from dcc.config import Settings
 from dcc.users.models import AgentStatus
 
 
-def node(database_url: str, redis_url: str, connection: Connection, tmp_path: Any, **keys) -> Flask:
-    return bind_to(
-        create_app(app_config(database_url, redis_url, tmp_path / "instance", **keys)),
-        connection,
-    )
+@pytest.fixture()
+def node(database_url: str, redis_url: str, connection: Connection, tmp_path: Any) -> Any:
+    """Makes a web node on the test's database with the given secret keys."""
+
+    def make(secret_key: str, fallbacks: str = "") -> Flask:
+        config = app_config(
+            database_url,
+            redis_url,
+            tmp_path / "instance",
+            secret_key=secret_key,
+            secret_key_fallbacks=fallbacks,
+        )
+        return bind_to(create_app(config), connection)
+
+    return make
 
 
 def page_token(client: FlaskClient) -> str:
@@ -40,23 +51,14 @@ def moved(client: FlaskClient, to: Flask) -> FlaskClient:
     return other
 
 
-def test_a_rotated_key_keeps_sessions_and_open_forms(
-    database_url, redis_url, connection, tmp_path, session, staff
-) -> None:
+def test_a_rotated_key_keeps_sessions_and_open_forms(node, session, staff) -> None:
     agent = staff.user("agent", "dcc_agent", password=PASSWORD)
-    before = node(database_url, redis_url, connection, tmp_path, secret_key="the-old-key")
+    before = node("the-old-key")
     browser = before.test_client()
     login(browser, "agent")
     open_form_token = page_token(browser)  # a page left open before the rotation
 
-    rotated = node(
-        database_url,
-        redis_url,
-        connection,
-        tmp_path,
-        secret_key="the-new-key",
-        secret_key_fallbacks="the-old-key",
-    )
+    rotated = node("the-new-key", "the-old-key")
     after = moved(browser, rotated)
     assert after.get("/").status_code == 200  # still logged in
     posted = after.post("/status", data={"status": "away", "csrf_token": open_form_token})
@@ -65,36 +67,25 @@ def test_a_rotated_key_keeps_sessions_and_open_forms(
     assert agent.agent_status == AgentStatus.AWAY
 
     # The answer signed the cookie again with the new key: later the old key can go.
-    only_new = node(database_url, redis_url, connection, tmp_path, secret_key="the-new-key")
+    only_new = node("the-new-key")
     assert moved(after, only_new).get("/").status_code == 200
 
 
-def test_without_the_fallback_a_new_key_logs_everyone_out(
-    database_url, redis_url, connection, tmp_path, staff
-) -> None:
+def test_without_the_fallback_a_new_key_logs_everyone_out(node, staff) -> None:
     staff.user("agent", "dcc_agent", password=PASSWORD)
-    before = node(database_url, redis_url, connection, tmp_path, secret_key="the-old-key")
+    before = node("the-old-key")
     browser = before.test_client()
     login(browser, "agent")
     token = page_token(browser)
-    rotated = node(database_url, redis_url, connection, tmp_path, secret_key="the-new-key")
+    rotated = node("the-new-key")
     after = moved(browser, rotated)
     assert after.get("/").status_code == 302
     assert after.post("/status", data={"status": "away", "csrf_token": token}).status_code == 400
 
 
-def test_a_forged_token_stays_refused_after_rotation(
-    database_url, redis_url, connection, tmp_path, staff
-) -> None:
+def test_a_forged_token_stays_refused_after_rotation(node, staff) -> None:
     staff.user("agent", "dcc_agent", password=PASSWORD)
-    rotated = node(
-        database_url,
-        redis_url,
-        connection,
-        tmp_path,
-        secret_key="the-new-key",
-        secret_key_fallbacks="the-old-key",
-    )
+    rotated = node("the-new-key", "the-old-key")
     browser = rotated.test_client()
     login(browser, "agent")
     forged = URLSafeTimedSerializer("someone-elses-key", salt="wtf-csrf-token").dumps("0" * 40)
