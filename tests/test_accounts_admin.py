@@ -110,7 +110,8 @@ def test_tokens_list_and_revoke_make_the_token_answer_401(app, client, session, 
 
     other = staff.user("other", "manager")
     staff.token(other)
-    not_his = runner.invoke(args=["tokens", "revoke", "boss", "--id", str(other.id)])
+    [his] = users.tokens_of(session, other)
+    not_his = runner.invoke(args=["tokens", "revoke", "boss", "--id", str(his.id)])
     assert not_his.exit_code == 2 and "id" in not_his.output
     huge = runner.invoke(args=["tokens", "revoke", "boss", "--id", "99999999999999999999"])
     assert huge.exit_code == 2
