@@ -123,6 +123,16 @@ def test_a_right_password_forgives_earlier_mistakes(client, session, boss, throt
     assert attempt(client, "boss", PASSWORD).status_code == 302
 
 
+def test_guesses_sent_together_cannot_all_pass(throttle) -> None:
+    """Each attempt is counted before its password is checked: parallel guesses, still in
+    flight, already hold the account's count."""
+    for _ in range(3):
+        throttle.begin("boss", "10.0.0.1")  # three guesses, none answered yet
+    with pytest.raises(LoginThrottled) as refused:
+        throttle.begin("boss", "10.0.0.2")
+    assert refused.value.field == "login"
+
+
 def test_failures_are_counted_in_redis_for_every_web_node(app, client, boss, throttle, redis):
     for _ in range(3):
         attempt(client, "boss", "wrong-guess")
@@ -130,7 +140,7 @@ def test_failures_are_counted_in_redis_for_every_web_node(app, client, boss, thr
     other_node = LoginThrottle(connect=lambda: redis)
     other_node.per_account = throttle.per_account
     with pytest.raises(LoginThrottled):
-        other_node.check("boss", "10.9.9.9")
+        other_node.begin("boss", "10.9.9.9")
 
 
 def test_without_redis_each_process_still_throttles() -> None:
@@ -138,11 +148,11 @@ def test_without_redis_each_process_still_throttles() -> None:
         return redis_lib.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
 
     throttle = LoginThrottle(connect=unreachable, per_account=parse("2 per minute"))
-    throttle.check("boss", "10.0.0.1")
-    throttle.failed("boss", "10.0.0.1")
-    throttle.failed("boss", "10.0.0.1")
+    for _ in range(2):
+        throttle.begin("boss", "10.0.0.1")
+        throttle.failed("10.0.0.1")
     with pytest.raises(LoginThrottled) as refused:
-        throttle.check("boss", "10.0.0.1")
+        throttle.begin("boss", "10.0.0.1")
     assert refused.value.status_code == 429 and refused.value.field == "login"
 
 

@@ -64,32 +64,33 @@ class LoginThrottle:
     _local: RateLimiter = field(default_factory=lambda: MovingWindowRateLimiter(MemoryStorage()))
     _redis_down_until: float = 0.0
 
-    def check(self, login: str, address: str | None) -> None:
-        """Refuse (:class:`LoginThrottled`) before the password is even looked at."""
-        for item, kind, key, whose in self._limits(login, address):
-            if not self._run("test", item, kind, key):
-                stats = self._run("get_window_stats", item, kind, key)
-                wait = max(1, math.ceil(stats.reset_time - time.time()))
-                raise LoginThrottled(
-                    f"too many failed logins {whose}; try again in {math.ceil(wait / 60)} "
-                    "minute(s)",
-                    field="login" if kind == "account" else "address",
-                    retry_after=wait,
-                )
+    def begin(self, login: str, address: str | None) -> None:
+        """Before the password is looked at: refuse (:class:`LoginThrottled`) an address or
+        an account over its limit. The attempt counts against the account at once, so a
+        burst of guesses sent together cannot all pass; :meth:`succeeded` forgives it."""
+        if address and not self._run("test", self.per_address, "address", address):
+            raise self._refusal(self.per_address, "address", address, "from this address")
+        account = _account_key(login)
+        if not self._run("hit", self.per_account, "account", account):
+            raise self._refusal(self.per_account, "account", account, "for this account")
 
-    def failed(self, login: str, address: str | None) -> None:
-        for item, kind, key, _whose in self._limits(login, address):
-            self._run("hit", item, kind, key)
+    def failed(self, address: str | None) -> None:
+        """A wrong password: it counts against the address too."""
+        if address:
+            self._run("hit", self.per_address, "address", address)
 
     def succeeded(self, login: str) -> None:
-        """The right password: the account's earlier failures are forgiven."""
+        """The right password: the account's attempts are forgiven."""
         self._run("clear", self.per_account, "account", _account_key(login))
 
-    def _limits(self, login: str, address: str | None) -> list[tuple[RateLimitItem, str, str, str]]:
-        limits = [(self.per_account, "account", _account_key(login), "for this account")]
-        if address:
-            limits.append((self.per_address, "address", address, "from this address"))
-        return limits
+    def _refusal(self, item: RateLimitItem, kind: str, key: str, whose: str) -> LoginThrottled:
+        stats = self._run("get_window_stats", item, kind, key)
+        wait = max(1, math.ceil(stats.reset_time - time.time()))
+        return LoginThrottled(
+            f"too many failed logins {whose}; try again in {math.ceil(wait / 60)} minute(s)",
+            field="login" if kind == "account" else "address",
+            retry_after=wait,
+        )
 
     def _run(self, method: str, item: RateLimitItem, *identifiers: str) -> Any:
         """``method`` of the shared (Redis) limiter, or of this process's while Redis is away."""
@@ -164,10 +165,10 @@ def log_in(
 ) -> User | None:
     """The login use case: refused while throttled, the password checked in constant time,
     a failure counted against the account and the address."""
-    throttle.check(login, address)
+    throttle.begin(login, address)
     user = users.authenticate(session, login, password)
     if user is None:
-        throttle.failed(login, address)
+        throttle.failed(address)
         return None
     throttle.succeeded(login)
     return user
