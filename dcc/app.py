@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask, jsonify
 
 import webhooks
-from dcc import api, broker, cli, db, health, instance, metrics, voice, wallboard, web
+from dcc import api, broker, cli, db, health, instance, metrics, untrusted, voice, wallboard, web
 from dcc.config import Settings
 from dcc.errors import DCCError
 
@@ -35,11 +35,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = _with_instance(settings, instance_path).checked()
     app.config.update(
         SECRET_KEY=settings.secret_key,
+        SECRET_KEY_FALLBACKS=settings.previous_secret_keys,
         TESTING=settings.testing,
         JSON_AS_ASCII=False,
         MAX_CONTENT_LENGTH=1024 * 1024,
     )
     app.extensions["dcc.settings"] = settings
+    untrusted.init_app(app)  # before any route, so that every id in a URL is checked
 
     db.init_app(app, settings.database_url or db.default_sqlite_url(instance_path))
     broker.init_app(app, settings.redis_url, instance_path)

@@ -11,13 +11,15 @@ import requests
 from flask import Flask, current_app
 
 from dcc import demo, migrate, phones, serve
+from dcc.cli_accounts import tokens_group, users_group
+from dcc.cli_support import echo_table
+from dcc.cli_support import fail as _fail
 from dcc.config import get_settings
 from dcc.db import get_database
 from dcc.errors import DCCError
 from dcc.jobs import sweeper
 from dcc.leads import sources
 from dcc.loop import audit
-from dcc.users import service
 
 
 def init_app(app: Flask) -> None:
@@ -33,12 +35,6 @@ def init_app(app: Flask) -> None:
         app.cli.add_command(group)
     app.cli.add_command(serve_command)
     app.cli.add_command(audit_command)
-
-
-def _fail(error: DCCError) -> None:
-    where = f" ({error.field})" if error.field else ""
-    click.echo(f"error{where}: {error.message}", err=True)
-    sys.exit(2)
 
 
 @click.group("db", help="Database schema.")
@@ -61,63 +57,6 @@ def db_downgrade(revision: str) -> None:
     click.echo(f"database at {revision}")
 
 
-@click.group("users", help="Staff accounts.")
-def users_group() -> None:
-    pass
-
-
-@users_group.command("create", help="Add a user with a role.")
-@click.argument("login")
-@click.option(
-    "--role", required=True, help="clerk, consultant, dcc_agent, manager, supervisor, admin"
-)
-@click.option("--name", default=None)
-@click.option("--password", default=None, help="Omit to create an account without web login.")
-@click.option("--phone", default=None, help="The phone the hotline rings for this agent.")
-@click.option("--team", default=None, help="Team name; created on first use.")
-def users_create(
-    login: str,
-    role: str,
-    name: str | None,
-    password: str | None,
-    phone: str | None,
-    team: str | None,
-) -> None:
-    try:
-        with get_database().session_scope() as session:
-            user = service.create_user(
-                session,
-                login=login,
-                role=role,
-                name=name,
-                password=password,
-                phone=phone,
-                team=team,
-                region=get_settings().default_region,
-            )
-            click.echo(f"user {user.login} ({user.role.value}) id {user.id}")
-    except DCCError as error:
-        _fail(error)
-
-
-@click.group("tokens", help="API bearer tokens.")
-def tokens_group() -> None:
-    pass
-
-
-@tokens_group.command("create", help="Issue an API token for LOGIN; printed as the last line.")
-@click.argument("login")
-@click.option("--name", default="cli")
-def tokens_create(login: str, name: str) -> None:
-    try:
-        with get_database().session_scope() as session:
-            token = service.create_token(session, service.get_by_login(session, login), name)
-    except DCCError as error:
-        _fail(error)
-    click.echo(f"token for {login} (shown once):")
-    click.echo(token)
-
-
 @click.group("sources", help="Lead sources (portals, web forms, events).")
 def sources_group() -> None:
     pass
@@ -129,7 +68,13 @@ def sources_group() -> None:
 @click.option("--channel", default="portal", show_default=True)
 @click.option("--sub-source", default=None)
 @click.option("--secret", default=None, help="Omit to generate one.")
-@click.option("--auth", "auth_mode", type=click.Choice(["hmac", "token"]), default="hmac")
+@click.option(
+    "--auth",
+    "auth_mode",
+    type=click.Choice(["hmac", "hmac_ts", "token"]),
+    default="hmac",
+    help="hmac: signed body; hmac_ts: signed with a timestamp (replays refused); token.",
+)
 @click.option("--auto-dial/--no-auto-dial", default=False)
 def sources_create(
     slug: str,
@@ -177,10 +122,7 @@ def sources_list() -> None:
     if not rows:
         click.echo("no lead sources; add one with: dcc sources create SLUG")
         return
-    header = ("slug", "name", "channel", "sub-source", "auth", "dial", "state")
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        click.echo("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+    echo_table(("slug", "name", "channel", "sub-source", "auth", "dial", "state"), rows)
 
 
 @sources_group.command("rotate", help="Give SLUG a new secret, printed as the last line.")
@@ -221,7 +163,7 @@ def _set_enabled(slug: str, enabled: bool) -> None:
 @click.option("--name", default=None)
 @click.option("--channel", default=None)
 @click.option("--sub-source", default=None, help='"" clears it.')
-@click.option("--auth", "auth_mode", type=click.Choice(["hmac", "token"]), default=None)
+@click.option("--auth", "auth_mode", type=click.Choice(["hmac", "hmac_ts", "token"]), default=None)
 @click.option("--auto-dial/--no-auto-dial", default=None)
 def sources_set(
     slug: str,

@@ -25,6 +25,9 @@ class Settings:
     database_url: str = ""  # empty: SQLite file in the instance folder
     redis_url: str = ""  # empty: embedded Redis server in the instance folder
     secret_key: str = ""
+    # Earlier secret keys, comma-separated: sessions and forms signed with one stay valid
+    # after DCC_SECRET_KEY is rotated (new ones are signed with the new key).
+    secret_key_fallbacks: str = ""
     default_region: str = "CN"
     timezone: str = "Asia/Shanghai"
     port: int = 5000
@@ -53,6 +56,11 @@ class Settings:
     def softphone(self) -> bool:
         """With an API key, agents are rung in the browser (``client:<identity>``)."""
         return bool(self.twilio_api_key_sid)
+
+    @property
+    def previous_secret_keys(self) -> list[str]:
+        """``DCC_SECRET_KEY_FALLBACKS`` as a list, newest first as written."""
+        return [key.strip() for key in self.secret_key_fallbacks.split(",") if key.strip()]
 
     @property
     def embedded(self) -> bool:

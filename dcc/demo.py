@@ -17,7 +17,8 @@ from dcc.sales import catalogue, orders
 from dcc.users import service as users
 from dcc.users.models import AgentStatus, User
 
-PASSWORD = "dcc-demo"
+#: Passes the password policy people's passwords must (dcc.users.passwords), as any would.
+PASSWORD = "dcc-demo-desk"
 
 # login, role, display name, phone the hotline rings, team
 STAFF = [

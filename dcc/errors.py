@@ -40,6 +40,14 @@ TEXTS: dict[str, str] = {
     "field.group_not_offered": N_("this report cannot be grouped that way; it offers: %(choices)s"),
     "field.unknown_time_zone": N_("unknown time zone %(value)s"),
     "field.bad_slug": N_("lowercase letters, digits, - and _ only"),
+    "field.nul": N_("contains a NUL character"),
+    "field.lone_surrogate": N_("contains a lone surrogate (%(character)s), which is not text"),
+    "field.not_a_json_number": N_("%(value)s is not a number JSON allows"),
+    "field.number_out_of_range": N_("%(value)s is beyond the range of a number"),
+    "field.too_many_digits": N_("an integer of more than %(max)s digits"),
+    "field.bad_encoding": N_("is not valid UTF-8"),
+    "field.not_json": N_("is not valid JSON: %(detail)s"),
+    "field.too_deep": N_("nests deeper than JSON may here"),
     "field.negative": N_("cannot be negative"),
     "field.too_many_yuan": N_("is more than %(max)s yuan"),
     "field.two_decimals": N_("has at most two decimals"),
@@ -138,6 +146,22 @@ TEXTS: dict[str, str] = {
     # users, access and lead sources
     "user.not_found": N_("no user %(user)s"),
     "user.login_taken": N_("login %(login)s is taken"),
+    "token.not_found": N_("%(user)s has no token %(token)s"),
+    "account.self": N_("you cannot deactivate your own account"),
+    "account.last_admin": N_("the last active admin cannot be deactivated"),
+    "account.inactive": N_("%(user)s is deactivated; activate it first"),
+    "password.too_short": N_("a password has at least %(min)s characters"),
+    "password.too_long": N_("a password has at most %(max)s characters"),
+    "password.too_common": N_(
+        "the password is too common or too easy to guess: use a few unrelated words, or mix "
+        "letters, digits and signs"
+    ),
+    "login.throttled_account": N_(
+        "too many failed logins for this account; try again in %(minutes)s minute(s)"
+    ),
+    "login.throttled_address": N_(
+        "too many failed logins from this address; try again in %(minutes)s minute(s)"
+    ),
     "auth.role_required": N_("this needs one of the roles: %(roles)s"),
     "auth.token_required": N_("a bearer token is required"),
     "auth.token_unknown": N_("the token is unknown or revoked"),
@@ -146,6 +170,20 @@ TEXTS: dict[str, str] = {
     "auth.header_wrong": N_("%(header)s is wrong"),
     "auth.signature_required": N_("%(header)s is required: sha256=<hex HMAC-SHA256 of the body>"),
     "auth.signature_mismatch": N_("%(header)s does not match the body"),
+    "auth.signature_mismatch_timestamped": N_(
+        "%(header)s does not match the timestamp and the body"
+    ),
+    "auth.signature_format": N_(
+        "%(header)s must be sha256= and 64 lowercase hex digits, nothing more"
+    ),
+    "auth.timestamp_required": N_(
+        "%(header)s is required: the Unix time in seconds, signed with the body"
+    ),
+    "auth.timestamp_format": N_("%(header)s must be the Unix time in whole seconds"),
+    "auth.timestamp_stale": N_(
+        "%(header)s is more than %(minutes)s minutes from the server's time: sign each delivery "
+        "when it is sent (a replay, or a wrong clock)"
+    ),
     "auth.twilio_signature": N_("invalid Twilio signature"),
     "source.not_found": N_("no lead source %(source)s"),
     "source.exists": N_("source %(source)s exists"),
@@ -235,6 +273,10 @@ class DCCError(Exception):
 
 class ConfigurationError(DCCError):
     """A setting is missing or malformed; the service refuses to start."""
+
+
+class MalformedInput(DCCError):
+    """Input that cannot be read or stored at all (bad JSON, a NUL, an id out of range)."""
 
 
 class ValidationError(DCCError):

@@ -14,6 +14,8 @@ import pytest
 from stream_support import StreamClient, log_in
 from test_run_script import DCC, _environment, _free_port, instance
 
+from dcc import demo
+
 pytestmark = pytest.mark.redis
 __all__ = ["instance"]  # the fixture: leaves no process of the run behind
 
@@ -56,7 +58,7 @@ def test_serve_relays_streams_on_the_pages_port_and_stops_with_streams_open(
             assert proc.poll() is None, log_path.read_text()
             assert time.monotonic() < deadline, log_path.read_text()
             time.sleep(0.5)
-        cookie = log_in(base_url, "agent1", "dcc-demo")
+        cookie = log_in(base_url, "agent1", demo.PASSWORD)
         streams = [StreamClient(base_url, "/stream", cookie) for _ in range(3)]
         assert [s.status for s in streams] == [200, 200, 200]
         assert [s.event()[0] for s in streams] == ["ready"] * 3

@@ -6,18 +6,21 @@ touch details (``details["extra"]``), since real feeds add fields without notice
 (:mod:`webhooks.adf`) maps onto the same fields and is read liberally: an optional value that
 does not validate (an e-mail, a year, a second phone) is kept in the details instead of
 refusing the lead. Only the phone decides whether a lead can be taken.
+
+Underneath, every format obeys :mod:`dcc.untrusted`: JSON is read by its strict reader (no
+``NaN``, ``1e400`` or endless integers, even in unknown fields), and no text may hold a NUL or
+a lone surrogate. (XML cannot carry either: the parser refuses them as characters.)
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
-from dcc import phones
-from dcc.errors import DCCError, InvalidPhoneNumber, ValidationError
+from dcc import phones, untrusted
+from dcc.errors import DCCError, InvalidPhoneNumber, MalformedInput, ValidationError
 from dcc.fields import Text
 from dcc.leads import fields as lead_fields
 from dcc.leads.intake import LeadInput
@@ -37,10 +40,8 @@ class UnsupportedContentType(DCCError):
     status_code = 415
 
 
-class MalformedBody(DCCError):
+class MalformedBody(MalformedInput):
     """The body cannot be read at all (bad JSON, bad XML, a DTD, a wrong charset)."""
-
-    status_code = 400
 
 
 class InvalidFields(ValidationError):
@@ -212,11 +213,9 @@ def _decode(body: bytes, charset: str | None) -> str:
 
 def _json(body: bytes, charset: str | None) -> dict[str, Any]:
     try:
-        data = json.loads(_decode(body, charset))
-    except json.JSONDecodeError as exc:
-        raise MalformedBody("body.unreadable", field="body", detail=f"not JSON: {exc}") from exc
-    except RecursionError as exc:
-        raise MalformedBody("body.too_deep", field="body", depth=MAX_JSON_DEPTH) from exc
+        data = untrusted.loads(_decode(body, charset))
+    except MalformedInput as exc:
+        raise MalformedBody(exc.code, field=exc.field, **exc.params) from exc
     if not isinstance(data, dict):
         raise MalformedBody("body.not_an_object", field="body")
     if _depth(data) > MAX_JSON_DEPTH:
@@ -250,6 +249,8 @@ def _form(body: bytes, charset: str | None) -> dict[str, Any]:
         ) from exc
     out: dict[str, Any] = {}
     for key, value in pairs:
+        untrusted.check_text(key, "body")
+        untrusted.check_text(value, key)
         if key not in out:
             out[key] = value
         elif key not in FIELDS:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from dcc.api.auth import authenticate_request, current_user
+from dcc.api.blueprint import Blueprint
 from dcc.api.schemas import CallCreate, CallPlaced, CallQuery, CallSummaryOut
 from dcc.calls import dialer, history
 from dcc.calls import service as calls

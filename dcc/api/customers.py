@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from dcc import phones
 from dcc.api import serialize
 from dcc.api.auth import authenticate_request, current_user
+from dcc.api.blueprint import Blueprint
 from dcc.api.permissions import require_role
 from dcc.api.schemas import CustomerOut, Merge, PhoneQuery
 from dcc.config import get_settings

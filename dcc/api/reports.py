@@ -13,13 +13,13 @@ from typing import Any
 import marshmallow as ma
 from flask import Response, send_file
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import validate
 
 from dcc import audit, reports
 from dcc.api.auth import authenticate_request, current_user
+from dcc.api.blueprint import Blueprint
 from dcc.api.permissions import require_role
-from dcc.api.schemas import Strict
+from dcc.api.schemas import Id, Strict
 from dcc.config import get_settings
 from dcc.db import get_session
 from dcc.leads.models import Channel, Grade, LeadStatus
@@ -55,7 +55,7 @@ class CustomerExportQuery(Strict):
     channel = ma.fields.String(
         load_default=None, validate=validate.OneOf([c.value for c in Channel])
     )
-    owner_id = ma.fields.Integer(load_default=None)
+    owner_id = Id(load_default=None)
 
 
 def _period(query: dict[str, Any]) -> Period:

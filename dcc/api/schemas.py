@@ -12,6 +12,7 @@ from dcc.fields import Rule
 from dcc.leads import fields as lead_fields
 from dcc.leads.models import Channel, Grade, LeadStatus, LostReason, ValueTier
 from dcc.sales.models import OrderStatus
+from dcc.untrusted import MAX_ID
 
 #: A marshmallow error key -> the code of the refusal (``Field.error_messages``' keys).
 FIELD_ERRORS = {
@@ -37,6 +38,14 @@ def coded(error: DCCError) -> dict[str, Any]:
 
 def _refusal(code: str) -> dict[str, Any]:
     return coded(ValidationError(code))
+
+
+class Id(ma.fields.Integer):
+    """A database id in a body or a query: 1 to the database's largest integer."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        range_ = validate.Range(1, MAX_ID, error=f"must be an id from 1 to {MAX_ID}")
+        super().__init__(validate=range_, **kwargs)
 
 
 class Strict(ma.Schema):
@@ -98,7 +107,7 @@ class LeadCreate(Strict):
     grade = Ruled(lead_fields.INTAKE_GRADE)
     comments = Ruled(lead_fields.COMMENTS)
     consent = Ruled(lead_fields.CONSENT, load_default=False)
-    owner_id = ma.fields.Integer(load_default=None, allow_none=True)
+    owner_id = Id(load_default=None, allow_none=True)
     external_id = Ruled(lead_fields.EXTERNAL_ID)
 
 
@@ -217,17 +226,15 @@ class CustomerOut(ma.Schema):
 
 
 class Reassign(Strict):
-    owner_id = ma.fields.Integer(required=True)
+    owner_id = Id(required=True)
 
 
 class Merge(Strict):
-    customer_ids = ma.fields.List(
-        ma.fields.Integer(), required=True, validate=validate.Length(min=1)
-    )
+    customer_ids = ma.fields.List(Id(), required=True, validate=validate.Length(min=1))
 
 
 class CallCreate(Strict):
-    lead_id = ma.fields.Integer(required=True)
+    lead_id = Id(required=True)
 
 
 class CallPlaced(ma.Schema):
@@ -237,7 +244,7 @@ class CallPlaced(ma.Schema):
 
 
 class CallQuery(Strict):
-    lead_id = ma.fields.Integer(required=True)
+    lead_id = Id(required=True)
 
 
 CallSummaryOut = CallOut

@@ -106,7 +106,8 @@ class LeadSource(Base):
     channel: Mapped[Channel] = mapped_column(enum_column(Channel))
     sub_source: Mapped[str | None] = mapped_column(String(120))
     secret: Mapped[str] = mapped_column(String(128))
-    # "hmac": X-DCC-Signature over the body; "token": a static header for portals that can't sign.
+    # "hmac": X-DCC-Signature over the body (a timestamp optional); "hmac_ts": with
+    # X-DCC-Timestamp required; "token": a static header for portals that can't sign.
     auth_mode: Mapped[str] = mapped_column(String(10), default="hmac")
     auto_dial: Mapped[bool] = mapped_column(default=False)
     enabled: Mapped[bool] = mapped_column(default=True)

@@ -2,7 +2,9 @@
 
 Exports are permission-controlled by the API (who may export what) and audit-logged there;
 this module only builds workbooks. Phone numbers are masked unless the reader may see them
-(:func:`dcc.leads.access.can_see_full_phone`). Workbooks are built in memory with openpyxl's
+(:func:`dcc.leads.access.can_see_full_phone`). Every text cell is written as text: a value that
+Excel would read as a formula or a command (a lead named ``=HYPERLINK(...)``) is neutralised
+by :func:`as_text`. Workbooks are built in memory with openpyxl's
 write-only mode (rows are streamed into the file, not kept as cell objects), which stays
 small up to the configured row cap (``DCC_EXPORT_MAX_ROWS``, 100,000 by default).
 """
@@ -34,6 +36,8 @@ from dcc.users.models import User
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMATS = {"rate": "0.0%", "seconds": "0", "float": "0.00", "date": "yyyy-mm-dd", "int": "0"}
+#: What makes a spreadsheet read a cell as a formula or a DDE command (OWASP, CSV injection).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class ExportTooLarge(DCCError):
@@ -53,6 +57,15 @@ def value(row: Any, key: str) -> Any:
     return current
 
 
+def as_text(value: Any) -> Any:
+    """A cell value as Excel must show it: text that could start a formula is prefixed with a
+    single quote (OWASP's advice), so it stays visible text in Excel, LibreOffice and any CSV
+    saved from the workbook. Numbers, dates and None pass unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
 def report_workbook(report: Report[Any, Any], *, max_rows: int) -> bytes:
     """The report's table with Chinese headers and a totals line, and a sheet saying what it is."""
     if len(report.rows) > max_rows:
@@ -66,7 +79,7 @@ def report_workbook(report: Report[Any, Any], *, max_rows: int) -> bytes:
     totals[0] = _bold(sheet, labels.TOTAL)
     sheet.append(totals)
     about = book.create_sheet("说明")
-    about.append(["报表", report.title])
+    about.append(["报表", as_text(report.title)])
     about.append(["期间", f"{report.period.start.isoformat()} 至 {report.period.end.isoformat()}"])
     about.append(["时区", report.period.timezone])
     about.append(["分组", labels.REPORT_GROUP[report.group] if report.group else labels.ALL])
@@ -79,7 +92,7 @@ def _header(sheet: WriteOnlyWorksheet, columns: Iterable[Column]) -> None:
 
 
 def _bold(sheet: WriteOnlyWorksheet, text: str) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value=text)
+    cell = WriteOnlyCell(sheet, value=as_text(text))
     cell.font = Font(bold=True)
     return cell
 
@@ -89,7 +102,7 @@ def _cells(sheet: WriteOnlyWorksheet, columns: Iterable[Column], row: Any) -> li
     for column in columns:
         raw = value(row, column.key)
         if column.kind == "text" or raw is None:
-            cells.append(raw)
+            cells.append(as_text(raw))
             continue
         cell = WriteOnlyCell(sheet, value=raw)
         cell.number_format = FORMATS[column.kind]
@@ -217,16 +230,17 @@ def _customer_rows(
     for customer, lead, owner_name in session.execute(stmt):
         yield [
             customer.id,
-            customer.name,
+            as_text(customer.name),
+            # Normalised by the service (E.164 or masked): digits, never a formula.
             customer.phone if full else phones.mask(customer.phone),
             labels.of(customer.kind),
-            customer.city,
+            as_text(customer.city),
             lead.id,
             labels.of(lead.channel),
-            lead.series or lead.model,
+            as_text(lead.series or lead.model),
             labels.of(lead.grade),
             labels.of(lead.status),
-            owner_name or labels.UNASSIGNED,
+            as_text(owner_name) or labels.UNASSIGNED,
             labels.of(lead.lost_reason) if lead.lost_reason else None,
             _local(lead.created_at, timezone),
             _local(lead.next_action_at, timezone),

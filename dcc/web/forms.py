@@ -26,6 +26,7 @@ from wtforms import (
 )
 from wtforms.validators import (
     DataRequired,
+    EqualTo,
     Length,
     Optional,
     StopValidation,
@@ -35,6 +36,7 @@ from dcc.errors import DCCError
 from dcc.fields import Choice, Rule
 from dcc.leads import fields as lead_fields
 from dcc.sales import fields as sales_fields
+from dcc.untrusted import optional_db_id
 from dcc.web import labels
 from dcc.web.messages import problem_of
 
@@ -89,7 +91,7 @@ class LoginForm(FlaskForm):
 class OutcomeForm(FlaskForm):
     """Wrap-up: the result is required; a visit or a lost request may follow."""
 
-    call_id = HiddenField()
+    call_id = HiddenField(filters=[optional_db_id])
     result = TextAreaField(
         _l("Result"),
         validators=[
@@ -116,7 +118,9 @@ class OutcomeForm(FlaskForm):
     appointment_at = DateTimeLocalField(
         _l("Visit time"), format=LOCAL_FORMAT, validators=[Optional()]
     )
-    consultant = SelectField(_l("Consultant"), coerce=int, choices=[], validate_choice=False)
+    consultant = SelectField(
+        _l("Consultant"), coerce=optional_db_id, choices=[], validate_choice=False
+    )
     lost_reason = SelectField(
         _l("Lost reason"),
         choices=[SelectChoice("", "—"), *rule_choices(lead_fields.LOST_REASON, "lost_reason")],
@@ -143,10 +147,10 @@ class NewCustomerForm(FlaskForm):
 class ArrivalForm(FlaskForm):
     """An invited customer came: found by phone (any format) or picked from today's list."""
 
-    appointment_id = HiddenField()
+    appointment_id = HiddenField(filters=[optional_db_id])
     phone = StringField(_l("Phone"), validators=[Optional()])
     consultant = SelectField(
-        _l("Receiving consultant"), coerce=int, choices=[], validate_choice=False
+        _l("Receiving consultant"), coerce=optional_db_id, choices=[], validate_choice=False
     )
     party_size = IntegerField(
         _l("Party size"), default=1, validators=[Checked(sales_fields.PARTY_SIZE)]
@@ -160,7 +164,7 @@ class WalkInForm(FlaskForm):
     phone = StringField(_l("Phone"), validators=[Optional()])
     series = StringField(_l("Model of interest"), validators=[Checked(lead_fields.SERIES)])
     consultant = SelectField(
-        _l("Receiving consultant"), coerce=int, choices=[], validate_choice=False
+        _l("Receiving consultant"), coerce=optional_db_id, choices=[], validate_choice=False
     )
     party_size = IntegerField(
         _l("Party size"), default=1, validators=[Checked(sales_fields.PARTY_SIZE)]
@@ -189,6 +193,10 @@ class SourceSettingsForm(FlaskForm):
         _l("Authentication"),
         choices=[
             SelectChoice("hmac", cast(str, _l("Signed (X-DCC-Signature)"))),
+            SelectChoice(
+                "hmac_ts",
+                cast(str, _l("Signed with a timestamp (X-DCC-Signature + X-DCC-Timestamp)")),
+            ),
             SelectChoice("token", cast(str, _l("Static token (X-DCC-Token)"))),
         ],
     )
@@ -203,3 +211,28 @@ class SourceForm(SourceSettingsForm):
 
 class ScriptForm(FlaskForm):
     steps = FieldList(FormField(StepForm), min_entries=1, max_entries=12)
+
+
+class PasswordForm(FlaskForm):
+    """A new password, typed twice (the policy is the domain's: dcc.users.passwords)."""
+
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=72)])
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[EqualTo("password", message=_l("The two passwords differ."))],
+    )
+
+
+class UserForm(PasswordForm):
+    """A new staff account with its password (``dcc users create --no-password`` makes an
+    account that only holds API tokens)."""
+
+    login = StringField(_l("Login"), validators=[DataRequired(), Length(max=80)])
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=80)])
+    role = SelectField(_l("Role"), choices=labels.choices("role"))
+    team = StringField(_l("Team"), validators=[Optional(), Length(max=80)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
+
+
+class TokenForm(FlaskForm):
+    name = StringField(_l("Token name"), validators=[Optional(), Length(max=80)])

@@ -28,17 +28,18 @@ from dcc.errors import ValidationError
 from dcc.leads import fields as lead_fields
 from dcc.leads.access import TEAM_ROLES
 from dcc.leads.reassignment import OWNER_ROLES
+from dcc.untrusted import db_id
 from dcc.users.models import User
 from dcc.web import labels
 from dcc.web.forms import Checked, choices
 from dcc.web.messages import field_message, say
 
 
-def optional_int(value: Any) -> int | None:
-    """A select's value as an int; the empty placeholder as None."""
+def optional_id(value: Any) -> int | None:
+    """A select's id; the empty placeholder as None (``ValueError`` beyond the id range)."""
     if value is None or value == "":
         return None
-    return int(value)
+    return db_id(value)
 
 
 def _any(table: str) -> list[SelectChoice]:
@@ -69,7 +70,7 @@ class CustomerFilterForm(FlaskForm):
     q = StringField(_l("Name or phone"), validators=[Optional(), Length(max=60)])
     grade = SelectField(_l("Grade"), choices=_any("grade"), default="")
     status = SelectField(_l("Status"), choices=_any("lead_status"), default="")
-    owner = SelectField(_l("Owner"), coerce=optional_int, choices=[])
+    owner = SelectField(_l("Owner"), coerce=optional_id, choices=[])
     channel = SelectField(_l("Source"), choices=_any("channel"), default="")
     start = DateField(_l("From"), name="from", validators=[Optional()])
     end = DateField(_l("To"), name="to", validators=[Optional()])
@@ -80,7 +81,7 @@ class CustomersForm(FlaskForm):
 
     customer_ids = SelectMultipleField(
         _l("Customers"),
-        coerce=int,
+        coerce=db_id,
         validate_choice=False,
         validators=[DataRequired(message=_l("Select at least one customer."))],
     )
@@ -89,7 +90,7 @@ class CustomersForm(FlaskForm):
 class ReassignForm(CustomersForm):
     owner_id = SelectField(
         _l("New owner"),
-        coerce=optional_int,
+        coerce=optional_id,
         choices=[],
         validators=[InputRequired(message=_l("Choose the new owner."))],
     )
@@ -99,7 +100,7 @@ class MergeForm(CustomersForm):
     """Two steps: the ticked customers are shown to pick the one kept, then merged."""
 
     survivor_id = SelectField(
-        _l("Customer kept"), coerce=optional_int, choices=[], validate_choice=False
+        _l("Customer kept"), coerce=optional_id, choices=[], validate_choice=False
     )
     confirm = HiddenField()
 
@@ -109,7 +110,7 @@ class LeadReassignForm(FlaskForm):
 
     owner_id = SelectField(
         _l("New owner"),
-        coerce=optional_int,
+        coerce=optional_id,
         choices=[],
         validators=[InputRequired(message=_l("Choose the new owner."))],
     )
@@ -139,7 +140,7 @@ class ReviewFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    owner = SelectField(_l("Owner"), coerce=optional_int, choices=[])
+    owner = SelectField(_l("Owner"), coerce=optional_id, choices=[])
     start = DateField(_l("From"), name="from", validators=[Optional()])
     end = DateField(_l("To"), name="to", validators=[Optional()])
     uncommented = SelectField(

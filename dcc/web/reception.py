@@ -52,8 +52,8 @@ def arrival() -> Response:
         flash(_("Check the party size."), "error")
         return redirect(back)
     try:
-        if (form.appointment_id.data or "").isdigit():
-            appointment = session.get(Appointment, int(form.appointment_id.data or 0))
+        if isinstance(form.appointment_id.data, int):
+            appointment = session.get(Appointment, form.appointment_id.data)
             if appointment is None:
                 raise NotFound("appointment.not_found", field="appointment_id")
         else:
