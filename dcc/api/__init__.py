@@ -36,10 +36,10 @@ def init_app(app: Flask) -> None:
         },
     )
     api = DccApi(app)
-    from dcc.api import calls, customers, leads, orders, reports
+    from dcc.api import calls, customers, leads, orders, reports, staffing
 
     blueprints = (customers.blp, leads.blp, orders.blp, calls.blp, reports.blp, reports.exports)
-    for blueprint in blueprints:
+    for blueprint in (*blueprints, staffing.blp):
         api.register_blueprint(blueprint, url_prefix=API_PREFIX + blueprint.url_prefix)
     app.extensions["dcc.api"] = api
     app.register_error_handler(HTTPException, _http_error)

@@ -42,6 +42,7 @@ def init_app(app: Flask) -> None:
         reviews,
         softphone,
         sources,
+        staffing,
         stream,
         wallboard,
     )
@@ -77,6 +78,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(orders.bp)
     for module in (wallboard, customers, queues, reviews, reports):  # supervisors and managers
         app.register_blueprint(module.bp)
+    app.register_blueprint(staffing.bp)
     admin.mount_rq_dashboard(app)
     _template_helpers(app, settings.timezone)
 
