@@ -14,6 +14,7 @@ from dcc import migrate
 from dcc.db import get_database
 from dcc.errors import DCCError
 from dcc.loop import audit
+from dcc.staffing_cli import rota_group
 
 
 def main() -> None:
@@ -33,6 +34,7 @@ def init_app(app: Flask) -> None:
         demo_group,
         sim_group,
         jobs_group,
+        rota_group,
     ):
         app.cli.add_command(group)
     app.cli.add_command(serve_command)
