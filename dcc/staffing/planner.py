@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from dcc import clock
 from dcc.calls.models import Call, CallDirection
@@ -198,33 +198,31 @@ def _hotline(
 ) -> tuple[list[tuple[int | None, dt.datetime]], int]:
     """Count the hotline's calls; returns the answering legs (lead, end) and the after-hours."""
     opening = parse_hours(settings.opening_hours)
-    parents = session.execute(
-        _in_scope(
-            select(Call.sid, Call.started_at, Call.created_at, Call.ended_at, Call.status).where(
-                Call.direction == CallDirection.INBOUND,
-                Call.parent_sid.is_(None),
-                Call.leg == "customer",
-                Call.created_at >= start,
-                Call.created_at < end,
-            ),
-            reader,
-            Call.lead_id,
-        )
-    ).all()
+    caller = aliased(Call)  # the caller's own leg
+    in_weeks = _in_scope(
+        select(caller.sid, caller.started_at, caller.created_at, caller.ended_at).where(
+            caller.direction == CallDirection.INBOUND,
+            caller.parent_sid.is_(None),
+            caller.leg == "customer",
+            caller.created_at >= start,
+            caller.created_at < end,
+        ),
+        reader,
+        caller.lead_id,
+    )
+    parents = session.execute(in_weeks).all()
     legs: dict[str, tuple[Any, ...]] = {}
-    sids = [p.sid for p in parents if p.sid]
-    for chunk in range(0, len(sids), 500):
-        for row in session.execute(
-            select(Call.parent_sid, Call.lead_id, Call.answered_at, Call.ended_at, Call.duration)
-            .where(
-                Call.parent_sid.in_(sids[chunk : chunk + 500]),
-                Call.leg == "agent",
-                Call.answered_at.is_not(None),
-            )
-            .order_by(Call.answered_at)
-        ):
-            if row.parent_sid is not None:
-                legs.setdefault(row.parent_sid, tuple(row))
+    for row in session.execute(
+        select(Call.parent_sid, Call.lead_id, Call.answered_at, Call.ended_at, Call.duration)
+        .where(
+            Call.parent_sid.in_(in_weeks.with_only_columns(caller.sid)),
+            Call.leg == "agent",
+            Call.answered_at.is_not(None),
+        )
+        .order_by(Call.answered_at)
+    ):
+        if row.parent_sid is not None:
+            legs.setdefault(row.parent_sid, tuple(row))
     answered_legs: list[tuple[int | None, dt.datetime]] = []
     after_hours = 0
     for parent in parents:
@@ -273,20 +271,18 @@ def _web_leads(
         leads = leads.where(visible_leads(reader))
     rows = session.execute(leads).all()
     first_calls: dict[int, tuple[Any, ...]] = {}
-    ids = [r.id for r in rows]
-    for chunk in range(0, len(ids), 500):
-        for row in session.execute(
-            select(Call.lead_id, Call.answered_at, Call.ended_at, Call.duration)
-            .where(
-                Call.lead_id.in_(ids[chunk : chunk + 500]),
-                Call.direction == CallDirection.OUTBOUND,
-                Call.leg == "agent",
-                Call.parent_sid.is_(None),
-            )
-            .order_by(Call.created_at, Call.id)
-        ):
-            if row.lead_id is not None:
-                first_calls.setdefault(row.lead_id, tuple(row))
+    for row in session.execute(
+        select(Call.lead_id, Call.answered_at, Call.ended_at, Call.duration)
+        .where(
+            Call.lead_id.in_(leads.with_only_columns(Lead.id)),
+            Call.direction == CallDirection.OUTBOUND,
+            Call.leg == "agent",
+            Call.parent_sid.is_(None),
+        )
+        .order_by(Call.created_at, Call.id)
+    ):
+        if row.lead_id is not None:
+            first_calls.setdefault(row.lead_id, tuple(row))
     ended: list[tuple[int | None, dt.datetime]] = []
     for lead_id, created_at in rows:
         due = clock.next_opening(created_at, settings.timezone, calling)
