@@ -6,8 +6,6 @@ the same parser and the same write, for every team.
 
 from __future__ import annotations
 
-import sys
-
 import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,10 +19,14 @@ from dcc.staffing.shifts import rota_from_plan
 from dcc.users.models import Role, Team, User
 
 
-def _fail(error: DCCError) -> None:
-    where = f" ({error.field})" if error.field else ""
-    click.echo(f"error{where}: {error.message}", err=True)
-    sys.exit(2)
+class Refused(click.ClickException):
+    """A domain refusal, naming its field; exit status 2 like the other ``dcc`` commands."""
+
+    exit_code = 2
+
+    def __init__(self, error: DCCError) -> None:
+        where = f" ({error.field})" if error.field else ""
+        super().__init__(f"{error.message}{where}")
 
 
 @click.group("rota", help="The rota (排班): each DCC agent's planned shifts in the week.")
@@ -80,7 +82,7 @@ def rota_set(login: str, weekday: str, shifts: str) -> None:
             rota.set_days(session, None, {(agent.id, day): rota.parse_day(shifts, field="shifts")})
             _echo_week([agent], rota.week(session, [agent]))
     except DCCError as error:
-        _fail(error)
+        raise Refused(error) from error
 
 
 @rota_group.command(
