@@ -20,6 +20,7 @@ from dcc.errors import DCCError
 from dcc.jobs import sweeper
 from dcc.leads import sources
 from dcc.loop import audit
+from dcc.staffing_cli import rota_group
 
 
 def init_app(app: Flask) -> None:
@@ -31,6 +32,7 @@ def init_app(app: Flask) -> None:
         demo_group,
         sim_group,
         jobs_group,
+        rota_group,
     ):
         app.cli.add_command(group)
     app.cli.add_command(serve_command)

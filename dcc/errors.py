@@ -27,6 +27,7 @@ TEXTS: dict[str, str] = {
     "field.bad_choice": N_("must be one of %(choices)s"),
     "field.not_text": N_("must be text"),
     "field.not_integer": N_("must be a whole number"),
+    "field.not_a_number": N_("must be a number"),
     "field.not_boolean": N_("must be true or false"),
     "field.not_email": N_("is not an e-mail address"),
     "field.not_a_date": N_("must be a date like 2026-01-31"),
@@ -202,6 +203,13 @@ TEXTS: dict[str, str] = {
     "script.step_incomplete": N_("step %(step)s needs a title and a text"),
     "script.unknown_placeholder": N_("step %(step)s uses unknown placeholder {%(placeholder)s}"),
     "report.not_found": N_("no report %(report)s"),
+    "rota.not_a_shift": N_("%(value)s is not a shift like 09:00-17:30"),
+    "rota.ends_before_start": N_("%(value)s: a shift must end after it starts"),
+    "rota.overlap": N_("two shifts of one day overlap"),
+    "rota.not_a_time": N_("%(value)s is not a time of day like 09:30"),
+    "rota.not_on_half_hour": N_("%(value)s: shifts start and end on the hour or the half hour"),
+    "rota.bad_weekday": N_("%(value)s is not a weekday: mon … sun, or 1 … 7 (Monday 1)"),
+    "rota.no_agent": N_("no DCC agent %(agent)s to plan"),
     "live.unavailable": N_("live updates are unavailable (Redis cannot be reached)"),
     "live.too_many_streams": N_(
         "this user already has %(limit)s live streams open; close a page and retry"

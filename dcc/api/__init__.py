@@ -13,7 +13,7 @@ from flask import Flask, jsonify, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
-from dcc.api import calls, customers, labels, leads, orders, reports
+from dcc.api import calls, customers, labels, leads, orders, reports, staffing
 from dcc.api.auth import authenticate_request
 from dcc.config import get_settings
 
@@ -49,6 +49,7 @@ def init_app(app: Flask) -> None:
         reports.blp,
         reports.exports,
         labels.blp,
+        staffing.blp,
     )
     for blueprint in blueprints:
         api.register_blueprint(blueprint, url_prefix=API_PREFIX + blueprint.url_prefix)

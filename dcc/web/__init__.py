@@ -35,6 +35,7 @@ from dcc.web import (
     security,
     softphone,
     sources,
+    staffing,
     stream,
     users,
     wallboard,
@@ -82,6 +83,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(orders.bp)
     for module in (wallboard, customers, queues, reviews, reports):  # supervisors and managers
         app.register_blueprint(module.bp)
+    app.register_blueprint(staffing.bp)
     admin.mount_rq_dashboard(app)
     _template_helpers(app, settings.timezone)
 
