@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, jsonify
 
-from dcc import broker, db
+from dcc import broker, db, logs
 from dcc.config import Settings
 
 SIM_ACCOUNT_SID = "AC" + "0" * 32
@@ -33,7 +34,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=1024 * 1024,
     )
     app.extensions["dcc.settings"] = settings
+    if not settings.testing and not logging.getLogger().handlers:
+        logs.configure(settings.log_format)  # a process that set up no logging of its own
 
+    logs.init_app(app)  # first: its access line is written after the request's commit
     db.init_app(app, settings.database_url or db.default_sqlite_url(instance_path))
     broker.init_app(app, settings.redis_url, instance_path)
 
@@ -57,7 +61,7 @@ def _with_instance(settings: Settings, instance_path: str) -> Settings:
 
     os.makedirs(instance_path, exist_ok=True)
     settings = replace(settings, instance_path=instance_path)
-    if not settings.secret_key and not settings.database_url and not settings.testing:
+    if not settings.secret_key and settings.embedded and not settings.testing:
         # Embedded mode keeps one generated key, so logins survive a restart.
         settings = replace(settings, secret_key=_instance_secret(instance_path, "secret_key"))
     if settings.telephony == "sim":

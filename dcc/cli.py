@@ -2,24 +2,61 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 
 import click
 from flask import Flask
 from flask.cli import FlaskGroup
 
-from dcc import migrate
+from dcc import logs, migrate
+from dcc.config import Settings, get_settings, refuse_to_start
 from dcc.db import get_database
-from dcc.errors import DCCError
+from dcc.errors import ConfigurationError, DCCError
 
 
 def main() -> None:
-    """Entry point of the ``dcc`` console script."""
+    """Entry point of the ``dcc`` console script.
+
+    Bad settings stop every command with one line per problem and exit code 2; ``dcc config
+    check`` is the one command that runs without the app, to show them.
+    """
     from dcc.app import create_app
 
-    cli = FlaskGroup(create_app=lambda: create_app(), help="DCC: leads and calls for dealers.")
+    def build() -> Flask:
+        try:
+            return create_app()
+        except ConfigurationError as error:
+            refuse_to_start(error)
+
+    cli = FlaskGroup(create_app=build, help="DCC: leads and calls for dealers.")
+    cli.add_command(config_group)
     cli.main(prog_name="dcc")
+
+
+@click.group("config", help="The service's settings.")
+def config_group() -> None:
+    pass
+
+
+@config_group.command(
+    "check", help="Print the effective settings (secrets masked) and every problem; exit 2 if any."
+)
+def config_check() -> None:
+    settings = Settings.from_env()
+    described = list(settings.described())
+    width = max(len(name) for name, _ in described)
+    for name, value in described:
+        click.echo(f"{name:<{width}}  {value}")
+    mode = "embedded (SQLite and Redis in the instance folder)" if settings.embedded else "servers"
+    click.echo(f"mode: {mode}; telephony: {settings.telephony}")
+    problems = settings.problems()
+    if not problems:
+        click.echo("no problems found")
+        return
+    click.echo(f"{len(problems)} problem(s):", err=True)
+    for problem in problems:
+        click.echo(f"  {problem}", err=True)
+    sys.exit(2)
 
 
 def init_app(app: Flask) -> None:
@@ -338,7 +375,7 @@ def jobs_group() -> None:
 
 
 @jobs_group.command(
-    "sweep", help="Enqueue outbox work that has not reached RQ (once, or --every N s)."
+    "sweep", help="Enqueue due outbox work: the scheduler (once, or --every N s, forever)."
 )
 @click.option("--every", type=float, default=None, help="Keep sweeping every N seconds.")
 def jobs_sweep(every: float | None) -> None:
@@ -350,7 +387,7 @@ def jobs_sweep(every: float | None) -> None:
     if every is None:
         click.echo(f"{sweeper.sweep_once(app)} job(s) enqueued")
         return
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    logs.configure(get_settings(app).log_format)
     sweeper.run_forever(app, every)
 
 

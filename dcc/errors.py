@@ -5,6 +5,8 @@ Each error may name the field it is about, so that an API client or a form can p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class DCCError(Exception):
     """Base of every domain error."""
@@ -24,7 +26,17 @@ class DCCError(Exception):
 
 
 class ConfigurationError(DCCError):
-    """A setting is missing or malformed; the service refuses to start."""
+    """Settings that are missing or malformed; the service refuses to start.
+
+    ``problems`` holds one line per problem, each naming its setting
+    (``"DCC_TIMEZONE: 'Mars/Base' is not a time zone"``).
+    """
+
+    def __init__(
+        self, message: str, *, field: str | None = None, problems: Sequence[str] = ()
+    ) -> None:
+        super().__init__(message, field=field)
+        self.problems = list(problems) or [f"{field}: {message}" if field else message]
 
 
 class ValidationError(DCCError):

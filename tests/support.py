@@ -13,12 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
-from dcc import clock
 from dcc.jobs import runner
-from dcc.jobs.models import OutboxJob
 from telephony import TelephonyUnavailable
 
 Answer = tuple[int, dict[str, Any]]  # an HTTP status and its JSON body
@@ -87,26 +85,8 @@ class RecordingTelephony:
 
 
 def run_due(session: Session, until: dt.datetime | None = None) -> list[str]:
-    """Run every outbox job due by ``until`` (default: now), as RQ would, in order."""
-    results = []
-    ran: set[int] = set()
-    while True:
-        session.expire_all()
-        due = session.scalars(
-            select(OutboxJob.id)
-            .where(
-                OutboxJob.done_at.is_(None),
-                OutboxJob.canceled_at.is_(None),
-                OutboxJob.run_at <= (until or clock.now()),
-                OutboxJob.id.not_in(ran or {0}),
-            )
-            .order_by(OutboxJob.run_at, OutboxJob.id)
-        ).all()
-        if not due:
-            return results
-        for outbox_id in due:
-            ran.add(outbox_id)
-            results.append(runner.run(outbox_id))
+    """Run every outbox job due by ``until`` (default: now), as the sweeper and RQ would."""
+    return runner.run_due(session, until)
 
 
 def post_json_at_once(url: str, bodies: list[bytes], headers: list[dict[str, str]]) -> list[Answer]:
