@@ -108,6 +108,7 @@ def configure(log_format: str = "text", level: int = logging.INFO) -> None:
         adopted = logging.getLogger(name)
         adopted.handlers.clear()
         adopted.propagate = True
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # start-up chatter
 
 
 def init_app(app: Flask) -> None:
