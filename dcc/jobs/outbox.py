@@ -310,7 +310,7 @@ def sweep(session: Session, conn: redis.Redis, *, limit: int = SWEEP_BATCH) -> i
         ):
             row.enqueued_at = None
         session.flush()
-    rows = due(session, now, limit=limit)
+    rows = [row for row in due(session, now, limit=limit) if _known(row, now)]
     if not rows:
         return 0
     with conn.pipeline(transaction=False) as pipeline:
@@ -333,6 +333,18 @@ def sweep(session: Session, conn: redis.Redis, *, limit: int = SWEEP_BATCH) -> i
                 row.enqueued_at = now
             count += len(batch)
     return count
+
+
+def _known(row: OutboxJob, now: dt.datetime) -> bool:
+    """False (and the row marked failed) for work whose task this release does not have:
+    one such row must not stop the sweep of all the others."""
+    try:
+        registry.get(row.task)
+    except LookupError as error:
+        row.failed_at, row.last_error = now, str(error)
+        log.error("outbox %d: %s; marked failed", row.id, error, extra={"outbox_id": row.id})
+        return False
+    return True
 
 
 def _abandoned(conn: redis.Redis, now: dt.datetime) -> set[int]:
