@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy.orm import Session
 
 from dcc.calls import service as calls
@@ -10,6 +12,8 @@ from dcc.config import Settings
 from dcc.errors import DCCError
 from dcc.voice import public_url
 from telephony import Telephony, TelephonyError
+
+log = logging.getLogger(__name__)
 
 
 class ProviderFailed(DCCError):
@@ -35,6 +39,13 @@ def place(session: Session, call: Call, *, settings: Settings, telephony: Teleph
             status_callback=public_url("twilio_voice.status", call_id=call.id, leg="agent"),
         )
     except TelephonyError as error:
+        log.error(
+            "telephony provider refused call %d (lead %s): %s",
+            call.id,
+            call.lead_id,
+            error,
+            extra={"call_id": call.id, "lead_id": call.lead_id},
+        )
         calls.provider_failed(session, call, str(error))
         session.commit()
         raise ProviderFailed(f"the telephony provider refused the call: {error}") from error
