@@ -306,3 +306,30 @@ def test_a_reassigned_unreachable_lead_gets_fresh_attempts(session, staff, phone
         select(Callback).where(Callback.owner_id == fresh.id, Callback.reason == "retry")
     ).one()
     assert retry.due_at == T0 + dt.timedelta(hours=2, minutes=10)
+
+
+def test_a_due_sla_check_is_served_before_a_backlog_of_first_contact_jobs(
+    session, staff, redis, phone, always_open
+):
+    agent = ready_agent(staff, "agent", "+8613900000001")
+    with clock.frozen(T0):
+        for n in range(12):  # a burst of portal leads: a first-contact job each, queued at once
+            intake.receive(
+                session,
+                intake.LeadInput(
+                    phone=f"1380013{n:04d}", channel=Channel.PORTAL, owner_id=agent.id
+                ),
+            )
+        session.commit()
+    late = T0 + dt.timedelta(minutes=5, seconds=1)
+    with clock.frozen(late):  # every lead's SLA check falls due while the calls queue is full
+        assert outbox.sweep(session, redis) == 12
+        session.commit()
+        queues = [Queue(name, connection=redis) for name in QUEUE_NAMES]
+        assert queues[0].name == "dcc-alerts" and queues[0].count == 12
+        SimpleWorker(queues, connection=redis).work(burst=True, max_jobs=12)
+    session.expire_all()
+    sla = session.scalars(select(OutboxJob).where(OutboxJob.task == "lead.first_response_sla"))
+    assert all(row.done_at is not None for row in sla)  # the twelve served first …
+    first = session.scalars(select(OutboxJob).where(OutboxJob.task == "lead.first_contact"))
+    assert all(row.done_at is None for row in first)  # … before any first-contact job
