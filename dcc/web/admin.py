@@ -84,7 +84,7 @@ def jobs() -> str:
                 *outbox.open_work(), OutboxJob.failed_at.is_(None), OutboxJob.run_at > clock.now()
             )
             .group_by(OutboxJob.queue)
-        ).tuples().all()
+        ).all()
     )
     try:
         conn = get_redis()
