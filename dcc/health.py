@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, jsonify
-from sqlalchemy import text
+from sqlalchemy import column, select, table, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -77,21 +77,36 @@ def check(session: Session, broker: Broker, overdue_after: float) -> Health:
 def _check_database(
     session: Session, health: Health, now: dt.datetime, overdue_after: float
 ) -> None:
+    """One round trip when all is well: the schema's version(s) and the oldest overdue work."""
     try:
-        versions = {
-            row[0] for row in session.execute(text("SELECT version_num FROM alembic_version"))
-        }
-    except DBAPIError as error:
+        rows = session.execute(
+            select(
+                column("version_num"), outbox.oldest_overdue_query(now).scalar_subquery()
+            ).select_from(table("alembic_version"))
+        ).all()
+    except DBAPIError:
         session.rollback()
+        rows = None
+    if rows is None:  # no outbox or no schema at all, or no database
         try:
-            session.execute(text("SELECT 1"))
-        except DBAPIError:
+            versions = {
+                v for (v,) in session.execute(text("SELECT version_num FROM alembic_version"))
+            }
+        except DBAPIError as error:
             session.rollback()
-            health.database = f"down: {type(error.orig or error).__name__}"
-            health.schema = "unknown"
-            health.reasons.append(f"database: not reachable ({type(error.orig or error).__name__})")
-            return
-        versions = set()
+            try:
+                session.execute(text("SELECT 1"))
+            except DBAPIError:
+                session.rollback()
+                name = type(error.orig or error).__name__
+                health.database, health.schema = f"down: {name}", "unknown"
+                health.reasons.append(f"database: not reachable ({name})")
+                return
+            versions = set()
+        oldest = None
+    else:
+        versions = {version for version, _ in rows}
+        oldest = rows[0][1] if rows else None
     expected = migrate.heads()
     if versions != expected:
         at = ", ".join(sorted(versions)) or "no schema"
@@ -100,8 +115,7 @@ def _check_database(
             f"schema: database at {at}, not at the migration head "
             f"{', '.join(sorted(expected))} (run dcc db upgrade)"
         )
-        return  # the outbox may not even exist
-    oldest = outbox.oldest_overdue(session, now)
+        return
     if oldest is None:
         health.overdue_seconds = 0.0
         return

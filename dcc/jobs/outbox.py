@@ -29,7 +29,7 @@ from rq.registry import (
     ScheduledJobRegistry,
     StartedJobRegistry,
 )
-from sqlalchemy import case, event, func, select
+from sqlalchemy import Select, case, event, func, select
 from sqlalchemy.orm import Session
 
 from dcc import clock, logs
@@ -367,14 +367,17 @@ def _abandoned(conn: redis.Redis, now: dt.datetime) -> set[int]:
 # --- what operators watch: /healthz and /metrics ------------------------------------------
 
 
-def oldest_overdue(session: Session, now: dt.datetime) -> dt.datetime | None:
+def oldest_overdue_query(now: dt.datetime) -> Select[Any]:
     """The due time of the oldest work that is due and not done (work that gave up after its
-    retries is counted apart, as failed)."""
-    return session.scalar(
-        select(func.min(OutboxJob.run_at)).where(
-            *open_work(), OutboxJob.failed_at.is_(None), OutboxJob.run_at <= now
-        )
+    retries is counted apart, as failed): one index probe."""
+    return select(func.min(OutboxJob.run_at)).where(
+        *open_work(), OutboxJob.failed_at.is_(None), OutboxJob.run_at <= now
     )
+
+
+def oldest_overdue(session: Session, now: dt.datetime) -> dt.datetime | None:
+    oldest: dt.datetime | None = session.scalar(oldest_overdue_query(now))
+    return oldest
 
 
 #: The states of open work, as /metrics reports them.

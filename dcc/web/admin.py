@@ -78,13 +78,15 @@ def jobs() -> str:
     queues = []
     # Scheduled work waits in the outbox until it is due (the sweeper enqueues it then).
     waiting = dict(
-        get_session().execute(
+        get_session()
+        .execute(
             select(OutboxJob.queue, func.count())
             .where(
                 *outbox.open_work(), OutboxJob.failed_at.is_(None), OutboxJob.run_at > clock.now()
             )
             .group_by(OutboxJob.queue)
-        ).all()
+        )
+        .all()
     )
     try:
         conn = get_redis()
