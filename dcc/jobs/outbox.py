@@ -81,7 +81,8 @@ def schedule(
     again: bool = False,
     **args: Any,
 ) -> Scheduled:
-    """Add ``task(**args)`` to the caller's transaction, due at ``run_at`` (default now).
+    """Add ``task(**args)`` to the caller's transaction, due at ``run_at`` (default now; a time
+    already past counts as now, so that lateness is measured from when the work was known).
 
     With ``key`` the work happens once: pending work with the same key is kept (moved to the
     new ``run_at``) and finished work is not repeated, unless ``again`` asks for another round
@@ -89,7 +90,8 @@ def schedule(
     """
     if key is not None:
         return schedule_all(session, [Plan(task, key, run_at, args)], again=again)[0]
-    return _add(session, task, run_at or clock.now(), None, args)
+    now = clock.now()
+    return _add(session, task, max(run_at or now, now), None, args)
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,8 @@ def schedule_all(session: Session, plans: list[Plan], *, again: bool = False) ->
     """
     now = clock.now()
     wanted = [
-        Scheduled(0, plan.task, registry.get(plan.task).queue, plan.run_at or now) for plan in plans
+        Scheduled(0, plan.task, registry.get(plan.task).queue, max(plan.run_at or now, now))
+        for plan in plans
     ]
     request_id = logs.current_request_id()
     rows = [
