@@ -216,3 +216,37 @@ def test_redis_down_during_intake_loses_nothing(
             .where(Notification.user_id == agent.id, Notification.kind == "new_lead")
         )
         assert alerts == 1
+
+
+def test_the_sweeper_keeps_running_through_a_redis_outage_and_sweeps_after_it(
+    committed, database_url, private_redis, tmp_path, caplog
+):
+    import logging
+    import threading
+
+    from dcc.jobs import sweeper
+
+    caplog.set_level(logging.INFO)
+    app = create_app(app_config(database_url, private_redis.url, tmp_path / "sweeper"))
+    with get_database().session_scope() as session:
+        row = outbox.schedule(
+            session, "system.probe", run_at=clock.now() + dt.timedelta(seconds=1), token="later"
+        )
+    stop = threading.Event()
+    thread = threading.Thread(target=sweeper.run_forever, args=(app, 0.2, stop), daemon=True)
+    thread.start()
+    try:
+        private_redis.stop()
+        _wait(lambda: "sweeper: Redis unavailable" in caplog.text, 30, "a failed pass")
+        time.sleep(1.5)  # the work falls due while Redis is away
+        assert thread.is_alive()
+        private_redis.start()
+        conn = redis_lib.Redis.from_url(private_redis.url)
+        job_id = outbox.rq_job_id(row.id)
+        _wait(lambda: job_id in Queue(DEFAULT, connection=conn).job_ids, 60, "the sweep")
+        _wait(lambda: "sweeper: working again after" in caplog.text, 10, "the recovery line")
+        assert thread.is_alive()
+    finally:
+        stop.set()
+        thread.join(30)
+        app.extensions["dcc.db"].engine.dispose()
