@@ -5,15 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import os
 import threading
+import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import Connection
+from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from dcc.jobs import runner
@@ -111,3 +115,50 @@ def post_json_at_once(url: str, bodies: list[bytes], headers: list[dict[str, str
     for thread in threads:
         thread.join()
     return answers
+
+
+def wait_until(predicate: Callable[[], object], timeout: float, what: str) -> None:
+    """Poll ``predicate`` until it is true; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def server_environment(database_url: str, redis_url: str, **settings: str) -> dict[str, str]:
+    """The environment of a DCC process on the test's servers (not the embedded mode): ours
+    without any service setting, plus the secrets and simulator credentials it needs."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DCC_", "TWILIO_"))}
+    env.update(
+        DCC_DATABASE_URL=database_url,
+        DCC_REDIS_URL=redis_url,
+        DCC_SECRET_KEY="test-secret-key-for-processes",
+        DCC_METRICS_TOKEN="test-metrics-token",
+        DCC_TELEPHONY="sim",
+        TWILIO_ACCOUNT_SID=TWILIO_ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN=TWILIO_AUTH_TOKEN,
+        DCC_TWILIO_API_BASE_URL="http://127.0.0.1:9",
+    )
+    if "DCC_SHIFT_TO" in os.environ:  # a suite run with a shifted clock: children share ours
+        env["DCC_SHIFT_TO"] = dt.datetime.now(dt.UTC).isoformat()
+    env.update(settings)
+    return env
+
+
+@contextmanager
+def scratch_database(database_url: str, suffix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database beside the test database; dropped afterwards."""
+    url = make_url(database_url)
+    name = f"{url.database}_{suffix}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

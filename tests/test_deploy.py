@@ -13,6 +13,7 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
+from support import scratch_database, server_environment
 
 from dcc import migrate
 from dcc.jobs import sweeper
@@ -52,22 +53,13 @@ def test_a_backup_restores_into_an_empty_database(committed, database_url, staff
 
     with get_database().session_scope() as session:
         users.create_user(session, login="kept", role="dcc_agent", phone="13900000009")
-    url = make_url(database_url)
-    name = f"{url.database}_restore"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    target = url.set(database=name).render_as_string(hide_password=False)
-    source = url.render_as_string(hide_password=False)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DCC_", "TWILIO_"))}
-    env.update(
-        DCC_SECRET_KEY="restore-test-secret-key",
-        DCC_METRICS_TOKEN="t",
-        DCC=os.path.join(os.path.dirname(sys.executable), "dcc"),
+    source = make_url(database_url).render_as_string(hide_password=False)
+    env = server_environment(
+        database_url, "", DCC=os.path.join(os.path.dirname(sys.executable), "dcc")
     )
+    env.pop("DCC_DATABASE_URL"), env.pop("DCC_REDIS_URL")
     dump = tmp_path / "dcc.dump"
-    try:
+    with scratch_database(database_url, "restore") as target:
         for argv in ([DEPLOY / "backup.sh", source, dump], [DEPLOY / "restore.sh", dump, target]):
             done = subprocess.run(
                 [str(a) for a in argv], env=env, capture_output=True, text=True, timeout=300
@@ -81,7 +73,3 @@ def test_a_backup_restores_into_an_empty_database(committed, database_url, staff
             )
         engine.dispose()
         assert versions == migrate.heads() and kept == 1
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()

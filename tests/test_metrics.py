@@ -13,7 +13,7 @@ import urllib.request
 
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
-from support import TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, app_config
+from support import app_config, server_environment
 
 from dcc import clock, create_app
 from dcc.calls.models import Call, CallDirection, CallStatus
@@ -134,16 +134,11 @@ def test_two_gunicorn_workers_serve_three_deliveries_and_one_scrape_counts_three
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DCC_", "TWILIO_"))}
-    env.update(
-        DCC_DATABASE_URL=database_url,
-        DCC_REDIS_URL=redis_url,
-        DCC_SECRET_KEY="metrics-test-secret-key",
+    env = server_environment(
+        database_url,
+        redis_url,
         DCC_METRICS_TOKEN="scrape",
         DCC_INSTANCE_PATH=str(tmp_path / "instance"),
-        TWILIO_ACCOUNT_SID=TWILIO_ACCOUNT_SID,
-        TWILIO_AUTH_TOKEN=TWILIO_AUTH_TOKEN,
-        DCC_TWILIO_API_BASE_URL="http://127.0.0.1:9",
         PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
     )
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")

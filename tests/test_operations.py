@@ -17,7 +17,7 @@ import pytest
 from rq import Queue
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
-from support import app_config
+from support import app_config, scratch_database, server_environment, wait_until
 
 from dcc import clock, create_app, migrate
 from dcc.db import get_database
@@ -30,35 +30,14 @@ postgres_only = pytest.mark.skipif(
 )
 
 
-def _wait(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @postgres_only
 def test_three_concurrent_upgrades_of_an_empty_database_all_succeed(database_url) -> None:
-    url = make_url(database_url)
-    name = f"{url.database}_upgrade_race"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    target = url.set(database=name).render_as_string(hide_password=False)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DCC_", "TWILIO_"))}
-    env.update(
-        DCC_DATABASE_URL=target,
-        DCC_SECRET_KEY="upgrade-race-secret-key",
-        DCC_METRICS_TOKEN="t",
-    )
-    try:
+    with scratch_database(database_url, "upgrade_race") as target:
+        env = server_environment(target, "")
         runs = [
             subprocess.Popen(
                 [sys.executable, "-m", "dcc.cli", "db", "upgrade"],
-                env=env,
+                env={k: v for k, v in env.items() if k != "DCC_REDIS_URL"},
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
@@ -72,10 +51,6 @@ def test_three_concurrent_upgrades_of_an_empty_database_all_succeed(database_url
             versions = {v for (v,) in conn.execute(text("SELECT version_num FROM alembic_version"))}
         engine.dispose()
         assert versions == migrate.heads()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 class Proxy:
@@ -151,9 +126,9 @@ def test_the_sweeper_keeps_running_through_a_database_outage_and_sweeps_after_it
     thread = threading.Thread(target=sweeper.run_forever, args=(app, 0.2, stop), daemon=True)
     thread.start()
     try:
-        _wait(lambda: redis.get(sweeper.LAST_PASS_KEY) is not None, 30, "a first pass")
+        wait_until(lambda: redis.get(sweeper.LAST_PASS_KEY) is not None, 30, "a first pass")
         proxy.cut()
-        _wait(lambda: "the database unavailable" in caplog.text, 30, "a failed pass")
+        wait_until(lambda: "the database unavailable" in caplog.text, 30, "a failed pass")
         time.sleep(max(0.0, (due - clock.now()).total_seconds()) + 1)  # due during the outage
         assert thread.is_alive()
         with get_database().session_scope() as session:
@@ -161,9 +136,11 @@ def test_the_sweeper_keeps_running_through_a_database_outage_and_sweeps_after_it
 
         proxy.start()  # the database is back
         job_id = outbox.rq_job_id(row.id)
-        _wait(lambda: job_id in Queue("dcc-default", connection=redis).job_ids, 60, "the sweep")
+        wait_until(
+            lambda: job_id in Queue("dcc-default", connection=redis).job_ids, 60, "the sweep"
+        )
         assert thread.is_alive()
-        _wait(lambda: "sweeper: working again after" in caplog.text, 10, "the recovery line")
+        wait_until(lambda: "sweeper: working again after" in caplog.text, 10, "the recovery line")
         with get_database().session_scope() as session:
             enqueued = session.scalar(select(OutboxJob.enqueued_at).where(OutboxJob.id == row.id))
         assert enqueued is not None

@@ -76,6 +76,20 @@ def _health(url: str) -> tuple[int, dict[str, object]] | None:
         return None
 
 
+def _start_serve(env: dict[str, str], cwd: Path, port: int, log_path: Path) -> subprocess.Popen:
+    """``dcc serve`` in its own process group, its output in ``log_path``."""
+    with open(log_path, "wb") as log:
+        return subprocess.Popen(
+            [DCC, "serve", "--port", str(port)],
+            env=env,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            process_group=0,
+        )
+
+
 @pytest.fixture()
 def instance(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "instance"
@@ -98,16 +112,7 @@ def test_serve_starts_answers_health_and_stops_cleanly(instance: Path, tmp_path:
         assert done.returncode == 0, f"dcc {' '.join(command)}:\n{done.stdout}{done.stderr[-3000:]}"
 
     log_path = tmp_path / "serve.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [DCC, "serve", "--port", str(port)],
-            env=env,
-            cwd=tmp_path,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            process_group=0,
-        )
+    proc = _start_serve(env, tmp_path, port, log_path)
     try:
         answer = None
         deadline = time.monotonic() + 90
@@ -167,16 +172,7 @@ def test_serve_restarts_a_dead_worker_and_dies_with_everything_it_started(
     )
     assert done.returncode == 0, done.stderr
     log_path = tmp_path / "serve.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [DCC, "serve", "--port", str(port)],
-            env=env,
-            cwd=tmp_path,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            process_group=0,
-        )
+    proc = _start_serve(env, tmp_path, port, log_path)
     health = f"http://127.0.0.1:{port}/healthz"
     try:
         deadline = time.monotonic() + 90
