@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import replace
@@ -10,7 +11,20 @@ from typing import Any
 from flask import Flask, jsonify
 
 import webhooks
-from dcc import api, broker, cli, db, health, instance, metrics, untrusted, voice, wallboard, web
+from dcc import (
+    api,
+    broker,
+    cli,
+    db,
+    health,
+    instance,
+    logs,
+    metrics,
+    untrusted,
+    voice,
+    wallboard,
+    web,
+)
 from dcc.config import Settings
 from dcc.errors import DCCError
 
@@ -41,8 +55,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=1024 * 1024,
     )
     app.extensions["dcc.settings"] = settings
+    if not settings.testing and not logging.getLogger().handlers:
+        logs.configure(settings.log_format)  # a process that set up no logging of its own
     untrusted.init_app(app)  # before any route, so that every id in a URL is checked
 
+    logs.init_app(app)  # first: its access line is written after the request's commit
     db.init_app(app, settings.database_url or db.default_sqlite_url(instance_path))
     broker.init_app(app, settings.redis_url, instance_path)
 
@@ -61,7 +78,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _with_instance(settings: Settings, instance_path: str) -> Settings:
     instance.prepare(instance_path)  # 0700, and its secrets and data 0600
     settings = replace(settings, instance_path=instance_path)
-    if not settings.secret_key and not settings.database_url and not settings.testing:
+    if not settings.secret_key and settings.embedded and not settings.testing:
         # Embedded mode keeps one generated key, so logins survive a restart.
         settings = replace(settings, secret_key=instance.secret(instance_path, "secret_key"))
     if settings.telephony == "sim":

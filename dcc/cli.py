@@ -3,24 +3,49 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 
 import click
 import requests
 from flask import Flask, current_app
 
-from dcc import demo, migrate, phones, serve
+from dcc import demo, logs, migrate, phones, serve
 from dcc.cli_accounts import tokens_group, users_group
 from dcc.cli_support import echo_table
 from dcc.cli_support import fail as _fail
-from dcc.config import get_settings
+from dcc.config import Settings, get_settings
 from dcc.db import get_database
 from dcc.errors import DCCError
 from dcc.jobs import sweeper
 from dcc.leads import sources
 from dcc.loop import audit
 from dcc.staffing_cli import rota_group
+
+
+@click.group("config", help="The service's settings.")
+def config_group() -> None:
+    pass
+
+
+@config_group.command(
+    "check", help="Print the effective settings (secrets masked) and every problem; exit 2 if any."
+)
+def config_check() -> None:
+    settings = Settings.from_env()
+    described = list(settings.described())
+    width = max(len(name) for name, _ in described)
+    for name, value in described:
+        click.echo(f"{name:<{width}}  {value}")
+    mode = "embedded (SQLite and Redis in the instance folder)" if settings.embedded else "servers"
+    click.echo(f"mode: {mode}; telephony: {settings.telephony}")
+    problems = settings.problems()
+    if not problems:
+        click.echo("no problems found")
+        return
+    click.echo(f"{len(problems)} problem(s):", err=True)
+    for problem in problems:
+        click.echo(f"  {problem}", err=True)
+    sys.exit(2)
 
 
 def init_app(app: Flask) -> None:
@@ -258,7 +283,7 @@ def jobs_group() -> None:
 
 
 @jobs_group.command(
-    "sweep", help="Enqueue outbox work that has not reached RQ (once, or --every N s)."
+    "sweep", help="Enqueue due outbox work: the scheduler (once, or --every N s, forever)."
 )
 @click.option("--every", type=float, default=None, help="Keep sweeping every N seconds.")
 def jobs_sweep(every: float | None) -> None:
@@ -267,7 +292,7 @@ def jobs_sweep(every: float | None) -> None:
     if every is None:
         click.echo(f"{sweeper.sweep_once(app)} job(s) enqueued")
         return
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    logs.configure(get_settings(app).log_format)
     sweeper.run_forever(app, every)
 
 

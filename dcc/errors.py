@@ -10,6 +10,7 @@ of the named field and read ``phone: is required``.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -222,10 +223,10 @@ TEXTS: dict[str, str] = {
         "DCC_TWILIO_API_KEY_SECRET)"
     ),
     # configuration and the command line
-    "config.missing": N_("missing settings outside the embedded mode: %(names)s"),
-    "config.bad_telephony": N_("DCC_TELEPHONY must be 'sim' or 'twilio'"),
-    "config.twilio_missing": N_("DCC_TELEPHONY=twilio needs: %(names)s"),
-    "config.bad_hours": N_("hours must look like 08:00-21:00, got %(value)s"),
+    "config.cannot_start": N_("the service cannot start with these settings:\n  %(problems_text)s"),
+    "config.bad_hours": N_("%(value)s: hours must look like 08:00-21:00"),
+    "config.hours_not_time_of_day": N_("%(value)s: not a time of day (00:00 to 24:00)"),
+    "config.hours_reversed": N_("%(value)s: the start must come before the end"),
     "cli.not_simulator": N_("DCC_TELEPHONY is not 'sim'"),
     "cli.simulator_unreachable": N_("the simulator at %(url)s did not answer: %(detail)s"),
 }
@@ -280,7 +281,17 @@ class DCCError(Exception):
 
 
 class ConfigurationError(DCCError):
-    """A setting is missing or malformed; the service refuses to start."""
+    """Settings that are missing or malformed; the service refuses to start.
+
+    ``problems`` holds one line per problem, each naming its setting
+    (``"DCC_TIMEZONE: 'Mars/Base' is not a time zone"``).
+    """
+
+    def __init__(
+        self, code: str, /, *, field: str | None = None, problems: Sequence[str] = (), **params: Any
+    ) -> None:
+        super().__init__(code, field=field, **params)
+        self.problems = list(problems) or [f"{field}: {self.message}" if field else self.message]
 
 
 class MalformedInput(DCCError):

@@ -38,7 +38,8 @@ def _error_classes() -> set[str]:
     define one."""
     for package in (dcc, webhooks):
         for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
-            if ".migrations" not in info.name:
+            # gunicorn's settings file switches metrics to multiprocess mode when imported.
+            if ".migrations" not in info.name and info.name != "dcc.gunicorn_conf":
                 importlib.import_module(info.name)
     found, todo = set(), [DCCError]
     while todo:

@@ -7,6 +7,7 @@ from the provider's own API host, so a stored URL can never send the credentials
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from dcc.calls.models import Call
 from dcc.errors import NotFound
 from telephony import Telephony
 
+log = logging.getLogger(__name__)
 TIMEOUT = 10.0
 CHUNK = 64 * 1024
 
@@ -44,6 +46,13 @@ def open_recording(call: Call, telephony: Telephony) -> Audio:
             stream=True,
         )
     except requests.RequestException as error:
+        log.error(
+            "telephony provider did not serve the recording of call %d (lead %s): %s",
+            call.id,
+            call.lead_id,
+            error,
+            extra={"call_id": call.id, "lead_id": call.lead_id},
+        )
         raise ProviderFailed("recording.unavailable", field="call_id", detail=str(error)) from error
     if response.status_code != 200:
         response.close()

@@ -11,16 +11,18 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from rq import Queue
-from rq.registry import FailedJobRegistry, ScheduledJobRegistry
-from sqlalchemy import or_, select
+from rq.registry import FailedJobRegistry
+from sqlalchemy import func, or_, select
 from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.wrappers import Response
 
+from dcc import clock
 from dcc.broker import get_broker, get_redis
 from dcc.callscripts import service as callscripts
 from dcc.callscripts.models import CallScript
 from dcc.db import get_session
 from dcc.errors import DCCError
+from dcc.jobs import outbox
 from dcc.jobs.models import OutboxJob
 from dcc.queues import QUEUE_NAMES
 from dcc.users.models import Role, User
@@ -106,6 +108,18 @@ def script() -> str | Response:
 def jobs() -> str:
     """Queue lengths and failures at a glance, and outbox work that is stuck or failing."""
     queues = []
+    # Scheduled work waits in the outbox until it is due (the sweeper enqueues it then).
+    waiting = dict(
+        get_session()
+        .execute(
+            select(OutboxJob.queue, func.count())
+            .where(
+                *outbox.open_work(), OutboxJob.failed_at.is_(None), OutboxJob.run_at > clock.now()
+            )
+            .group_by(OutboxJob.queue)
+        )
+        .all()
+    )
     try:
         conn = get_redis()
         for name in QUEUE_NAMES:
@@ -114,7 +128,7 @@ def jobs() -> str:
                 {
                     "name": name,
                     "queued": queue.count,
-                    "scheduled": ScheduledJobRegistry(name, connection=conn).count,
+                    "scheduled": waiting.get(name, 0),
                     "failed": FailedJobRegistry(name, connection=conn).count,
                 }
             )
