@@ -1,7 +1,7 @@
 """the rota: each DCC agent's planned shifts per weekday, for the staffing planner
 
-Revision ID: 0012
-Revises: 0010
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-01 09:00:00.000000
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import dcc.db
 
-revision: str = "0012"
-down_revision: str | None = "0010"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """operations: outbox work that gave up, the request that scheduled it, an index of open work
 
-Revision ID: 0008
-Revises: 0012
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-11-29 01:40:00.000000
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import dcc.db
 
-revision: str = "0008"
-down_revision: str | None = "0012"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
