@@ -2,9 +2,10 @@
 
 Exports are permission-controlled by the API (who may export what) and audit-logged there;
 this module only builds workbooks. Phone numbers are masked unless the reader may see them
-(:func:`dcc.leads.access.can_see_full_phone`). Workbooks are built in memory with openpyxl's
-write-only mode (rows are streamed into the file, not kept as cell objects), which stays
-small up to the configured row cap (``DCC_EXPORT_MAX_ROWS``, 100,000 by default).
+(:func:`dcc.access.phone_for`, the one rule of the pages, the API and the streams).
+Workbooks are built in memory with openpyxl's write-only mode (rows are streamed into the
+file, not kept as cell objects), which stays small up to the configured row cap
+(``DCC_EXPORT_MAX_ROWS``, 100,000 by default).
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from dcc import clock, phones
+from dcc import clock
+from dcc.access import phone_for, visible_leads
 from dcc.customers.models import Customer
 from dcc.errors import DCCError
-from dcc.leads.access import can_see_full_phone, visible_leads
 from dcc.leads.models import Channel, Grade, Lead, LeadStatus
 from dcc.reports import labels
 from dcc.reports.period import Period
@@ -208,7 +209,6 @@ def _customer_rows(
 ) -> Iterator[list[Any]]:
     latest = _customer_query(reader, filters)
     owner = aliased(User)
-    full = can_see_full_phone(reader)
     stmt = (
         select(Customer, Lead, owner.name)
         .join(latest, latest.c.lead_id == Lead.id)
@@ -221,7 +221,7 @@ def _customer_rows(
         yield [
             customer.id,
             customer.name,
-            customer.phone if full else phones.mask(customer.phone),
+            phone_for(reader, customer.phone),
             "批售客户" if customer.kind.value == "fleet" else "个人",
             customer.city,
             lead.id,

@@ -5,18 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
 
+from dcc import access
 from dcc.calls import recordings, wrapup
 from dcc.calls.models import Call
 from dcc.config import get_settings
 from dcc.db import get_session
 from dcc.errors import DCCError, NotFound
 from dcc.leads import intake
-from dcc.leads.access import get_visible_lead
 from dcc.leads.models import Channel
-from dcc.users.models import User
 from dcc.voice import get_telephony
 from dcc.web import panel
 from dcc.web.common import me, refused
@@ -27,7 +27,7 @@ bp = Blueprint("web_calls", __name__)
 
 def _call_or_404(call_id: int) -> Call:
     try:
-        return wrapup.call_for_agent(get_session(), call_id, me())
+        return access.get_visible_call(get_session(), me(), call_id)
     except NotFound:
         abort(404)
 
@@ -49,7 +49,7 @@ def script_step(call_id: int) -> Any:
     call = _call_or_404(call_id)
     body = request.get_json(silent=True) or request.form
     try:
-        step = wrapup.reach_step(call, int(body.get("step", 0)))
+        step = wrapup.reach_step(get_session(), call, int(body.get("step", 0)), actor=me())
     except (TypeError, ValueError):
         return jsonify(error={"message": "step must be a number", "field": "step"}), 422
     except DCCError as error:
@@ -68,6 +68,7 @@ def new_customer(call_id: int) -> BaseResponse:
     if not form.validate():
         return refused(NotFound("the phone is required", field="phone"), back)
     try:
+        access.check_may_work_call(session, user, call)
         result = intake.receive(
             session,
             intake.LeadInput(
@@ -82,21 +83,24 @@ def new_customer(call_id: int) -> BaseResponse:
             region=settings.default_region,
             actor=user,
         )
-        get_visible_lead(session, user, result.lead_id)  # someone else's customer stays theirs
+        if not access.may_see_lead(session, user, result.lead_id):
+            raise _SomeoneElses()  # the customer stays its owner's; its ids are not told
     except DCCError as error:
         return refused(error, back)
     call.lead_id, call.customer_id = result.lead_id, result.customer_id
     return redirect(url_for("web_leads.page", lead_id=result.lead_id, call=call.id))
 
 
+class _SomeoneElses(DCCError):
+    def __init__(self) -> None:
+        super().__init__(_("This number is another agent's customer."), field="phone")
+
+
 @bp.get("/calls/<int:call_id>/recording")
 @login_required
 def recording(call_id: int) -> Response:
-    """The recording, streamed through the app for users who may see the call's lead."""
-    session, user = get_session(), me()
-    call = session.get(Call, call_id)
-    if call is None or not _may_hear(call, user):
-        abort(404)
+    """The recording, streamed through the app for users who may see the call."""
+    call = _call_or_404(call_id)
     try:
         audio = recordings.open_recording(call, get_telephony())
     except DCCError:
@@ -105,13 +109,3 @@ def recording(call_id: int) -> Response:
     if audio.length:
         headers["Content-Length"] = audio.length
     return Response(audio.chunks, mimetype=audio.content_type, headers=headers)
-
-
-def _may_hear(call: Call, user: User) -> bool:
-    if call.lead_id is None:
-        return user.is_manager_like
-    try:
-        get_visible_lead(get_session(), user, call.lead_id)
-    except NotFound:
-        return False
-    return True

@@ -13,7 +13,7 @@ from flask_login import LoginManager, current_user
 from werkzeug.wrappers import Response
 
 from dcc.db import get_session
-from dcc.errors import CallRefused, DCCError, InvalidPhoneNumber
+from dcc.errors import CallRefused, DCCError, InvalidPhoneNumber, PermissionDenied
 from dcc.users.models import Role, User
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -74,9 +74,22 @@ def explain(error: DCCError) -> str:
             return _("The lead is closed; it cannot be called.")
     if isinstance(error, InvalidPhoneNumber):
         return _("Not a valid phone number.")
+    if isinstance(error, PermissionDenied):
+        return _refusal(error)
     if "no phone to ring" in text:
         return _("Your user has no phone to ring; ask an admin.")
     return text
+
+
+def _refusal(error: PermissionDenied) -> str:
+    """A permission refusal (:mod:`dcc.access`) by what it was about."""
+    if error.field == "customer_ids":
+        return _("The customer also has leads of another team: an admin decides.")
+    if error.field == "owner_id":
+        return _("Leads go only to agents and consultants of your team.")
+    if error.field == "callback_id":
+        return _("This callback is not yours to take yet.")
+    return _("This is for the lead's owner or its manager.")
 
 
 def refused(error: DCCError, back: str) -> Response:

@@ -15,9 +15,8 @@ import redis
 from flask import Blueprint, Response, stream_with_context
 from flask_login import login_required
 
-from dcc import live
+from dcc import access
 from dcc.broker import get_redis
-from dcc.users.models import Role
 from dcc.web.common import me
 
 bp = Blueprint("web_stream", __name__)
@@ -25,16 +24,13 @@ bp = Blueprint("web_stream", __name__)
 KEEPALIVE_SECONDS = 15.0
 #: How long one wait for a message lasts; also how soon a closed subscription is noticed.
 POLL_SECONDS = 1.0
-WALLBOARD_ROLES = frozenset({Role.SUPERVISOR, Role.MANAGER, Role.ADMIN})
 
 
 @bp.get("/stream")
 @login_required
 def stream() -> Response:
-    user = me()
-    channels = [live.user_channel(user.id)]
-    if user.role in WALLBOARD_ROLES:
-        channels.append(live.WALLBOARD)
+    # The user's own events, and (supervisors, managers) the calls of the team it oversees.
+    channels = access.stream_channels(me())
     # Read everything from the request now: the generator runs after the response started.
     events = sse_events(get_redis(), channels)
     return Response(

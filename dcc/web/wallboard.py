@@ -17,11 +17,11 @@ from typing import Any, cast
 import redis
 from flask import Blueprint, Response, current_app, render_template, stream_with_context, url_for
 
-from dcc import live, wallboard
+from dcc import access, live, wallboard
 from dcc.broker import get_redis
 from dcc.config import get_settings
 from dcc.web.common import me, roles
-from dcc.web.stream import WALLBOARD_ROLES, format_event, sse_events
+from dcc.web.stream import format_event, sse_events
 
 bp = Blueprint("web_wallboard", __name__)
 #: How often an open stream renews the viewers key (which lives 10 s).
@@ -29,7 +29,7 @@ WATCH_SECONDS = 3.0
 
 
 @bp.get("/wallboard")
-@roles(*WALLBOARD_ROLES)
+@roles(*access.OVERSEEING)
 def page() -> str:
     """The board; the page's stream (below) fills it in."""
     return render_template(
@@ -41,13 +41,16 @@ def page() -> str:
 
 
 @bp.get("/wallboard/stream")
-@roles(*WALLBOARD_ROLES)
+@roles(*access.OVERSEEING)
 def stream() -> Response:
-    """The wallboard's server-sent events: snapshots, and the user's own notifications."""
-    conn = get_redis()
-    wallboard.watching(conn)  # before the publisher looks, so it starts at once
+    """The wallboard's server-sent events: the snapshots of the board the user oversees (its
+    team's, or the dealership's), and the user's own notifications."""
+    conn, user = get_redis(), me()
+    team = access.overseen_team(user)
+    wallboard.watching(conn, team)  # before the publisher looks, so it starts at once
     current_app.extensions["dcc.wallboard"].ensure_running()
-    events = wallboard_events(conn, [live.user_channel(me().id), wallboard.SNAPSHOTS])
+    channels = [live.user_channel(user.id), wallboard.snapshot_channel(team)]
+    events = wallboard_events(conn, channels, team_id=team)
     return Response(
         stream_with_context(events),
         mimetype="text/event-stream",
@@ -56,7 +59,11 @@ def stream() -> Response:
 
 
 def wallboard_events(
-    conn: redis.Redis, channels: list[str], *, watch_every: float = WATCH_SECONDS
+    conn: redis.Redis,
+    channels: list[str],
+    *,
+    team_id: int | None = None,
+    watch_every: float = WATCH_SECONDS,
 ) -> Iterator[str]:
     """``ready``, the last snapshot, then every message of ``channels``.
 
@@ -68,21 +75,21 @@ def wallboard_events(
     events = cast(Generator[str, None, None], sse_events(conn, channels, keepalive=watch_every))
     try:
         yield next(events)
-        last = _last_snapshot(conn)
+        last = _last_snapshot(conn, team_id)
         if last is not None:
             yield format_event("wallboard", last)
         watched = time.monotonic()
         for chunk in events:
             if time.monotonic() - watched >= watch_every:
-                wallboard.watching(conn)
+                wallboard.watching(conn, team_id)
                 watched = time.monotonic()
             yield chunk
     finally:
         events.close()  # unsubscribes: sse_events closes its pubsub
 
 
-def _last_snapshot(conn: redis.Redis) -> Any:
-    raw = conn.get(wallboard.LAST)
+def _last_snapshot(conn: redis.Redis, team_id: int | None) -> Any:
+    raw = conn.get(wallboard.last_key(team_id))
     if raw is None:
         return None
     try:
