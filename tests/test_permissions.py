@@ -485,6 +485,37 @@ def anonymous_call_page_recording(ctx: Ctx) -> str:
     return page_outcome(answer)
 
 
+def _reassigned_to_teammate(ctx: Ctx) -> None:
+    """The admin gives the object's lead to the teammate (undone with the case)."""
+    admin = ctx.world.user(ctx.team, "admin")
+    answer = ctx.doors.app.test_client().post(
+        f"/api/v1/leads/{ctx.obj.lead}/reassign",
+        json={"owner_id": _teammate(ctx).id},
+        headers=ctx.doors.api(admin),
+    )
+    assert answer.status_code == 200
+
+
+def call_page_panel_after_reassign(ctx: Ctx) -> str:
+    """The call's agent loses the panel with the lead; its new owner gets it."""
+    _reassigned_to_teammate(ctx)
+    return page_outcome(ctx.get(f"/calls/{ctx.obj.call}/panel"))
+
+
+def call_page_script_step_after_reassign(ctx: Ctx) -> str:
+    _reassigned_to_teammate(ctx)
+    return call_page_script_step(ctx)
+
+
+def report_api_scope(ctx: Ctx) -> str:
+    """The funnel by agent counts the object's agent's leads for those who may see them."""
+    answer = ctx.api("get", "/api/v1/reports/funnel?group=agent")
+    if answer.status_code != 200:
+        return str(answer.status_code)
+    agent = ctx.world.user(ctx.team, "agent").id
+    return "ok" if any(row["key"] == agent for row in answer.get_json()["rows"]) else "404"
+
+
 def callback_page_take(ctx: Ctx) -> str:
     answer = ctx.post(f"/callbacks/{ctx.obj.callback}/take")
     return page_outcome(
@@ -596,6 +627,17 @@ MATRIX = [
     Case(call_page_script_step, WORKERS, ADMIN_ONLY_404),
     Case(call_page_recording, READERS, ADMIN_ONLY_404),
     Case(anonymous_call_page_recording, READERS, ADMIN_ONLY_404),
+    # After the lead went to the teammate, the call goes with it.
+    Case(
+        call_page_panel_after_reassign,
+        {**READERS, "agent": "404", "teammate": "ok"},
+        ADMIN_ONLY_404,
+    ),
+    Case(
+        call_page_script_step_after_reassign,
+        {**WORKERS, "agent": "404", "teammate": "ok"},
+        ADMIN_ONLY_404,
+    ),
     Case(
         callback_page_take,
         everyone("refused", agent="ok"),
@@ -609,6 +651,11 @@ MATRIX = [
     Case(lost_page_decide, MANAGERS, MANAGERS_ELSEWHERE),
     Case(follow_up_page_comment, MANAGERS, MANAGERS_ELSEWHERE),
     Case(loop_page_keep_one, MANAGERS, MANAGERS_ELSEWHERE),
+    Case(
+        report_api_scope,
+        everyone("403", manager="ok", supervisor="ok", admin="ok"),
+        everyone("403", manager="404", supervisor="404", admin="ok"),
+    ),
     Case(
         loop_page_list,
         everyone("403", manager="ok", admin="ok"),
