@@ -388,20 +388,20 @@ def stream_channels(user: User) -> list[str]:
 
 def call_channels(session: Session, call: Call) -> list[str]:
     """Where a call's live state goes besides its agent: the dealer's wallboard channel and
-    the channel of every team that sees the call (its lead's team, its agent's team)."""
-    teams: set[int] = set()
-    if call.agent_id is not None:
-        team = session.scalar(select(User.team_id).where(User.id == call.agent_id))
-        if team is not None:
-            teams.add(team)
-    if call.lead_id is not None:
-        row = session.execute(
-            select(Lead.team_id, User.team_id)
-            .outerjoin(User, User.id == Lead.owner_id)
-            .where(Lead.id == call.lead_id)
-        ).first()
-        if row is not None:
-            teams.update(t for t in row if t is not None)
+    the channel of every team that sees the call (its lead's team, its agent's team). Read
+    through the session's identity map: a call event has these rows loaded already."""
+    agent = session.get(User, call.agent_id) if call.agent_id is not None else None
+    lead = session.get(Lead, call.lead_id) if call.lead_id is not None else None
+    owner = session.get(User, lead.owner_id) if lead and lead.owner_id is not None else None
+    teams = {
+        team
+        for team in (
+            agent.team_id if agent else None,
+            lead.team_id if lead else None,
+            owner.team_id if owner else None,
+        )
+        if team is not None
+    }
     return [live.WALLBOARD, *(live.team_channel(t) for t in sorted(teams))]
 
 
