@@ -921,3 +921,22 @@ def test_the_wallboard_of_a_team_shows_its_agents_only(world, session) -> None:
     everything = wallboard.snapshot(session, timezone="Asia/Shanghai")
     assert len(everything["agents"]) == 6
     assert everything["leads_today"] == 12
+
+
+def test_a_team_supervisor_watches_the_teams_board(app, world, doors, redis) -> None:
+    """The stream says which board it watches; the publisher builds that team's snapshot."""
+    publisher = wallboard.Publisher(app)  # driven by hand here, not on its own thread
+    app.extensions["dcc.wallboard"] = SimpleNamespace(ensure_running=lambda: None)
+    north = world.user("north", "supervisor")
+    response = doors.page(north).get("/wallboard/stream", buffered=False)
+    assert read_events(response.response, 1)[0][0] == "ready"
+    assert wallboard.watched(redis) == [north.team_id]
+    publisher._publish(
+        redis, app.extensions["dcc.db"], app.extensions["dcc.settings"], north.team_id
+    )
+    ((kind, board),) = read_events(response.response, 1)
+    assert kind == "wallboard"
+    assert {a["name"] for a in board["agents"]} == {"北区agent", "北区teammate", "北区consultant"}
+    assert redis.get(wallboard.last_key(north.team_id)) is not None
+    assert redis.get(wallboard.LAST) is None  # nobody watches the dealership's board
+    response.close()
