@@ -36,7 +36,7 @@ from dcc import live, phones
 from dcc.audit import AuditEntry
 from dcc.calls.models import Call
 from dcc.customers.models import Customer
-from dcc.errors import NotFound, PermissionDenied
+from dcc.errors import NotFound, PermissionDenied, ValidationError
 from dcc.leads.models import Callback, CallbackStatus, Lead
 from dcc.sales.models import Appointment, Order, ShowroomVisit
 from dcc.users.models import Role, User
@@ -65,12 +65,13 @@ FULL_PHONE = frozenset({Role.DCC_AGENT, Role.MANAGER, Role.SUPERVISOR, Role.ADMI
 REASSIGNED = "lead.reassign"
 
 
-def require(user: User, roles: Iterable[Role], doing: str) -> None:
-    """403 unless ``user`` has one of ``roles``; ``doing`` says what was refused."""
+def require(user: User, roles: Iterable[Role], refusal: str = "auth.role_required") -> None:
+    """403 unless ``user`` has one of ``roles``; ``refusal`` is the error's code (it may name
+    the ``roles``)."""
     allowed = frozenset(roles)
     if user.role not in allowed:
         names = ", ".join(sorted(r.value for r in allowed))
-        raise PermissionDenied(f"{doing} needs one of the roles: {names}")
+        raise PermissionDenied(refusal, roles=names)
 
 
 def dealer_wide(user: User) -> bool:
@@ -120,22 +121,24 @@ def get_visible_lead(session: Session, user: User, lead_id: int) -> Lead:
     """The lead, or NotFound when it does not exist or ``user`` may not see it."""
     lead = session.scalar(select(Lead).where(Lead.id == lead_id, visible_leads(user)))
     if lead is None:
-        raise NotFound(f"no lead {lead_id}", field="lead_id")
+        raise NotFound("lead.not_found", field="lead_id", lead=lead_id)
     return lead
 
 
 def _check_visible(session: Session, user: User, lead: Lead) -> None:
     if not may_see_lead(session, user, lead.id):
-        raise NotFound(f"no lead {lead.id}", field="lead_id")
+        raise NotFound("lead.not_found", field="lead_id", lead=lead.id)
 
 
-def check_may_work_lead(session: Session, user: User, lead: Lead) -> None:
+def check_may_work_lead(
+    session: Session, user: User, lead: Lead, refusal: str = "lead.owner_or_manager_only"
+) -> None:
     """Call, text, record an outcome, promise a callback: the lead's owner, or a manager who
     sees it (an admin, the team's manager). Supervisors watch; consultants who only serve
-    the visit record orders, not contacts."""
+    the visit record orders, not contacts. ``refusal``: the 403's code, naming the action."""
     _check_visible(session, user, lead)
     if user.id != lead.owner_id and user.role not in MANAGING:
-        raise PermissionDenied("only the lead's owner or its manager works this lead")
+        raise PermissionDenied(refusal, field="lead_id")
 
 
 def may_work_lead(session: Session, user: User, lead: Lead) -> bool:
@@ -145,10 +148,12 @@ def may_work_lead(session: Session, user: User, lead: Lead) -> bool:
     )
 
 
-def check_may_manage_lead(session: Session, user: User, lead: Lead) -> None:
+def check_may_manage_lead(
+    session: Session, user: User, lead: Lead, refusal: str = "auth.role_required"
+) -> None:
     """A manager's decision on a lead (reassign, lost request, follow-up comment, loop fix):
-    an admin, or the manager of the lead's team."""
-    require(user, MANAGING, "this decision")
+    an admin, or the manager of the lead's team. ``refusal``: the code of the role's 403."""
+    require(user, MANAGING, refusal)
     _check_visible(session, user, lead)
 
 
@@ -160,12 +165,16 @@ def lead_recipients(user: User) -> ColumnElement[bool]:
 
 
 def check_may_give_to(session: Session, user: User, new_owner: User) -> None:
-    """403 naming ``owner_id`` unless ``new_owner`` is one of :func:`lead_recipients`."""
+    """Refused, naming ``owner_id``, unless ``new_owner`` is one of :func:`lead_recipients`:
+    422 for someone who cannot own leads at all, 403 for someone of another team."""
     given = session.scalar(select(User.id).where(User.id == new_owner.id, lead_recipients(user)))
-    if given is None:
-        raise PermissionDenied(
-            f"{new_owner.login} is not someone you may give leads to", field="owner_id"
-        )
+    if given is not None:
+        return
+    if not new_owner.is_active:
+        raise ValidationError("lead.owner_inactive", field="owner_id", user=new_owner.login)
+    if new_owner.role not in LEAD_OWNERS:
+        raise ValidationError("lead.owner_cannot_own", field="owner_id", user=new_owner.login)
+    raise PermissionDenied("lead.recipient_other_team", field="owner_id", user=new_owner.login)
 
 
 def check_may_assign_at_entry(session: Session, user: User, owner: User | None) -> None:
@@ -173,7 +182,7 @@ def check_may_assign_at_entry(session: Session, user: User, owner: User | None) 
     if owner is None or owner.id == user.id:
         return
     if user.role not in MANAGING:
-        raise PermissionDenied("only a manager assigns a lead to someone else", field="owner_id")
+        raise PermissionDenied("lead.only_manager_assigns", field="owner_id")
     check_may_give_to(session, user, owner)
 
 
@@ -195,10 +204,12 @@ def may_see_customer(session: Session, user: User, customer_id: int) -> bool:
 
 
 def get_visible_customer(session: Session, user: User, customer_id: int) -> Customer:
-    return get_visible_customers(session, user, [customer_id])[0]
+    return get_visible_customers(session, user, [customer_id], field="customer_id")[0]
 
 
-def get_visible_customers(session: Session, user: User, ids: Iterable[int]) -> list[Customer]:
+def get_visible_customers(
+    session: Session, user: User, ids: Iterable[int], *, field: str = "customer_ids"
+) -> list[Customer]:
     """The customers of ``ids`` in that order, or NotFound naming the first one the reader may
     not see (the same answer as for one that does not exist)."""
     wanted = list(dict.fromkeys(ids))
@@ -212,26 +223,23 @@ def get_visible_customers(session: Session, user: User, ids: Iterable[int]) -> l
     }
     missing = [i for i in wanted if i not in found]
     if missing:
-        raise NotFound(f"no customer {missing[0]}", field="customer_ids")
+        raise NotFound("customer.not_found", field=field, customer=missing[0])
     return [found[i] for i in wanted]
 
 
 def check_may_manage_customer(session: Session, user: User, customer: Customer) -> None:
     """Merge, upgrade to fleet, keep one open lead: a manager who sees every lead of the
     customer. A customer who also has leads of another team is the admin's (403)."""
-    require(user, MANAGING, "this decision")
+    require(user, MANAGING)
     if dealer_wide(user):
         return
     counted = select(func.count()).where(Lead.customer_id == customer.id)
     everyone = session.scalar(counted) or 0
     seen = session.scalar(counted.where(visible_leads(user))) or 0
     if seen == 0:
-        raise NotFound(f"no customer {customer.id}", field="customer_ids")
+        raise NotFound("customer.not_found", field="customer_ids", customer=customer.id)
     if seen < everyone:
-        raise PermissionDenied(
-            f"customer {customer.id} also has leads of another team; an admin decides",
-            field="customer_ids",
-        )
+        raise PermissionDenied("customer.other_team", field="customer_ids", customer=customer.id)
 
 
 # --- calls and recordings ------------------------------------------------------------------
@@ -277,7 +285,7 @@ def get_visible_call(session: Session, user: User, call_id: int) -> Call:
     """The call (its panel, its recording), or NotFound when the reader may not see it."""
     call = session.get(Call, call_id)
     if call is None or not may_see_call(session, user, call):
-        raise NotFound(f"no call {call_id}", field="call_id")
+        raise NotFound("call.not_found", field="call_id", call=call_id)
     return call
 
 
@@ -285,12 +293,12 @@ def check_may_work_call(session: Session, user: User, call: Call) -> None:
     """Tick the script, name an unknown caller, record the call's outcome: the agent who took
     the call, or whoever may work its lead."""
     if not may_see_call(session, user, call):
-        raise NotFound(f"no call {call.id}", field="call_id")
+        raise NotFound("call.not_found", field="call_id", call=call.id)
     if call.agent_id == user.id:
         return
     lead = session.get(Lead, call.lead_id) if call.lead_id is not None else None
     if lead is None:
-        raise PermissionDenied("only the agent who took the call works on it")
+        raise PermissionDenied("call.agent_only", field="call_id")
     check_may_work_lead(session, user, lead)
 
 
@@ -315,8 +323,8 @@ def check_may_take_callback(session: Session, user: User, callback: Callback) ->
     if takeable is not None:
         return
     if not may_see_lead(session, user, callback.lead_id):
-        raise NotFound(f"no callback {callback.id}", field="callback_id")
-    raise PermissionDenied("this callback is not yours to take yet", field="callback_id")
+        raise NotFound("callback.not_found", field="callback_id", callback=callback.id)
+    raise PermissionDenied("callback.not_yours", field="callback_id")
 
 
 def pending_callbacks_for(user: User) -> ColumnElement[bool]:
@@ -335,13 +343,13 @@ def get_visible_order(session: Session, user: User, order_id: int) -> Order:
         .where(Order.id == order_id, visible_leads(user))
     )
     if order is None:
-        raise NotFound(f"no order {order_id}", field="order_id")
+        raise NotFound("order.not_found", field="order_id", order=order_id)
     return order
 
 
 def check_may_order(session: Session, user: User, lead: Lead) -> None:
     """Record, deliver or cancel an order of ``lead``: a consultant or a manager who sees it."""
-    require(user, ORDER_TAKERS, "an order")
+    require(user, ORDER_TAKERS, "order.consultant_or_manager")
     _check_visible(session, user, lead)
 
 

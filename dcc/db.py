@@ -20,6 +20,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from dcc import instance
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -124,8 +126,9 @@ def make_engine(url: str) -> Engine:
 
 
 def default_sqlite_url(instance_path: str) -> str:
-    os.makedirs(instance_path, exist_ok=True)
-    return f"sqlite:///{os.path.join(instance_path, 'dcc.sqlite3')}"
+    """The embedded database in the instance folder, created readable by its owner only."""
+    instance.prepare(instance_path)
+    return f"sqlite:///{instance.private_file(os.path.join(instance_path, 'dcc.sqlite3'))}"
 
 
 class Database:

@@ -17,7 +17,8 @@ from dcc.sales import catalogue, orders
 from dcc.users import service as users
 from dcc.users.models import AgentStatus, User
 
-PASSWORD = "dcc-demo"
+#: Passes the password policy people's passwords must (dcc.users.passwords), as any would.
+PASSWORD = "dcc-demo-desk"
 
 # login, role, display name, phone the hotline rings, team
 STAFF = [
@@ -38,7 +39,7 @@ SOURCES = [
     ("dongchedi", "懂车帝", "portal", "懂车帝"),
     ("oem", "厂家线索平台", "oem", None),
     ("website", "官网/微信", "web", None),
-    ("hotline", "400 热线", "hotline_400", None),
+    ("hotline", "400热线", "hotline_400", None),
 ]
 
 LEADS = [

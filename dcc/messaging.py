@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from sqlalchemy import ForeignKey, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from dcc import clock
 from dcc.db import Base, UTCDateTime
-from telephony import Telephony
+from telephony import Telephony, TelephonyError
+
+log = logging.getLogger(__name__)
 
 
 class SentMessage(Base):
@@ -51,11 +54,16 @@ def send_once(
     message.status = "sending"
     session.add(message)
     session.commit()
-    from telephony import TelephonyError
-
     try:
         message.sid = telephony.send_sms(to=to, body=body, from_=from_)
     except TelephonyError as error:
+        log.error(
+            "telephony provider refused SMS %d (lead %s): %s",
+            message.id,
+            lead_id,
+            error,
+            extra={"message_id": message.id, "lead_id": lead_id},
+        )
         message.status, message.error = "failed", str(error)
         session.commit()
         raise

@@ -13,6 +13,7 @@ from dcc.notifications import Notification
 from dcc.reports.models import AgentDay, BuiltDay
 from dcc.sales.models import Appointment, CatalogueEntry, Order, ShowroomVisit, Vehicle
 from dcc.settings_store import DealerSetting
+from dcc.staffing.models import RotaShift
 from dcc.users.models import ApiToken, Team, User
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "Notification",
     "Order",
     "OutboxJob",
+    "RotaShift",
     "SentMessage",
     "ShowroomVisit",
     "Team",

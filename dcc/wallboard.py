@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 SNAPSHOTS = "dcc:wallboard:snapshot"
 LAST = "dcc:wallboard:last"
 VIEWERS = "dcc:wallboard:viewers"  # refreshed by open streams; expires when nobody watches
+VIEWERS_TTL = 10  # seconds the viewers key lives after its last renewal
 LEADER = "dcc:wallboard:leader"
 INTERVAL = 1.0
 SLA = dt.timedelta(minutes=5)
@@ -285,7 +286,7 @@ class Publisher:
 
 def watching(conn: redis.Redis, team_id: int | None = None) -> None:
     """An open wallboard stream says it is there (every few seconds)."""
-    conn.set(viewers_key(team_id), "1", ex=10)
+    conn.set(viewers_key(team_id), "1", ex=VIEWERS_TTL)
 
 
 def watched(conn: redis.Redis) -> list[int | None]:

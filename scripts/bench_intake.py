@@ -281,7 +281,8 @@ def main() -> int:
     seed(url, args.customers)
     env = {
         "DCC_DATABASE_URL": url,
-        "DCC_SECRET_KEY": "bench",
+        "DCC_SECRET_KEY": "bench-secret-key-0123456789",
+        "DCC_METRICS_TOKEN": "bench-metrics",
         "DCC_TELEPHONY": "sim",
         "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
         "TWILIO_AUTH_TOKEN": "bench-auth-token",
@@ -357,6 +358,7 @@ def speed_to_lead(url: str, env: dict[str, str], count: int, run: str, args) -> 
 
     from dcc.db import make_engine
     from dcc.leads.sources import sign
+    from dcc.queues import QUEUE_NAMES
     from telephony.simulator import Simulator
 
     engine = make_engine(url)
@@ -390,9 +392,7 @@ def speed_to_lead(url: str, env: dict[str, str], count: int, run: str, args) -> 
                 "dcc.jobs.worker.Worker",
                 "--url",
                 env["DCC_REDIS_URL"],
-                "dcc-calls",
-                "dcc-default",
-                "dcc-low",
+                *QUEUE_NAMES,
             ],
             env={**os.environ, "PYTHONPATH": benchlib.ROOT, **env},
             stdout=subprocess.DEVNULL,

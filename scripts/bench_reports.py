@@ -205,7 +205,7 @@ SEED_SQL: list[tuple[str, str]] = [
                ('dongchedi', '懂车帝', 'portal', 's', 'hmac', false, true, now()),
                ('oem', '厂家', 'oem', 's', 'hmac', false, true, now()),
                ('site', '官网', 'web', 's', 'hmac', false, true, now()),
-               ('hotline', '400 热线', 'hotline_400', 's', 'hmac', false, true, now());
+               ('hotline', '400热线', 'hotline_400', 's', 'hmac', false, true, now());
         """,
     ),
     (

@@ -220,7 +220,8 @@ def main() -> int:
     redis_url = os.environ.get("DCC_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
     env = {
         "DCC_DATABASE_URL": url,
-        "DCC_SECRET_KEY": "bench",
+        "DCC_SECRET_KEY": "bench-secret-key-0123456789",
+        "DCC_METRICS_TOKEN": "bench-metrics",
         "DCC_TELEPHONY": "sim",
         "TWILIO_ACCOUNT_SID": ACCOUNT,
         "TWILIO_AUTH_TOKEN": TOKEN,

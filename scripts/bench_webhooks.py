@@ -193,7 +193,8 @@ def main() -> int:
     seed(url, args.customers)
     env = {
         "DCC_DATABASE_URL": url,
-        "DCC_SECRET_KEY": "bench",
+        "DCC_SECRET_KEY": "bench-secret-key-0123456789",
+        "DCC_METRICS_TOKEN": "bench-metrics",
         "DCC_TELEPHONY": "sim",
         "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
         "TWILIO_AUTH_TOKEN": TOKEN,

@@ -53,7 +53,7 @@ def bench_database_url() -> str:
 
 @dataclass
 class Server:
-    """A gunicorn (gthread) server in its own process group."""
+    """A web server (gunicorn, uvicorn) in its own process group."""
 
     process: subprocess.Popen[bytes]
     base_url: str
@@ -79,26 +79,31 @@ def start_gunicorn(
 ) -> Server:
     port = port or free_port()
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
+    command = [
+        gunicorn,
+        "--worker-class",
+        "gthread",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--reuse-port",
+        "--log-level",
+        "warning",
+        "--chdir",
+        chdir,
+        app,
+    ]
+    return start_server(command, env, port, name=app)
+
+
+def start_server(command: list[str], env: dict[str, str], port: int, *, name: str) -> Server:
+    """Run ``command`` (a server listening on ``port``) in its own process group; returns once
+    it answers ``/healthz``."""
     process = subprocess.Popen(
-        [
-            gunicorn,
-            "--worker-class",
-            "gthread",
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--reuse-port",
-            "--log-level",
-            "warning",
-            "--chdir",
-            chdir,
-            app,
-        ],
-        env={**os.environ, "PYTHONPATH": ROOT, **env},
-        start_new_session=True,
+        command, env={**os.environ, "PYTHONPATH": ROOT, **env}, start_new_session=True
     )
     server = Server(process, f"http://127.0.0.1:{port}")
     deadline = time.monotonic() + 60
@@ -108,10 +113,10 @@ def start_gunicorn(
             return server
         except Exception:
             if process.poll() is not None:
-                raise RuntimeError(f"{app} exited with {process.returncode}") from None
+                raise RuntimeError(f"{name} exited with {process.returncode}") from None
             time.sleep(0.2)
     server.stop()
-    raise RuntimeError(f"{app} did not answer /healthz in time")
+    raise RuntimeError(f"{name} did not answer /healthz in time")
 
 
 @dataclass
@@ -121,6 +126,7 @@ class Figures:
     errors: int
     seconds: float
     latencies_ms: list[float]
+    timeouts: int = 0  # requests given up on after the hammer's time-out (counted in errors)
 
     @property
     def rps(self) -> float:
@@ -150,8 +156,12 @@ def hammer(
     *,
     clients: int,
     ok: Callable[[int], bool] = lambda status: status < 400,
+    timeout: float | None = None,
 ) -> Figures:
     """Send ``requests`` from ``clients`` keep-alive connections at once; time each one.
+
+    With ``timeout``, a request not answered within that many seconds is given up on (an
+    error, and a time-out) and its client goes on with a new connection.
 
     The clients share one asyncio loop on pre-built request bytes: the load generator runs on
     the server's machine, so it must take as little of it as it can (fifty threads with
@@ -161,18 +171,22 @@ def hammer(
     wire = [_on_the_wire(f"{host}:{port}", request) for request in requests]
     chunks = [wire[i::clients] for i in range(clients)]
     latencies: list[float] = []
-    errors = 0
+    errors = timeouts = 0
 
     async def client(chunk: Sequence[bytes], streams: Streams) -> None:
-        nonlocal errors
+        nonlocal errors, timeouts
         reader, writer = streams
         for data in chunk:
             began = time.perf_counter()
             try:
                 writer.write(data)
-                status, keep_alive = await _response(reader)
+                status, keep_alive = await asyncio.wait_for(_response(reader), timeout)
                 if not ok(status):
                     errors += 1
+            except TimeoutError:
+                errors += 1
+                timeouts += 1
+                keep_alive = False
             except (OSError, ValueError, asyncio.IncompleteReadError):
                 errors += 1
                 keep_alive = False
@@ -190,7 +204,7 @@ def hammer(
         return time.perf_counter() - started
 
     seconds = asyncio.run(run())
-    return Figures(name, len(requests), errors, seconds, latencies)
+    return Figures(name, len(requests), errors, seconds, latencies, timeouts)
 
 
 def _on_the_wire(host: str, request: Request) -> bytes:

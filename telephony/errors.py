@@ -28,3 +28,12 @@ class TelephonyError(Exception):
 
 class TelephonyUnavailable(TelephonyError):
     """The provider could not be reached (connection refused, timeout): safe to retry."""
+
+
+class TelephonyTimeout(TelephonyError):
+    """The request reached the provider but no answer came back in time: **outcome unknown**.
+
+    The call or message may exist. Never retry blindly (the customer would be called twice):
+    look it up first (``find_calls`` / ``find_messages``, or wait for the status callback,
+    which carries the app's own id), and retry only once it is known not to exist.
+    """

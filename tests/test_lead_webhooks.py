@@ -449,7 +449,9 @@ def test_missing_phone_is_422_naming_phone(client, session, portal) -> None:
     assert answer.status_code == 422
     error = answer.get_json()["error"]
     assert error["field"] == "phone"
-    assert error["errors"] == {"phone": ["phone is required"]}
+    assert error["errors"] == {"phone": ["is required"]}
+    assert error["code"] == error["codes"]["phone"] == "field.required"
+    assert error["message"] == "phone: is required"
     adf_without_phone = ADF.replace("<phone", "<fax").replace("</phone>", "</fax>")
     answer = deliver(client, adf_without_phone.format(status="new"), content_type="text/xml")
     assert answer.status_code == 422

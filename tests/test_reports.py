@@ -62,7 +62,7 @@ def test_funnel_by_model_and_source(session, world) -> None:
     models = {r.label: r.leads for r in run(session, "funnel", world.boss, Group.MODEL).rows}
     assert models == {"凯美瑞": 9, "汉兰达": 1}
     by_source = {r.label: r.leads for r in run(session, "funnel", world.boss, Group.SOURCE).rows}
-    assert by_source == {"网络平台": 9, "400 热线": 1}
+    assert by_source == {"汽车网站": 9, "400热线": 1}
 
 
 def test_admin_sees_every_team_and_an_agent_only_their_own(session, world) -> None:
@@ -148,8 +148,8 @@ def test_arrivals_and_customer_grades(session, world) -> None:
 
 def test_source_analysis(session, world) -> None:
     rows = {r.label: r for r in run(session, "sources", world.boss).rows}
-    assert (rows["网络平台"].leads, rows["网络平台"].orders) == (9, 1)
-    assert rows["400 热线"].lead_close_rate == 1
+    assert (rows["汽车网站"].leads, rows["汽车网站"].orders) == (9, 1)
+    assert rows["400热线"].lead_close_rate == 1
 
 
 def test_every_report_runs_and_gives_a_chart(session, world) -> None:

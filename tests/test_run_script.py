@@ -76,6 +76,20 @@ def _health(url: str) -> tuple[int, dict[str, object]] | None:
         return None
 
 
+def _start_serve(env: dict[str, str], cwd: Path, port: int, log_path: Path) -> subprocess.Popen:
+    """``dcc serve`` in its own process group, its output in ``log_path``."""
+    with open(log_path, "wb") as log:
+        return subprocess.Popen(
+            [DCC, "serve", "--port", str(port)],
+            env=env,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            process_group=0,
+        )
+
+
 @pytest.fixture()
 def instance(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "instance"
@@ -98,16 +112,7 @@ def test_serve_starts_answers_health_and_stops_cleanly(instance: Path, tmp_path:
         assert done.returncode == 0, f"dcc {' '.join(command)}:\n{done.stdout}{done.stderr[-3000:]}"
 
     log_path = tmp_path / "serve.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [DCC, "serve", "--port", str(port)],
-            env=env,
-            cwd=tmp_path,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            process_group=0,
-        )
+    proc = _start_serve(env, tmp_path, port, log_path)
     try:
         answer = None
         deadline = time.monotonic() + 90
@@ -138,3 +143,65 @@ def test_serve_starts_answers_health_and_stops_cleanly(instance: Path, tmp_path:
         while _processes_of(instance) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert _processes_of(instance) == [], log_path.read_text()
+
+
+def _worker_of(serve_pid: int) -> int | None:
+    """The pid of the RQ worker that ``dcc serve`` runs (its direct child)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if stat[0] != "Z" and int(stat[1]) == serve_pid and b"rq.cli" in cmdline:
+            return int(entry.name)
+    return None
+
+
+@pytest.mark.skipif(not os.path.exists(DCC), reason="the dcc console script is not installed")
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
+def test_serve_restarts_a_dead_worker_and_dies_with_everything_it_started(
+    instance: Path, tmp_path: Path
+) -> None:
+    port, sim_port = _free_port(), _free_port()
+    env = _environment(instance, port, sim_port)
+    done = subprocess.run(
+        [DCC, "db", "upgrade"], env=env, cwd=tmp_path, timeout=180, capture_output=True
+    )
+    assert done.returncode == 0, done.stderr
+    log_path = tmp_path / "serve.log"
+    proc = _start_serve(env, tmp_path, port, log_path)
+    health = f"http://127.0.0.1:{port}/healthz"
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and "DCC is ready at" not in log_path.read_text():
+            assert proc.poll() is None, log_path.read_text()
+            time.sleep(0.5)
+        first = _worker_of(proc.pid)
+        assert first is not None, log_path.read_text()
+
+        os.kill(first, signal.SIGKILL)  # the worker dies; the rest must go on
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and _worker_of(proc.pid) in {None, first}:
+            time.sleep(0.2)
+        second = _worker_of(proc.pid)
+        assert second not in {None, first}, log_path.read_text()
+        assert proc.poll() is None
+        answer = _health(health)
+        assert answer is not None and answer[0] == 200, answer
+        assert "worker was killed by signal 9; starting it again" in log_path.read_text()
+
+        started = _processes_of(instance)
+        assert len(started) >= 5  # supervisor, redis, web, worker, sweeper (and more)
+        proc.kill()  # SIGKILL: no chance to stop anything itself
+        proc.wait()
+        deadline = time.monotonic() + 20
+        while _processes_of(instance) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _processes_of(instance) == [], log_path.read_text()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

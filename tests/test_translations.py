@@ -10,13 +10,18 @@ from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = ROOT / "dcc" / "translations" / "zh_Hans" / "LC_MESSAGES"
-KEYWORDS = {"_": None, "gettext": None, "_l": None, "lazy_gettext": None}
+KEYWORDS = {"_": None, "gettext": None, "_l": None, "lazy_gettext": None, "N_": None}
+#: Where the UI's texts are: the web package, its templates, and the error codes' texts.
+SOURCES = (
+    ("dcc/web", "**.py", "python"),
+    ("dcc/templates/web", "**.html", "jinja2"),
+    ("dcc", "errors.py", "python"),
+)
 
 
 def _source_msgids() -> set[str]:
     found: set[str] = set()
-    for folder, method in (("dcc/web", "python"), ("dcc/templates/web", "jinja2")):
-        pattern = "**.py" if method == "python" else "**.html"
+    for folder, pattern, method in SOURCES:
         for _file, _line, message, _comments, _context in extract_from_dir(
             ROOT / folder, method_map=[(pattern, method)], keywords=KEYWORDS
         ):

@@ -78,10 +78,10 @@ def test_the_api_and_webhooks_need_no_csrf_token(client, staff) -> None:
 
 def test_english_switch(client, agent) -> None:
     login(client, "agent")
-    client.get("/locale/en")
+    post(client, "/locale/en")
     text = client.get("/").get_data(as_text=True)
     assert "Worklist" in text and "工作台" not in text
-    client.get("/locale/zh_Hans")
+    post(client, "/locale/zh_Hans")
     assert "工作台" in client.get("/").get_data(as_text=True)
 
 
@@ -238,7 +238,11 @@ def test_the_panel_fills_the_script_and_keeps_the_furthest_step(
     bad = client.post(
         f"/calls/{call.id}/script-step", json={"step": 9}, headers={"X-CSRFToken": token}
     )
-    assert bad.status_code == 422
+    assert bad.status_code == 422 and bad.get_json()["error"]["code"] == "field.out_of_range"
+    word = client.post(
+        f"/calls/{call.id}/script-step", json={"step": "five"}, headers={"X-CSRFToken": token}
+    )
+    assert word.status_code == 422 and word.get_json()["error"]["code"] == "field.not_integer"
     session.refresh(call)
     assert call.script_step == 5
 
@@ -363,7 +367,7 @@ def test_admin_edits_the_script_as_a_new_version(client, session, staff) -> None
     bad = post(
         client, "/admin/script", {**steps, "steps-0-text": "{unknown}"}, follow_redirects=True
     )
-    assert "unknown placeholder" in bad.get_data(as_text=True)
+    assert "第 1 步使用了未知的占位符 {unknown}" in bad.get_data(as_text=True)
 
 
 def test_admin_sees_the_rq_dashboard_and_the_outbox(client, staff) -> None:

@@ -70,7 +70,7 @@ def test_cancel_from_the_page_needs_a_reason(client, session, staff):
         post(client, f"/leads/{lead.id}/orders", {"vin": "1HGCM82633A004352"})
         order = session.scalars(select(Order)).one()
         refused = post(client, f"/orders/{order.id}/cancel", {"reason": ""}, follow_redirects=True)
-        assert "say why the order is canceled" in refused.get_data(as_text=True)
+        assert "请说明取消订单的原因" in refused.get_data(as_text=True)
         session.expire_all()
         assert order.status == OrderStatus.ORDERED
         post(client, f"/orders/{order.id}/cancel", {"reason": "客户资金未到位"})
@@ -138,7 +138,7 @@ def test_the_admin_keeps_the_catalogue(client, session, staff):
     }
     assert post(client, "/admin/catalogue", form).status_code == 302
     again = post(client, "/admin/catalogue", form, follow_redirects=True)
-    assert "in the catalogue already" in again.get_data(as_text=True)
+    assert "车型库中已有此配置" in again.get_data(as_text=True)
     entry = session.scalars(select(CatalogueEntry)).one()
     assert entry.guide_price_fen == 18_980_000 and entry.active
     post(client, f"/admin/catalogue/{entry.id}/disable")

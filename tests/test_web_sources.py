@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from sqlalchemy import select
 from web_support import PASSWORD, login, post
 
 from dcc.audit import AuditEntry
+from dcc.errors import ValidationError
 from dcc.leads import sources
 from dcc.leads.models import Channel, LeadSource
 
@@ -102,12 +104,20 @@ def test_bad_input_is_refused_by_name_and_changes_nothing(client, session, staff
         {"slug": "Auto Home", "name": "汽车之家", "channel": "portal", "auth_mode": "hmac"},
         follow_redirects=True,
     )
-    assert "slug" in bad_slug.get_data(as_text=True)
+    assert "标识：只能使用小写字母、数字、- 和 _" in bad_slug.get_data(as_text=True)
     no_name = post(
         client, "/admin/sources", {"slug": "autohome", "channel": "portal", "auth_mode": "hmac"}
     )
     assert no_name.status_code == 200
+    assert "来源名称：为必填项" in no_name.get_data(as_text=True)
+    long = {"slug": "autohome", "name": "长" * 121, "channel": "portal", "auth_mode": "hmac"}
+    too_long = post(client, "/admin/sources", long)
+    assert "来源名称：最多 120 个字" in too_long.get_data(as_text=True)
     assert session.scalars(select(LeadSource)).all() == []
+    # the command line checks the same rule (the column holds 120 characters)
+    with pytest.raises(ValidationError) as refused:
+        sources.create(session, slug="autohome", name="长" * 121, channel="portal")
+    assert (refused.value.code, refused.value.field) == ("field.too_long", "name")
 
 
 def test_only_admins_manage_sources(client, staff) -> None:

@@ -6,19 +6,23 @@ touch details (``details["extra"]``), since real feeds add fields without notice
 (:mod:`webhooks.adf`) maps onto the same fields and is read liberally: an optional value that
 does not validate (an e-mail, a year, a second phone) is kept in the details instead of
 refusing the lead. Only the phone decides whether a lead can be taken.
+
+Underneath, every format obeys :mod:`dcc.untrusted`: JSON is read by its strict reader (no
+``NaN``, ``1e400`` or endless integers, even in unknown fields), and no text may hold a NUL or
+a lone surrogate. (XML cannot carry either: the parser refuses them as characters.)
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import re
 import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
-from dcc import phones
-from dcc.errors import DCCError, InvalidPhoneNumber, ValidationError
+from dcc import phones, untrusted
+from dcc.errors import DCCError, InvalidPhoneNumber, MalformedInput, ValidationError
+from dcc.fields import Text
+from dcc.leads import fields as lead_fields
 from dcc.leads.intake import LeadInput
 from webhooks import adf
 
@@ -26,48 +30,33 @@ JSON_TYPES = frozenset({"application/json", "text/json"})
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded"})
 XML_TYPES = frozenset({"application/xml", "text/xml", "application/x-adf+xml"})
 
-#: Text fields and the longest value each column holds.
-TEXT_FIELDS = {
-    "name": 120,
-    "email": 254,
-    "city": 80,
-    "brand": 60,
-    "series": 60,
-    "model": 120,
-    "budget": 60,
-    "purchase_timeframe": 60,
-    "comments": 4000,
-    "external_id": 120,
-}
-FIELDS = frozenset({*TEXT_FIELDS, "phone", "alt_phone", "consent", "model_year"})
-_TRUE = frozenset({"1", "true", "yes", "y", "on", "是", "同意"})
-_FALSE = frozenset({"0", "false", "no", "n", "off", "否", "不同意", ""})
+#: The fields a delivery may carry (their rules: :mod:`dcc.leads.fields`); others are kept.
+FIELDS = frozenset({*lead_fields.ENQUIRY, "phone", "alt_phone"})
 #: Unknown fields are stored as they came; real feeds never nest this deep.
 MAX_JSON_DEPTH = 16
-TOO_DEEP = f"body nests deeper than {MAX_JSON_DEPTH} levels"
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class UnsupportedContentType(DCCError):
     status_code = 415
 
 
-class MalformedBody(DCCError):
+class MalformedBody(MalformedInput):
     """The body cannot be read at all (bad JSON, bad XML, a DTD, a wrong charset)."""
-
-    status_code = 400
 
 
 class InvalidFields(ValidationError):
-    """One or more fields are wrong: ``errors`` maps each field to its messages."""
+    """One or more fields are wrong: the first one's code and message, and for every field
+    its problem (``errors``) and its code (``codes``)."""
 
-    def __init__(self, errors: Mapping[str, list[str]]) -> None:
-        self.errors = {name: list(msgs) for name, msgs in errors.items()}
-        first, msgs = next(iter(self.errors.items()))
-        super().__init__(f"{first}: {msgs[0]}", field=first)
+    def __init__(self, problems: Mapping[str, DCCError]) -> None:
+        self.problems = dict(problems)
+        first = next(iter(self.problems.values()))
+        super().__init__(first.code, field=first.field, **first.params)
+        self.errors = {name: [problem.problem] for name, problem in self.problems.items()}
 
     def to_dict(self) -> dict[str, object]:
-        return {**super().to_dict(), "errors": self.errors}
+        codes = {name: problem.code for name, problem in self.problems.items()}
+        return {**super().to_dict(), "errors": self.errors, "codes": codes}
 
 
 def parse(
@@ -88,7 +77,7 @@ def parse(
         try:
             prospect = adf.parse(body, charset=charset, today=today)
         except adf.AdfError as exc:
-            raise MalformedBody(str(exc), field="body") from exc
+            raise MalformedBody("body.unreadable", field="body", detail=str(exc)) from exc
         return build(
             prospect.fields,
             phones_found=prospect.phones,
@@ -98,8 +87,7 @@ def parse(
         )
     accepted = ", ".join(sorted(JSON_TYPES | FORM_TYPES | XML_TYPES))
     raise UnsupportedContentType(
-        f"Content-Type {mimetype or 'missing'} is not supported; send one of {accepted}",
-        field="Content-Type",
+        "body.unsupported_type", field="Content-Type", type=mimetype or "missing", accepted=accepted
     )
 
 
@@ -118,18 +106,18 @@ def build(
     numbers in order: the first valid one is ``phone``, the next ``alt_phone``.
     """
     details = dict(details or {})
-    errors: dict[str, list[str]] = {}
+    problems: dict[str, DCCError] = {}
     rejected: dict[str, Any] = {}
     values: dict[str, Any] = {}
     extra = {k: v for k, v in fields.items() if k not in FIELDS}
     if extra:
         details["extra"] = extra
 
-    def bad(name: str, message: str, *, optional: bool = True) -> None:
+    def bad(name: str, problem: DCCError, *, optional: bool = True) -> None:
         if lenient and optional:
-            rejected[name] = {"value": fields.get(name), "error": message}
+            rejected[name] = {"value": fields.get(name), "error": problem.problem}
         else:
-            errors.setdefault(name, []).append(message)
+            problems.setdefault(name, problem)
 
     if phones_found is not None:
         phone, alt_phone = _pick_phones(phones_found, region)
@@ -142,64 +130,32 @@ def build(
             values[name] = None
             continue
         if raw is not None and not isinstance(raw, str | int):
-            bad(name, "must be a string", optional=name != "phone")
+            bad(name, ValidationError("field.not_text", field=name), optional=name != "phone")
             values[name] = None
             continue
         try:
             values[name] = phones.normalize(None if _blank(raw) else str(raw), region, field=name)
         except InvalidPhoneNumber as exc:
-            bad(name, exc.message, optional=name != "phone")
+            bad(name, exc, optional=name != "phone")
             values[name] = None
 
-    for name, limit in TEXT_FIELDS.items():
+    for name, rule in lead_fields.ENQUIRY.items():
         raw = fields.get(name)
-        if _blank(raw):
-            continue
-        if isinstance(raw, bool) or not isinstance(raw, str | int | float):
-            bad(name, "must be a string")
-            continue
-        text = str(raw).strip()
-        if len(text) > limit:
-            if lenient:
-                text = text[:limit]
-            else:
-                bad(name, f"at most {limit} characters")
-                continue
-        if name == "email" and not _EMAIL.match(text):
-            bad(name, "is not an e-mail address")
-            continue
-        values[name] = text
-
-    year = fields.get("model_year")
-    if not _blank(year):
+        if lenient and isinstance(rule, Text) and isinstance(raw, str):
+            raw = raw.strip()[: rule.max_length]  # ADF keeps what fits
         try:
-            number = int(str(year).strip()) if not isinstance(year, bool) else None
-        except ValueError:
-            number = None
-        if number is None or not 1900 <= number <= 2100:
-            bad("model_year", "must be a year such as 2026")
-        else:
-            values["model_year"] = number
+            values[name] = rule.clean(raw)
+        except ValidationError as problem:
+            bad(name, problem)
 
-    consent = fields.get("consent")
-    values["consent"] = False
-    if isinstance(consent, bool):
-        values["consent"] = consent
-    elif consent is not None:
-        text = str(consent).strip().lower()
-        if text in _TRUE | _FALSE:
-            values["consent"] = text in _TRUE
-        else:
-            bad("consent", "must be true or false")
-
-    if errors:
-        raise InvalidFields(errors)
+    if problems:
+        raise InvalidFields(problems)
     if rejected:
         details["rejected"] = rejected
     return LeadInput(
         phone=values["phone"],
         alt_phone=values.get("alt_phone"),
-        name=values.get("name", ""),
+        name=values.get("name") or "",
         email=values.get("email"),
         city=values.get("city"),
         brand=values.get("brand"),
@@ -209,7 +165,7 @@ def build(
         budget=values.get("budget"),
         purchase_timeframe=values.get("purchase_timeframe"),
         comments=values.get("comments"),
-        consent=values["consent"],
+        consent=values.get("consent") or False,
         external_id=values.get("external_id"),
         details=details,
     )
@@ -246,22 +202,24 @@ def _decode(body: bytes, charset: str | None) -> str:
     try:
         return body.decode(charset or "utf-8")
     except LookupError as exc:
-        raise MalformedBody(f"body: unknown charset {charset!r}", field="body") from exc
+        raise MalformedBody(
+            "body.unreadable", field="body", detail=f"unknown charset {charset!r}"
+        ) from exc
     except UnicodeDecodeError as exc:
-        raise MalformedBody(f"body is not valid {charset or 'UTF-8'}", field="body") from exc
+        raise MalformedBody(
+            "body.unreadable", field="body", detail=f"not valid {charset or 'UTF-8'}"
+        ) from exc
 
 
 def _json(body: bytes, charset: str | None) -> dict[str, Any]:
     try:
-        data = json.loads(_decode(body, charset))
-    except json.JSONDecodeError as exc:
-        raise MalformedBody(f"body is not valid JSON: {exc}", field="body") from exc
-    except RecursionError as exc:
-        raise MalformedBody(TOO_DEEP, field="body") from exc
+        data = untrusted.loads(_decode(body, charset))
+    except MalformedInput as exc:
+        raise MalformedBody(exc.code, field=exc.field, **exc.params) from exc
     if not isinstance(data, dict):
-        raise MalformedBody("body must be a JSON object", field="body")
+        raise MalformedBody("body.not_an_object", field="body")
     if _depth(data) > MAX_JSON_DEPTH:
-        raise MalformedBody(TOO_DEEP, field="body")
+        raise MalformedBody("body.too_deep", field="body", depth=MAX_JSON_DEPTH)
     return data
 
 
@@ -287,10 +245,12 @@ def _form(body: bytes, charset: str | None) -> dict[str, Any]:
         )
     except (UnicodeDecodeError, LookupError) as exc:
         raise MalformedBody(
-            f"body is not a form in {charset or 'UTF-8'}: {exc}", field="body"
+            "body.unreadable", field="body", detail=f"not a form in {charset or 'UTF-8'}: {exc}"
         ) from exc
     out: dict[str, Any] = {}
     for key, value in pairs:
+        untrusted.check_text(key, "body")
+        untrusted.check_text(value, key)
         if key not in out:
             out[key] = value
         elif key not in FIELDS:

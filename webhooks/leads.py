@@ -1,8 +1,9 @@
 """Lead deliveries from web forms and car portals: ``POST /webhooks/leads/<source>``.
 
 Thin on purpose: find the source (404), read at most :data:`MAX_BODY` bytes (413), check the
-signature or token on the raw bytes (401), parse (415 / 400 / 422), then one service call,
-:func:`dcc.leads.deliveries.receive`, which dedups, stays replay-safe and answers 201.
+signature (and its timestamp) or token on the raw bytes (401), parse (415 / 400 / 422), then
+one service call, :func:`dcc.leads.deliveries.receive`, which dedups, stays replay-safe and
+answers 201.
 Nothing is written before the checks pass, and an error answer rolls the request back.
 """
 
@@ -29,11 +30,13 @@ def deliver(slug: str) -> Response:
     session, settings = get_session(), get_settings()
     source = sources.get_enabled(session, slug)
     body = _read_body()
-    sources.authenticate(
+    replay_key = sources.authenticate(
         source,
         body,
         signature=request.headers.get(sources.SIGNATURE_HEADER),
         token=request.headers.get(sources.TOKEN_HEADER),
+        timestamp=request.headers.get(sources.TIMESTAMP_HEADER),
+        now=clock.now(),
     )
     data = lead_payload.parse(
         body,
@@ -46,6 +49,7 @@ def deliver(slug: str) -> Response:
         source,
         data,
         idempotency_key=request.headers.get(deliveries.IDEMPOTENCY_HEADER),
+        replay_key=replay_key,
         region=settings.default_region,
     )
     response = jsonify(answer.body)

@@ -23,4 +23,4 @@ def require_twilio_signature() -> None:
         request.form if request.mimetype != "application/json" else request.get_data(as_text=True)
     )
     if not get_telephony().validate_request(signed_url(), params, signature):
-        raise PermissionDenied("invalid Twilio signature", field="X-Twilio-Signature")
+        raise PermissionDenied("auth.twilio_signature", field="X-Twilio-Signature")

@@ -1,7 +1,8 @@
 """The JSON API under ``/api/v1`` for integrations (a dealer's DMS) and scripted checks.
 
 The OpenAPI document at ``/api/v1/openapi.json`` is produced by flask-smorest from the
-schemas and views, never written by hand.
+schemas and views, never written by hand; outside the embedded mode it needs a signed-in user
+or a bearer token.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from flask import Flask, jsonify, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
-from dcc.api import calls, customers, leads, orders, reports
+from dcc.api import calls, customers, labels, leads, orders, reports, staffing
+from dcc.api.auth import authenticate_request
+from dcc.config import get_settings
 
 API_PREFIX = "/api/v1"
 
@@ -38,31 +41,77 @@ def init_app(app: Flask) -> None:
         },
     )
     api = DccApi(app)
-    blueprints = (customers.blp, leads.blp, orders.blp, calls.blp, reports.blp, reports.exports)
+    blueprints = (
+        customers.blp,
+        leads.blp,
+        orders.blp,
+        calls.blp,
+        reports.blp,
+        reports.exports,
+        labels.blp,
+        staffing.blp,
+    )
     for blueprint in blueprints:
         api.register_blueprint(blueprint, url_prefix=API_PREFIX + blueprint.url_prefix)
     app.extensions["dcc.api"] = api
     app.register_error_handler(HTTPException, _http_error)
+    if not get_settings(app).embedded:
+        app.before_request(_api_map_needs_a_user)
+
+
+def _api_map_needs_a_user() -> None:
+    """The OpenAPI document lists every route and field: outside the embedded mode only a
+    signed-in user or a token holder may read it."""
+    if request.endpoint == "api-docs.openapi_json":
+        authenticate_request()
+
+
+#: The code of an HTTP refusal that is not the domain's (a wrong URL, a body too large …).
+HTTP_CODES = {
+    404: "request.not_found",
+    405: "request.method_not_allowed",
+    413: "request.too_large",
+    415: "body.unsupported_type",
+}
 
 
 def _http_error(error: HTTPException) -> Any:
-    """JSON errors naming the field for API and webhook clients; HTML pages stay HTML."""
+    """JSON errors with a code, naming the field, for API and webhook clients; HTML pages
+    stay HTML. A schema's refusals keep the code each field's check gave them."""
     if not request.path.startswith((API_PREFIX, "/webhooks/")):
         return error
-    body: dict[str, Any] = {"message": error.description or error.name}
+    status = error.code or 500
+    code = HTTP_CODES.get(status, "request.invalid" if status < 500 else "request.failed")
+    body: dict[str, Any] = {"code": code, "message": error.description or error.name}
     data = getattr(error, "data", None) or {}
     messages = data.get("messages") or data.get("errors")
     if messages:
-        # webargs nests errors by location: {"json": {"phone": ["..."]}}
-        flat = {
-            field: msgs
+        # webargs nests errors by location: {"json": {"phone": [{"code", "problem", ...}]}}
+        found = {
+            field: _field_refusal(msgs)
             for location in messages.values()
             for field, msgs in (location.items() if isinstance(location, dict) else [])
         }
-        if flat:
-            field, msgs = next(iter(flat.items()))
-            text = msgs[0] if isinstance(msgs, list) and msgs else str(msgs)
-            body.update(message=f"{field}: {text}", field=field, errors=flat)
+        if found:
+            field, first = next(iter(found.items()))
+            body.update(
+                code=first["code"],
+                message=f"{field}: {first['problem']}",
+                field=field,
+                errors={name: [refusal["problem"]] for name, refusal in found.items()},
+                codes={name: refusal["code"] for name, refusal in found.items()},
+            )
+            if first.get("params"):
+                body["params"] = first["params"]
     response = jsonify(error=body)
     response.status_code = error.code or 500
     return response
+
+
+def _field_refusal(messages: Any) -> dict[str, Any]:
+    """A field's first refusal as ``{"code", "problem", "params"}``; a plain message (a check
+    written with marshmallow's own validators) is ``field.invalid``."""
+    first = messages[0] if isinstance(messages, list) and messages else messages
+    if isinstance(first, dict) and "code" in first:
+        return first
+    return {"code": "field.invalid", "problem": str(first), "params": None}

@@ -31,10 +31,10 @@ def authenticate_request() -> None:
         return
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("a bearer token is required", field="Authorization")
+        raise Unauthorized("auth.token_required", field="Authorization")
     user = users.user_for_token(get_session(), token.strip())
     if user is None:
-        raise Unauthorized("the token is unknown or revoked", field="Authorization")
+        raise Unauthorized("auth.token_unknown", field="Authorization")
     g.api_user = user
 
 

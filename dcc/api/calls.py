@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from dcc.access import get_visible_lead
 from dcc.api.auth import authenticate_request, current_user
+from dcc.api.blueprint import Blueprint
 from dcc.api.schemas import CallCreate, CallPlaced, CallQuery, CallSummaryOut
 from dcc.calls import dialer, history
 from dcc.config import get_settings

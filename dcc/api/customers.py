@@ -7,11 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from dcc import access, phones
 from dcc.api import serialize
 from dcc.api.auth import authenticate_request, current_user
+from dcc.api.blueprint import Blueprint
 from dcc.api.schemas import CustomerOut, Merge, PhoneQuery
 from dcc.config import get_settings
 from dcc.customers import service as customers
@@ -33,7 +33,7 @@ class CustomerLookup(MethodView):
         customer = customers.find_by_phone(session, e164)
         if customer is None or not access.may_see_customer(session, user, customer.id):
             # Nothing is told of a customer the reader does not work with.
-            raise NotFound("no customer has this phone", field="phone")
+            raise NotFound("customer.no_such_phone", field="phone")
         return serialize.customer(session, customer, user)
 
 
@@ -44,7 +44,7 @@ class CustomerMerge(MethodView):
     def post(self, body: dict[str, Any], customer_id: int) -> dict[str, Any]:
         """Merge the given customers into this one (non-fleet customers without orders)."""
         session, user = get_session(), current_user()
-        access.require(user, access.MANAGING, "a merge")
+        access.require(user, access.MANAGING)
         survivor = access.get_visible_customer(session, user, customer_id)
         duplicates = access.get_visible_customers(session, user, body["customer_ids"])
         customers.merge(session, survivor, duplicates, actor=user)

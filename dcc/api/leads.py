@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from dcc import access
 from dcc.access import get_visible_lead
 from dcc.api import serialize
 from dcc.api.auth import authenticate_request, current_user
+from dcc.api.blueprint import Blueprint
 from dcc.api.schemas import IntakeOut, LeadCreate, LeadDetail, Reassign
 from dcc.config import get_settings
 from dcc.db import get_session
@@ -34,7 +34,7 @@ class Leads(MethodView):
         owner, and the answer names neither the lead nor the customer (``null`` ids).
         """
         session, user = get_session(), current_user()
-        access.require(user, access.LEAD_ENTRY, "entering a lead")
+        access.require(user, access.LEAD_ENTRY)
         grade = body.pop("grade", None)
         data = intake.LeadInput(
             **{**body, "channel": Channel(body["channel"])},
@@ -43,7 +43,7 @@ class Leads(MethodView):
         if data.owner_id is not None:
             named = session.get(User, data.owner_id)
             if named is None:
-                raise ValidationError(f"no user {data.owner_id}", field="owner_id")
+                raise ValidationError("user.not_found", field="owner_id", user=data.owner_id)
             access.check_may_assign_at_entry(session, user, named)
         if data.owner_id is None and user.role == Role.CONSULTANT:
             data.owner_id = user.id  # the consultant who received the walk-in keeps it
@@ -75,10 +75,10 @@ class LeadReassign(MethodView):
         """Give the lead and its open follow-ups and callbacks to another owner (managers: to
         one of the team); the lead leaves any escalation queue."""
         session, user = get_session(), current_user()
-        access.require(user, access.MANAGING, "a reassignment")
+        access.require(user, access.MANAGING, "lead.only_manager_reassigns")
         lead = get_visible_lead(session, user, lead_id)
         new_owner = session.get(User, body["owner_id"])
         if new_owner is None:
-            raise ValidationError(f"no user {body['owner_id']}", field="owner_id")
+            raise ValidationError("user.not_found", field="owner_id", user=body["owner_id"])
         reassignment.reassign(session, lead, new_owner, actor=user)
         return serialize.lead_detail(session, lead, user)

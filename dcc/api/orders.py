@@ -56,7 +56,7 @@ class LeadOrders(MethodView):
     def post(self, body: dict[str, Any], lead_id: int) -> dict[str, Any]:
         """Record a sales order on an arrived lead: the lead becomes O / ordered."""
         session, user = get_session(), current_user()
-        access.require(user, access.ORDER_TAKERS, "an order")
+        access.require(user, access.ORDER_TAKERS, "order.consultant_or_manager")
         lead = access.get_visible_lead(session, user, lead_id)
         order = orders.place(
             session, lead, orders.OrderInput(**body), actor=user, timezone=get_settings().timezone
@@ -71,7 +71,7 @@ class OrderDelivery(MethodView):
     def post(self, body: dict[str, Any], order_id: int) -> dict[str, Any]:
         """The car was handed over: the lead is delivered, the customer owns the vehicle."""
         session, user = get_session(), current_user()
-        access.require(user, access.ORDER_TAKERS, "an order")
+        access.require(user, access.ORDER_TAKERS, "order.consultant_or_manager")
         order = access.get_visible_order(session, user, order_id)
         when: dt.datetime | None = body.get("delivered_at")
         if when is not None and when.tzinfo is None:
@@ -87,7 +87,7 @@ class OrderCancelView(MethodView):
     def post(self, body: dict[str, Any], order_id: int) -> dict[str, Any]:
         """Cancel an open order with its reason; the lead goes back to follow-up."""
         session, user = get_session(), current_user()
-        access.require(user, access.ORDER_TAKERS, "an order")
+        access.require(user, access.ORDER_TAKERS, "order.consultant_or_manager")
         order = access.get_visible_order(session, user, order_id)
         orders.cancel(session, order, actor=user, reason=body["reason"])
         return order_body(order)

@@ -13,12 +13,12 @@ from typing import Any
 import marshmallow as ma
 from flask import Response, send_file
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import validate
 
 from dcc import access, audit, reports
 from dcc.api.auth import authenticate_request, current_user
-from dcc.api.schemas import Strict
+from dcc.api.blueprint import Blueprint
+from dcc.api.schemas import Id, Strict
 from dcc.config import get_settings
 from dcc.db import get_session
 from dcc.leads.models import Channel, Grade, LeadStatus
@@ -51,7 +51,7 @@ class CustomerExportQuery(Strict):
     channel = ma.fields.String(
         load_default=None, validate=validate.OneOf([c.value for c in Channel])
     )
-    owner_id = ma.fields.Integer(load_default=None)
+    owner_id = Id(load_default=None)
 
 
 def _period(query: dict[str, Any]) -> Period:
@@ -63,7 +63,7 @@ def _period(query: dict[str, Any]) -> Period:
 
 
 def _run(name: str, query: dict[str, Any], user: User) -> reports.Report[Any, Any]:
-    access.require(user, access.OVERSEEING, "a report")
+    access.require(user, access.OVERSEEING)
     spec = reports.get(name)
     group = parse_group(query.get("group"), spec.groups)
     return reports.run(get_session(), name, reader=user, period=_period(query), group=group)
@@ -73,7 +73,7 @@ def _run(name: str, query: dict[str, Any], user: User) -> reports.Report[Any, An
 class ReportList(MethodView):
     def get(self) -> dict[str, Any]:
         """The reports there are, with the groupings each one accepts."""
-        access.require(current_user(), access.OVERSEEING, "a report")
+        access.require(current_user(), access.OVERSEEING)
         return {
             "reports": [
                 {"name": s.name, "title": s.title, "groups": sorted(g.value for g in s.groups)}
@@ -122,7 +122,7 @@ class CustomerExport(MethodView):
     def get(self, query: dict[str, Any]) -> Response:
         """The customer list (客户信息列表) as Excel: managers and admins; audit-logged."""
         user = current_user()
-        access.require(user, access.CUSTOMER_EXPORTERS, "the customer export")
+        access.require(user, access.CUSTOMER_EXPORTERS)
         settings = get_settings()
         has_period = query.get("start") or query.get("end")
         filters = export.CustomerFilters(

@@ -2,62 +2,113 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import marshmallow as ma
 from marshmallow import validate
 
+from dcc.errors import DCCError, ValidationError
+from dcc.fields import Rule
+from dcc.leads import fields as lead_fields
 from dcc.leads.models import Channel, Grade, LeadStatus, LostReason, ValueTier
 from dcc.sales.models import OrderStatus
+from dcc.untrusted import MAX_ID
 
-STAFF_CHANNELS = [
-    c.value
-    for c in (
-        Channel.WALK_IN,
-        Channel.SHOWROOM_PHONE,
-        Channel.HOTLINE,
-        Channel.EVENT,
-        Channel.REFERRAL,
-        Channel.WEB,
-        Channel.PORTAL,
-        Channel.OEM,
-    )
-]
+#: A marshmallow error key -> the code of the refusal (``Field.error_messages``' keys).
+FIELD_ERRORS = {
+    "required": "field.required",
+    "null": "field.required",
+    "unknown": "field.unknown",
+    "invalid": "field.invalid",
+}
+#: A field type's "invalid" refusal, more precisely.
+INVALID_BY_TYPE = {
+    ma.fields.Integer: "field.not_integer",
+    ma.fields.Boolean: "field.not_boolean",
+    ma.fields.Date: "field.not_a_date",
+    ma.fields.Email: "field.not_email",
+    ma.fields.String: "field.not_text",
+}
+
+
+def coded(error: DCCError) -> dict[str, Any]:
+    """A refusal as a marshmallow error message that keeps its code and parameters."""
+    return {"code": error.code, "problem": error.problem, "params": error.to_dict().get("params")}
+
+
+def _refusal(code: str) -> dict[str, Any]:
+    return coded(ValidationError(code))
+
+
+class Id(ma.fields.Integer):
+    """A database id in a body or a query: 1 to the database's largest integer."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        range_ = validate.Range(1, MAX_ID, error=f"must be an id from 1 to {MAX_ID}")
+        super().__init__(validate=range_, **kwargs)
 
 
 class Strict(ma.Schema):
+    """Unknown fields are refused, and every refusal carries its code (see ``FIELD_ERRORS``)."""
+
     class Meta:
         unknown = ma.RAISE
+
+    error_messages: ClassVar[dict[str, Any]] = {  # type: ignore[misc]
+        "unknown": _refusal("field.unknown")
+    }
+
+    def on_bind_field(self, field_name: str, field_obj: ma.fields.Field) -> None:
+        invalid = next(
+            (code for kind, code in INVALID_BY_TYPE.items() if isinstance(field_obj, kind)),
+            "field.invalid",
+        )
+        codes = {**FIELD_ERRORS, "invalid": invalid}
+        field_obj.error_messages = {
+            **field_obj.error_messages,
+            **{key: _refusal(code) for key, code in codes.items()},
+        }
+
+
+class Ruled(ma.fields.Field):
+    """A field checked by its rule (:mod:`dcc.fields`), as the webhook and the forms check it."""
+
+    def __init__(self, rule: Rule, *, load_default: Any = None, **kwargs: Any) -> None:
+        self.rule = rule
+        if rule.required:
+            kwargs["required"] = True
+        else:
+            kwargs.update(load_default=load_default, allow_none=True)
+        super().__init__(metadata={**rule.openapi(), **kwargs.pop("metadata", {})}, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        try:
+            cleaned = self.rule.clean(value)
+        except DCCError as error:
+            raise ma.ValidationError(coded(error)) from error
+        return self.load_default if cleaned is None else cleaned
 
 
 class LeadCreate(Strict):
     """A staff-entered lead: walk-in, phone-in, event. Same dedup as every channel."""
 
     phone = ma.fields.String(required=True, metadata={"example": "138 0013 8000"})
-    channel = ma.fields.String(
-        load_default=Channel.SHOWROOM_PHONE.value, validate=validate.OneOf(STAFF_CHANNELS)
-    )
-    name = ma.fields.String(load_default="", validate=validate.Length(max=120))
+    channel = Ruled(lead_fields.STAFF_CHANNEL, load_default=Channel.SHOWROOM_PHONE.value)
+    name = Ruled(lead_fields.NAME, load_default="")
     alt_phone = ma.fields.String(load_default=None, allow_none=True)
-    email = ma.fields.Email(load_default=None, allow_none=True)
-    city = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=80))
-    brand = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=60))
-    series = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=60))
-    model = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=120))
-    model_year = ma.fields.Integer(
-        load_default=None, allow_none=True, validate=validate.Range(1950, 2100)
-    )
-    budget = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=60))
-    purchase_timeframe = ma.fields.String(
-        load_default=None, allow_none=True, validate=validate.Length(max=60)
-    )
-    grade = ma.fields.String(
-        load_default=None, allow_none=True, validate=validate.OneOf(["N", "H", "A", "B", "C"])
-    )
-    comments = ma.fields.String(load_default=None, allow_none=True)
-    consent = ma.fields.Boolean(load_default=False)
-    owner_id = ma.fields.Integer(load_default=None, allow_none=True)
-    external_id = ma.fields.String(
-        load_default=None, allow_none=True, validate=validate.Length(max=120)
-    )
+    email = Ruled(lead_fields.EMAIL)
+    city = Ruled(lead_fields.CITY)
+    brand = Ruled(lead_fields.BRAND)
+    series = Ruled(lead_fields.SERIES)
+    model = Ruled(lead_fields.MODEL)
+    model_year = Ruled(lead_fields.MODEL_YEAR)
+    budget = Ruled(lead_fields.BUDGET)
+    purchase_timeframe = Ruled(lead_fields.PURCHASE_TIMEFRAME)
+    grade = Ruled(lead_fields.INTAKE_GRADE)
+    comments = Ruled(lead_fields.COMMENTS)
+    consent = Ruled(lead_fields.CONSENT, load_default=False)
+    owner_id = Id(load_default=None, allow_none=True)
+    external_id = Ruled(lead_fields.EXTERNAL_ID)
 
 
 class IntakeOut(ma.Schema):
@@ -177,17 +228,15 @@ class CustomerOut(ma.Schema):
 
 
 class Reassign(Strict):
-    owner_id = ma.fields.Integer(required=True)
+    owner_id = Id(required=True)
 
 
 class Merge(Strict):
-    customer_ids = ma.fields.List(
-        ma.fields.Integer(), required=True, validate=validate.Length(min=1)
-    )
+    customer_ids = ma.fields.List(Id(), required=True, validate=validate.Length(min=1))
 
 
 class CallCreate(Strict):
-    lead_id = ma.fields.Integer(required=True)
+    lead_id = Id(required=True)
 
 
 class CallPlaced(ma.Schema):
@@ -197,7 +246,7 @@ class CallPlaced(ma.Schema):
 
 
 class CallQuery(Strict):
-    lead_id = ma.fields.Integer(required=True)
+    lead_id = Id(required=True)
 
 
 CallSummaryOut = CallOut

@@ -4,6 +4,8 @@ worklist and the callback job) and speed-to-lead."""
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy.orm import Session
 
 from dcc import access, clock
@@ -15,6 +17,8 @@ from dcc.leads.models import Callback, CallbackStatus, Lead
 from dcc.users.models import User
 from dcc.voice import public_url
 from telephony import Telephony, TelephonyError
+
+log = logging.getLogger(__name__)
 
 
 class ProviderFailed(DCCError):
@@ -33,7 +37,7 @@ def dial(
     and raises :class:`ProviderFailed`. Only who may work the lead dials it
     (:func:`dcc.access.check_may_work_lead`).
     """
-    access.check_may_work_lead(session, agent, lead)
+    access.check_may_work_lead(session, agent, lead, "call.not_allowed")
     call = calls.start_click_to_dial(session, lead, actor=agent, settings=settings)
     return place(session, call, settings=settings, telephony=telephony)
 
@@ -81,8 +85,15 @@ def place(session: Session, call: Call, *, settings: Settings, telephony: Teleph
             status_callback=public_url("twilio_voice.status", call_id=call.id, leg="agent"),
         )
     except TelephonyError as error:
+        log.error(
+            "telephony provider refused call %d (lead %s): %s",
+            call.id,
+            call.lead_id,
+            error,
+            extra={"call_id": call.id, "lead_id": call.lead_id},
+        )
         calls.provider_failed(session, call, str(error))
         session.commit()
-        raise ProviderFailed(f"the telephony provider refused the call: {error}") from error
+        raise ProviderFailed("call.provider_refused", detail=str(error)) from error
     call.sid = call.sid or sid
     return call

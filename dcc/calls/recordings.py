@@ -7,6 +7,7 @@ from the provider's own API host, so a stored URL can never send the credentials
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from dcc.calls.models import Call
 from dcc.errors import NotFound
 from telephony import Telephony
 
+log = logging.getLogger(__name__)
 TIMEOUT = 10.0
 CHUNK = 64 * 1024
 
@@ -32,10 +34,10 @@ def open_recording(call: Call, telephony: Telephony) -> Audio:
     """Stream the call's recording from the provider (basic auth with the account's keys)."""
     client = getattr(telephony, "client", None)
     if not call.recording_url or client is None:
-        raise NotFound("this call has no recording", field="call_id")
+        raise NotFound("recording.none", field="call_id")
     base = str(client.api.base_url).rstrip("/") + "/"
     if not call.recording_url.startswith(base):
-        raise NotFound("the recording is not on the provider's host", field="call_id")
+        raise NotFound("recording.foreign_host", field="call_id")
     try:
         response = requests.get(
             call.recording_url,
@@ -44,10 +46,17 @@ def open_recording(call: Call, telephony: Telephony) -> Audio:
             stream=True,
         )
     except requests.RequestException as error:
-        raise ProviderFailed(f"recording unavailable: {error}") from error
+        log.error(
+            "telephony provider did not serve the recording of call %d (lead %s): %s",
+            call.id,
+            call.lead_id,
+            error,
+            extra={"call_id": call.id, "lead_id": call.lead_id},
+        )
+        raise ProviderFailed("recording.unavailable", field="call_id", detail=str(error)) from error
     if response.status_code != 200:
         response.close()
-        raise NotFound(f"the provider has no such recording ({response.status_code})")
+        raise NotFound("recording.missing", field="call_id", status=response.status_code)
 
     def chunks() -> Iterator[bytes]:
         with response:

@@ -71,7 +71,7 @@ def _locate(
     """The locked record of the event's CallSid (merged with the event when ``status``)."""
     sid = params.get("CallSid", "")
     if not sid:
-        raise ValidationError("CallSid is required", field="CallSid")
+        raise ValidationError("field.required", field="CallSid")
     if call_id is not None:
         call = events.lock_call(session, call_id)
         if call is not None and call.sid in (None, sid):
@@ -217,18 +217,20 @@ def start_click_to_dial(session: Session, lead: Lead, *, actor: User, settings: 
     the provider, then stores the sid.
     """
     if not lead.is_open:
-        raise CallRefused(f"the lead is {lead.status.value}", field="lead_id")
+        raise CallRefused("call.lead_closed", field="lead_id", lead=lead.id, status=lead.status)
     customer = lead.customer
     if customer.do_not_call:
-        raise CallRefused("the customer is on the do-not-call list", field="lead_id")
+        raise CallRefused("call.do_not_call", field="lead_id")
     if not clock.within_hours(clock.now(), settings.timezone, parse_hours(settings.calling_hours)):
         raise CallRefused(
-            f"outside calling hours ({settings.calling_hours} {settings.timezone})",
+            "call.outside_hours",
             field="lead_id",
+            hours=settings.calling_hours,
+            timezone=settings.timezone,
         )
     endpoint = routing.agent_endpoint(actor, softphone=settings.softphone)
     if endpoint is None:
-        raise ValidationError("your user has no phone to ring; ask an admin", field="phone")
+        raise ValidationError("call.no_agent_phone", field="phone")
     now = clock.now()
     call = Call(
         lead_id=lead.id,
@@ -272,7 +274,7 @@ def bridge_target(session: Session, call_id: int | None) -> tuple[Call, str | No
     to be called, while the agent's phone rang)."""
     call = session.get(Call, call_id) if call_id is not None else None
     if call is None:
-        raise NotFound("unknown call", field="call_id")
+        raise NotFound("call.unknown", field="call_id")
     lead = call.lead
     if lead is not None and (not lead.is_open or lead.customer.do_not_call):
         return call, None
@@ -281,5 +283,5 @@ def bridge_target(session: Session, call_id: int | None) -> tuple[Call, str | No
 
 def customer_number_for(session: Session, call: Call) -> str:
     if call.customer_id is None:
-        raise NotFound(f"call {call.id} has no customer", field="call_id")
+        raise NotFound("call.no_customer", field="call_id", call=call.id)
     return session.get_one(Customer, call.customer_id).phone

@@ -18,6 +18,7 @@ from dcc.calls import dialer
 from dcc.calls.models import Call
 from dcc.config import Settings
 from dcc.errors import InvalidTransition, ValidationError
+from dcc.fields import Integer
 from dcc.leads import followups, lifecycle
 from dcc.leads.models import Callback, CallbackStatus, FollowUp, Grade, Lead, LostReason
 from dcc.sales.models import Appointment
@@ -26,14 +27,14 @@ from telephony import Telephony
 
 #: The invitation script has seven steps; a tick beyond that is a client bug.
 MAX_STEP = 7
+STEP = Integer("step", required=True, minimum=1, maximum=MAX_STEP)
 
 
-def reach_step(session: Session, call: Call, step: int, *, actor: User) -> int:
+def reach_step(session: Session, call: Call, step: int | str | None, *, actor: User) -> int:
     """Record that the script reached ``step`` on this call; the furthest step is kept."""
     access.check_may_work_call(session, actor, call)
-    if not 1 <= step <= MAX_STEP:
-        raise ValidationError(f"the script has steps 1 to {MAX_STEP}", field="step")
-    call.script_step = max(call.script_step or 0, step)
+    reached: int = STEP.clean(step)
+    call.script_step = max(call.script_step or 0, reached)
     return call.script_step
 
 
@@ -58,18 +59,20 @@ class Outcome:
     def check(self) -> None:
         """Everything the chosen action needs, and nothing another action would."""
         if self.action not in (FOLLOW_UP, APPOINTMENT, LOST):
-            raise ValidationError("choose a follow-up, a visit or a loss", field="action")
+            raise ValidationError(
+                "field.bad_choice", field="action", choices="follow_up, appointment, lost"
+            )
         if self.action == APPOINTMENT:
             if self.appointment_at is None:
-                raise ValidationError("choose the visit time", field="appointment_at")
+                raise ValidationError("outcome.no_visit_time", field="appointment_at")
             if self.consultant is None or self.consultant.role != Role.CONSULTANT:
-                raise ValidationError("choose the consultant", field="consultant")
+                raise ValidationError("outcome.no_consultant", field="consultant")
         elif self.appointment_at is not None:
-            raise ValidationError("book a visit or request a loss, not both", field="action")
+            raise ValidationError("outcome.visit_and_lost", field="action")
         if self.action == LOST and self.lost_reason is None:
-            raise ValidationError("choose the lost reason", field="lost_reason")
+            raise ValidationError("outcome.no_lost_reason", field="lost_reason")
         if self.action != LOST and self.lost_reason is not None:
-            raise ValidationError("book a visit or request a loss, not both", field="lost_reason")
+            raise ValidationError("outcome.visit_and_lost", field="lost_reason")
 
 
 @dataclass
@@ -93,10 +96,10 @@ def save_outcome(
     if call is not None:
         access.check_may_work_call(session, actor, call)
         if call.lead_id != lead.id:
-            raise ValidationError("the call is not this lead's", field="call_id")
+            raise ValidationError("call.not_this_leads", field="call_id")
     outcome.check()
     if not lead.is_open:
-        raise InvalidTransition(f"the lead is {lead.status.value}", field="lead_id")
+        raise InvalidTransition("lead.closed", field="lead_id", lead=lead.id, status=lead.status)
     open_ones = followups.open_follow_ups(session, lead)
     if open_ones:
         current = open_ones[0]
@@ -146,5 +149,5 @@ def take_callback(
     access.check_may_take_callback(session, agent, callback)
     locked = session.scalar(select(Callback).where(Callback.id == callback.id).with_for_update())
     if locked is None or locked.status != CallbackStatus.PENDING:
-        raise InvalidTransition("the callback was already taken or canceled", field="callback_id")
+        raise InvalidTransition("callback.taken", field="callback_id")
     return dialer.call_back(session, locked, agent=agent, settings=settings, telephony=telephony)

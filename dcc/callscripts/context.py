@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dcc import clock
+from dcc import clock, labels
 from dcc.config import Settings
 from dcc.leads.models import Lead
 from dcc.sales.models import Appointment, AppointmentStatus
@@ -26,17 +26,6 @@ HALF_DAYS = ((9, dt.time(10, 0), 12), (13, dt.time(15, 0), 18))
 #: A visit is offered no sooner than this: the customer needs time to come.
 LEAD_TIME = dt.timedelta(hours=2)
 WEEKDAYS = "一二三四五六日"
-CHANNEL_NAMES = {
-    "walk_in": "展厅到店",
-    "showroom_phone": "展厅来电",
-    "hotline_400": "400热线",
-    "web": "官网/微信",
-    "portal": "汽车网站",
-    "oem": "厂家线索",
-    "event": "车展活动",
-    "referral": "转介绍",
-    "repurchase": "续购",
-}
 
 
 @dataclass
@@ -158,6 +147,6 @@ def for_lead(session: Session, lead: Lead | None, agent: User, settings: Setting
         values.update(
             customer_name=lead.customer.name,
             model=model_of_interest(lead),
-            source=lead.sub_source or source or CHANNEL_NAMES.get(lead.channel.value, ""),
+            source=lead.sub_source or source or labels.of(lead.channel),
         )
     return ScriptContext(values, consultant, slots)

@@ -95,14 +95,17 @@ def ensure_default(session: Session) -> CallScript:
 
 def _check_steps(steps: list[dict[str, Any]]) -> None:
     if not steps:
-        raise ValidationError("a script needs at least one step", field="steps")
+        raise ValidationError("script.no_steps", field="steps")
     for index, step in enumerate(steps):
         if not str(step.get("title", "")).strip() or not str(step.get("text", "")).strip():
-            raise ValidationError(f"step {index + 1} needs a title and a text", field="steps")
+            raise ValidationError("script.step_incomplete", field="steps", step=index + 1)
         for _, placeholder, _, _ in string.Formatter().parse(step["text"]):
             if placeholder is not None and placeholder not in PLACEHOLDERS:
                 raise ValidationError(
-                    f"step {index + 1} uses unknown placeholder {{{placeholder}}}", field="steps"
+                    "script.unknown_placeholder",
+                    field="steps",
+                    step=index + 1,
+                    placeholder=placeholder,
                 )
 
 

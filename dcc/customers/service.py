@@ -46,7 +46,7 @@ def add_phone(session: Session, customer: Customer, e164: str) -> bool:
 def get(session: Session, customer_id: int) -> Customer:
     customer = session.get(Customer, customer_id)
     if customer is None:
-        raise NotFound(f"no customer {customer_id}", field="customer_id")
+        raise NotFound("customer.not_found", field="customer_id", customer=customer_id)
     return customer
 
 
@@ -80,18 +80,18 @@ def merge(
     duplicate, its open work canceled, and recorded as a touch on the survivor's open lead.
     """
     if not duplicates:
-        raise ValidationError("name at least one customer to merge", field="customer_ids")
+        raise ValidationError("merge.nothing", field="customer_ids")
     for customer in [survivor, *duplicates]:
         access.check_may_manage_customer(session, actor, customer)
     for customer in [survivor, *duplicates]:
         if customer.merged_into_id is not None:
-            raise MergeRefused(f"customer {customer.id} was already merged", field="customer_ids")
+            raise MergeRefused("merge.already_merged", field="customer_ids", customer=customer.id)
         if customer.kind == CustomerKind.FLEET:
-            raise MergeRefused(f"customer {customer.id} is a fleet customer", field="customer_ids")
+            raise MergeRefused("merge.fleet", field="customer_ids", customer=customer.id)
         if _has_order(session, customer):
-            raise MergeRefused(f"customer {customer.id} has an order", field="customer_ids")
+            raise MergeRefused("merge.has_order", field="customer_ids", customer=customer.id)
     if any(d.id == survivor.id for d in duplicates):
-        raise ValidationError("a customer cannot be merged into itself", field="customer_ids")
+        raise ValidationError("merge.into_itself", field="customer_ids")
 
     ids = [d.id for d in duplicates]
     session.execute(update(Lead).where(Lead.customer_id.in_(ids)).values(customer_id=survivor.id))

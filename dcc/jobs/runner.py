@@ -2,20 +2,25 @@
 
 The row is locked while its task runs and marked done in the same transaction as the task's
 effect, so a job that runs twice (a retry, a worker killed after the commit, the sweeper)
-does the work once. A failing task rolls back, leaves its error on the row and raises, so
-that RQ retries it with backoff and finally keeps it in the failed registry.
+does the work once. A failing task rolls back, leaves its error on the row, moves the row's
+``run_at`` by the task's backoff (the sweeper enqueues the retry when due) or, after the last
+retry, marks it failed; and raises, so that RQ records the failure in its failed registry.
+Each run logs under the id of the request that scheduled the work.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import time
 import traceback
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from dcc import clock
+from dcc import clock, logs
 from dcc.db import get_database
 from dcc.jobs import registry
 from dcc.jobs.models import OutboxJob
@@ -52,25 +57,82 @@ def run(outbox_id: int) -> str:
             if row is None or row.done_at is not None or row.canceled_at is not None:
                 return "skipped"
             task, args = row.task, dict(row.args)
-            try:
-                result: Any = registry.run(session, task, args)
-                row.attempts += 1
-                row.done_at = clock.now()
-                row.last_error = None
-                session.commit()
-            except Exception as error:
-                session.rollback()
-                _record_failure(app, outbox_id, error)
-                raise
+            with logs.request_id(row.request_id):
+                started = time.perf_counter()
+                try:
+                    result: Any = registry.run(session, task, args)
+                    row.attempts += 1
+                    row.done_at = clock.now()
+                    row.last_error = None
+                    session.commit()
+                except Exception as error:
+                    session.rollback()
+                    _record_failure(app, outbox_id, error)
+                    raise
+                log.info(
+                    "job %s (outbox %d) done in %.0f ms: %s",
+                    task,
+                    outbox_id,
+                    (time.perf_counter() - started) * 1000,
+                    result,
+                    extra={"outbox_id": outbox_id, "task": task},
+                )
     return f"{task}: {result}" if result is not None else task
 
 
 def _record_failure(app: Flask, outbox_id: int, error: Exception) -> None:
+    """Keep the error; plan the next attempt after the task's backoff, or give up."""
     database = get_database(app)
     with database.sessionmaker() as session:
         row = session.get(OutboxJob, outbox_id)
-        if row is not None:
-            row.attempts += 1
-            row.last_error = "".join(traceback.format_exception_only(error)).strip()[:2000]
-            session.commit()
-    log.warning("outbox %s failed: %s", outbox_id, error)
+        if row is None:
+            return
+        row.attempts += 1
+        row.last_error = "".join(traceback.format_exception_only(error)).strip()[:2000]
+        backoff = registry.get(row.task).retry
+        now = clock.now()
+        if row.attempts <= len(backoff):
+            row.run_at = now + dt.timedelta(seconds=backoff[row.attempts - 1])
+            row.enqueued_at = None
+            what = f"attempt {row.attempts} failed; next at {row.run_at.isoformat()}"
+        else:
+            row.failed_at = now
+            what = f"gave up after {row.attempts} attempts"
+        session.commit()
+    log.warning(
+        "job %s (outbox %d) %s: %s",
+        row.task,
+        outbox_id,
+        what,
+        error,
+        extra={"outbox_id": outbox_id, "task": row.task},
+    )
+
+
+def run_due(session: Session, until: dt.datetime | None = None) -> list[str]:
+    """Run, in this process and in order, every piece of work due by ``until`` (default:
+    :func:`dcc.clock.now`): what the sweeper and the workers together do, without Redis.
+
+    Tests and simulations on a virtual clock drive the jobs with it. Work that a run schedules
+    and that is due too runs in the same call; each row runs at most once per call.
+    """
+    results: list[str] = []
+    ran: set[int] = set()
+    while True:
+        session.expire_all()
+        due = session.scalars(
+            select(OutboxJob.id)
+            .where(
+                OutboxJob.done_at.is_(None),
+                OutboxJob.canceled_at.is_(None),
+                OutboxJob.failed_at.is_(None),
+                OutboxJob.run_at <= (until or clock.now()),
+                OutboxJob.id.not_in(ran or {0}),
+            )
+            .order_by(OutboxJob.run_at, OutboxJob.id)
+        ).all()
+        if not due:
+            return results
+        for outbox_id in due:
+            ran.add(outbox_id)
+            results.append(run(outbox_id))

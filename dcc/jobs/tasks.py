@@ -21,7 +21,7 @@ from dcc.leads import callbacks, closing, lifecycle, manager
 from dcc.leads.models import Callback, CallbackStatus, FollowUp, FollowUpStatus, Lead
 from dcc.messaging import send_once
 from dcc.notifications import notify
-from dcc.queues import CALLS, DEFAULT, LOW
+from dcc.queues import ALERTS, CALLS, DEFAULT, LOW
 from dcc.sales import reminders
 from dcc.sales.models import Appointment, AppointmentStatus
 from dcc.users.models import Role, User
@@ -66,7 +66,7 @@ def first_contact(session: Session, *, lead_id: int) -> str:
     return "manager alerted"
 
 
-@task("lead.first_response_sla", queue=DEFAULT)
+@task("lead.first_response_sla", queue=ALERTS)
 def first_response_sla(session: Session, *, lead_id: int) -> str:
     """A new lead still not called when the SLA runs out alerts the supervisor."""
     lead = session.get(Lead, lead_id)
@@ -288,7 +288,7 @@ def remind_follow_up(session: Session, *, follow_up_id: int) -> str:
     return "owner reminded"
 
 
-@task("followup.overdue", queue=DEFAULT)
+@task("followup.overdue", queue=ALERTS)
 def overdue_follow_up(session: Session, *, follow_up_id: int) -> str:
     follow_up = session.get(FollowUp, follow_up_id)
     if follow_up is None or follow_up.status != FollowUpStatus.OPEN:

@@ -44,9 +44,9 @@ def owe(
 
 def schedule(session: Session, lead: Lead, *, due_at: dt.datetime, actor: User) -> Callback:
     """An agent promises the customer a call at ``due_at`` (预约回电)."""
-    access.check_may_work_lead(session, actor, lead)
+    access.check_may_work_lead(session, actor, lead, "callback.owner_only")
     if not lead.is_open:
-        raise InvalidTransition(f"the lead is {lead.status.value}", field="lead_id")
+        raise InvalidTransition("lead.closed", field="lead_id", lead=lead.id, status=lead.status)
     if due_at <= clock.now():
-        raise ValidationError("a callback must be in the future", field="due_at")
+        raise ValidationError("callback.in_past", field="due_at")
     return owe(session, lead, reason="scheduled", due_at=due_at)

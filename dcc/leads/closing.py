@@ -147,7 +147,7 @@ def release_leftovers(session: Session, lead: Lead, *, actor: User) -> Released:
     sees the lead releases it. A worked lead keeps its plan (InvalidTransition)."""
     access.check_may_manage_lead(session, actor, lead)
     if owes_contact(lead):
-        raise InvalidTransition(f"lead {lead.id} is worked: its plan stays", field="lead_id")
+        raise InvalidTransition("lead.still_worked", field="lead_id", lead=lead.id)
     reason = lead.close_reason or CloseReason(
         {LeadStatus.DUPLICATE: CloseReason.MERGED}.get(lead.status, lead.status.value)
     )

@@ -1,8 +1,9 @@
 """Lead deliveries from web forms and portals, recorded once however often they are sent.
 
 Portals resend: after a timeout, on a ``status="resend"`` ADF prospect, or by a bug. A delivery
-is known by its ``Idempotency-Key`` header and by its external id (the portal's lead id); a
-replay matching either gets the original answer (status and body) and writes nothing.
+is known by its ``Idempotency-Key`` header, by its external id (the portal's lead id) and, when
+it is signed with a timestamp, by its signature; a replay matching any of them gets the
+original answer (status and body) and writes nothing.
 
 Concurrent copies of one delivery race on the unique ``lead_deliveries`` key: the loser waits
 for the winner's commit (PostgreSQL blocks on the unique index), gets an IntegrityError, rolls
@@ -42,9 +43,12 @@ class Answer:
     replayed: bool = False
 
 
-def keys_for(*, idempotency_key: str | None, external_id: str | None) -> list[str]:
-    """The keys a delivery is known by; empty when it carries neither."""
-    keys = []
+def keys_for(
+    *, idempotency_key: str | None, external_id: str | None, replay_key: str | None = None
+) -> list[str]:
+    """The keys a delivery is known by; empty when it carries none. ``replay_key`` is what
+    :func:`dcc.leads.sources.authenticate` answered (a timestamped signature)."""
+    keys = [replay_key] if replay_key else []
     if idempotency_key and idempotency_key.strip():
         keys.append("key:" + _bounded(idempotency_key.strip()))
     if external_id:
@@ -91,6 +95,7 @@ def receive(
     data: LeadInput,
     *,
     idempotency_key: str | None = None,
+    replay_key: str | None = None,
     region: str = "CN",
 ) -> Answer:
     """Record a delivery once: dedup by phone, speed-to-lead for new leads, replay-safe.
@@ -99,7 +104,9 @@ def receive(
     (invalid phone …) raise before anything stays written, and leave no delivery row, so a
     corrected resend is processed.
     """
-    keys = keys_for(idempotency_key=idempotency_key, external_id=data.external_id)
+    keys = keys_for(
+        idempotency_key=idempotency_key, external_id=data.external_id, replay_key=replay_key
+    )
     replay = stored_answer(session, source, keys)
     if replay is not None:
         return replay
@@ -123,10 +130,7 @@ def record(
         replay = stored_answer(session, source, keys)
         if replay is not None:
             return replay
-        raise Conflict(
-            "the delivery conflicts with stored data (an external id used twice?)",
-            field="external_id",
-        ) from None
+        raise Conflict("intake.delivery_conflict", field="external_id") from None
 
 
 def _record(

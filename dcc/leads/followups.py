@@ -83,18 +83,20 @@ def complete(
     Returns the next follow-up, if any.
     """
     if follow_up.status != FollowUpStatus.OPEN:
-        raise InvalidTransition(f"follow-up {follow_up.id} is {follow_up.status.value}")
+        raise InvalidTransition(
+            "follow_up.not_open", follow_up=follow_up.id, status=follow_up.status
+        )
     if result is None or not result.strip():
-        raise ValidationError("a follow-up is done only with its result", field="result")
+        raise ValidationError("follow_up.no_result", field="result")
     now = clock.now()
     if next_due_at is not None and next_due_at <= now:
-        raise ValidationError("the next follow-up must be in the future", field="next_due_at")
+        raise ValidationError("follow_up.next_in_past", field="next_due_at")
     lead = follow_up.lead
     if grade is not None:
         try:
             lead.grade = Grade(grade)
         except ValueError as exc:
-            raise ValidationError(f"unknown grade {grade!r}", field="grade") from exc
+            raise ValidationError("field.bad_choice", field="grade", choices=list(Grade)) from exc
     follow_up.status = FollowUpStatus.DONE
     follow_up.result = result.strip()
     follow_up.done_at = now
@@ -110,7 +112,7 @@ def complete(
 def comment(session: Session, follow_up: FollowUp, *, text: str, manager: User) -> None:
     """A manager's review of a follow-up record (批复)."""
     if not text or not text.strip():
-        raise ValidationError("the comment is empty", field="comment")
+        raise ValidationError("field.required", field="comment")
     follow_up.manager_comment = text.strip()
     follow_up.commented_by_id = manager.id
     follow_up.commented_at = clock.now()
@@ -129,7 +131,7 @@ def open_follow_ups(session: Session, lead: Lead) -> list[FollowUp]:
 def get(session: Session, follow_up_id: int) -> FollowUp:
     follow_up = session.get(FollowUp, follow_up_id)
     if follow_up is None:
-        raise NotFound(f"no follow-up {follow_up_id}", field="follow_up_id")
+        raise NotFound("follow_up.not_found", field="follow_up_id", follow_up=follow_up_id)
     return follow_up
 
 

@@ -101,11 +101,11 @@ def receive(
         phones.normalize(data.alt_phone, region, field="alt_phone") if data.alt_phone else None
     )
     if data.owner_id is not None and session.get(User, data.owner_id) is None:
-        raise ValidationError(f"no user {data.owner_id}", field="owner_id")
+        raise ValidationError("user.not_found", field="owner_id", user=data.owner_id)
     now = clock.now()
     channel = data.channel or (source.channel if source is not None else None)
     if channel is None:
-        raise ValidationError("channel is required", field="channel")
+        raise ValidationError("field.required", field="channel")
 
     session.flush()  # the statements below read what the caller has added
     conn = session.connection()
@@ -118,7 +118,7 @@ def receive(
         # was written first; the number is known now and this enquiry joins that customer.
         found = _lookup(conn, phone)
         if found is None:
-            raise Conflict("the phone changed hands while it was recorded; resend", field="phone")
+            raise Conflict("intake.phone_changed_hands", field="phone")
     customer_id = found.id
     if alt_phone and alt_phone != phone:
         customers.add_phone(session, session.get_one(Customer, customer_id), alt_phone)

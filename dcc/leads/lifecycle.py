@@ -54,7 +54,7 @@ def move(lead: Lead, to: LeadStatus) -> None:
     """Change the lead's status, or raise InvalidTransition naming both states."""
     if to not in TRANSITIONS[lead.status]:
         raise InvalidTransition(
-            f"lead {lead.id} cannot go from {lead.status.value} to {to.value}", field="status"
+            "lead.bad_transition", field="status", lead=lead.id, status=lead.status, to=to
         )
     lead.status = to
     if to in CLOSED:
@@ -78,9 +78,9 @@ def book_appointment(
 ) -> Appointment:
     """An invitation (邀约): a visit at ``at`` with a named consultant."""
     if at <= clock.now():
-        raise ValidationError("the appointment must be in the future", field="scheduled_at")
+        raise ValidationError("appointment.in_past", field="scheduled_at")
     if consultant is not None and (not consultant.is_active or consultant.role != Role.CONSULTANT):
-        raise ValidationError("the consultant must be an active consultant", field="consultant_id")
+        raise ValidationError("appointment.bad_consultant", field="consultant_id")
     move(lead, S.INVITED)
     appointment = Appointment(
         lead=lead,
@@ -117,7 +117,9 @@ def register_arrival(
         )
     if appointment is not None:
         if appointment.status != AppointmentStatus.BOOKED:
-            raise InvalidTransition(f"appointment {appointment.id} is {appointment.status.value}")
+            raise InvalidTransition(
+                "appointment.not_booked", appointment=appointment.id, status=appointment.status
+            )
         appointment.status = AppointmentStatus.ARRIVED
         appointment.arrived_at = now
         consultant_id = consultant.id if consultant else appointment.consultant_id
@@ -164,16 +166,16 @@ def request_lost(
     try:
         reason = LostReason(reason)
     except ValueError as exc:
-        raise ValidationError(f"unknown lost reason {reason!r}", field="reason") from exc
+        raise ValidationError("field.bad_choice", field="reason", choices=list(LostReason)) from exc
     if not lead.is_open or lead.status == S.ORDERED:
-        raise InvalidTransition(f"lead {lead.id} is {lead.status.value}", field="status")
+        raise InvalidTransition("lead.closed", field="status", lead=lead.id, status=lead.status)
     pending = session.scalar(
         select(LostRequest.id).where(
             LostRequest.lead_id == lead.id, LostRequest.status == LostRequestStatus.PENDING
         )
     )
     if pending is not None:
-        raise InvalidTransition(f"lead {lead.id} already has a pending lost request")
+        raise InvalidTransition("lost.request_pending", lead=lead.id)
     request = LostRequest(lead=lead, requested_by_id=actor.id, reason=reason, note=note)
     session.add(request)
     session.flush()
@@ -185,9 +187,9 @@ def decide_lost(
 ) -> None:
     """A manager of the lead's team confirms (lead lost, grade F) or rejects (back to the
     owner) a lost request."""
-    access.check_may_manage_lead(session, manager, request.lead)
+    access.check_may_manage_lead(session, manager, request.lead, "lost.manager_only")
     if request.status != LostRequestStatus.PENDING:
-        raise InvalidTransition(f"lost request {request.id} is {request.status.value}")
+        raise InvalidTransition("lost.request_decided", request=request.id, status=request.status)
     request.status = LostRequestStatus.APPROVED if approve else LostRequestStatus.REJECTED
     request.decided_by_id = manager.id
     request.decided_at = clock.now()

@@ -106,7 +106,8 @@ class LeadSource(Base):
     channel: Mapped[Channel] = mapped_column(enum_column(Channel))
     sub_source: Mapped[str | None] = mapped_column(String(120))
     secret: Mapped[str] = mapped_column(String(128))
-    # "hmac": X-DCC-Signature over the body; "token": a static header for portals that can't sign.
+    # "hmac": X-DCC-Signature over the body (a timestamp optional); "hmac_ts": with
+    # X-DCC-Timestamp required; "token": a static header for portals that can't sign.
     auth_mode: Mapped[str] = mapped_column(String(10), default="hmac")
     auto_dial: Mapped[bool] = mapped_column(default=False)
     enabled: Mapped[bool] = mapped_column(default=True)
@@ -136,10 +137,11 @@ class Lead(Base):
     brand: Mapped[str | None] = mapped_column(String(60))
     series: Mapped[str | None] = mapped_column(String(60))
     model: Mapped[str | None] = mapped_column(String(120))
-    model_year: Mapped[int | None] = mapped_column()
+    # What the product accepts (dcc.leads.fields): the API, the webhooks and the forms alike.
+    model_year: Mapped[int | None] = mapped_column(info={"range": (1950, 2100)})
     budget: Mapped[str | None] = mapped_column(String(60))
     purchase_timeframe: Mapped[str | None] = mapped_column(String(60))
-    comments: Mapped[str | None] = mapped_column(Text)
+    comments: Mapped[str | None] = mapped_column(Text, info={"max_length": 4000})
     is_repurchase: Mapped[bool] = mapped_column(default=False)
     next_action: Mapped[str | None] = mapped_column(String(200))
     next_action_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -216,9 +218,9 @@ class FollowUp(Base):
         enum_column(FollowUpStatus), default=FollowUpStatus.OPEN
     )
     canceled_reason: Mapped[str | None] = mapped_column(String(30))
-    result: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[str | None] = mapped_column(Text, info={"max_length": 2000})
     done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    manager_comment: Mapped[str | None] = mapped_column(Text)  # 批复
+    manager_comment: Mapped[str | None] = mapped_column(Text, info={"max_length": 2000})  # 批复
     commented_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     commented_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
@@ -276,13 +278,13 @@ class LostRequest(Base):
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     reason: Mapped[LostReason] = mapped_column(enum_column(LostReason, 30))
-    note: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text, info={"max_length": 500})
     status: Mapped[LostRequestStatus] = mapped_column(
         enum_column(LostRequestStatus), default=LostRequestStatus.PENDING
     )
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    decision_note: Mapped[str | None] = mapped_column(Text)
+    decision_note: Mapped[str | None] = mapped_column(Text, info={"max_length": 500})
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
     lead: Mapped[Lead] = relationship()

@@ -22,18 +22,15 @@ from sqlalchemy.orm import Session
 from dcc import access, audit, clock
 from dcc.customers import listing
 from dcc.customers.models import Customer
-from dcc.errors import DCCError, InvalidTransition, ValidationError
+from dcc.errors import DCCError, InvalidTransition
 from dcc.leads import followups, manager
 from dcc.leads.models import OPEN_STATUSES, Grade, Lead, LeadStatus
 from dcc.users.models import User
 
 
 def check_owner(session: Session, new_owner: User, *, actor: User) -> None:
-    """``new_owner`` can take leads (active, a DCC agent or a consultant) from ``actor``."""
-    if not new_owner.is_active:
-        raise ValidationError(f"{new_owner.login} is not active", field="owner_id")
-    if new_owner.role not in access.LEAD_OWNERS:
-        raise ValidationError(f"{new_owner.login} cannot own leads", field="owner_id")
+    """``new_owner`` can take leads (active, a DCC agent or a consultant) from ``actor`` (of
+    the team, for a team's manager): :func:`dcc.access.check_may_give_to`."""
     access.check_may_give_to(session, actor, new_owner)
 
 
@@ -43,10 +40,10 @@ def reassign(session: Session, lead: Lead, new_owner: User, *, actor: User) -> N
     Audited as ``lead.reassign`` (:data:`dcc.access.REASSIGNED`), and
     ``lead.escalation.clear`` when it left a queue.
     """
-    access.check_may_manage_lead(session, actor, lead)
+    access.check_may_manage_lead(session, actor, lead, "lead.only_manager_reassigns")
     check_owner(session, new_owner, actor=actor)
     if not lead.is_open:
-        raise InvalidTransition(f"lead {lead.id} is {lead.status.value}", field="status")
+        raise InvalidTransition("lead.closed", field="status", lead=lead.id, status=lead.status)
     previous_owner, escalation = lead.owner_id, lead.escalation
     lead.owner_id = new_owner.id
     lead.team_id = new_owner.team_id or lead.team_id
@@ -97,7 +94,7 @@ def reassign_many(
     Each lead moves in its own savepoint, so a refusal leaves no half-done change behind; a
     new owner who cannot take leads (or an actor who may not reassign) refuses the whole request.
     """
-    access.require(actor, access.MANAGING, "a reassignment")
+    access.require(actor, access.MANAGING, "lead.only_manager_reassigns")
     check_owner(session, new_owner, actor=actor)
     result = Reassigned()
     for lead in leads:
@@ -140,17 +137,15 @@ def reactivate_lost(session: Session, lead: Lead, new_owner: User, *, actor: Use
     gets a new lead owned by ``new_owner``, graded C (later than 3 months / unclear), with its
     first contact due now. Refused while the customer has an open lead: reassign that instead.
     """
-    access.check_may_manage_lead(session, actor, lead)
+    access.check_may_manage_lead(session, actor, lead, "lead.only_manager_reassigns")
     if lead.status != LeadStatus.LOST:
-        raise InvalidTransition(f"lead {lead.id} is {lead.status.value}, not lost", field="status")
+        raise InvalidTransition("lead.not_lost", field="status", lead=lead.id, status=lead.status)
     check_owner(session, new_owner, actor=actor)
     open_lead = session.scalar(
         select(Lead.id).where(Lead.customer_id == lead.customer_id, Lead.status.in_(OPEN_STATUSES))
     )
     if open_lead is not None:
-        raise InvalidTransition(
-            f"the customer has an open lead ({open_lead}); reassign that one", field="lead_id"
-        )
+        raise InvalidTransition("lead.customer_has_open_lead", field="lead_id", lead=open_lead)
     now = clock.now()
     fresh = Lead(
         customer_id=lead.customer_id,

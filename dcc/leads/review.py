@@ -41,7 +41,7 @@ def get_lost_request(session: Session, reader: User, request_id: int) -> LostReq
         .where(LostRequest.id == request_id, access.visible_leads(reader))
     )
     if found is None:
-        raise NotFound(f"no lost request {request_id}", field="request_id")
+        raise NotFound("lost.request_not_found", field="request_id", request=request_id)
     return found
 
 
@@ -85,13 +85,13 @@ def get_follow_up(session: Session, reader: User, follow_up_id: int) -> FollowUp
         .where(FollowUp.id == follow_up_id, access.visible_leads(reader))
     )
     if found is None:
-        raise NotFound(f"no follow-up {follow_up_id}", field="follow_up_id")
+        raise NotFound("follow_up.not_found", field="follow_up_id", follow_up=follow_up_id)
     return found
 
 
 def comment(session: Session, follow_up: FollowUp, *, text: str, manager: User) -> None:
     """A comment (批复) by a manager of the lead's team on a follow-up record, audit-logged."""
-    access.check_may_manage_lead(session, manager, follow_up.lead)
+    access.check_may_manage_lead(session, manager, follow_up.lead, "follow_up.manager_only")
     followups.comment(session, follow_up, text=text, manager=manager)
     audit.record(
         session,

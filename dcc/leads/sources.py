@@ -1,14 +1,21 @@
 """Lead sources: where leads come from, and the secret each one signs its deliveries with.
 
-A source authenticates its deliveries in one of two ways (``LeadSource.auth_mode``):
+A source authenticates its deliveries in one of three ways (``LeadSource.auth_mode``):
 
-- ``hmac``: header ``X-DCC-Signature: sha256=<hex HMAC-SHA256 of the raw body>`` keyed with the
-  source's secret; a replayed body can be re-sent but not altered.
+- ``hmac``: header ``X-DCC-Signature: sha256=<hex HMAC-SHA256>`` keyed with the source's secret,
+  over the raw body; or, when the delivery carries ``X-DCC-Timestamp: <Unix seconds>``, over
+  ``<timestamp>.<body>``. A timestamped delivery is refused outside :data:`TIMESTAMP_TOLERANCE`
+  of the server's clock, and a copy replayed inside it gets the first answer (its signature is
+  its replay key). An untimed body can be re-sent but not altered.
+- ``hmac_ts``: the same, with the timestamp required: captured deliveries cannot be replayed.
 - ``token``: header ``X-DCC-Token: <secret>``, for portals that cannot sign.
+
+The signature header is read strictly: ``sha256=`` and 64 lowercase hex digits, nothing else.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import re
@@ -19,13 +26,21 @@ from typing import Protocol, cast
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
+from dcc import clock
 from dcc.errors import Conflict, DCCError, NotFound, ValidationError
+from dcc.leads import fields
 from dcc.leads.models import Channel, LeadSource
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,59}$")
-AUTH_MODES = ("hmac", "token")
+AUTH_MODES = ("hmac", "hmac_ts", "token")
+SIGNED_MODES = frozenset({"hmac", "hmac_ts"})
 SIGNATURE_HEADER = "X-DCC-Signature"
+TIMESTAMP_HEADER = "X-DCC-Timestamp"
 TOKEN_HEADER = "X-DCC-Token"
+#: How far a signed timestamp may be from the server's clock, either way (clocks drift).
+TIMESTAMP_TOLERANCE = dt.timedelta(minutes=5)
+_SIGNATURE = re.compile(r"\Asha256=([0-9a-f]{64})\Z")
+_TIMESTAMP = re.compile(r"\A[0-9]{1,12}\Z")
 MIN_SECRET_LENGTH = 16
 
 
@@ -101,22 +116,20 @@ def create(
     auto_dial: bool = False,
     team_id: int | None = None,
 ) -> LeadSource:
+    slug, name = fields.SOURCE_SLUG.clean(slug), fields.SOURCE_NAME.clean(name)
+    sub_source = fields.SUB_SOURCE.clean(sub_source)
     if not _SLUG.match(slug):
-        raise ValidationError("slug: lowercase letters, digits, - and _", field="slug")
-    if not name.strip():
-        raise ValidationError("a source needs a name", field="name")
+        raise ValidationError("field.bad_slug", field="slug")
     channel = _channel(channel)
     auth_mode = _auth_mode(auth_mode)
     secret = secret or new_secret()
     if len(secret) < MIN_SECRET_LENGTH:
-        raise ValidationError(
-            f"a secret has at least {MIN_SECRET_LENGTH} characters", field="secret"
-        )
+        raise ValidationError("field.secret_too_short", field="secret", min=MIN_SECRET_LENGTH)
     if session.scalar(select(LeadSource.id).where(LeadSource.slug == slug)) is not None:
-        raise Conflict(f"source {slug!r} exists", field="slug")
+        raise Conflict("source.exists", field="slug", source=slug)
     source = LeadSource(
         slug=slug,
-        name=name.strip(),
+        name=name,
         channel=channel,
         sub_source=sub_source,
         secret=secret,
@@ -132,7 +145,7 @@ def create(
 def get_by_slug(session: Session, slug: str) -> LeadSource:
     source = session.scalar(select(LeadSource).where(LeadSource.slug == slug))
     if source is None:
-        raise NotFound(f"no source {slug!r}", field="source")
+        raise NotFound("source.not_found", field="source", source=slug)
     return source
 
 
@@ -142,7 +155,7 @@ def get_enabled(session: Session, slug: str) -> DeliverySource:
     Read on every delivery, so only the columns a delivery needs and no ORM object."""
     row = session.connection().execute(_ENABLED_BY_SLUG, {"slug": slug}).first()
     if row is None:
-        raise NotFound(f"no lead source {slug!r}", field="source")
+        raise NotFound("source.not_found", field="source", source=slug)
     return DeliverySource(*row)
 
 
@@ -162,14 +175,14 @@ def update(
     """Change what is given; ``sub_source=""`` clears it. Validates before changing anything."""
     new_channel = _channel(channel) if channel is not None else None
     new_auth = _auth_mode(auth_mode) if auth_mode is not None else None
-    if name is not None:
-        if not name.strip():
-            raise ValidationError("a source needs a name", field="name")
-        source.name = name.strip()
+    new_name = fields.SOURCE_NAME.clean(name) if name is not None else None
+    new_sub_source = fields.SUB_SOURCE.clean(sub_source) if sub_source is not None else None
+    if new_name is not None:
+        source.name = new_name
     if new_channel is not None:
         source.channel = new_channel
     if sub_source is not None:
-        source.sub_source = sub_source.strip() or None
+        source.sub_source = new_sub_source
     if new_auth is not None:
         source.auth_mode = new_auth
     if auto_dial is not None:
@@ -193,38 +206,81 @@ def rotate_secret(source: LeadSource) -> str:
     return source.secret
 
 
-def sign(secret: str, body: bytes) -> str:
-    """The ``X-DCC-Signature`` value for ``body``: ``sha256=<hex>``."""
-    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def sign(secret: str, body: bytes, timestamp: int | str | None = None) -> str:
+    """The ``X-DCC-Signature`` value for ``body``: ``sha256=<hex>``; with a ``timestamp`` (the
+    ``X-DCC-Timestamp`` sent along), of ``<timestamp>.<body>``."""
+    material = body if timestamp is None else f"{timestamp}.".encode() + body
+    digest = hmac.new(secret.encode(), material, hashlib.sha256).hexdigest()
     return f"sha256={digest}"
 
 
 def authenticate(
-    source: DeliverySource, body: bytes, *, signature: str | None, token: str | None
-) -> None:
+    source: DeliverySource,
+    body: bytes,
+    *,
+    signature: str | None,
+    token: str | None,
+    timestamp: str | None = None,
+    now: dt.datetime | None = None,
+) -> str | None:
     """Check a delivery's raw ``body`` against the source's secret, in constant time.
 
-    Raises :class:`DeliveryUnauthenticated` naming the header that is missing or wrong.
+    Returns the delivery's replay key when its signature is timestamped (a copy sent again
+    inside the tolerance is the same delivery), else None. Raises
+    :class:`DeliveryUnauthenticated` naming the header that is missing or wrong.
     """
-    if source.auth_mode == "token":
+    if source.auth_mode not in SIGNED_MODES:
         if not token:
-            raise DeliveryUnauthenticated(f"{TOKEN_HEADER} is required", field=TOKEN_HEADER)
+            raise DeliveryUnauthenticated(
+                "auth.header_required", field=TOKEN_HEADER, header=TOKEN_HEADER
+            )
         if not hmac.compare_digest(token.strip().encode(), source.secret.encode()):
-            raise DeliveryUnauthenticated(f"{TOKEN_HEADER} is wrong", field=TOKEN_HEADER)
-        return
+            raise DeliveryUnauthenticated(
+                "auth.header_wrong", field=TOKEN_HEADER, header=TOKEN_HEADER
+            )
+        return None
     if not signature:
         raise DeliveryUnauthenticated(
-            f"{SIGNATURE_HEADER} is required: sha256=<hex HMAC-SHA256 of the body>",
-            field=SIGNATURE_HEADER,
+            "auth.signature_required", field=SIGNATURE_HEADER, header=SIGNATURE_HEADER
         )
-    given = signature.strip()
-    scheme, _, hexdigest = given.partition("=")
-    expected = sign(source.secret, body)
-    if scheme.lower() != "sha256" or not hmac.compare_digest(
-        f"sha256={hexdigest.lower()}".encode(), expected.encode()
-    ):
+    given = _SIGNATURE.match(signature)
+    if given is None:
         raise DeliveryUnauthenticated(
-            f"{SIGNATURE_HEADER} does not match the body", field=SIGNATURE_HEADER
+            "auth.signature_format", field=SIGNATURE_HEADER, header=SIGNATURE_HEADER
+        )
+    if timestamp is None and source.auth_mode == "hmac_ts":
+        raise DeliveryUnauthenticated(
+            "auth.timestamp_required", field=TIMESTAMP_HEADER, header=TIMESTAMP_HEADER
+        )
+    if timestamp is not None and not _TIMESTAMP.match(timestamp):
+        raise DeliveryUnauthenticated(
+            "auth.timestamp_format", field=TIMESTAMP_HEADER, header=TIMESTAMP_HEADER
+        )
+    expected = sign(source.secret, body, timestamp)
+    if not hmac.compare_digest(signature.encode(), expected.encode()):
+        raise DeliveryUnauthenticated(
+            "auth.signature_mismatch_timestamped"
+            if timestamp is not None
+            else "auth.signature_mismatch",
+            field=SIGNATURE_HEADER,
+            header=SIGNATURE_HEADER,
+        )
+    if timestamp is None:
+        return None
+    _check_fresh(int(timestamp), now or clock.now())
+    return "sig:" + given.group(1)
+
+
+def _check_fresh(timestamp: int, now: dt.datetime) -> None:
+    """A timestamped delivery is taken only near the time it was signed: a copy captured and
+    sent again later is refused."""
+    drift = abs(now.timestamp() - timestamp)
+    if drift > TIMESTAMP_TOLERANCE.total_seconds():
+        raise DeliveryUnauthenticated(
+            "auth.timestamp_stale",
+            field=TIMESTAMP_HEADER,
+            header=TIMESTAMP_HEADER,
+            minutes=int(TIMESTAMP_TOLERANCE.total_seconds() // 60),
         )
 
 
@@ -233,10 +289,10 @@ def _channel(value: Channel | str) -> Channel:
         return Channel(value)
     except ValueError as exc:
         choices = ", ".join(c.value for c in Channel)
-        raise ValidationError(f"channel must be one of {choices}", field="channel") from exc
+        raise ValidationError("field.bad_choice", field="channel", choices=choices) from exc
 
 
 def _auth_mode(value: str) -> str:
     if value not in AUTH_MODES:
-        raise ValidationError("auth must be hmac or token", field="auth_mode")
+        raise ValidationError("field.bad_choice", field="auth_mode", choices=sorted(AUTH_MODES))
     return value

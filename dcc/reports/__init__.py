@@ -61,7 +61,7 @@ REPORTS: dict[str, ReportSpec] = {
 def get(name: str) -> ReportSpec:
     spec = REPORTS.get(name)
     if spec is None:
-        raise NotFound(f"no report {name!r}; reports: {', '.join(REPORTS)}", field="name")
+        raise NotFound("report.not_found", field="name", report=name, reports=list(REPORTS))
     return spec
 
 
@@ -72,7 +72,7 @@ def run(
     spec = get(name)
     if group is not None and group not in spec.groups:
         choices = ", ".join(sorted(g.value for g in spec.groups)) or "none"
-        raise ValidationError(f"group must be one of: {choices}", field="group")
+        raise ValidationError("field.group_not_offered", field="group", choices=choices)
     if group is None:
         return spec.function(session, reader=reader, period=period)
     return spec.function(session, reader=reader, period=period, group=group)

@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dcc import clock
+from dcc import clock, labels
 from dcc.leads.models import Lead
-from dcc.reports import labels, scope
+from dcc.reports import scope
 from dcc.reports.period import Group, Period, as_date, local_day, prepare, rate
 from dcc.reports.result import Column, Report, chart, label_column
 from dcc.sales.models import Appointment, AppointmentStatus

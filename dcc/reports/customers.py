@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dcc import labels
 from dcc.leads.models import Grade, Lead, LeadStatus
-from dcc.reports import funnel, labels, scope
+from dcc.reports import funnel, scope
 from dcc.reports.period import Group, Period, prepare
 from dcc.reports.result import Chart, Column, Report, Series, label_column
 from dcc.users.models import User
@@ -44,7 +45,7 @@ class GradeTotals:
 COLUMNS = (
     Column("grade_label", "意向级别", "text"),
     Column("leads", "线索量"),
-    *(Column(f"by_status.{s.value}", labels.STATUS[s]) for s in LeadStatus),
+    *(Column(f"by_status.{s.value}", labels.LEAD_STATUS[s]) for s in LeadStatus),
 )
 
 
@@ -80,7 +81,7 @@ def report(
     chart = Chart(
         labels=[labels.GRADE[g] for g in grades],
         series=[
-            Series(labels.STATUS[s], [_count(rows, g.value, s.value) for g in grades])
+            Series(labels.LEAD_STATUS[s], [_count(rows, g.value, s.value) for g in grades])
             for s in LeadStatus
             if totals.by_status[s.value]
         ],

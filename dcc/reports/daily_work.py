@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from dcc.reports import labels, rollup, scope
+from dcc import labels
+from dcc.reports import rollup, scope
 from dcc.reports.period import Group, Period, rate
 from dcc.reports.result import Column, Report, chart
 from dcc.reports.work import Work

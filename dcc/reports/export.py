@@ -2,10 +2,11 @@
 
 Exports are permission-controlled by the API (who may export what) and audit-logged there;
 this module only builds workbooks. Phone numbers are masked unless the reader may see them
-(:func:`dcc.access.phone_for`, the one rule of the pages, the API and the streams).
-Workbooks are built in memory with openpyxl's write-only mode (rows are streamed into the
-file, not kept as cell objects), which stays small up to the configured row cap
-(``DCC_EXPORT_MAX_ROWS``, 100,000 by default).
+(:func:`dcc.access.phone_for`, the one rule of the pages, the API and the streams). Every text
+cell is written as text: a value that Excel would read as a formula or a command (a lead named
+``=HYPERLINK(...)``) is neutralised by :func:`as_text`. Workbooks are built in memory with
+openpyxl's write-only mode (rows are streamed into the file, not kept as cell objects), which
+stays small up to the configured row cap (``DCC_EXPORT_MAX_ROWS``, 100,000 by default).
 """
 
 from __future__ import annotations
@@ -24,18 +25,19 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from dcc import clock
+from dcc import clock, labels
 from dcc.access import phone_for, visible_leads
 from dcc.customers.models import Customer
 from dcc.errors import DCCError
 from dcc.leads.models import Channel, Grade, Lead, LeadStatus
-from dcc.reports import labels
 from dcc.reports.period import Period
 from dcc.reports.result import Column, Report
 from dcc.users.models import User
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMATS = {"rate": "0.0%", "seconds": "0", "float": "0.00", "date": "yyyy-mm-dd", "int": "0"}
+#: What makes a spreadsheet read a cell as a formula or a DDE command (OWASP, CSV injection).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class ExportTooLarge(DCCError):
@@ -55,10 +57,19 @@ def value(row: Any, key: str) -> Any:
     return current
 
 
+def as_text(value: Any) -> Any:
+    """A cell value as Excel must show it: text that could start a formula is prefixed with a
+    single quote (OWASP's advice), so it stays visible text in Excel, LibreOffice and any CSV
+    saved from the workbook. Numbers, dates and None pass unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
 def report_workbook(report: Report[Any, Any], *, max_rows: int) -> bytes:
     """The report's table with Chinese headers and a totals line, and a sheet saying what it is."""
     if len(report.rows) > max_rows:
-        raise ExportTooLarge(f"the report has {len(report.rows)} rows; the limit is {max_rows}")
+        raise ExportTooLarge("export.too_large", rows=len(report.rows), max=max_rows)
     book = Workbook(write_only=True)
     sheet = book.create_sheet(report.title[:31])
     _header(sheet, report.columns)
@@ -68,10 +79,10 @@ def report_workbook(report: Report[Any, Any], *, max_rows: int) -> bytes:
     totals[0] = _bold(sheet, labels.TOTAL)
     sheet.append(totals)
     about = book.create_sheet("说明")
-    about.append(["报表", report.title])
+    about.append(["报表", as_text(report.title)])
     about.append(["期间", f"{report.period.start.isoformat()} 至 {report.period.end.isoformat()}"])
     about.append(["时区", report.period.timezone])
-    about.append(["分组", report.group.value if report.group else labels.ALL])
+    about.append(["分组", labels.REPORT_GROUP[report.group] if report.group else labels.ALL])
     about.append(["导出时间", _local(clock.now(), report.period.timezone)])
     return _save(book)
 
@@ -81,7 +92,7 @@ def _header(sheet: WriteOnlyWorksheet, columns: Iterable[Column]) -> None:
 
 
 def _bold(sheet: WriteOnlyWorksheet, text: str) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value=text)
+    cell = WriteOnlyCell(sheet, value=as_text(text))
     cell.font = Font(bold=True)
     return cell
 
@@ -91,7 +102,7 @@ def _cells(sheet: WriteOnlyWorksheet, columns: Iterable[Column], row: Any) -> li
     for column in columns:
         raw = value(row, column.key)
         if column.kind == "text" or raw is None:
-            cells.append(raw)
+            cells.append(as_text(raw))
             continue
         cell = WriteOnlyCell(sheet, value=raw)
         cell.number_format = FORMATS[column.kind]
@@ -193,9 +204,7 @@ def customer_workbook(
     """
     total = count_customers(session, reader, filters)
     if total > max_rows:
-        raise ExportTooLarge(
-            f"{total} customers match; an export holds at most {max_rows}: narrow the filters"
-        )
+        raise ExportTooLarge("export.too_large", rows=total, max=max_rows)
     book = Workbook(write_only=True)
     sheet = book.create_sheet("客户信息列表")
     sheet.append([_bold(sheet, h) for h in CUSTOMER_HEADERS])
@@ -220,17 +229,18 @@ def _customer_rows(
     for customer, lead, owner_name in session.execute(stmt):
         yield [
             customer.id,
-            customer.name,
+            as_text(customer.name),
+            # Normalised by the service (E.164 or masked): digits, never a formula.
             phone_for(reader, customer.phone),
-            "批售客户" if customer.kind.value == "fleet" else "个人",
-            customer.city,
+            labels.of(customer.kind),
+            as_text(customer.city),
             lead.id,
-            labels.CHANNEL.get(lead.channel, lead.channel.value),
-            lead.series or lead.model,
-            labels.GRADE.get(lead.grade, lead.grade.value),
-            labels.STATUS.get(lead.status, lead.status.value),
-            owner_name or labels.UNASSIGNED,
-            labels.LOST_REASON.get(lead.lost_reason) if lead.lost_reason else None,
+            labels.of(lead.channel),
+            as_text(lead.series or lead.model),
+            labels.of(lead.grade),
+            labels.of(lead.status),
+            as_text(owner_name) or labels.UNASSIGNED,
+            labels.of(lead.lost_reason) if lead.lost_reason else None,
             _local(lead.created_at, timezone),
             _local(lead.next_action_at, timezone),
         ]

@@ -18,9 +18,9 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from dcc import clock
+from dcc import clock, labels
 from dcc.leads.models import FollowUp, FollowUpStatus, Lead
-from dcc.reports import labels, rollup, scope
+from dcc.reports import rollup, scope
 from dcc.reports.models import follow_up_days
 from dcc.reports.period import Group, Period, as_date, local_day, prepare, rate
 from dcc.reports.result import Column, Report, chart, label_column

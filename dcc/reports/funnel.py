@@ -42,8 +42,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, literal, select
 from sqlalchemy.orm import QueryableAttribute, Session
 
+from dcc import labels
 from dcc.leads.models import OBJECTIVE_LOST_REASONS, Lead, LeadStatus
-from dcc.reports import daily_work, labels, median, rollup, scope
+from dcc.reports import daily_work, median, rollup, scope
 from dcc.reports.models import FUNNEL_MEASURES, RESPONSE_COLUMNS, lead_days
 from dcc.reports.period import Group, Period, as_date, local_day, prepare, rate
 from dcc.reports.result import Column, Report, chart, label_column

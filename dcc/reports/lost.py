@@ -19,13 +19,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from dcc import labels
 from dcc.leads.models import OBJECTIVE_LOST_REASONS, Lead, LeadStatus, LostReason
-from dcc.reports import labels, scope
+from dcc.reports import scope
 from dcc.reports.period import Group, Period, prepare, rate
 from dcc.reports.result import Column, Report, chart, label_column
 from dcc.users.models import User
 
-OBJECTIVE, SUBJECTIVE = "客观", "主观"
+OBJECTIVE, SUBJECTIVE = labels.LOST_KIND["objective"], labels.LOST_KIND["subjective"]
 
 
 @dataclass
@@ -164,7 +165,9 @@ def analysis(
     ]
     if counts.get(None):  # lost before reasons were recorded
         rows.append(
-            ReasonRow("", "未填写", SUBJECTIVE, counts[None], rate(counts[None], total.lost))
+            ReasonRow(
+                "", labels.NOT_GIVEN, SUBJECTIVE, counts[None], rate(counts[None], total.lost)
+            )
         )
     rows.sort(key=lambda r: (r.kind != OBJECTIVE, -r.lost))
     return Report(

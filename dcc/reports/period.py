@@ -67,9 +67,9 @@ class Period:
         last = _date(end, "to") if end else today
         first = _date(start, "from") if start else last - dt.timedelta(days=29)
         if first > last:
-            raise ValidationError("from must not be after to", field="from")
+            raise ValidationError("field.after_end", field="from")
         if (last - first).days + 1 > MAX_DAYS:
-            raise ValidationError(f"a report covers at most {MAX_DAYS} days", field="to")
+            raise ValidationError("field.period_too_long", field="to", days=MAX_DAYS)
         return cls(first, last, timezone)
 
 
@@ -77,7 +77,7 @@ def _date(text: str, field: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError as exc:
-        raise ValidationError(f"{field} must be a date like 2026-01-31", field=field) from exc
+        raise ValidationError("field.not_a_date", field=field, value=text) from exc
 
 
 def _local_midnight(day: dt.date, timezone: str) -> dt.datetime:
@@ -88,7 +88,7 @@ def check_timezone(timezone: str) -> str:
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValidationError(f"unknown time zone {timezone!r}", field="timezone") from exc
+        raise ValidationError("field.unknown_time_zone", field="timezone", value=timezone) from exc
     return timezone
 
 
@@ -102,7 +102,7 @@ def parse_group(text: str | None, allowed: frozenset[Group]) -> Group | None:
         group = None
     if group is None or group not in allowed:
         choices = ", ".join(sorted(g.value for g in allowed)) or "none"
-        raise ValidationError(f"group must be one of: {choices}", field="group")
+        raise ValidationError("field.group_not_offered", field="group", choices=choices)
     return group
 
 

@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dcc.reports import labels, scope
+from dcc import labels
+from dcc.reports import scope
 from dcc.reports.period import Group, Period, as_date, local_day, prepare, rate
 from dcc.reports.result import Column, Report, chart, label_column
 from dcc.reports.traffic import V, arrived_in

@@ -15,9 +15,9 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import QueryableAttribute, Session
 from sqlalchemy.sql import visitors
 
+from dcc import labels
 from dcc.access import dealer_wide, visible_leads, visible_work
 from dcc.leads.models import Channel, Lead, LeadSource
-from dcc.reports import labels
 from dcc.reports.period import Group
 from dcc.sales.models import ShowroomVisit
 from dcc.users.models import User
@@ -89,7 +89,7 @@ def label_for(session: Session, group: Group | None, keys: Iterable[Any]) -> dic
         return user_names(session, keys)
     if group == Group.SOURCE:
         return {k: labels.CHANNEL.get(Channel(k), str(k)) if k else labels.ALL for k in keys}
-    return {k: k or labels.UNKNOWN_MODEL for k in keys}
+    return {k: k or labels.NOT_GIVEN for k in keys}
 
 
 def user_names(session: Session, ids: Iterable[int | None]) -> dict[int | None, str]:

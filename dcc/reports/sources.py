@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from dcc import labels
 from dcc.leads.models import Channel, Lead
-from dcc.reports import funnel, labels, scope
+from dcc.reports import funnel, scope
 from dcc.reports.funnel import FunnelRow
 from dcc.reports.period import Group, Period
 from dcc.reports.result import Column, Report, chart

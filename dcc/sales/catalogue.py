@@ -48,9 +48,9 @@ def _clean(values: dict[str, str | None]) -> Choice:
     for name, limit in LEVELS:
         value = (values.get(name) or "").strip()
         if not value:
-            raise ValidationError(f"{name} is required", field=name)
+            raise ValidationError("field.required", field=name)
         if len(value) > limit:
-            raise ValidationError(f"{name} is longer than {limit} characters", field=name)
+            raise ValidationError("field.too_long", field=name, max=limit)
         cleaned[name] = value
     return Choice(**cleaned)
 
@@ -70,9 +70,9 @@ def add(
         {"brand": brand, "series": series, "model": model, "configuration": configuration}
     )
     if guide_price_fen is not None and guide_price_fen < 0:
-        raise ValidationError("the guide price cannot be negative", field="guide_price")
+        raise ValidationError("field.negative", field="guide_price")
     if _entry(session, choice) is not None:
-        raise Conflict("this configuration is in the catalogue already", field="configuration")
+        raise Conflict("catalogue.exists", field="configuration")
     entry = CatalogueEntry(
         brand=choice.brand,
         series=choice.series,
@@ -111,7 +111,7 @@ def set_active(session: Session, entry: CatalogueEntry, active: bool, *, actor: 
 def get(session: Session, entry_id: int) -> CatalogueEntry:
     entry = session.get(CatalogueEntry, entry_id)
     if entry is None:
-        raise NotFound(f"no catalogue entry {entry_id}", field="entry_id")
+        raise NotFound("catalogue.not_found", field="entry_id", entry=entry_id)
     return entry
 
 
@@ -145,9 +145,7 @@ def resolve(session: Session, values: dict[str, str | None]) -> Choice:
     for name, _limit in LEVELS:
         query = query.where(getattr(CatalogueEntry, name) == getattr(choice, name))
         if session.scalar(query.limit(1)) is None:
-            raise ValidationError(
-                f"{getattr(choice, name)!r} is not a {name} of the vehicle catalogue", field=name
-            )
+            raise ValidationError("field.not_in_catalogue", field=name, value=getattr(choice, name))
     return choice
 
 

@@ -56,7 +56,7 @@ class ShowroomVisit(Base):
     clerk_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     arrived_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now, index=True)
     left_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    party_size: Mapped[int] = mapped_column(default=1)
+    party_size: Mapped[int] = mapped_column(default=1, info={"range": (1, 50)})
     first_visit: Mapped[bool] = mapped_column(default=True)
     left_contact: Mapped[bool] = mapped_column(default=False)
     closed_on_visit: Mapped[bool] = mapped_column(default=False)

@@ -61,12 +61,12 @@ def fen(amount: Decimal | None, field: str) -> int | None:
     if amount is None:
         return None
     if amount < 0:
-        raise ValidationError(f"{field} cannot be negative", field=field)
+        raise ValidationError("field.negative", field=field)
     if amount > MAX_YUAN:
-        raise ValidationError(f"{field} is more than {MAX_YUAN} yuan", field=field)
+        raise ValidationError("field.too_many_yuan", field=field, max=MAX_YUAN)
     cents = amount * 100
     if cents != cents.to_integral_value():
-        raise ValidationError(f"{field} has at most two decimals", field=field)
+        raise ValidationError("field.two_decimals", field=field)
     return int(cents)
 
 
@@ -82,13 +82,11 @@ def place(session: Session, lead: Lead, data: OrderInput, *, actor: User, timezo
     }
     given = any((v or "").strip() for v in names.values())
     if number is None and not given:
-        raise ValidationError(
-            "give the VIN, or brand, series, model and configuration", field="vin"
-        )
+        raise ValidationError("order.no_vehicle", field="vin")
     choice = catalogue.resolve(session, names) if given else None
     price, deposit = fen(data.price, "price"), fen(data.deposit, "deposit")
     if price is not None and deposit is not None and deposit > price:
-        raise ValidationError("the deposit is more than the price", field="deposit")
+        raise ValidationError("order.deposit_over_price", field="deposit")
     _check_due(data.delivery_due, timezone)
     lifecycle.move(lead, LeadStatus.ORDERED)
     lead.grade = Grade.O
@@ -130,13 +128,15 @@ def deliver(
     """The car is handed over (交车): order and lead delivered, the customer owns the vehicle."""
     lead = _check_actor(session, actor, order)
     if order.status != OrderStatus.ORDERED:
-        raise InvalidTransition(f"order {order.id} is {order.status.value}", field="status")
+        raise InvalidTransition(
+            "order.not_open", field="status", order=order.id, status=order.status
+        )
     now = clock.now()
     when = delivered_at or now
     if when > now:
-        raise ValidationError("the delivery cannot be in the future", field="delivered_at")
+        raise ValidationError("order.delivered_in_future", field="delivered_at")
     if when < order.ordered_at:
-        raise ValidationError("the delivery cannot be before the order", field="delivered_at")
+        raise ValidationError("order.delivered_before_order", field="delivered_at")
     lifecycle.move(lead, LeadStatus.DELIVERED)
     order.status, order.delivered_at = OrderStatus.DELIVERED, when
     vehicle = Vehicle(
@@ -168,9 +168,11 @@ def cancel(session: Session, order: Order, *, actor: User, reason: str | None) -
     lead = _check_actor(session, actor, order)
     text = (reason or "").strip()
     if not text:
-        raise ValidationError("say why the order is canceled", field="reason")
+        raise ValidationError("order.no_cancel_reason", field="reason")
     if order.status != OrderStatus.ORDERED:
-        raise InvalidTransition(f"order {order.id} is {order.status.value}", field="status")
+        raise InvalidTransition(
+            "order.not_open", field="status", order=order.id, status=order.status
+        )
     lifecycle.move(lead, LeadStatus.ARRIVED)
     lead.grade = GRADE_AFTER_CANCEL
     order.status, order.canceled_at, order.cancel_reason = (
@@ -197,9 +199,11 @@ def set_delivery_due(
     """Set or move the expected delivery date of an open order."""
     _check_actor(session, actor, order)
     if order.status != OrderStatus.ORDERED:
-        raise InvalidTransition(f"order {order.id} is {order.status.value}", field="status")
+        raise InvalidTransition(
+            "order.not_open", field="status", order=order.id, status=order.status
+        )
     if due is None:
-        raise ValidationError("give the expected delivery date", field="delivery_due")
+        raise ValidationError("order.no_delivery_due", field="delivery_due")
     _check_due(due, timezone)
     order.delivery_due = due
     audit.record(
@@ -214,7 +218,7 @@ def set_delivery_due(
 
 def _check_due(due: dt.date | None, timezone: str) -> None:
     if due is not None and due < clock.local(clock.now(), timezone).date():
-        raise ValidationError("the expected delivery date is in the past", field="delivery_due")
+        raise ValidationError("order.delivery_due_past", field="delivery_due")
 
 
 def for_lead(session: Session, lead_id: int) -> list[Order]:

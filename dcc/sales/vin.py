@@ -31,17 +31,11 @@ def normalize(text: str) -> str:
     """The VIN in capitals without spaces, or ValidationError naming ``vin`` saying why."""
     vin = "".join(text.split()).upper()
     if len(vin) != 17:
-        raise ValidationError(f"a VIN has 17 characters, not {len(vin)}", field="vin")
+        raise ValidationError("vin.length", field="vin", length=len(vin))
     wrong = sorted({c for c in vin if c not in _VALUES})
     if wrong:
-        raise ValidationError(
-            f"a VIN has letters and digits only, never I, O or Q (found {''.join(wrong)})",
-            field="vin",
-        )
+        raise ValidationError("vin.bad_characters", field="vin", found="".join(wrong))
     expected = check_digit(vin)
     if vin[8] != expected:
-        raise ValidationError(
-            f"the VIN's check digit (9th character) is {vin[8]}, it should be {expected}",
-            field="vin",
-        )
+        raise ValidationError("vin.check_digit", field="vin", found=vin[8], expected=expected)
     return vin

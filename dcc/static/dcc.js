@@ -144,12 +144,35 @@
   }
 
   /* --- the live connection --- */
+  /* The browser reconnects a dropped stream by itself. A stream the server refuses (Redis is
+     away: 503; this user has too many pages open: 429) closes for good, so the page says
+     live updates are paused and tries again later, waiting longer each time. */
+  var FIRST_RETRY = 2, LAST_RETRY = 60;
+  var retryIn = 0, source = null;
+  var liveStatus = document.getElementById("live-status");
+
+  function showLive(state, seconds) {
+    body.dataset.stream = state;
+    if (!liveStatus) return;
+    liveStatus.hidden = state !== "paused";
+    if (state === "paused") liveStatus.textContent = liveStatus.dataset.paused.replace("{s}", seconds);
+  }
+
+  function retryLater() {
+    retryIn = Math.min(retryIn ? retryIn * 2 : FIRST_RETRY, LAST_RETRY);
+    showLive("paused", retryIn);
+    setTimeout(connect, (retryIn + Math.random()) * 1000);
+  }
+
   function connect() {
     var url = body.dataset.streamUrl;
     if (!url || !window.EventSource) return;
-    var source = new EventSource(url);
-    source.addEventListener("ready", function () { body.dataset.stream = "open"; });
-    source.addEventListener("error", function () { body.dataset.stream = "closed"; });
+    source = new EventSource(url);
+    source.addEventListener("ready", function () { retryIn = 0; showLive("open"); });
+    source.addEventListener("error", function () {
+      if (source.readyState === EventSource.CLOSED) retryLater();
+      else showLive("closed");
+    });
     source.addEventListener("notification", function (e) { toast(JSON.parse(e.data)); });
     /* Pages with live figures (the wallboard) take them from here: one connection per tab. */
     source.addEventListener("wallboard", function (e) {
@@ -164,8 +187,8 @@
       if (data.agent_id !== undefined) showWallboard(data);
       if (String(data.agent_id || body.dataset.userId) === body.dataset.userId) showCall(data);
     });
-    window.addEventListener("beforeunload", function () { source.close(); });
   }
+  window.addEventListener("beforeunload", function () { if (source) source.close(); });
 
   /* --- speed-to-lead timers --- */
   function tick() {
@@ -180,6 +203,12 @@
       var row = t.closest("tr"); if (row) row.classList.toggle("late", late);
     });
   }
+
+  /* Forms that ask first (data-confirm): no inline handlers, so the page's CSP allows it. */
+  document.addEventListener("submit", function (e) {
+    var question = e.target.dataset && e.target.dataset.confirm;
+    if (question && !window.confirm(question)) e.preventDefault();
+  }, true);
 
   bindPanel(document);
   tick(); setInterval(tick, 1000);

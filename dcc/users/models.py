@@ -62,6 +62,9 @@ class User(Base):
     phone: Mapped[str | None] = mapped_column(String(20))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Part of every web session's id: raising it (logout, a new password, deactivation) ends
+    # every session of the user at once, including cookies copied before.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     on_shift: Mapped[bool] = mapped_column(default=True)
     # Inbound agents answer the 400 hotline and web leads; outbound agents only call out.
     takes_inbound: Mapped[bool] = mapped_column(default=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 
@@ -9,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from dcc import phones
+from dcc import clock, phones
 from dcc.errors import Conflict, NotFound, ValidationError
 from dcc.users.models import ApiToken, Role, Team, User
 
@@ -28,14 +29,14 @@ def create_user(
     """Add a user; ``team`` is a team name, created on first use."""
     login = login.strip()
     if not login:
-        raise ValidationError("login is required", field="login")
+        raise ValidationError("field.required", field="login")
     try:
         role = Role(role)
     except ValueError as exc:
         choices = ", ".join(r.value for r in Role)
-        raise ValidationError(f"role must be one of {choices}", field="role") from exc
+        raise ValidationError("field.bad_choice", field="role", choices=choices) from exc
     if session.scalar(select(User.id).where(User.login == login)) is not None:
-        raise Conflict(f"login {login!r} is taken", field="login")
+        raise Conflict("user.login_taken", field="login", login=login)
     user = User(
         login=login,
         name=name or login,
@@ -61,18 +62,37 @@ def get_or_create_team(session: Session, name: str) -> Team:
 def get_by_login(session: Session, login: str) -> User:
     user = session.scalar(select(User).where(User.login == login))
     if user is None:
-        raise NotFound(f"no user {login!r}", field="login")
+        raise NotFound("user.not_found", field="login", user=login)
     return user
 
 
 def set_password(user: User, password: str) -> None:
+    """Store the password's hash (no policy here: see :mod:`dcc.users.passwords`); every
+    session of the user ends."""
     user.password_hash = generate_password_hash(password)
+    end_sessions(user)
+
+
+def end_sessions(user: User) -> None:
+    """End every web session of the user, on every device, at its next request."""
+    user.session_version = (user.session_version or 0) + 1
+
+
+@functools.cache
+def _decoy_hash() -> str:
+    """A hash of nothing anyone knows, made the way real passwords are hashed."""
+    return generate_password_hash(secrets.token_urlsafe(16))
 
 
 def authenticate(session: Session, login: str, password: str) -> User | None:
-    """The active user with this login and password, or None."""
+    """The active user with this login and password, or None.
+
+    Takes as long for an unknown login, a deactivated user or one without a password as for a
+    wrong password: the password is checked against a decoy hash, so the time of the answer
+    does not tell which logins exist."""
     user = session.scalar(select(User).where(User.login == login))
     if user is None or not user.is_active or not user.password_hash:
+        check_password_hash(_decoy_hash(), password)
         return None
     return user if check_password_hash(user.password_hash, password) else None
 
@@ -99,3 +119,28 @@ def user_for_token(session: Session, token: str) -> User | None:
     if row is None or not row.user.is_active:
         return None
     return row.user
+
+
+def tokens_of(session: Session, user: User) -> list[ApiToken]:
+    """The user's tokens, live and revoked, newest first."""
+    return list(
+        session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
+        )
+    )
+
+
+def revoke_tokens(session: Session, user: User, token_id: int | None = None) -> int:
+    """Revoke the user's live tokens (or only ``token_id``, which must be the user's); they
+    answer 401 from the next request. Returns how many were live."""
+    query = select(ApiToken).where(ApiToken.user_id == user.id)
+    if token_id is not None:
+        token = session.scalar(query.where(ApiToken.id == token_id))
+        if token is None:
+            raise NotFound("token.not_found", field="id", user=user.login, token=token_id)
+        rows = [token] if token.revoked_at is None else []
+    else:
+        rows = list(session.scalars(query.where(ApiToken.revoked_at.is_(None))))
+    for row in rows:
+        row.revoked_at = clock.now()
+    return len(rows)

@@ -15,7 +15,6 @@ from flask import Flask, g, request, session
 from flask_babel import Babel
 from flask_babel import refresh as refresh_babel
 from flask_login import current_user
-from flask_wtf.csrf import CSRFProtect
 
 from dcc import access, clock
 from dcc.web import (
@@ -24,6 +23,7 @@ from dcc.web import (
     auth,
     calls,
     customers,
+    key_rotation,
     labels,
     leads,
     orders,
@@ -31,14 +31,18 @@ from dcc.web import (
     reception,
     reports,
     reviews,
+    security,
     softphone,
     sources,
+    staffing,
     stream,
+    users,
     wallboard,
 )
 from dcc.web.common import login_manager
+from dcc.web.key_rotation import RotatingCSRFProtect
 
-csrf = CSRFProtect()
+csrf = RotatingCSRFProtect()
 babel = Babel()
 #: Paths whose clients authenticate otherwise and never hold a CSRF token.
 CSRF_FREE_PREFIXES = ("/api/", "/webhooks/")
@@ -57,6 +61,8 @@ def init_app(app: Flask) -> None:
         BABEL_TRANSLATION_DIRECTORIES=os.path.join(app.root_path, "translations"),
     )
     csrf.init_app(app)
+    security.init_app(app, settings)
+    key_rotation.init_app(app)
     babel.init_app(app, locale_selector=auth.current_locale)
     login_manager.init_app(app)
 
@@ -71,11 +77,12 @@ def init_app(app: Flask) -> None:
         if not request.path.startswith(CSRF_FREE_PREFIXES):
             csrf.protect()
 
-    for module in (auth, agent, leads, calls, stream, reception, admin, sources, softphone):
+    for module in (auth, agent, leads, calls, stream, reception, admin, sources, users, softphone):
         app.register_blueprint(module.bp)
     app.register_blueprint(orders.bp)
     for module in (wallboard, customers, queues, reviews, reports):  # supervisors and managers
         app.register_blueprint(module.bp)
+    app.register_blueprint(staffing.bp)
     admin.mount_rq_dashboard(app)
     _template_helpers(app, settings.timezone)
 

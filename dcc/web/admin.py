@@ -11,24 +11,58 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from rq import Queue
-from rq.registry import FailedJobRegistry, ScheduledJobRegistry
-from sqlalchemy import or_, select
+from rq.registry import FailedJobRegistry
+from sqlalchemy import func, or_, select
+from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.wrappers import Response
 
+from dcc import clock
 from dcc.broker import get_broker, get_redis
 from dcc.callscripts import service as callscripts
 from dcc.callscripts.models import CallScript
 from dcc.db import get_session
 from dcc.errors import DCCError
+from dcc.jobs import outbox
 from dcc.jobs.models import OutboxJob
 from dcc.queues import QUEUE_NAMES
 from dcc.users.models import Role, User
+from dcc.web import security
 from dcc.web.common import login_manager, me, refused, roles
 from dcc.web.forms import ScriptForm
 from dcc.web.panel import active_script
 
 bp = Blueprint("web_admin", __name__, url_prefix="/admin")
 RQ_PREFIX = "/admin/rq"
+#: rq-dashboard's views that only read; its others change state and answer POST only (its
+#: "requeue all" also answers GET, which a link on another site could trigger).
+RQ_READ_ONLY = frozenset(
+    f"rq_dashboard.{name}"
+    for name in (
+        "queues_overview",
+        "workers_overview",
+        "jobs_overview",
+        "job_view",
+        "list_queues",
+        "list_jobs",
+        "job_info",
+        "list_workers",
+        "favicon",
+        "static",
+    )
+)
+#: rq-dashboard's pages run inline scripts and underscore templates (which compile with
+#: ``new Function``) and set inline styles; the policy of its pages allows that, and still no
+#: other site, no framing.
+RQ_CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self' 'unsafe-inline' 'unsafe-eval'",
+    "style-src": "'self' 'unsafe-inline'",
+    "img-src": "'self' data:",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
 
 
 @bp.route("/script", methods=["GET", "POST"])
@@ -74,6 +108,18 @@ def script() -> str | Response:
 def jobs() -> str:
     """Queue lengths and failures at a glance, and outbox work that is stuck or failing."""
     queues = []
+    # Scheduled work waits in the outbox until it is due (the sweeper enqueues it then).
+    waiting = dict(
+        get_session()
+        .execute(
+            select(OutboxJob.queue, func.count())
+            .where(
+                *outbox.open_work(), OutboxJob.failed_at.is_(None), OutboxJob.run_at > clock.now()
+            )
+            .group_by(OutboxJob.queue)
+        )
+        .all()
+    )
     try:
         conn = get_redis()
         for name in QUEUE_NAMES:
@@ -82,7 +128,7 @@ def jobs() -> str:
                 {
                     "name": name,
                     "queued": queue.count,
-                    "scheduled": ScheduledJobRegistry(name, connection=conn).count,
+                    "scheduled": waiting.get(name, 0),
                     "failed": FailedJobRegistry(name, connection=conn).count,
                 }
             )
@@ -111,6 +157,7 @@ def mount_rq_dashboard(app: Flask) -> None:
 
     app.config["RQ_DASHBOARD_POLL_INTERVAL"] = 5000
     app.register_blueprint(rq_dashboard.blueprint, url_prefix=RQ_PREFIX)
+    security.relax_for(app, "rq_dashboard", RQ_CONTENT_SECURITY_POLICY)
 
     @app.before_request
     def _admins_only() -> Response | None:
@@ -121,6 +168,9 @@ def mount_rq_dashboard(app: Flask) -> None:
             return response
         if me().role != Role.ADMIN:
             abort(403)
+        if request.method in {"GET", "HEAD"} and request.endpoint not in RQ_READ_ONLY:
+            # A change of state: POST, with the CSRF token, as the dashboard's buttons send it.
+            raise MethodNotAllowed(valid_methods=["POST"])
         if not app.extensions.get("dcc.rq_dashboard"):
             # Resolved on first use: the embedded Redis starts only when something needs it.
             app.config["RQ_DASHBOARD_REDIS_URL"] = get_broker(app).url

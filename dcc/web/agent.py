@@ -13,6 +13,7 @@ from dcc.config import get_settings
 from dcc.db import get_session
 from dcc.errors import DCCError, NotFound
 from dcc.leads.models import Callback
+from dcc.untrusted import db_id
 from dcc.users.models import AgentStatus, Role
 from dcc.voice import get_telephony
 from dcc.web import panel
@@ -36,7 +37,7 @@ def worklist_page() -> str | Response:
         "web/worklist.html",
         work=work,
         statuses=SETTABLE,
-        panel=panel.for_request(session, user, request.args.get("call", type=int)),
+        panel=panel.for_request(session, user, request.args.get("call", type=db_id)),
     )
 
 
@@ -64,7 +65,7 @@ def take_callback(callback_id: int) -> Response:
     callback = session.get(Callback, callback_id)
     try:
         if callback is None:
-            raise NotFound(f"no callback {callback_id}")
+            raise NotFound("callback.not_found", field="callback_id", callback=callback_id)
         call = wrapup.take_callback(
             session, callback, agent=me(), settings=settings, telephony=get_telephony()
         )

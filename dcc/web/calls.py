@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -14,13 +13,14 @@ from dcc.calls import recordings, wrapup
 from dcc.calls.models import Call
 from dcc.config import get_settings
 from dcc.db import get_session
-from dcc.errors import DCCError, NotFound
+from dcc.errors import Conflict, DCCError, NotFound
 from dcc.leads import intake
 from dcc.leads.models import Channel
 from dcc.voice import get_telephony
 from dcc.web import panel
 from dcc.web.common import me, refused
 from dcc.web.forms import NewCustomerForm
+from dcc.web.manager_forms import flash_errors
 
 bp = Blueprint("web_calls", __name__)
 
@@ -49,9 +49,7 @@ def script_step(call_id: int) -> Any:
     call = _call_or_404(call_id)
     body = request.get_json(silent=True) or request.form
     try:
-        step = wrapup.reach_step(get_session(), call, int(body.get("step", 0)), actor=me())
-    except (TypeError, ValueError):
-        return jsonify(error={"message": "step must be a number", "field": "step"}), 422
+        step = wrapup.reach_step(get_session(), call, body.get("step"), actor=me())
     except DCCError as error:
         return jsonify(error=error.to_dict()), error.status_code
     return jsonify(call_id=call.id, script_step=step)
@@ -66,7 +64,8 @@ def new_customer(call_id: int) -> BaseResponse:
     back = url_for("web_agent.worklist", call=call.id)
     form = NewCustomerForm()
     if not form.validate():
-        return refused(NotFound("the phone is required", field="phone"), back)
+        flash_errors(form)
+        return redirect(back)
     try:
         access.check_may_work_call(session, user, call)
         result = intake.receive(
@@ -84,16 +83,12 @@ def new_customer(call_id: int) -> BaseResponse:
             actor=user,
         )
         if not access.may_see_lead(session, user, result.lead_id):
-            raise _SomeoneElses()  # the customer stays its owner's; its ids are not told
+            # The customer stays its owner's; its ids are not told.
+            raise Conflict("customer.someone_elses", field="phone")
     except DCCError as error:
         return refused(error, back)
     call.lead_id, call.customer_id = result.lead_id, result.customer_id
     return redirect(url_for("web_leads.page", lead_id=result.lead_id, call=call.id))
-
-
-class _SomeoneElses(DCCError):
-    def __init__(self) -> None:
-        super().__init__(_("This number is another agent's customer."), field="phone")
 
 
 @bp.get("/calls/<int:call_id>/recording")

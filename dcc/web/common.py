@@ -8,13 +8,13 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import abort, flash, redirect, request, url_for
-from flask_babel import gettext as _
 from flask_login import LoginManager, current_user
 from werkzeug.wrappers import Response
 
 from dcc.db import get_session
-from dcc.errors import CallRefused, DCCError, InvalidPhoneNumber, PermissionDenied
+from dcc.errors import DCCError
 from dcc.users.models import Role, User
+from dcc.web.messages import say
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -62,40 +62,10 @@ def safe_next(target: str | None, fallback: str) -> str:
     return fallback
 
 
-def explain(error: DCCError) -> str:
-    """The domain's refusal in the agent's language (the domain speaks English)."""
-    text = error.message
-    if isinstance(error, CallRefused):
-        if "do-not-call" in text:
-            return _("The customer is on the do-not-call list.")
-        if "calling hours" in text:
-            return _("Outside calling hours: %(detail)s", detail=text.split("(", 1)[-1].rstrip(")"))
-        if "lead is" in text:
-            return _("The lead is closed; it cannot be called.")
-    if isinstance(error, InvalidPhoneNumber):
-        return _("Not a valid phone number.")
-    if isinstance(error, PermissionDenied):
-        return _refusal(error)
-    if "no phone to ring" in text:
-        return _("Your user has no phone to ring; ask an admin.")
-    return text
-
-
-def _refusal(error: PermissionDenied) -> str:
-    """A permission refusal (:mod:`dcc.access`) by what it was about."""
-    if error.field == "customer_ids":
-        return _("The customer also has leads of another team: an admin decides.")
-    if error.field == "owner_id":
-        return _("Leads go only to agents and consultants of your team.")
-    if error.field == "callback_id":
-        return _("This callback is not yours to take yet.")
-    return _("This is for the lead's owner or its manager.")
-
-
-def refused(error: DCCError, back: str) -> Response:
+def refused(error: DCCError, back: str, **shown: Any) -> Response:
     """Undo the request's writes, tell the user why, and go back to the page."""
     get_session().rollback()
-    flash(explain(error), "error")
+    flash(say(error, **shown), "error")
     return redirect(back)
 
 

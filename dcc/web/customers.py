@@ -7,7 +7,6 @@ the roles that may export.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -25,7 +24,7 @@ from dcc.leads import reassignment
 from dcc.leads.models import Channel, Grade, LeadStatus
 from dcc.reports.period import Period
 from dcc.users.models import User
-from dcc.web.common import back_to, explain, me, refused, roles
+from dcc.web.common import back_to, me, refused, roles
 from dcc.web.manager_forms import (
     CustomerFilterForm,
     CustomersForm,
@@ -38,6 +37,7 @@ from dcc.web.manager_forms import (
     owners,
     period_message,
 )
+from dcc.web.messages import say
 
 bp = Blueprint("web_customers", __name__, url_prefix="/manager")
 
@@ -143,7 +143,7 @@ def reassign() -> Response:
             "info",
         )
     for lead, problem in done.refused:
-        flash(field_message(_who(lead.customer), explain(problem)), "error")
+        flash(field_message(_who(lead.customer), say(problem)), "error")
     if done.moved:
         flash(
             _(
@@ -189,7 +189,7 @@ def merge() -> str | Response:
     try:
         customers.merge(session, survivor, [c for c in chosen if c is not survivor], actor=user)
     except MergeRefused as error:
-        return refused(_MergeExplained(error, chosen), back)
+        return _merge_refused(error, chosen, back)
     except DCCError as error:
         return refused(error, back)
     flash(
@@ -228,24 +228,10 @@ def _who(customer: Customer) -> str:
     return f"{customer.name or _('(no name)')} (#{customer.id})"
 
 
-class _MergeExplained(DCCError):
-    """A merge refusal that names the customer and the rule, in the reader's language."""
-
-    def __init__(self, error: MergeRefused, chosen: list[Customer]) -> None:
-        found = re.search(r"customer (\d+)", error.message)
-        by_id = {c.id: c for c in chosen}
-        customer = by_id.get(int(found.group(1))) if found else None
-        who = _who(customer) if customer else _("A customer")
-        if "fleet" in error.message:
-            text = _(
-                "%(customer)s is a fleet customer: fleet customers are never merged.", customer=who
-            )
-        elif "order" in error.message:
-            text = _(
-                "%(customer)s has an order: customers with orders are never merged.", customer=who
-            )
-        elif "already merged" in error.message:
-            text = _("%(customer)s was merged already.", customer=who)
-        else:
-            text = error.message
-        super().__init__(_("Not merged: %(reason)s", reason=text), field=error.field)
+def _merge_refused(error: MergeRefused, chosen: list[Customer], back: str) -> Response:
+    """A merge refusal that names the customer (by name, as the list shows it) and the rule."""
+    customer = next((c for c in chosen if c.id == error.params.get("customer")), None)
+    who = _who(customer) if customer else _("A customer")
+    get_session().rollback()
+    flash(_("Not merged: %(reason)s", reason=say(error, customer=who)), "error")
+    return redirect(back)

@@ -24,9 +24,21 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    Length,
+    Optional,
+    StopValidation,
+)
 
+from dcc.errors import DCCError
+from dcc.fields import Choice, Rule
+from dcc.leads import fields as lead_fields
+from dcc.sales import fields as sales_fields
+from dcc.untrusted import optional_db_id
 from dcc.web import labels
+from dcc.web.messages import problem_of
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -45,15 +57,30 @@ def local_input(value: dt.datetime | None, timezone: str) -> str:
     return value.astimezone(ZoneInfo(timezone)).strftime(LOCAL_FORMAT)
 
 
-def _choices(table: dict[str, object], codes: list[str] | None = None) -> list[SelectChoice]:
-    # The labels stay lazy: a form class is built once, and each page shows them in the
-    # reader's language when it renders them.
-    return [SelectChoice(code, cast(str, table[code])) for code in (codes or list(table))]
-
-
 def choices(pairs: Sequence[tuple[Any, str]]) -> list[SelectChoice]:
     """Select options from (value, label) pairs."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+class Checked:
+    """A field's rule (:mod:`dcc.fields`) as a validator: the page accepts and refuses what the
+    API and the lead webhook do, and says why in the reader's language, by the refusal's code.
+    The field's data becomes the clean value (trimmed; None when left blank)."""
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        self.field_flags = {"required": True} if rule.required else {}
+
+    def __call__(self, form: Any, field: Any) -> None:
+        try:
+            field.data = self.rule.clean(field.data)
+        except DCCError as error:
+            raise StopValidation(problem_of(error)) from error
+
+
+def rule_choices(rule: Choice, table: str) -> list[SelectChoice]:
+    """A select's options: the rule's choices, named by the label table."""
+    return labels.choices(table, rule.choices)
 
 
 class LoginForm(FlaskForm):
@@ -64,12 +91,12 @@ class LoginForm(FlaskForm):
 class OutcomeForm(FlaskForm):
     """Wrap-up: the result is required; a visit or a lost request may follow."""
 
-    call_id = HiddenField()
+    call_id = HiddenField(filters=[optional_db_id])
     result = TextAreaField(
         _l("Result"),
         validators=[
             DataRequired(message=_l("Write the result: a follow-up is done only with it.")),
-            Length(max=2000),
+            Checked(lead_fields.RESULT),
         ],
     )
     grade = SelectField(_l("Grade"), choices=[])
@@ -91,15 +118,18 @@ class OutcomeForm(FlaskForm):
     appointment_at = DateTimeLocalField(
         _l("Visit time"), format=LOCAL_FORMAT, validators=[Optional()]
     )
-    consultant = SelectField(_l("Consultant"), coerce=int, choices=[], validate_choice=False)
-    lost_reason = SelectField(
-        _l("Lost reason"), choices=[SelectChoice("", "—"), *_choices(labels.LOST_REASONS)]
+    consultant = SelectField(
+        _l("Consultant"), coerce=optional_db_id, choices=[], validate_choice=False
     )
-    lost_note = StringField(_l("Lost note"), validators=[Optional(), Length(max=500)])
+    lost_reason = SelectField(
+        _l("Lost reason"),
+        choices=[SelectChoice("", "—"), *rule_choices(lead_fields.LOST_REASON, "lost_reason")],
+    )
+    lost_note = StringField(_l("Lost note"), validators=[Checked(lead_fields.LOST_NOTE)])
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.grade.choices = _choices(labels.GRADES, ["N", "H", "A", "B", "C", "O"])
+        self.grade.choices = rule_choices(lead_fields.CALL_GRADE, "grade")
 
 
 class SmsForm(FlaskForm):
@@ -109,45 +139,43 @@ class SmsForm(FlaskForm):
 class NewCustomerForm(FlaskForm):
     """The pop of a caller the system could not identify."""
 
-    name = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
+    name = StringField(_l("Name"), validators=[Checked(lead_fields.NAME)])
     phone = StringField(_l("Phone"), validators=[DataRequired()])
-    series = StringField(_l("Model of interest"), validators=[Optional(), Length(max=60)])
+    series = StringField(_l("Model of interest"), validators=[Checked(lead_fields.SERIES)])
 
 
 class ArrivalForm(FlaskForm):
     """An invited customer came: found by phone (any format) or picked from today's list."""
 
-    appointment_id = HiddenField()
+    appointment_id = HiddenField(filters=[optional_db_id])
     phone = StringField(_l("Phone"), validators=[Optional()])
     consultant = SelectField(
-        _l("Receiving consultant"), coerce=int, choices=[], validate_choice=False
+        _l("Receiving consultant"), coerce=optional_db_id, choices=[], validate_choice=False
     )
     party_size = IntegerField(
-        _l("Party size"), default=1, validators=[InputRequired(), NumberRange(1, 50)]
+        _l("Party size"), default=1, validators=[Checked(sales_fields.PARTY_SIZE)]
     )
 
 
 class WalkInForm(FlaskForm):
     """A visitor without an appointment; without a phone it is anonymous traffic."""
 
-    name = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
+    name = StringField(_l("Name"), validators=[Checked(lead_fields.NAME)])
     phone = StringField(_l("Phone"), validators=[Optional()])
-    series = StringField(_l("Model of interest"), validators=[Optional(), Length(max=60)])
+    series = StringField(_l("Model of interest"), validators=[Checked(lead_fields.SERIES)])
     consultant = SelectField(
-        _l("Receiving consultant"), coerce=int, choices=[], validate_choice=False
+        _l("Receiving consultant"), coerce=optional_db_id, choices=[], validate_choice=False
     )
     party_size = IntegerField(
-        _l("Party size"), default=1, validators=[InputRequired(), NumberRange(1, 50)]
+        _l("Party size"), default=1, validators=[Checked(sales_fields.PARTY_SIZE)]
     )
     visit = RadioField(
         _l("Visit"),
-        choices=[
-            SelectChoice("first", _l("First visit")),
-            SelectChoice("return", _l("Return visit")),
-        ],
+        choices=labels.choices("visit_kind"),
         default="first",
     )
-    note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
+    # kept as the lead's comments when the visitor leaves a phone
+    note = StringField(_l("Note"), validators=[Checked(lead_fields.COMMENTS)])
 
 
 class StepForm(Form):
@@ -158,13 +186,17 @@ class StepForm(Form):
 class SourceSettingsForm(FlaskForm):
     """What an admin may change of a lead source (the slug is its address; it stays)."""
 
-    name = StringField(_l("Source name"), validators=[DataRequired(), Length(max=120)])
-    channel = SelectField(_l("Channel"), choices=_choices(labels.CHANNELS))
-    sub_source = StringField(_l("Sub-source"), validators=[Optional(), Length(max=120)])
+    name = StringField(_l("Source name"), validators=[Checked(lead_fields.SOURCE_NAME)])
+    channel = SelectField(_l("Channel"), choices=labels.choices("channel"))
+    sub_source = StringField(_l("Sub-source"), validators=[Checked(lead_fields.SUB_SOURCE)])
     auth_mode = SelectField(
         _l("Authentication"),
         choices=[
             SelectChoice("hmac", cast(str, _l("Signed (X-DCC-Signature)"))),
+            SelectChoice(
+                "hmac_ts",
+                cast(str, _l("Signed with a timestamp (X-DCC-Signature + X-DCC-Timestamp)")),
+            ),
             SelectChoice("token", cast(str, _l("Static token (X-DCC-Token)"))),
         ],
     )
@@ -172,8 +204,35 @@ class SourceSettingsForm(FlaskForm):
 
 
 class SourceForm(SourceSettingsForm):
-    slug = StringField(_l("Slug (in the webhook URL)"), validators=[DataRequired(), Length(max=60)])
+    slug = StringField(
+        _l("Slug (in the webhook URL)"), validators=[Checked(lead_fields.SOURCE_SLUG)]
+    )
 
 
 class ScriptForm(FlaskForm):
     steps = FieldList(FormField(StepForm), min_entries=1, max_entries=12)
+
+
+class PasswordForm(FlaskForm):
+    """A new password, typed twice (the policy is the domain's: dcc.users.passwords)."""
+
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=72)])
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[EqualTo("password", message=_l("The two passwords differ."))],
+    )
+
+
+class UserForm(PasswordForm):
+    """A new staff account with its password (``dcc users create --no-password`` makes an
+    account that only holds API tokens)."""
+
+    login = StringField(_l("Login"), validators=[DataRequired(), Length(max=80)])
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=80)])
+    role = SelectField(_l("Role"), choices=labels.choices("role"))
+    team = StringField(_l("Team"), validators=[Optional(), Length(max=80)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
+
+
+class TokenForm(FlaskForm):
+    name = StringField(_l("Token name"), validators=[Optional(), Length(max=80)])

@@ -23,6 +23,7 @@ from dcc.leads import rules
 from dcc.leads.models import Grade, Lead, LostReason, LostRequest
 from dcc.sales import catalogue, orders
 from dcc.sales.models import Appointment, ShowroomVisit
+from dcc.untrusted import db_id
 from dcc.users.models import User
 from dcc.voice import get_telephony
 from dcc.web import panel
@@ -46,7 +47,7 @@ def page(lead_id: int) -> str:
     session, user = get_session(), me()
     lead = _lead_or_404(lead_id)
     may_work = lead.is_open and access.may_work_lead(session, user, lead)
-    call_panel = panel.for_request(session, user, request.args.get("call", type=int))
+    call_panel = panel.for_request(session, user, request.args.get("call", type=db_id))
     calls_made = call_history.lead_history(session, lead.id)
     return render_template(
         "web/lead.html",
@@ -120,7 +121,7 @@ def sms(lead_id: int) -> Response:
     try:
         access.check_may_work_lead(session, user, lead)
         if lead.customer.do_not_call:
-            raise CallRefused("the customer is on the do-not-call list", field="lead_id")
+            raise CallRefused("call.do_not_call", field="lead_id")
         messaging.send_once(
             session,
             get_telephony(),
@@ -147,7 +148,7 @@ def outcome(lead_id: int) -> Response:
     lead = _lead_or_404(lead_id)
     form = OutcomeForm()
     form.consultant.choices = []  # checked by the domain: an active consultant
-    call_id = int(form.call_id.data) if (form.call_id.data or "").isdigit() else None
+    call_id = form.call_id.data if isinstance(form.call_id.data, int) else None
     back = url_for("web_leads.page", lead_id=lead_id, call=call_id)
     if not form.validate():
         for errors in form.errors.values():

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -27,21 +26,24 @@ from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optio
 
 from dcc import access
 from dcc.errors import ValidationError
+from dcc.leads import fields as lead_fields
+from dcc.untrusted import db_id
 from dcc.users.models import User
 from dcc.web import labels
-from dcc.web.forms import choices
+from dcc.web.forms import Checked, choices
+from dcc.web.messages import field_message, say
 
 
-def optional_int(value: Any) -> int | None:
-    """A select's value as an int; the empty placeholder as None."""
+def optional_id(value: Any) -> int | None:
+    """A select's id; the empty placeholder as None (``ValueError`` beyond the id range)."""
     if value is None or value == "":
         return None
-    return int(value)
+    return db_id(value)
 
 
-def _any(table: dict[str, Any], codes: list[str] | None = None) -> list[SelectChoice]:
-    """``—`` (any) first, then the table's codes with their names."""
-    return [SelectChoice("", "—"), *(SelectChoice(c, str(table[c])) for c in codes or table)]
+def _any(table: str) -> list[SelectChoice]:
+    """``—`` (any) first, then the table's codes with their names in the reader's language."""
+    return [SelectChoice("", "—"), *labels.choices(table)]
 
 
 def owners(session: Session, reader: User) -> list[User]:
@@ -62,10 +64,10 @@ class CustomerFilterForm(FlaskForm):
         csrf = False
 
     q = StringField(_l("Name or phone"), validators=[Optional(), Length(max=60)])
-    grade = SelectField(_l("Grade"), choices=_any(labels.GRADES), default="")
-    status = SelectField(_l("Status"), choices=_any(labels.LEAD_STATUSES), default="")
-    owner = SelectField(_l("Owner"), coerce=optional_int, choices=[])
-    channel = SelectField(_l("Source"), choices=_any(labels.CHANNELS), default="")
+    grade = SelectField(_l("Grade"), choices=_any("grade"), default="")
+    status = SelectField(_l("Status"), choices=_any("lead_status"), default="")
+    owner = SelectField(_l("Owner"), coerce=optional_id, choices=[])
+    channel = SelectField(_l("Source"), choices=_any("channel"), default="")
     start = DateField(_l("From"), name="from", validators=[Optional()])
     end = DateField(_l("To"), name="to", validators=[Optional()])
 
@@ -75,7 +77,7 @@ class CustomersForm(FlaskForm):
 
     customer_ids = SelectMultipleField(
         _l("Customers"),
-        coerce=int,
+        coerce=db_id,
         validate_choice=False,
         validators=[DataRequired(message=_l("Select at least one customer."))],
     )
@@ -84,7 +86,7 @@ class CustomersForm(FlaskForm):
 class ReassignForm(CustomersForm):
     owner_id = SelectField(
         _l("New owner"),
-        coerce=optional_int,
+        coerce=optional_id,
         choices=[],
         validators=[InputRequired(message=_l("Choose the new owner."))],
     )
@@ -94,7 +96,7 @@ class MergeForm(CustomersForm):
     """Two steps: the ticked customers are shown to pick the one kept, then merged."""
 
     survivor_id = SelectField(
-        _l("Customer kept"), coerce=optional_int, choices=[], validate_choice=False
+        _l("Customer kept"), coerce=optional_id, choices=[], validate_choice=False
     )
     confirm = HiddenField()
 
@@ -104,7 +106,7 @@ class LeadReassignForm(FlaskForm):
 
     owner_id = SelectField(
         _l("New owner"),
-        coerce=optional_int,
+        coerce=optional_id,
         choices=[],
         validators=[InputRequired(message=_l("Choose the new owner."))],
     )
@@ -115,13 +117,16 @@ class LostDecisionForm(FlaskForm):
         _l("Decision"),
         validators=[AnyOf(["approve", "reject"], message=_l("Confirm or reject the request."))],
     )
-    note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
+    note = StringField(_l("Note"), validators=[Checked(lead_fields.DECISION_NOTE)])
 
 
 class CommentForm(FlaskForm):
     comment = TextAreaField(
         _l("Comment"),
-        validators=[DataRequired(message=_l("Write the comment.")), Length(max=2000)],
+        validators=[
+            DataRequired(message=_l("Write the comment.")),
+            Checked(lead_fields.MANAGER_COMMENT),
+        ],
     )
 
 
@@ -131,7 +136,7 @@ class ReviewFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    owner = SelectField(_l("Owner"), coerce=optional_int, choices=[])
+    owner = SelectField(_l("Owner"), coerce=optional_id, choices=[])
     start = DateField(_l("From"), name="from", validators=[Optional()])
     end = DateField(_l("To"), name="to", validators=[Optional()])
     uncommented = SelectField(
@@ -141,19 +146,10 @@ class ReviewFilterForm(FlaskForm):
     )
 
 
-def field_message(field: Any, problem: Any) -> str:
-    """``Field: problem`` in the reader's language."""
-    return _("%(field)s: %(problem)s", field=field, problem=problem)
-
-
 def period_message(error: ValidationError, start: Any, end: Any) -> str:
-    """A refused period (:meth:`dcc.reports.period.Period.parse`), naming From or To."""
-    field = start if error.field == "from" else end
-    if "after" in error.message:
-        return field_message(field, _("must not be after To"))
-    if "date" in error.message:
-        return field_message(field, _("not a date (write 2026-03-31)"))
-    return field_message(field, _("a period covers at most two years"))
+    """A refused period (:meth:`dcc.reports.period.Period.parse`), naming the form's From or
+    To."""
+    return say(error, fields={"from": start, "to": end})
 
 
 def first_errors(form: FlaskForm) -> list[str]:

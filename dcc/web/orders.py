@@ -31,7 +31,7 @@ def _money(name: str) -> Decimal | None:
     try:
         return Decimal(text)
     except InvalidOperation:
-        raise ValidationError(f"{name} is not an amount", field=name) from None
+        raise ValidationError("field.not_an_amount", field=name) from None
 
 
 def _date(name: str) -> dt.date | None:
@@ -41,7 +41,7 @@ def _date(name: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise ValidationError(f"{name} is not a date", field=name) from None
+        raise ValidationError("field.not_a_date", field=name) from None
 
 
 @bp.post("/leads/<int:lead_id>/orders")

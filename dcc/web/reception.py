@@ -51,10 +51,10 @@ def arrival() -> Response:
         flash(_("Check the party size."), "error")
         return redirect(back)
     try:
-        if (form.appointment_id.data or "").isdigit():
-            appointment = session.get(Appointment, int(form.appointment_id.data or 0))
+        if isinstance(form.appointment_id.data, int):
+            appointment = session.get(Appointment, form.appointment_id.data)
             if appointment is None:
-                raise NotFound("no such appointment", field="appointment_id")
+                raise NotFound("appointment.not_found", field="appointment_id")
         else:
             appointment = reception.find_appointment(
                 session, form.phone.data or "", region=settings.default_region
@@ -68,17 +68,10 @@ def arrival() -> Response:
             party_size=form.party_size.data or 1,
         )
     except DCCError as error:
-        if isinstance(error, NotFound) and error.field == "phone":
-            return refused(_NoBooking(), back)
         return refused(error, back)
     name = visit.consultant.name if visit.consultant else _("nobody")
     flash(_("Arrival registered; %(name)s has been told.", name=name), "info")
     return redirect(back)
-
-
-class _NoBooking(DCCError):
-    def __init__(self) -> None:
-        super().__init__(_("No booked visit for this phone: register a walk-in."))
 
 
 @bp.post("/reception/walk-in")

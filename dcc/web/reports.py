@@ -16,16 +16,18 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from dcc import access, clock, reports
+from dcc import access, clock, labels, reports
 from dcc.config import get_settings
 from dcc.db import get_session
 from dcc.errors import NotFound, ValidationError
+from dcc.labels import Label
 from dcc.reports.export import value
 from dcc.reports.period import Group, Period, parse_group
 from dcc.reports.result import Chart
 from dcc.web import charts
 from dcc.web.common import me, roles
-from dcc.web.manager_forms import field_message, period_message
+from dcc.web.labels import label, shown
+from dcc.web.messages import say
 
 bp = Blueprint("web_reports", __name__)
 
@@ -41,11 +43,6 @@ TITLES = {
     "arrivals": _l("Arrivals analysis"),
     "funnel": _l("DCC funnel and KPIs"),
     "retention": _l("First-visit info retention"),
-}
-GROUPS = {
-    Group.AGENT: _l("By agent"),
-    Group.SOURCE: _l("By source"),
-    Group.MODEL: _l("By model"),
 }
 #: The table headers in the reader's language, by the Chinese title a report gives its column
 #: (the chart's series are named after columns too). The JSON API and the Excel export keep the
@@ -117,68 +114,11 @@ HEADERS = {
     "主观战败占比": _l("Subjective lost share"),
     # lost leads, objective (客观) or subjective (主观): the lost statistics' chart series
     "战败数": _l("Lost leads"),
-    "客观": _l("Objective"),
-    "主观": _l("Subjective"),
     "客观战败": _l("Objective losses"),
     "主观战败": _l("Subjective losses"),
     "客观占比": _l("Objective share"),
     "主观占比": _l("Subjective share"),
     "占比": _l("Share"),
-    # the customer analysis' columns and series: one per lead status (dcc.reports.labels.STATUS)
-    "新线索": _l("New"),
-    "联系中": _l("In contact"),
-    "已邀约": _l("Invited"),
-    "已到店": _l("Arrived"),
-    "已成交": _l("Ordered"),
-    "已交车": _l("Delivered"),
-    "无效": _l("Invalid"),
-    "重复": _l("Duplicate"),
-    "休眠": _l("Dormant"),
-}
-
-
-#: The words and fixed names a report writes into its rows and onto the chart's x-axis, by the
-#: Chinese it writes (dcc.reports.labels, dcc.reports.lost): the totals line, a group without a
-#: value, the channels, intent grades, lost reasons and their kind. Agents, lead sources and car
-#: models are the dealer's data and show as written. As in HEADERS, an existing msgid only where
-#: its Chinese is the report's own word: "Walk-in" is 自然到店, not the channel 展厅到店.
-ROW_WORDS = {
-    # the totals line, a group without a value
-    "合计": _l("Total"),
-    "全部": _l("All"),
-    "未分配": _l("Unassigned"),
-    "未填写": _l("Not given"),
-    # channels, as the sources report and the grouping by source name them (labels.CHANNEL)
-    "展厅到店": _l("Showroom walk-in"),
-    "展厅来电": _l("Showroom phone-in"),
-    "400 热线": _l("400 line"),
-    "官网/微信": _l("Website / WeChat"),
-    "网络平台": _l("Online platform"),
-    "厂家线索": _l("OEM lead"),
-    "车展/外展": _l("Event"),
-    "转介绍": _l("Referral"),
-    "续购": _l("Repurchase"),
-    # intent grades, the customer analysis' rows and categories (labels.GRADE)
-    "N 新线索": _l("N: new lead"),
-    "H 7天内": _l("H: in 7 days"),
-    "A 1个月内": _l("A: in 1 month"),
-    "B 1-3个月": _l("B: 1-3 months"),
-    "C 3个月以上": _l("C: 3+ months"),
-    "O 已订车": _l("O: ordered"),
-    "F 战败": _l("F: lost"),
-    # lost reasons (labels.LOST_REASON) and their kind (lost.OBJECTIVE, lost.SUBJECTIVE)
-    "预算不足": _l("Budget too low"),
-    "购买竞品": _l("Bought a competitor"),
-    "同城同品": _l("Same brand elsewhere"),
-    "价格": _l("Price"),
-    "配置": _l("Configuration"),
-    "外观设计": _l("Design"),
-    "服务体验": _l("Service experience"),
-    "金融方案": _l("Financing"),
-    "购车计划变更": _l("Plan changed"),
-    "交车时间": _l("Delivery time"),
-    "客观": _l("Objective"),
-    "主观": _l("Subjective"),
 }
 
 
@@ -188,13 +128,13 @@ def title(name: str, spec: reports.ReportSpec) -> str:
 
 
 def header(title: str) -> str:
-    """A column's (or chart series') name in the reader's language; unknown ones show as given."""
+    """A column's (or chart series') name in the reader's language; unknown ones show as given.
+
+    A column named after a value (a lead status) carries its label; the others are the
+    report's own titles."""
+    if isinstance(title, Label):
+        return shown(title)
     return str(HEADERS.get(title, title))
-
-
-def row_word(text: str) -> str:
-    """A word or fixed name a report writes into a row, in the reader's language; data as given."""
-    return str(ROW_WORDS.get(text, text))
 
 
 def legend(chart: Chart) -> Chart:
@@ -206,7 +146,7 @@ def legend(chart: Chart) -> Chart:
 
 def categories(chart: Chart) -> Chart:
     """The chart with its categories (the x-axis, and the tooltips) as the table's rows read."""
-    return dataclasses.replace(chart, labels=[row_word(label) for label in chart.labels])
+    return dataclasses.replace(chart, labels=[shown(label) for label in chart.labels])
 
 
 @bp.get("/reports")
@@ -237,7 +177,7 @@ def page(name: str) -> tuple[str, int]:
         group = parse_group(asked["group"], spec.groups)
         report = reports.run(get_session(), name, reader=me(), period=period, group=group)
     except ValidationError as error:
-        errors.append(_explain(error))
+        errors.append(say(error))  # names From, To or Group
     user = me()
     body = render_template(
         "web/reports/report.html",
@@ -247,7 +187,7 @@ def page(name: str) -> tuple[str, int]:
         report=report,
         errors=errors,
         asked=asked,
-        groups=[(g.value, GROUPS[g]) for g in Group if g in spec.groups],
+        groups=[(g.value, label(g, "report_group")) for g in Group if g in spec.groups],
         ranges=quick_ranges(clock.local(clock.now(), timezone).date()),
         chart=_chart(report, title(name, spec)) if report else None,
         header=header,
@@ -262,13 +202,6 @@ def page(name: str) -> tuple[str, int]:
 def _chart(report: reports.Report[Any, Any], caption: str) -> Markup:
     """The report's chart, its series, categories and tooltips in the reader's language."""
     return charts.render(categories(legend(report.chart)), title=caption)
-
-
-def _explain(error: ValidationError) -> str:
-    """The period's or grouping's refusal, naming the field, in the reader's language."""
-    if error.field == "group":
-        return field_message(_("Group"), _("this report cannot be grouped that way."))
-    return period_message(error, _("From"), _("To"))
 
 
 def _export_url(name: str, report: reports.Report[Any, Any]) -> str:
@@ -300,7 +233,7 @@ def totals_cells(report: reports.Report[Any, Any]) -> list[str]:
     cells = [cell(report.totals, c.key, c.kind) for c in report.columns]
     named = any(c.kind == "text" and value(report.totals, c.key) for c in report.columns)
     if cells and not named:
-        cells[0] = _("Total")
+        cells[0] = shown(labels.TOTAL)
     return cells
 
 
@@ -317,4 +250,4 @@ def cell(row: Any, key: str, kind: str) -> str:
         return f"{int(raw):,}"
     if isinstance(raw, dt.date):
         return raw.isoformat()
-    return row_word(str(raw)) if kind == "text" else str(raw)
+    return shown(raw)

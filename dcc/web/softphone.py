@@ -25,12 +25,12 @@ def _caller() -> User:
     if scheme.lower() == "bearer" and token.strip():
         user = users.user_for_token(get_session(), token.strip())
         if user is None:
-            raise Unauthorized("the token is unknown or revoked", field="Authorization")
+            raise Unauthorized("auth.token_unknown", field="Authorization")
         return user
     if current_user.is_authenticated:
         found: User = current_user.user
         return found
-    raise Unauthorized("log in or send a bearer token", field="Authorization")
+    raise Unauthorized("auth.login_or_token", field="Authorization")
 
 
 @bp.get("/api/v1/voice/token")

@@ -18,6 +18,7 @@ from dcc.leads.models import LeadSource
 from dcc.users.models import Role
 from dcc.web.common import me, refused, roles
 from dcc.web.forms import SourceForm, SourceSettingsForm
+from dcc.web.manager_forms import flash_errors
 
 bp = Blueprint("web_sources", __name__, url_prefix="/admin/sources")
 
@@ -65,7 +66,7 @@ def create() -> str | Response:
     """Add a source with a generated secret, shown on the answer and never again."""
     form = SourceForm()
     if not form.validate():
-        flash(_("A source needs a slug and a name."), "error")
+        flash_errors(form)
         return _page(form=form)
     try:
         source = sources.create(
@@ -92,7 +93,7 @@ def update(slug: str) -> Response:
         source = sources.get_by_slug(session, slug)
         form = SourceSettingsForm(prefix=slug)
         if not form.validate():
-            flash(_("A source needs a name."), "error")
+            flash_errors(form)
             return redirect(url_for("web_sources.index"))
         sources.update(
             source,

@@ -1,73 +1,153 @@
 """``/stream``: the user's live events as server-sent events (calls, screen pops, notifications).
 
 Events come through Redis pub/sub (:mod:`dcc.live`), so whichever web process holds the stream
-delivers them. Each open stream holds one server thread: run the app under gunicorn gthread
-with threads to spare for the webhooks.
+delivers them. This view decides who receives what and takes the stream's place in the
+user's cap (:mod:`dcc.streams`); then the stream server (:mod:`dcc.asgi`) relays it without
+holding a thread, or, when the app runs alone under a WSGI server, this request relays it.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 
 import redis
-from flask import Blueprint, Response, stream_with_context
+from flask import Blueprint, Response, jsonify, request
 from flask_login import login_required
 
-from dcc import access
+from dcc import access, streams
 from dcc.broker import get_redis
+from dcc.config import get_settings
+from dcc.users.models import User
 from dcc.web.common import me
 
 bp = Blueprint("web_stream", __name__)
 
-KEEPALIVE_SECONDS = 15.0
-#: How long one wait for a message lasts; also how soon a closed subscription is noticed.
+KEEPALIVE_SECONDS = streams.KEEPALIVE_SECONDS
+#: How long one wait for a message lasts at most in a request-held stream.
 POLL_SECONDS = 1.0
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+# The wire format, for callers that only need it.
+format_event = streams.format_event
 
 
 @bp.get("/stream")
 @login_required
 def stream() -> Response:
-    # The user's own events, and (supervisors, managers) the calls of the team it oversees.
-    channels = access.stream_channels(me())
-    # Read everything from the request now: the generator runs after the response started.
-    events = sse_events(get_redis(), channels)
-    return Response(
-        stream_with_context(events),
-        mimetype="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    user = me()
+    return open_stream(streams.StreamPlan(channels=user_channels(user), user_id=user.id))
 
 
-def format_event(kind: str, data: object) -> str:
-    """One server-sent event; JSON never holds a raw newline, so one ``data:`` line is enough."""
-    return f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False, default=str)}\n\n"
+def user_channels(user: User) -> tuple[str, ...]:
+    """What a user's stream receives: their own events, and the call events of the board they
+    oversee (the team's, or the dealership's): :func:`dcc.access.stream_channels`."""
+    return tuple(access.stream_channels(user))
+
+
+def open_stream(plan: streams.StreamPlan) -> Response:
+    """Take the stream's place in its user's cap, then hand it over or relay it here.
+
+    Over the cap: 429; Redis unreachable: 503. Both say when to retry, and neither is an
+    event stream, so the browser's EventSource stops and the page retries on its own schedule.
+    """
+    conn = get_redis()
+    try:
+        streams.reserve(conn, plan, get_settings().streams_per_user)
+    except streams.StreamLimitReached as error:
+        return _refusal(error, streams.RETRY_AFTER_LIMIT)
+    except streams.LiveUnavailable as error:
+        return _refusal(error, streams.RETRY_AFTER_UNAVAILABLE)
+    if request.method == "HEAD":  # the answer's headers only: nothing will be relayed
+        _release(conn, plan)
+        return Response(mimetype="text/event-stream", headers=SSE_HEADERS)
+    if request.environ.get(streams.HANDOFF_ENVIRON):
+        return Response(status=200, headers={streams.HANDOFF_HEADER: plan.to_header()})
+    try:
+        pubsub = subscribe(conn, plan)
+    except streams.LiveUnavailable as error:
+        _release(conn, plan)
+        return _refusal(error, streams.RETRY_AFTER_UNAVAILABLE)
+    # The generator runs after the request has ended: it needs nothing but its arguments.
+    return Response(relay(conn, plan, pubsub), mimetype="text/event-stream", headers=SSE_HEADERS)
+
+
+def _refusal(error: streams.LiveUnavailable | streams.StreamLimitReached, retry: int) -> Response:
+    response = jsonify(error=error.to_dict())
+    response.status_code = error.status_code
+    response.headers["Retry-After"] = str(retry)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def subscribe(conn: redis.Redis, plan: streams.StreamPlan) -> redis.client.PubSub:
+    """The plan's subscription, in place before anything is sent."""
+    pubsub = conn.pubsub(ignore_subscribe_messages=True)
+    try:
+        pubsub.subscribe(*plan.channels)
+    except (redis.RedisError, OSError) as error:
+        pubsub.close()
+        raise streams.LiveUnavailable("live.unavailable", field="stream") from error
+    return pubsub
+
+
+def relay(
+    conn: redis.Redis, plan: streams.StreamPlan, pubsub: redis.client.PubSub | None = None
+) -> Iterator[str]:
+    """Say ``ready`` (and replay the plan's last message), then relay every message, with
+    keep-alives and renewals on the plan's schedule; give the place back when closed."""
+    try:
+        if pubsub is None:
+            pubsub = subscribe(conn, plan)
+        # The browser reconnects after a few seconds if the stream drops; "ready" tells it (and
+        # tests) that the subscription is in place, so no event published from now on is missed.
+        yield streams.opening(plan)
+        if plan.replay is not None:
+            replayed = streams.relayed(conn.get(plan.replay))
+            if replayed is not None:
+                yield replayed
+        schedule = streams.Schedule(plan, time.monotonic())
+        while True:
+            timeout = min(POLL_SECONDS, schedule.wait(time.monotonic()))
+            chunk = streams.relayed(_data(pubsub.get_message(timeout=timeout)))
+            if chunk is not None:
+                yield chunk
+                schedule.sent(time.monotonic())
+            now = time.monotonic()
+            if schedule.renewal_due(now):
+                pipe = conn.pipeline(transaction=False)
+                streams.renew(pipe, plan)
+                pipe.execute()
+            if schedule.keepalive_due(now):
+                yield streams.KEEPALIVE
+    finally:
+        if pubsub is not None:
+            pubsub.close()
+        _release(conn, plan)
+
+
+def _data(message: dict | None) -> bytes | None:
+    if message is None or message.get("type") != "message":
+        return None
+    data: bytes = message["data"]
+    return data
+
+
+def _release(conn: redis.Redis, plan: streams.StreamPlan) -> None:
+    """Give the stream's place back; a Redis outage lets the lease run out instead."""
+    try:
+        pipe = conn.pipeline(transaction=False)
+        streams.release(pipe, plan)
+        pipe.execute()
+    except (redis.RedisError, OSError):
+        pass
 
 
 def sse_events(
-    connection: redis.Redis, channels: list[str], *, keepalive: float = KEEPALIVE_SECONDS
+    conn: redis.Redis, channels: list[str], *, keepalive: float = KEEPALIVE_SECONDS
 ) -> Iterator[str]:
-    """Subscribe, say ``ready``, then relay every message; a comment line keeps proxies open."""
-    pubsub = connection.pubsub(ignore_subscribe_messages=True)
-    try:
-        pubsub.subscribe(*channels)
-        # The browser reconnects after 3 s if the stream drops; "ready" tells it (and tests)
-        # that the subscription is in place, so no event published from now on is missed.
-        yield "retry: 3000\n" + format_event("ready", {"channels": len(channels)})
-        last_sent = time.monotonic()
-        while True:
-            message = pubsub.get_message(timeout=POLL_SECONDS)
-            if message is not None and message.get("type") == "message":
-                try:
-                    payload = json.loads(message["data"])
-                    kind, data = str(payload["event"]), payload.get("data")
-                except (ValueError, KeyError, TypeError):
-                    continue  # not one of ours
-                yield format_event(kind, data)
-                last_sent = time.monotonic()
-            elif time.monotonic() - last_sent >= keepalive:
-                yield ": keep-alive\n\n"
-                last_sent = time.monotonic()
-    finally:
-        pubsub.close()
+    """A stream of ``channels`` held by no user (scripts and tests)."""
+    return relay(
+        conn,
+        streams.StreamPlan(channels=tuple(channels), keepalive=keepalive, renew_every=keepalive),
+    )

@@ -2,26 +2,23 @@
 
 The page only relays: its stream sends the last snapshot (``dcc:wallboard:last``) on connect,
 then every snapshot the one publishing process puts on ``dcc:wallboard:snapshot``
-(:mod:`dcc.wallboard`). An open stream says every few seconds that someone watches, which
+(:mod:`dcc.wallboard`); a team's supervisor or manager gets the team's board (the same keys
+with ``:team:<id>``). An open stream says every few seconds that someone watches, which
 keeps the publisher going; no stream ever queries the database, so the cost does not grow
 with the number of open tabs. The user's own events (notifications) come on the same stream.
 """
 
 from __future__ import annotations
 
-import json
-import time
-from collections.abc import Generator, Iterator
-from typing import Any, cast
+from collections.abc import Iterator
 
 import redis
-from flask import Blueprint, Response, current_app, render_template, stream_with_context, url_for
+from flask import Blueprint, Response, current_app, render_template, url_for
 
-from dcc import access, live, wallboard
-from dcc.broker import get_redis
+from dcc import access, live, streams, wallboard
 from dcc.config import get_settings
 from dcc.web.common import me, roles
-from dcc.web.stream import format_event, sse_events
+from dcc.web.stream import open_stream, relay
 
 bp = Blueprint("web_wallboard", __name__)
 #: How often an open stream renews the viewers key (which lives 10 s).
@@ -45,16 +42,37 @@ def page() -> str:
 def stream() -> Response:
     """The wallboard's server-sent events: the snapshots of the board the user oversees (its
     team's, or the dealership's), and the user's own notifications."""
-    conn, user = get_redis(), me()
+    user = me()
     team = access.overseen_team(user)
-    wallboard.watching(conn, team)  # before the publisher looks, so it starts at once
-    current_app.extensions["dcc.wallboard"].ensure_running()
+    # The viewers key is set when the stream's place is taken, before the publisher looks,
+    # so it starts at once.
     channels = [live.user_channel(user.id), wallboard.snapshot_channel(team)]
-    events = wallboard_events(conn, channels, team_id=team)
-    return Response(
-        stream_with_context(events),
-        mimetype="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    response = open_stream(wallboard_plan(channels, user_id=user.id, team_id=team))
+    if response.status_code == 200:
+        current_app.extensions["dcc.wallboard"].ensure_running()
+    return response
+
+
+def wallboard_plan(
+    channels: list[str],
+    *,
+    user_id: int | None = None,
+    team_id: int | None = None,
+    watch_every: float = WATCH_SECONDS,
+) -> streams.StreamPlan:
+    """``ready``, the last snapshot of the board of ``team_id`` (None: the dealership's), then
+    every message of ``channels``, saying all along that someone watches that board.
+
+    The last snapshot follows the subscription, so no snapshot published in between is lost
+    (one may come twice).
+    """
+    return streams.StreamPlan(
+        channels=tuple(channels),
+        user_id=user_id,
+        presence=((wallboard.viewers_key(team_id), wallboard.VIEWERS_TTL),),
+        replay=wallboard.last_key(team_id),
+        renew_every=watch_every,
+        keepalive=min(watch_every, streams.KEEPALIVE_SECONDS),
     )
 
 
@@ -65,34 +83,6 @@ def wallboard_events(
     team_id: int | None = None,
     watch_every: float = WATCH_SECONDS,
 ) -> Iterator[str]:
-    """``ready``, the last snapshot, then every message of ``channels``.
-
-    The last snapshot follows the subscription, so no snapshot published in between is lost
-    (one may come twice). The keep-alive interval is the renewal interval, so the viewers key
-    is renewed while the channel is quiet too.
-    """
-    # A generator (typed as an iterator): closing it closes its pubsub.
-    events = cast(Generator[str, None, None], sse_events(conn, channels, keepalive=watch_every))
-    try:
-        yield next(events)
-        last = _last_snapshot(conn, team_id)
-        if last is not None:
-            yield format_event("wallboard", last)
-        watched = time.monotonic()
-        for chunk in events:
-            if time.monotonic() - watched >= watch_every:
-                wallboard.watching(conn, team_id)
-                watched = time.monotonic()
-            yield chunk
-    finally:
-        events.close()  # unsubscribes: sse_events closes its pubsub
-
-
-def _last_snapshot(conn: redis.Redis, team_id: int | None) -> Any:
-    raw = conn.get(wallboard.last_key(team_id))
-    if raw is None:
-        return None
-    try:
-        return json.loads(raw)["data"]
-    except (ValueError, KeyError, TypeError):
-        return None
+    """The wallboard stream of ``channels`` relayed here, held by no user (scripts and tests);
+    it watches the board of ``team_id`` (None: the dealership's)."""
+    return relay(conn, wallboard_plan(channels, team_id=team_id, watch_every=watch_every))

@@ -29,6 +29,34 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--auth-token", default=os.environ.get("TWILIO_AUTH_TOKEN") or DEFAULT_AUTH_TOKEN
     )
     parser.add_argument("--voice-url", help="the hotline's incoming-call webhook")
+    parser.add_argument(
+        "--voice-fallback-url", help="requested when the voice URL fails (no retries on 5xx)"
+    )
+    parser.add_argument(
+        "--hotline", help="the account's hotline number (E.164); turns caller-ID checks on"
+    )
+    parser.add_argument(
+        "--owned-number", action="append", default=[], help="another number of the account"
+    )
+    parser.add_argument(
+        "--verified-caller-id", action="append", default=[], help="a verified caller ID"
+    )
+    parser.add_argument(
+        "--client",
+        action="append",
+        help="a registered client identity (repeat); without any, every identity answers",
+    )
+    parser.add_argument("--geo-allow", help="comma-separated E.164 prefixes (default: all)")
+    parser.add_argument("--geo-block", default="", help="comma-separated E.164 prefixes")
+    parser.add_argument(
+        "--calls-per-second", type=float, default=1.0, help="pace of REST-created calls"
+    )
+    parser.add_argument(
+        "--recording-processing",
+        type=float,
+        default=0.0,
+        help="simulated seconds a recording stays 'processing'",
+    )
     parser.add_argument("--voice-status-url", help="the hotline's status callback")
     parser.add_argument(
         "--voice-status-events",
@@ -47,6 +75,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _prefixes(value: str) -> list[str]:
+    return [p.strip() for p in value.split(",") if p.strip()]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Start the simulator and serve until interrupted."""
     args = parse_args(argv)
@@ -63,6 +95,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         duplicate_events=args.duplicate_events,
         reorder_events=args.reorder_events,
         seed=args.seed,
+        hotline=args.hotline,
+        voice_fallback_url=args.voice_fallback_url,
+        owned_numbers=args.owned_number,
+        verified_caller_ids=args.verified_caller_id,
+        clients=args.client,
+        geo_allowed=_prefixes(args.geo_allow) if args.geo_allow else None,
+        geo_blocked=_prefixes(args.geo_block),
+        calls_per_second=args.calls_per_second,
+        recording_processing=args.recording_processing,
     )
     if args.behaviours:
         with open(args.behaviours, encoding="utf-8") as handle:

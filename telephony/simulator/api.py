@@ -5,15 +5,23 @@ from __future__ import annotations
 
 import hmac
 import io
+import time
 import wave
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.datastructures import MultiDict
 
+from telephony.simulator.account import PhoneNumber
 from telephony.simulator.engine import Engine, SimApiError
+from telephony.simulator.queueing import queue_reports
 from telephony.simulator.records import API_VERSION, call_json, message_json
 from telephony.simulator.twiml_reader import parse_events
+
+#: Set in the WSGI environ by the in-process REST client: a late answer is reported in the
+#: ``X-Sim-Late`` header instead of slept (the client turns it into its own time-out).
+INPROCESS = "telephony.simulator.inprocess"
 
 ACCOUNT = f"/{API_VERSION}/Accounts/<account_sid>"
 
@@ -66,8 +74,11 @@ def create_app(engine: Engine) -> Flask:
     @app.before_request
     def authenticate() -> Response | None:
         """HTTP basic auth with the account sid and auth token, like api.twilio.com."""
-        if not request.path.startswith(f"/{API_VERSION}/") or "/Recordings/" in request.path:
+        path = request.path
+        if not path.startswith(f"/{API_VERSION}/"):
             return None
+        if "/Recordings/" in path and not path.endswith(".json"):
+            return None  # the audio is fetched by players without credentials
         auth = request.authorization
         config = engine.config
         good = (
@@ -113,8 +124,22 @@ def create_app(engine: Engine) -> Flask:
             record=record,
             recording_channels=2 if form.get("RecordingChannels") == "dual" else 1,
             recording_status_callback=form.get("RecordingStatusCallback") or None,
+            fallback_url=form.get("FallbackUrl") or None,
+            fallback_method=(form.get("FallbackMethod") or "POST").upper(),
         )
-        return jsonify(call_json(leg, rfc)), 201
+        return _late(jsonify(call_json(leg, rfc))), 201
+
+    @app.get(f"{ACCOUNT}/Calls.json")
+    def list_calls(account_sid: str) -> Response:
+        args = request.args
+        legs = engine.find_calls(
+            to=args.get("To") or None,
+            from_=args.get("From") or None,
+            status=args.get("Status") or None,
+            started_after=_date(args, "StartTime>"),
+            started_before=_date(args, "StartTime<"),
+        )
+        return _page("calls", [call_json(leg, rfc) for leg in legs])
 
     @app.get(f"{ACCOUNT}/Calls/<call_sid>.json")
     def fetch_call(account_sid: str, call_sid: str) -> Response:
@@ -143,11 +168,102 @@ def create_app(engine: Engine) -> Flask:
         message = engine.send_message(
             to=to, from_=from_, body=body, status_callback=form.get("StatusCallback") or None
         )
-        return jsonify(message_json(message, rfc)), 201
+        return _late(jsonify(message_json(message, rfc))), 201
+
+    @app.get(f"{ACCOUNT}/Messages.json")
+    def list_messages(account_sid: str) -> Response:
+        args = request.args
+        messages = engine.find_messages(
+            to=args.get("To") or None,
+            from_=args.get("From") or None,
+            sent_after=_date(args, "DateSent>"),
+        )
+        return _page("messages", [message_json(m, rfc) for m in messages])
+
+    @app.get(f"{ACCOUNT}/Queues.json")
+    def list_queues(account_sid: str) -> Response:
+        return _page("queues", [_queue_json(q) for q in queue_reports(engine)])
+
+    @app.get(f"{ACCOUNT}/Queues/<queue_sid>.json")
+    def fetch_queue(account_sid: str, queue_sid: str) -> Response:
+        return jsonify(_queue_json(_queue(queue_sid)))
+
+    @app.get(f"{ACCOUNT}/Queues/<queue_sid>/Members.json")
+    def list_members(account_sid: str, queue_sid: str) -> Response:
+        queue = _queue(queue_sid)
+        return _page("queue_members", [_member_json(queue, m) for m in queue["members"]])
+
+    def _queue(queue_sid: str) -> dict[str, Any]:
+        for queue in queue_reports(engine):
+            if queue["sid"] == queue_sid:
+                return queue
+        raise SimApiError(
+            20404, f"The requested resource /Queues/{queue_sid}.json was not found", 404
+        )
+
+    def _queue_json(queue: dict[str, Any]) -> dict[str, Any]:
+        account = engine.config.account_sid
+        uri = f"/{API_VERSION}/Accounts/{account}/Queues/{queue['sid']}"
+        return {
+            "sid": queue["sid"],
+            "account_sid": account,
+            "friendly_name": queue["name"],
+            "current_size": len(queue["members"]),
+            "max_size": 100,
+            "average_wait_time": queue["average_wait_time"],
+            "date_created": None,
+            "date_updated": None,
+            "uri": uri + ".json",
+        }
+
+    def _member_json(queue: dict[str, Any], member: dict[str, Any]) -> dict[str, Any]:
+        account = engine.config.account_sid
+        uri = f"/{API_VERSION}/Accounts/{account}/Queues/{queue['sid']}/Members/"
+        return {
+            "call_sid": member["call_sid"],
+            "queue_sid": queue["sid"],
+            "position": member["position"],
+            "wait_time": member["wait_time"],
+            "date_enqueued": rfc(member["enqueued_sim_time"]),
+            "uri": uri + member["call_sid"] + ".json",
+        }
+
+    def _late(response: Response) -> Response:
+        """Answer late when a fault asks for it (the request was accepted all the same)."""
+        delay = engine.take_late()
+        if delay > 0:
+            if request.environ.get(INPROCESS):
+                response.headers["X-Sim-Late"] = str(delay)
+            else:
+                time.sleep(delay)
+        return response
 
     @app.get(f"{ACCOUNT}/Messages/<message_sid>.json")
     def fetch_message(account_sid: str, message_sid: str) -> Response:
         return jsonify(message_json(engine.get_message(message_sid), rfc))
+
+    @app.get(f"{ACCOUNT}/Recordings/<recording_sid>.json")
+    def fetch_recording(account_sid: str, recording_sid: str) -> Response:
+        """The Recording resource: ``processing`` until it is ``completed``."""
+        with engine.cv:
+            recording = dict(engine.recordings.get(recording_sid) or {})
+        if not recording:
+            return _error(20404, "Recording not found", 404)
+        uri = f"/{API_VERSION}/Accounts/{account_sid}/Recordings/{recording_sid}"
+        return jsonify(
+            {
+                "sid": recording_sid,
+                "account_sid": account_sid,
+                "call_sid": recording["call_sid"],
+                "status": recording["status"],
+                "duration": str(recording["duration"]),
+                "channels": recording["channels"],
+                "start_time": rfc(recording["start_sim_time"]),
+                "api_version": API_VERSION,
+                "uri": uri + ".json",
+                "media_url": f"{engine.base_url}{uri}",
+            }
+        )
 
     @app.get(f"{ACCOUNT}/Recordings/<recording_sid>")
     @app.get(f"{ACCOUNT}/Recordings/<recording_sid>.wav")
@@ -211,6 +327,108 @@ def create_app(engine: Engine) -> Flask:
         )
         return jsonify({"sid": leg.sid}), 201
 
+    @app.get("/sim/account")
+    def sim_account() -> Response:
+        with engine.cv:
+            return jsonify(engine.account.to_dict())
+
+    @app.post("/sim/numbers")
+    def sim_numbers() -> Response:
+        """Own a number (and set its voice, fallback and status URLs), or give it up."""
+        data = _json()
+        number = str(data.get("number") or "")
+        if not number:
+            raise SimApiError(21000, "number is required")
+        with engine.cv:
+            if data.get("owned", True) is False:
+                engine.account.numbers.pop(number, None)
+            else:
+                engine.account.add_number(
+                    PhoneNumber(
+                        number,
+                        voice_url=data.get("voice_url"),
+                        voice_fallback_url=data.get("voice_fallback_url"),
+                        status_callback=data.get("status_callback"),
+                    )
+                )
+            return jsonify(engine.account.to_dict())
+
+    @app.post("/sim/caller-ids")
+    def sim_caller_ids() -> Response:
+        """Verify (or forget) a caller ID of the account."""
+        data = _json()
+        number = str(data.get("number") or "")
+        if not number:
+            raise SimApiError(21000, "number is required")
+        with engine.cv:
+            if data.get("verified", True) is False:
+                engine.account.verified.discard(number)
+            else:
+                engine.account.verified.add(number)
+            return jsonify(engine.account.to_dict())
+
+    @app.post("/sim/clients")
+    def sim_clients() -> Response:
+        """Register or unregister a ``client:`` identity's device; ``{"all": true}`` goes back
+        to every identity answering."""
+        data = _json()
+        with engine.cv:
+            if data.get("all"):
+                engine.account.set_clients(None)
+            else:
+                identity = str(data.get("identity") or "")
+                if not identity:
+                    raise SimApiError(21000, "identity is required")
+                engine.account.register_client(identity, bool(data.get("registered", True)))
+            return jsonify(engine.account.to_dict())
+
+    @app.post("/sim/geo")
+    def sim_geo() -> Response:
+        """Geographic permissions: ``{"allowed": ["+1"] | null, "blocked": ["+86"]}``."""
+        data = _json()
+        allowed = data.get("allowed")
+        if allowed is not None and not isinstance(allowed, list):
+            raise SimApiError(21000, "allowed must be a list of prefixes or null")
+        blocked = data.get("blocked") or []
+        if not isinstance(blocked, list):
+            raise SimApiError(21000, "blocked must be a list of prefixes")
+        with engine.cv:
+            engine.account.set_geo(allowed, blocked)
+            return jsonify(engine.account.to_dict())
+
+    @app.post("/sim/pacing")
+    def sim_pacing() -> Response:
+        """The account's calls per second: ``{"calls_per_second": 1}``."""
+        rate = _json().get("calls_per_second")
+        if not isinstance(rate, int | float) or isinstance(rate, bool) or rate <= 0:
+            raise SimApiError(21000, "calls_per_second must be a positive number")
+        with engine.cv:
+            engine.account.calls_per_second = float(rate)
+            return jsonify(engine.account.to_dict())
+
+    @app.post("/sim/faults")
+    def sim_faults() -> Response:
+        """``{"respond_late": seconds, "count": n}``: the next n calls or messages are created
+        but answered that late, so the client's request times out."""
+        data = _json()
+        late = data.get("respond_late")
+        count = data.get("count", 1)
+        if not isinstance(late, int | float) or isinstance(late, bool) or late <= 0:
+            raise SimApiError(21000, "respond_late must be a positive number of seconds")
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            raise SimApiError(21000, "count must be a positive whole number")
+        engine.respond_late(float(late), count)
+        return jsonify({"respond_late": late, "count": count})
+
+    @app.get("/sim/alerts")
+    def sim_alerts() -> Response:
+        with engine.cv:
+            return jsonify(list(engine.alerts))
+
+    @app.get("/sim/queues")
+    def sim_queues() -> Response:
+        return jsonify(queue_reports(engine))
+
     @app.post("/sim/reset")
     def sim_reset() -> Response:
         engine.reset()
@@ -226,6 +444,35 @@ def create_app(engine: Engine) -> Flask:
         return jsonify({"idle": True})
 
     return app
+
+
+def _page(key: str, items: list[dict[str, Any]]) -> Response:
+    """One page of a list resource, shaped as the twilio library reads it (no paging)."""
+    return jsonify(
+        {
+            key: items,
+            "first_page_uri": request.full_path,
+            "next_page_uri": None,
+            "previous_page_uri": None,
+            "page": 0,
+            "page_size": max(50, len(items)),
+            "start": 0,
+            "end": max(0, len(items) - 1),
+            "uri": request.full_path,
+        }
+    )
+
+
+def _date(args: MultiDict[str, str], name: str) -> datetime | None:
+    """A date filter (``2026-12-01`` or ``2026-12-01T18:30:00Z``) as an aware datetime."""
+    value = args.get(name)
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise SimApiError(20001, f"Invalid {name}: {value}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _json() -> dict[str, Any]:

@@ -12,6 +12,19 @@ from typing import Any
 #: Length of a conversation when neither party's ``hangup_after`` is scripted.
 DEFAULT_TALK = 5.0
 
+#: What answering-machine detection may report (Twilio's ``AnsweredBy`` values).
+ANSWERED_BY = frozenset(
+    {
+        "human",
+        "machine_start",
+        "machine_end_beep",
+        "machine_end_silence",
+        "machine_end_other",
+        "fax",
+        "unknown",
+    }
+)
+
 
 @dataclass(frozen=True)
 class Behaviour:
@@ -29,6 +42,13 @@ class Behaviour:
       (``no-answer``), or ``failed``.
     - ``voicemail``: a machine answers; ``AnsweredBy=machine_start`` when detection was asked.
     - ``sms_fail``: messages to this number end ``undelivered``.
+    - ``press``: the keys the party presses at a ``<Gather>`` (``"1"`` accepts a screened
+      call, presses 1 in a queue's wait music); ``None`` presses nothing. A voicemail never
+      presses a key.
+    - ``press_after``: seconds after the ``<Gather>`` starts (its prompt included) that the
+      keys are pressed; a party still listening when the Gather times out has pressed nothing.
+    - ``amd``: what answering-machine detection reports (``AnsweredBy``) when asked; unset,
+      it says ``machine_start`` for a voicemail and ``human`` otherwise.
     - ``duplicate_events`` / ``reorder_events``: chaos for this party's legs; ``None`` uses the
       simulator's setting.
     """
@@ -41,6 +61,9 @@ class Behaviour:
     fail: bool = False
     voicemail: bool = False
     sms_fail: bool = False
+    press: str | None = None
+    press_after: float = 1.0
+    amd: str | None = None
     duplicate_events: float | None = None
     reorder_events: bool | None = None
 
@@ -57,9 +80,18 @@ class Behaviour:
                 values[key] = None if value is None else probability(value)
             elif key == "reorder_events":
                 values[key] = None if value is None else bool(value)
-            elif key == "hangup_after" and value is None:
+            elif key in {"hangup_after", "press", "amd"} and value is None:
                 values[key] = None
-            elif key in {"answer_after", "hangup_after", "abandon_after"}:
+            elif key == "press":
+                keys = str(value)
+                if not keys or any(k not in "0123456789*#" for k in keys):
+                    raise ValueError("press must be keys of a phone pad: 0-9, * and #")
+                values[key] = keys
+            elif key == "amd":
+                if value not in ANSWERED_BY:
+                    raise ValueError(f"amd must be one of {', '.join(sorted(ANSWERED_BY))}")
+                values[key] = value
+            elif key in {"answer_after", "hangup_after", "abandon_after", "press_after"}:
                 number = float(value)
                 if number < 0:
                     raise ValueError(f"{key} must not be negative")
@@ -67,6 +99,16 @@ class Behaviour:
             else:
                 values[key] = bool(value)
         return replace(base or cls(), **values)
+
+    def answered_by(self) -> str:
+        """What answering-machine detection reports for this party."""
+        if self.amd is not None:
+            return self.amd
+        return "machine_start" if self.voicemail else "human"
+
+    def keys_pressed(self) -> str | None:
+        """The keys this party presses at a ``<Gather>`` (a machine presses none)."""
+        return None if self.voicemail else self.press
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form, as ``/sim/behaviour`` reports it."""

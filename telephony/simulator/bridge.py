@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from telephony.simulator.behaviour import DEFAULT_TALK, Behaviour
 from telephony.simulator.flow import CLOSED, DEADLINE, TIME, DialOutcome
-from telephony.simulator.records import API_VERSION, Leg, Signal, new_sid
+from telephony.simulator.records import API_VERSION, Leg, Signal
 from telephony.simulator.twiml_reader import number_attr
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ def make_recording(
     if mode in {"", "false", "do-not-record"}:
         return None
     engine = runner.engine
-    sid = new_sid("RE")
+    sid = engine.new_sid("RE")
     account = engine.config.account_sid
     recording = {
         "RecordingSid": sid,
@@ -127,7 +127,13 @@ def make_recording(
         "RecordingStartTime": engine.clock.rfc2822(start),
     }
     with engine.cv:
-        engine.recordings[sid] = {"call_sid": runner.leg.sid, "duration": duration}
+        engine.recordings[sid] = {
+            "call_sid": runner.leg.sid,
+            "duration": duration,
+            "channels": 2 if mode.endswith("dual") else 1,
+            "start_sim_time": start,
+            "status": "processing",
+        }
     return recording
 
 
@@ -139,11 +145,14 @@ def send_recording_callback(
     source: str,
     method: str = "POST",
 ) -> None:
-    """Tell the app a recording is ready (Twilio does so once it is processed)."""
-    if not recording or not url:
+    """The recording is ``processing`` for the simulator's ``recording_processing`` seconds,
+    then ``completed``, and only then does its status callback go out (as at Twilio)."""
+    if not recording:
         return
+    engine = runner.engine
+    sid = recording["RecordingSid"]
     params = {
-        "AccountSid": runner.engine.config.account_sid,
+        "AccountSid": engine.config.account_sid,
         "CallSid": runner.leg.sid,
         "RecordingStatus": "completed",
         "RecordingSource": source,
@@ -151,6 +160,23 @@ def send_recording_callback(
         "ErrorCode": "0",
         **recording,
     }
-    runner.engine.sender.send(
-        runner.url(url), params, kind="recording", call_sid=runner.leg.sid, method=method
-    )
+    address = runner.url(url) if url else None
+    call_sid = runner.leg.sid
+
+    def complete() -> None:
+        with engine.cv:
+            engine.recordings[sid]["status"] = "completed"
+        if address:
+            engine.sender.send(address, params, kind="recording", call_sid=call_sid, method=method)
+
+    delay = engine.config.recording_processing
+    if delay <= 0:
+        complete()
+        return
+    due = runner.t + delay
+
+    def later() -> None:
+        if engine.wait_until(due, lambda: False):
+            complete()
+
+    engine.spawn(later, f"{sid}-processing")

@@ -3,6 +3,11 @@
 Signatures are computed with the twilio library's own ``RequestValidator.compute_signature``
 over the exact URL requested plus the POST parameters, as Twilio does, so the app's validation
 code is exercised for real.
+
+How a request travels is pluggable: over HTTP (:class:`HttpTransport`, the default) or
+straight into a WSGI app in the same process (``telephony.simulator.inprocess``), signed the
+same way. As at Twilio, an answer is never retried (a 5xx goes to the fallback URL, where the
+caller has one); only a connection that could not be made is tried again.
 """
 
 from __future__ import annotations
@@ -11,8 +16,10 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 import requests
@@ -38,8 +45,58 @@ class Delivery:
         return self.status is not None and 200 <= self.status < 300
 
 
+class Unreachable(Exception):
+    """A transport could not deliver the request at all (worth another attempt)."""
+
+
+class Transport(Protocol):
+    """Carries one signed webhook and returns the app's (status, body)."""
+
+    def __call__(
+        self,
+        method: str,
+        url: str,
+        data: dict[str, str] | None,
+        headers: dict[str, str],
+        timeout: tuple[float, float],
+    ) -> tuple[int, str]: ...
+
+
+class HttpTransport:
+    """Webhooks over HTTP with ``requests``; one session per thread keeps connections alive."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        return session
+
+    def __call__(
+        self,
+        method: str,
+        url: str,
+        data: dict[str, str] | None,
+        headers: dict[str, str],
+        timeout: tuple[float, float],
+    ) -> tuple[int, str]:
+        try:
+            response = self._session().request(
+                method, url, data=data, headers=headers, timeout=timeout
+            )
+        except requests.RequestException as exc:
+            raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
+        return response.status_code, response.text
+
+
 class WebhookSender:
-    """Signs, sends, retries and records webhooks; safe to use from many threads."""
+    """Signs, sends and records webhooks; safe to use from many threads.
+
+    ``before_delivery`` (settable) is called with the simulated date just before each
+    webhook goes out: a driver running the app in the same process sets the app's clock there.
+    """
 
     def __init__(
         self,
@@ -48,6 +105,7 @@ class WebhookSender:
         retries: int = 2,
         retry_pause: float = 0.05,
         keep: int = 100_000,
+        transport: Transport | None = None,
     ) -> None:
         self._validator = RequestValidator(auth_token)
         self._retries = retries
@@ -55,15 +113,11 @@ class WebhookSender:
         self._lock = threading.Lock()
         self._log: deque[dict[str, Any]] = deque(maxlen=keep)
         self._next_id = 0
-        self._local = threading.local()
+        self.transport: Transport = transport or HttpTransport()
+        self.before_delivery: Callable[[datetime], None] | None = None
+        #: The simulated date now (set by the engine).
+        self.clock: Callable[[], datetime] | None = None
         self.closed = False
-
-    def _session(self) -> requests.Session:
-        """One session per thread: keeps connections alive without sharing a Session."""
-        session: requests.Session | None = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = requests.Session()
-        return session
 
     def send(
         self,
@@ -76,7 +130,7 @@ class WebhookSender:
         duplicate: bool = False,
         token: str | None = None,
     ) -> Delivery:
-        """Deliver one webhook, retrying connection failures and 5xx answers a few times.
+        """Deliver one webhook; a connection that fails is tried again, an answer never is.
 
         ``kind`` labels the record (``status``, ``twiml``, ``action``, ``recording``, …);
         ``duplicate`` marks a deliberate chaos copy; ``token`` becomes the
@@ -100,19 +154,19 @@ class WebhookSender:
         }
         if token:
             headers["I-Twilio-Idempotency-Token"] = token
+        if self.before_delivery is not None and self.clock is not None:
+            self.before_delivery(self.clock())
         started = time.monotonic()
         outcome = Delivery(None, error="not sent")
         attempts = 0
         for attempt in range(self._retries + 1):
             attempts = attempt + 1
             try:
-                response = self._session().request(
-                    method, target, data=body, headers=headers, timeout=TIMEOUT
-                )
-                outcome = Delivery(response.status_code, response.text)
-            except requests.RequestException as exc:
-                outcome = Delivery(None, error=f"{type(exc).__name__}: {exc}")
-            if outcome.status is not None and outcome.status < 500:
+                status, text = self.transport(method, target, body, headers, TIMEOUT)
+                outcome = Delivery(status, text)
+            except Unreachable as exc:
+                outcome = Delivery(None, error=str(exc))
+            if outcome.status is not None:
                 break
             if attempt < self._retries and not self.closed:
                 time.sleep(self._retry_pause * (attempt + 1))

@@ -3,6 +3,10 @@
 One condition variable guards everything: legs, messages, queues, behaviours. Every play-out
 thread waits on it, so a REST request (hang up, redirect) or a status change wakes the threads
 that care. Webhooks are always sent outside the lock.
+
+Time is either real (``SimClock``: threads sleep the scaled real time until each moment) or
+virtual (``VirtualClock``: the threads take turns in due order and the clock jumps; a driver
+advances it). Everything else is the same code in both modes.
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from telephony.simulator.account import Account, PhoneNumber, Refusal
 from telephony.simulator.behaviour import Behaviour, probability
 from telephony.simulator.clock import SimClock
 from telephony.simulator.delivery import WebhookSender
@@ -29,8 +35,8 @@ from telephony.simulator.records import (
     Signal,
     leg_report,
     message_report,
-    new_sid,
 )
+from telephony.simulator.virtual import VirtualClock
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +61,11 @@ class SimApiError(Exception):
         self.message = message
         self.status = status
 
+    @classmethod
+    def of(cls, refusal: Refusal) -> SimApiError:
+        """The REST error for an account refusal."""
+        return cls(refusal.code, refusal.message, refusal.status)
+
 
 @dataclass
 class SimConfig:
@@ -73,6 +84,15 @@ class SimConfig:
     say_seconds: float = 1.0
     play_seconds: float = 5.0
     default_behaviour: Behaviour = field(default_factory=Behaviour)
+    #: The number's fallback URL: requested when the voice URL fails (no retries on 5xx).
+    voice_fallback_url: str | None = None
+    account: Account = field(default_factory=Account)
+    #: Simulated seconds a recording stays ``processing`` before it is ``completed``.
+    recording_processing: float = 0.0
+    #: Virtual time: the driver advances the clock (see ``telephony.simulator.virtual``).
+    virtual: bool = False
+    #: The simulated date at virtual time 0 (virtual mode; real time starts now).
+    start: datetime | None = None
 
 
 class Engine:
@@ -80,22 +100,56 @@ class Engine:
 
     def __init__(self, config: SimConfig) -> None:
         self.config = config
-        self.clock = SimClock(config.speed)
         self.cv = threading.Condition()
+        self.clock: SimClock | VirtualClock = (
+            VirtualClock(self.cv, config.start) if config.virtual else SimClock(config.speed)
+        )
         self.sender = WebhookSender(config.auth_token)
+        self.sender.clock = lambda: self.clock.wall(self.clock.now())
         self.base_url = ""  # set by the server once it listens; used in RecordingUrl
         self.closed = False
+        self.account = config.account
         self.legs: dict[str, Leg] = {}
         self.messages: dict[str, Message] = {}
         self.recordings: dict[str, dict[str, Any]] = {}
         self.queues: dict[str, list[Any]] = {}  # name -> QueueEntry list, oldest first
         self.queue_sids: dict[str, str] = {}
+        #: name -> (callers taken off the queue, their total wait): Twilio's AvgQueueTime.
+        self.queue_served: dict[str, tuple[int, float]] = {}
+        self.alerts: list[dict[str, Any]] = []
         self._behaviours: dict[str, Behaviour] = {}
         self._default = config.default_behaviour
         self._duplicate = probability(config.duplicate_events)
         self._reorder = config.reorder_events
         self._rng = random.Random(config.seed)
+        self._ids = random.Random(config.seed)  # sids: reproducible with a seed
+        self._next_slot = 0.0  # when the next REST-created call may start (pacing)
+        self._late: list[float] = []  # faults: REST answers held back this many real seconds
         self._active = 0
+
+    def new_sid(self, prefix: str) -> str:
+        """A Twilio-shaped sid: two letters and 32 hex digits (the same ones for one seed)."""
+        with self.cv:
+            return prefix + f"{self._ids.getrandbits(128):032x}"
+
+    @property
+    def virtual(self) -> VirtualClock | None:
+        """The virtual clock, in virtual-time mode."""
+        return self.clock if isinstance(self.clock, VirtualClock) else None
+
+    def alert(self, code: int, message: str, *, call_sid: str | None, url: str = "") -> None:
+        """Record an error the way Twilio's debugger lists it (``/sim/alerts``)."""
+        log.warning("call %s: error %s: %s", call_sid, code, message)
+        with self.cv:
+            self.alerts.append(
+                {
+                    "code": code,
+                    "message": message,
+                    "call_sid": call_sid,
+                    "url": url,
+                    "sim_time": self.clock.now(),
+                }
+            )
 
     # ----------------------------------------------------------------- behaviours and chaos
     def behaviour_for(self, number: str) -> Behaviour:
@@ -148,17 +202,28 @@ class Engine:
 
     # ----------------------------------------------------------------- threads and time
     def spawn(self, target: Callable[[], None], name: str) -> None:
-        """Run ``target`` in a daemon thread that :meth:`wait_idle` waits for."""
+        """Run ``target`` in a daemon thread that :meth:`wait_idle` waits for.
+
+        In virtual mode the thread first waits for its turn (it is due now, after every
+        thread already due now).
+        """
+        virtual = self.virtual
+        ticket = virtual.register() if virtual is not None else None
 
         def run() -> None:
             try:
-                target()
+                if virtual is not None and ticket is not None:
+                    virtual.wait_turn(ticket)
+                if virtual is None or not self.closed:
+                    target()
             except Exception:
                 log.exception("simulator thread %s crashed", name)
             finally:
                 with self.cv:
                     self._active -= 1
                     self.cv.notify_all()
+                if virtual is not None:
+                    virtual.release()
 
         with self.cv:
             self._active += 1
@@ -166,6 +231,11 @@ class Engine:
 
     def wait_until(self, virtual_t: float, wake: Callable[[], bool]) -> bool:
         """Block until ``virtual_t`` (True) or until ``wake()`` holds or we close (False)."""
+        virtual = self.virtual
+        if virtual is not None:
+            with self.cv:
+                return virtual.park(virtual_t, lambda: self.closed or wake())
+        assert isinstance(self.clock, SimClock)
         with self.cv:
             while True:
                 if self.closed or wake():
@@ -177,7 +247,18 @@ class Engine:
                 self.cv.wait(min(delay, 3600.0))
 
     def wait_idle(self, timeout: float = 30.0) -> None:
-        """Wait until every call and message has finished playing out."""
+        """Wait until every call and message has finished playing out.
+
+        In virtual mode this plays the simulation out (the clock jumps to each due moment).
+        ``timeout`` is in real seconds in both modes.
+        """
+        virtual = self.virtual
+        if virtual is not None and not self.closed:
+            virtual.run_until_idle(real_timeout=timeout)
+        self._wait_threads(timeout)
+
+    def _wait_threads(self, timeout: float) -> None:
+        """Wait (real seconds) until every play-out thread has returned."""
         with self.cv:
             if not self.cv.wait_for(lambda: self._active == 0, timeout):
                 raise TimeoutError(f"{self._active} simulator thread(s) still busy")
@@ -187,9 +268,11 @@ class Engine:
         with self.cv:
             self.closed = True
             self.sender.closed = True
+            if self.virtual is not None:
+                self.virtual.close()
             self.cv.notify_all()
         try:
-            self.wait_idle(5.0)
+            self._wait_threads(5.0)
         except TimeoutError:
             log.warning("simulator threads still running at close")
 
@@ -207,15 +290,20 @@ class Engine:
             self._duplicate = probability(self.config.duplicate_events)
             self._reorder = self.config.reorder_events
             self.sender.clear()
+            self.alerts.clear()
+            self.queue_served.clear()
+            self._late.clear()
             self.closed = False
             self.sender.closed = False
+            if self.virtual is not None:
+                self.virtual.reopen()
 
     # ----------------------------------------------------------------- legs
     def add_leg(self, **fields_: Any) -> Leg:
         """Create and register a leg; ``created_v`` defaults to now."""
         fields_.setdefault("created_v", self.clock.now())
         leg = Leg(
-            sid=new_sid("CA"),
+            sid=self.new_sid("CA"),
             account_sid=self.config.account_sid,
             requested_at=time.monotonic(),
             **fields_,
@@ -242,6 +330,8 @@ class Engine:
             if leg.ended or leg.status == status:
                 return
             leg.status = status
+            if status == "initiated" or leg.initiated_v is None:
+                leg.initiated_v = t
             if status == "in-progress":
                 leg.answered_v = t
             if status in TERMINAL:
@@ -318,12 +408,26 @@ class Engine:
         return leg
 
     def create_call(self, **fields_: Any) -> Leg:
-        """Create an ``outbound-api`` leg and start playing it out (POST Calls.json)."""
+        """Create an ``outbound-api`` leg and start playing it out (POST Calls.json).
+
+        Refused like Twilio (a ``From`` the account may not show, a destination outside its
+        geographic permissions); beyond the account's calls per second the call is accepted
+        but stays ``queued`` until its slot.
+        """
         from telephony.simulator.runner import CallRunner
 
+        refusal = self.account.refuse_rest_call(fields_["to"], fields_["from_"])
+        if refusal is not None:
+            raise SimApiError.of(refusal)
+        with self.cv:
+            now = self.clock.now()
+            slot = max(now, self._next_slot)
+            self._next_slot = slot + 1.0 / self.account.calls_per_second
         leg = self.add_leg(
             direction="outbound-api",
             behaviour=self.behaviour_for(fields_["to"]),
+            created_v=now,
+            slot_v=slot,
             **fields_,
         )
         self.spawn(CallRunner(self, leg).run_outbound, leg.sid)
@@ -361,18 +465,24 @@ class Engine:
         voice_url: str | None = None,
         status_callback: str | None = None,
     ) -> Leg:
-        """Ring the hotline ``to`` from ``from_``: the app's voice URL gets the incoming call."""
+        """Ring the number ``to`` from ``from_``: its voice URL gets the incoming call.
+
+        A number of the account brings its own voice, fallback and status URLs; otherwise the
+        simulator-wide ``voice_url`` / ``voice_fallback_url`` / ``voice_status_url`` apply.
+        """
         from telephony.simulator.runner import CallRunner
 
-        url = voice_url or self.config.voice_url
+        with self.cv:
+            number = self.account.numbers.get(to) or PhoneNumber(to)
+        url = voice_url or number.voice_url or self.config.voice_url
         if not url:
             raise SimApiError(21205, "No voice URL: configure voice_url or pass one")
-        callback = status_callback or self.config.voice_status_url
+        callback = status_callback or number.status_callback or self.config.voice_status_url
         location = {}
-        for prefix, number in (("From", from_), ("To", to), ("Caller", from_), ("Called", to)):
+        for prefix, party in (("From", from_), ("To", to), ("Caller", from_), ("Called", to)):
             location.update(
                 {
-                    f"{prefix}Country": country_of(number),
+                    f"{prefix}Country": country_of(party),
                     f"{prefix}City": "",
                     f"{prefix}State": "",
                     f"{prefix}Zip": "",
@@ -384,6 +494,7 @@ class Engine:
             from_=from_,
             behaviour=self.behaviour_for(from_),
             url=url,
+            fallback_url=number.voice_fallback_url or self.config.voice_fallback_url,
             status_callback=callback,
             status_events=self.config.voice_status_events if callback else frozenset(),
             extra_params=location,
@@ -395,8 +506,11 @@ class Engine:
         self, *, to: str, from_: str, body: str, status_callback: str | None
     ) -> Message:
         """Accept an outbound SMS (POST Messages.json) and play out its delivery."""
+        refusal = self.account.refuse_message(to, from_)
+        if refusal is not None:
+            raise SimApiError.of(refusal)
         message = Message(
-            sid=new_sid("SM"),
+            sid=self.new_sid("SM"),
             account_sid=self.config.account_sid,
             to=to,
             from_=from_,
@@ -450,6 +564,67 @@ class Engine:
                 if error is not None:
                     params["ErrorCode"] = str(error)
                 self.sender.send(message.status_callback, params, kind="sms-status")
+
+    def find_calls(
+        self,
+        *,
+        to: str | None = None,
+        from_: str | None = None,
+        status: str | None = None,
+        started_after: datetime | None = None,
+        started_before: datetime | None = None,
+    ) -> list[Leg]:
+        """Calls matching the filters of ``GET Calls.json``, newest first, as Twilio lists them.
+
+        The start-time filters compare the time the call was dialled; a call still
+        ``queued`` has none and only matches without them.
+        """
+        with self.cv:
+            legs = list(self.legs.values())
+        found = []
+        for leg in reversed(legs):
+            if to is not None and leg.to != to:
+                continue
+            if from_ is not None and leg.from_ != from_:
+                continue
+            if status is not None and leg.status != status:
+                continue
+            if started_after is not None or started_before is not None:
+                if leg.initiated_v is None:
+                    continue
+                started = self.clock.wall(leg.initiated_v)
+                if started_after is not None and started < started_after:
+                    continue
+                if started_before is not None and started > started_before:
+                    continue
+            found.append(leg)
+        return found
+
+    def find_messages(
+        self, *, to: str | None = None, from_: str | None = None, sent_after: datetime | None = None
+    ) -> list[Message]:
+        """Messages matching the filters of ``GET Messages.json``, newest first."""
+        with self.cv:
+            messages = list(self.messages.values())
+        return [
+            m
+            for m in reversed(messages)
+            if (to is None or m.to == to)
+            and (from_ is None or m.from_ == from_)
+            and (sent_after is None or self.clock.wall(m.created_v) >= sent_after)
+        ]
+
+    # ----------------------------------------------------------------- faults
+    def respond_late(self, seconds: float, count: int = 1) -> None:
+        """Answer the next ``count`` accepted REST creations ``seconds`` late (real seconds):
+        the call or message exists, but the client's request times out."""
+        with self.cv:
+            self._late.extend([float(seconds)] * count)
+
+    def take_late(self) -> float:
+        """How late to answer the request just accepted (0: at once)."""
+        with self.cv:
+            return self._late.pop(0) if self._late else 0.0
 
     # ----------------------------------------------------------------- reports
     def calls(self) -> list[dict[str, Any]]:

@@ -1,7 +1,12 @@
 """Call queues: ``<Enqueue>`` parks a caller, ``<Dial><Queue>`` bridges an agent to them.
 
-The caller's runner waits (playing the wait URL's TwiML) until an agent's runner takes the
-entry; the agent's runner then owns the bridge and tells the caller's runner how it ended.
+The caller's runner waits, playing the wait URL's TwiML in a loop (requested again each time
+it runs out, with ``QueuePosition``, ``QueueTime``, ``AvgQueueTime`` and ``CurrentQueueSize``),
+until an agent's runner takes the entry; the agent's runner then owns the bridge and tells the
+caller's runner how it ended. The wait TwiML may ``<Say>``, ``<Play>``, ``<Pause>``,
+``<Gather>`` (its action TwiML goes on in the queue), ``<Redirect>``, ``<Leave>`` (the caller
+leaves the queue and the ``<Enqueue>`` action runs) and ``<Hangup>``. A REST update of the
+queued call takes it out of the queue to the new TwiML. Nothing dequeues by itself.
 """
 
 from __future__ import annotations
@@ -9,11 +14,12 @@ from __future__ import annotations
 import math
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from telephony.simulator import gather
 from telephony.simulator.bridge import CALLEE, CALLEE_LEFT, bridge
 from telephony.simulator.flow import CLOSED, DEADLINE, SIGNAL, STOP, TIME, DialOutcome, Next
-from telephony.simulator.records import Leg, new_sid
+from telephony.simulator.records import Leg
 from telephony.simulator.twiml_reader import DialTarget, number_attr
 
 if TYPE_CHECKING:
@@ -40,7 +46,7 @@ class QueueEntry:
 
 def _join(engine: Engine, leg: Leg, name: str, t: float) -> QueueEntry:
     with engine.cv:
-        sid = engine.queue_sids.setdefault(name, new_sid("QU"))
+        sid = engine.queue_sids.setdefault(name, engine.new_sid("QU"))
         entry = QueueEntry(leg, name, sid, t)
         engine.queues.setdefault(name, []).append(entry)
         engine.cv.notify_all()
@@ -86,9 +92,22 @@ def _queue_params(engine: Engine, entry: QueueEntry, t: float) -> dict[str, str]
         "QueueSid": entry.queue_sid,
         "QueuePosition": str(position),
         "QueueTime": str(round(t - entry.enqueued_v)),
-        "AvgQueueTime": "0",
+        "AvgQueueTime": str(average_wait(engine, entry.name)),
         "CurrentQueueSize": str(size),
     }
+
+
+def average_wait(engine: Engine, name: str) -> int:
+    """Average seconds callers waited before an agent took them off ``name`` (0: none yet)."""
+    with engine.cv:
+        served, total = engine.queue_served.get(name, (0, 0.0))
+    return round(total / served) if served else 0
+
+
+def _served(engine: Engine, entry: QueueEntry, t: float) -> None:
+    with engine.cv:
+        served, total = engine.queue_served.get(entry.name, (0, 0.0))
+        engine.queue_served[entry.name] = (served + 1, total + max(0.0, t - entry.enqueued_v))
 
 
 def perform_enqueue(runner: CallRunner, verb: ET.Element) -> Next:
@@ -124,6 +143,21 @@ def perform_enqueue(runner: CallRunner, verb: ET.Element) -> Next:
                     or []
                 )
                 continue
+            if step.tag == "Gather":
+                outcome, keys = gather.listen(runner, step, wake=lambda: entry.state != "waiting")
+                if outcome in {DEADLINE, CLOSED}:
+                    result = "hangup"
+                elif outcome == SIGNAL and leg.signals:
+                    result = "signal"
+                elif outcome == TIME and gather.wants_action(step, keys):
+                    params = _queue_params(engine, entry, runner.t)
+                    params.update(gather.action_params(keys))
+                    action = runner.url(step.get("action") or runner.doc_url)
+                    hold = (
+                        runner.fetch(action, step.get("method", "POST"), params, kind="gather")
+                        or []
+                    )
+                continue
             seconds = runner.verb_seconds(step)
         waited = runner.wait(runner.t + seconds, wake=lambda: entry.state != "waiting")
         if waited in {DEADLINE, CLOSED}:
@@ -153,8 +187,7 @@ def _left(runner: CallRunner, verb: ET.Element, entry: QueueEntry, result: str) 
 def _after_bridge(runner: CallRunner, verb: ET.Element, entry: QueueEntry) -> Next:
     """An agent took the caller: wait for the bridge to end, then carry on or stop."""
     engine = runner.engine
-    with engine.cv:
-        engine.cv.wait_for(lambda: entry.state == "done" or engine.closed)
+    engine.wait_until(math.inf, lambda: entry.state == "done")
     if engine.closed:
         return runner.hang_up()
     runner.t = max(runner.t, entry.end_v)
@@ -202,9 +235,37 @@ def dial_queue(runner: CallRunner, verb: ET.Element, target: DialTarget) -> Dial
                 return DialOutcome("canceled", redirect=signal)
             return DialOutcome("canceled", caller_gone=True)
     entry.bridged_v = runner.t
+    _served(engine, entry, runner.t)
     outcome, ender = bridge(runner, verb, entry.leg, own_other=False)
     with engine.cv:
         entry.ender, entry.end_v, entry.state = ender, runner.t, "done"
         engine.cv.notify_all()
     outcome.extra["QueueSid"] = entry.queue_sid
     return outcome
+
+
+def queue_reports(engine: Engine) -> list[dict[str, Any]]:
+    """Every queue ever used: sid, name, callers waiting (oldest first) and average wait."""
+    now = engine.clock.now()
+    with engine.cv:
+        names = list(engine.queue_sids)
+        reports = []
+        for name in names:
+            entries = list(engine.queues.get(name) or [])
+            reports.append(
+                {
+                    "sid": engine.queue_sids[name],
+                    "name": name,
+                    "average_wait_time": average_wait(engine, name),
+                    "members": [
+                        {
+                            "call_sid": e.leg.sid,
+                            "position": i + 1,
+                            "wait_time": round(now - e.enqueued_v),
+                            "enqueued_sim_time": e.enqueued_v,
+                        }
+                        for i, e in enumerate(entries)
+                    ],
+                }
+            )
+    return reports

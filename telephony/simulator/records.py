@@ -7,7 +7,6 @@ and the way ``/sim`` reports them.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -26,11 +25,6 @@ EVENT_OF_STATUS = {
 
 #: SIP response code Twilio reports with each final status.
 SIP_CODE = {"completed": 200, "busy": 486, "no-answer": 487, "canceled": 487, "failed": 500}
-
-
-def new_sid(prefix: str) -> str:
-    """A Twilio-shaped sid: two letters and 32 hex digits."""
-    return prefix + secrets.token_hex(16)
 
 
 @dataclass
@@ -71,6 +65,11 @@ class Leg:
     record: bool = False
     recording_channels: int = 1
     recording_status_callback: str | None = None
+    fallback_url: str | None = None
+    fallback_method: str = "POST"
+    #: Pacing: when a REST-created call leaves ``queued`` (its calls-per-second slot).
+    slot_v: float | None = None
+    initiated_v: float | None = None
     answered_v: float | None = None
     ended_v: float | None = None
     alone_since_v: float | None = None
@@ -136,7 +135,8 @@ class Message:
 def call_json(leg: Leg, rfc2822: Any) -> dict[str, Any]:
     """A leg as Twilio's REST API renders a Call resource."""
     uri = f"/{API_VERSION}/Accounts/{leg.account_sid}/Calls/{leg.sid}"
-    started = leg.answered_v if leg.answered_v is not None else None
+    # Twilio's start_time is when the call was dialled (empty while queued), not the answer.
+    started = leg.initiated_v
     return {
         "sid": leg.sid,
         "account_sid": leg.account_sid,
@@ -160,7 +160,7 @@ def call_json(leg: Leg, rfc2822: Any) -> dict[str, Any]:
         "forwarded_from": None,
         "group_sid": None,
         "phone_number_sid": None,
-        "queue_time": "0",
+        "queue_time": str(round(1000 * max(0.0, (leg.slot_v or leg.created_v) - leg.created_v))),
         "trunk_sid": None,
         "annotation": None,
         "uri": uri + ".json",
@@ -210,6 +210,7 @@ def leg_report(leg: Leg) -> dict[str, Any]:
         "status": leg.status,
         "history": [dict(entry) for entry in leg.history],
         "requested_at": leg.requested_at,
+        "slot_sim_time": leg.slot_v,
         "created_sim_time": leg.created_v,
         "answered_sim_time": leg.answered_v,
         "ended_sim_time": leg.ended_v,

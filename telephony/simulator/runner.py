@@ -14,11 +14,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
-from telephony.simulator import dial, queueing
+from telephony.simulator import dial, gather, queueing
+from telephony.simulator.account import is_client
 from telephony.simulator.bridge import make_recording, send_recording_callback
 from telephony.simulator.flow import CLOSED, DEADLINE, SIGNAL, STOP, TIME, Next
 from telephony.simulator.records import Leg, Signal
 from telephony.simulator.twiml_reader import TwimlError, number_attr, parse_document
+
+#: Twilio's error code when a webhook could not be fetched (unreachable, non-2xx answer).
+HTTP_RETRIEVAL_FAILURE = 11200
 
 if TYPE_CHECKING:
     from telephony.simulator.engine import Engine
@@ -35,18 +39,22 @@ class CallRunner:
         self.t = leg.created_v
         self.doc_url = leg.url or ""
         self.children: list[Leg] = []
+        #: Running a screening document on a called party's leg: no ``<Dial>`` allowed.
+        self.whisper = False
 
     # ------------------------------------------------------------------ entry points
     def run_outbound(self) -> None:
         """A leg created with POST Calls.json: ring, and once answered run its TwiML."""
         try:
+            if not self._wait_for_slot():
+                return
             self.engine.set_status(self.leg, "initiated", self.t)
             if self._ring():
                 self.answer()
                 if self.leg.twiml:
                     self.execute(self._parse(self.leg.twiml))
                 elif self.leg.url:
-                    self.execute(self.fetch(self.leg.url, self.leg.method) or [])
+                    self.execute(self.fetch_primary(self.leg.url, self.leg.method) or [])
         finally:
             self.finish()
 
@@ -56,9 +64,9 @@ class CallRunner:
             self.engine.set_status(self.leg, "ringing", self.t)
             self.leg.alone_since_v = self.t
             assert self.leg.url is not None
-            verbs = self.fetch(self.leg.url, "POST", kind="incoming")
+            verbs = self.fetch_primary(self.leg.url, "POST", kind="incoming")
             if verbs is None:
-                # The app failed: Twilio apologises to the caller and gives up.
+                # The app (and its fallback) failed: Twilio apologises and gives up.
                 self.engine.set_status(self.leg, "failed", self.t)
                 return
             self.execute(verbs)
@@ -114,32 +122,50 @@ class CallRunner:
         return SIGNAL
 
     # ------------------------------------------------------------------ call states
-    def _ring(self) -> bool:
-        """Ring the REST-created leg; True once answered, else its final status is set."""
+    def _before_answer(self, until: float) -> bool:
+        """Wait, unanswered, until ``until``: True when it came, False if the leg was
+        canceled by the REST API (or the simulator closed). A redirect meanwhile only
+        replaces the TwiML that runs once the leg is answered."""
         leg, engine = self.leg, self.engine
-        behaviour = leg.behaviour
-        start = self.t
-        if behaviour.fail or behaviour.busy:
-            final, at = ("failed", start + 0.5) if behaviour.fail else ("busy", start + 1.0)
-        else:
-            engine.set_status(leg, "ringing", start)
-            answers = not behaviour.no_answer and behaviour.answer_after < leg.timeout
-            final = "in-progress" if answers else "no-answer"
-            at = start + (behaviour.answer_after if answers else leg.timeout)
         while True:
-            outcome = self.wait(at, patience=False)
+            outcome = self.wait(until, patience=False)
             if outcome == TIME:
-                break
+                return True
             if outcome == CLOSED:
                 return False
             signal = engine.take_signal(leg)
             if signal is None:
                 continue
             if signal.kind == "redirect":
-                # Not answered yet: the new TwiML is what runs once it is.
                 leg.url, leg.method, leg.twiml = signal.url, signal.method, signal.twiml
                 continue
             engine.set_status(leg, "canceled", self.t)
+            return False
+
+    def _wait_for_slot(self) -> bool:
+        """A call beyond the account's calls per second stays ``queued`` until its slot.
+
+        False if it was canceled (or the simulator closed) while queued.
+        """
+        slot = self.leg.slot_v if self.leg.slot_v is not None else self.t
+        return self.t >= slot or self._before_answer(slot)
+
+    def _ring(self) -> bool:
+        """Ring the REST-created leg; True once answered, else its final status is set."""
+        leg, engine = self.leg, self.engine
+        behaviour = leg.behaviour
+        start = self.t
+        if is_client(leg.to) and not engine.account.client_online(leg.to):
+            # No device registered for the identity: nothing rings.
+            final, at = "no-answer", start
+        elif behaviour.fail or behaviour.busy:
+            final, at = ("failed", start + 0.5) if behaviour.fail else ("busy", start + 1.0)
+        else:
+            engine.set_status(leg, "ringing", start)
+            answers = not behaviour.no_answer and behaviour.answer_after < leg.timeout
+            final = "in-progress" if answers else "no-answer"
+            at = start + (behaviour.answer_after if answers else leg.timeout)
+        if not self._before_answer(at):
             return False
         if final != "in-progress":
             engine.set_status(leg, final, self.t)
@@ -152,7 +178,7 @@ class CallRunner:
         if leg.answered or leg.ended:
             return
         if leg.machine_detection:
-            leg.answered_by = "machine_start" if leg.behaviour.voicemail else "human"
+            leg.answered_by = leg.behaviour.answered_by()
         leg.alone_since_v = self.t
         self.engine.set_status(leg, "in-progress", self.t)
 
@@ -193,7 +219,30 @@ class CallRunner:
         delivery = self.engine.sender.send(
             url, params, kind=kind, call_sid=self.leg.sid, method=method
         )
+        if not delivery.ok:
+            reason = delivery.error or f"HTTP {delivery.status}"
+            self.engine.alert(
+                HTTP_RETRIEVAL_FAILURE,
+                f"HTTP retrieval failure: {reason}",
+                call_sid=self.leg.sid,
+                url=url,
+            )
         return delivery.text if delivery.ok else None
+
+    def _request(
+        self, url: str, method: str, extra: dict[str, str] | None, kind: str, *, whisper: bool
+    ) -> tuple[list[ET.Element] | None, int | None]:
+        """Fetch and parse a document: (verbs, None), or (None, Twilio's error code)."""
+        text = self.post(url, extra, kind=kind, method=method)
+        if text is None:
+            return None, HTTP_RETRIEVAL_FAILURE
+        try:
+            verbs = parse_document(text, whisper=whisper or self.whisper)
+        except TwimlError as exc:
+            self.engine.alert(exc.code, str(exc), call_sid=self.leg.sid, url=url)
+            return None, exc.code
+        self.doc_url = url
+        return verbs, None
 
     def fetch(
         self,
@@ -202,19 +251,31 @@ class CallRunner:
         extra: dict[str, str] | None = None,
         *,
         kind: str = "twiml",
+        whisper: bool = False,
     ) -> list[ET.Element] | None:
         """Ask the app for TwiML; None when it failed (the call then ends, as at Twilio)."""
-        text = self.post(url, extra, kind=kind, method=method)
-        if text is None:
-            return None
-        self.doc_url = url
-        return self._parse(text)
+        return self._request(url, method, extra, kind, whisper=whisper)[0]
+
+    def fetch_primary(
+        self, url: str, method: str = "POST", *, kind: str = "twiml"
+    ) -> list[ET.Element] | None:
+        """Fetch the call's first document; on failure, the fallback URL's (once, no retry).
+
+        Twilio does not retry a failing voice URL: it requests the number's (or the REST
+        call's) fallback URL with ``ErrorCode`` and ``ErrorUrl``, and runs that TwiML.
+        """
+        verbs, error = self._request(url, method, None, kind, whisper=False)
+        fallback = self.leg.fallback_url
+        if error is None or not fallback:
+            return verbs
+        extra = {"ErrorCode": str(error), "ErrorUrl": url}
+        return self.fetch(fallback, self.leg.fallback_method, extra, kind="fallback")
 
     def _parse(self, text: str) -> list[ET.Element] | None:
         try:
             return parse_document(text)
         except TwimlError as exc:
-            log.warning("call %s: bad TwiML from the app (%s)", self.leg.sid, exc)
+            self.engine.alert(exc.code, str(exc), call_sid=self.leg.sid)
             return None
 
     def obey(self, signal: Signal) -> Next:
@@ -266,8 +327,11 @@ class CallRunner:
         if tag == "Enqueue":
             self.answer()
             return queueing.perform_enqueue(self, verb)
-        if tag in {"Gather", "Record"}:
-            # Nobody presses keys or speaks in the simulator: wait out the timeout and go on.
+        if tag == "Gather":
+            self.answer()
+            return gather.perform(self, verb)
+        if tag == "Record":
+            # Nobody speaks in the simulator: wait out the timeout and go on.
             self.answer()
             prompt = sum(self.verb_seconds(child) for child in verb)
             return self.idle(prompt + number_attr(verb, "timeout", 5))

@@ -9,20 +9,35 @@
     …
     sim.wait_idle()
     sim.stop()
+
+Virtual time, everything in one process (no sockets, no sleeping)::
+
+    sim = Simulator(virtual=True, start=datetime(2026, 12, 1, 1, 0, tzinfo=UTC), seed=1,
+                    hotline="+864008123123", voice_url="http://dcc.test/webhooks/…")
+    sim.deliver_to(flask_app, before_delivery=set_app_clock)   # webhooks -> WSGI, signed
+    telephony = TwilioTelephony(sid, token, api_base_url="http://sim.test",
+                                http_client=sim.http_client())
+    sim.originate_inbound("+8613800138000", "+864008123123")
+    sim.run_until(3600)                        # every event of the first hour, in order
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from telephony.simulator.account import PhoneNumber, account_from_settings
 from telephony.simulator.api import create_app
 from telephony.simulator.behaviour import Behaviour
 from telephony.simulator.engine import Engine, SimConfig
+from telephony.simulator.inprocess import SimHttpClient, WsgiApp, WsgiTransport
+from telephony.simulator.queueing import queue_reports
+from telephony.simulator.virtual import VirtualClock
 
 log = logging.getLogger("telephony.simulator.http")
 
@@ -57,13 +72,51 @@ class Simulator:
         default_behaviour: Mapping[str, Any] | None = None,
         say_seconds: float = 1.0,
         play_seconds: float = 5.0,
+        hotline: str | None = None,
+        voice_fallback_url: str | None = None,
+        owned_numbers: Iterable[str] = (),
+        verified_caller_ids: Iterable[str] = (),
+        clients: Iterable[str] | None = None,
+        geo_allowed: Iterable[str] | None = None,
+        geo_blocked: Iterable[str] = (),
+        calls_per_second: float = 1.0,
+        recording_processing: float = 0.0,
+        virtual: bool = False,
+        start: datetime | None = None,
     ) -> None:
         """Configure the simulator; nothing listens until :meth:`start`.
 
-        ``voice_url`` / ``voice_status_url`` play the hotline number's configuration (where
-        incoming calls and their final status are reported); ``speed`` scales simulated
-        seconds to real ones (0.01: a 5 s call takes 50 ms, webhooks still say 5 s).
+        ``voice_url`` / ``voice_fallback_url`` / ``voice_status_url`` play the hotline number's
+        configuration (where incoming calls go, where they go when the voice URL fails, where
+        their final status is reported); ``speed`` scales simulated seconds to real ones
+        (0.01: a 5 s call takes 50 ms, webhooks still say 5 s).
+
+        The account (see ``telephony.simulator.account``): ``hotline`` and ``owned_numbers``
+        are its numbers — with any, a ``From`` / ``callerId`` must be one of them or of
+        ``verified_caller_ids``; ``clients`` the registered ``client:`` identities (``None``:
+        all answer); ``geo_allowed`` / ``geo_blocked`` E.164 prefixes (default: everywhere);
+        ``calls_per_second`` paces REST-created calls (the rest wait ``queued``).
+        ``recording_processing`` is how long a recording stays ``processing``.
+
+        ``virtual=True`` runs on virtual time from ``start``: nothing happens until the clock
+        is advanced (:meth:`run_until`, :meth:`wait_idle`); ``speed`` is then unused.
         """
+        numbers: dict[str, dict[str, Any]] = {}
+        if hotline:
+            numbers[hotline] = {
+                "voice_url": voice_url,
+                "voice_fallback_url": voice_fallback_url,
+                "status_callback": voice_status_url,
+            }
+        account = account_from_settings(
+            owned_numbers=[n for n in owned_numbers if n != hotline],
+            verified_caller_ids=verified_caller_ids,
+            clients=clients,
+            geo_allowed=geo_allowed,
+            geo_blocked=geo_blocked,
+            calls_per_second=calls_per_second,
+            numbers=numbers,
+        )
         self.config = SimConfig(
             account_sid=account_sid,
             auth_token=auth_token,
@@ -77,6 +130,11 @@ class Simulator:
             say_seconds=say_seconds,
             play_seconds=play_seconds,
             default_behaviour=Behaviour.from_mapping(default_behaviour or {}),
+            voice_fallback_url=voice_fallback_url,
+            account=account,
+            recording_processing=recording_processing,
+            virtual=virtual,
+            start=start,
         )
         self.engine = Engine(self.config)
         self.wsgi_app = create_app(self.engine)
@@ -122,6 +180,94 @@ class Simulator:
     def base_url(self) -> str:
         """``http://host:port`` once started: the ``api_base_url`` for the Twilio adapter."""
         return self.engine.base_url
+
+    # ----------------------------------------------------------------- in-process and virtual
+    def deliver_to(
+        self, app: WsgiApp, *, before_delivery: Callable[[datetime], None] | None = None
+    ) -> None:
+        """Deliver every webhook by calling the WSGI ``app`` directly (signed as over HTTP).
+
+        ``before_delivery`` is called with the simulated date before each webhook: the place
+        for a driver to set the app's clock.
+        """
+        self.engine.sender.transport = WsgiTransport(app)
+        self.engine.sender.before_delivery = before_delivery
+
+    def http_client(self, timeout: float | None = 10.0) -> SimHttpClient:
+        """A ``twilio.http.HttpClient`` answered by this simulator in-process."""
+        if not self.engine.base_url:
+            self.engine.base_url = "http://simulator.invalid"
+        return SimHttpClient(self.wsgi_app, timeout=timeout)
+
+    @property
+    def clock(self) -> VirtualClock:
+        """The virtual clock (virtual mode only)."""
+        virtual = self.engine.virtual
+        if virtual is None:
+            raise RuntimeError("the simulator runs in real time: start it with virtual=True")
+        return virtual
+
+    def now(self) -> datetime:
+        """The simulated date now."""
+        return self.engine.clock.wall(self.engine.clock.now())
+
+    def run_until(self, until: float | datetime) -> None:
+        """Virtual mode: play out every event due by ``until`` (virtual seconds or a date), in
+        (due time, sequence) order, and return when nothing more is runnable by then."""
+        clock = self.clock
+        clock.advance_to(clock.at(until) if isinstance(until, datetime) else until)
+
+    advance_to = run_until
+
+    def run_until_idle(self, limit: float | None = None) -> float:
+        """Virtual mode: play out until every call and message has ended; returns the time."""
+        clock = self.clock
+        return clock.run_until_idle(clock.now() + limit if limit is not None else float("inf"))
+
+    # ----------------------------------------------------------------- the account
+    def own_number(
+        self,
+        number: str,
+        *,
+        voice_url: str | None = None,
+        voice_fallback_url: str | None = None,
+        status_callback: str | None = None,
+    ) -> None:
+        """Make ``number`` one of the account's numbers, with its voice configuration."""
+        with self.engine.cv:
+            self.engine.account.add_number(
+                PhoneNumber(number, voice_url, voice_fallback_url, status_callback)
+            )
+
+    def verify_caller_id(self, number: str) -> None:
+        """Add a verified caller ID to the account."""
+        with self.engine.cv:
+            self.engine.account.verified.add(number)
+
+    def register_client(self, identity: str, registered: bool = True) -> None:
+        """Register (or unregister) a ``client:`` identity's device."""
+        with self.engine.cv:
+            self.engine.account.register_client(identity, registered)
+
+    def set_geo_permissions(
+        self, allowed: Iterable[str] | None = None, blocked: Iterable[str] = ()
+    ) -> None:
+        """Allow calls only to ``allowed`` E.164 prefixes (None: everywhere), never to
+        ``blocked`` ones."""
+        with self.engine.cv:
+            self.engine.account.set_geo(allowed, blocked)
+
+    def set_calls_per_second(self, rate: float) -> None:
+        """Pace REST-created calls at ``rate`` per second."""
+        if rate <= 0:
+            raise ValueError("calls_per_second must be positive")
+        with self.engine.cv:
+            self.engine.account.calls_per_second = float(rate)
+
+    def respond_late(self, seconds: float, count: int = 1) -> None:
+        """Create the next ``count`` calls or messages but answer the REST request ``seconds``
+        late, so the client times out after the provider accepted the request."""
+        self.engine.respond_late(seconds, count)
 
     # ----------------------------------------------------------------- control
     def set_behaviour(self, number: str, **behaviour: Any) -> None:
@@ -183,12 +329,26 @@ class Simulator:
         """Every SMS in request order."""
         return self.engine.message_reports()
 
+    def alerts(self) -> list[dict[str, Any]]:
+        """Errors as Twilio's debugger lists them (code, message, call_sid, url, sim_time)."""
+        with self.engine.cv:
+            return list(self.engine.alerts)
+
+    def queues(self) -> list[dict[str, Any]]:
+        """Every queue: sid, name, average wait and the callers waiting, oldest first."""
+        return queue_reports(self.engine)
+
+    def recording(self, sid: str) -> dict[str, Any]:
+        """One recording's record (call_sid, duration, status…); KeyError if unknown."""
+        with self.engine.cv:
+            return dict(self.engine.recordings[sid])
+
     def webhooks(
         self, *, kind: str | None = None, call_sid: str | None = None
     ) -> list[dict[str, Any]]:
         """Every webhook sent (url, method, params, status, attempts…), oldest first.
 
-        ``kind`` is one of ``status``, ``twiml``, ``incoming``, ``action``, ``recording``,
-        ``wait``, ``sms-status``.
+        ``kind`` is one of ``status``, ``twiml``, ``incoming``, ``fallback``, ``action``,
+        ``gather``, ``whisper``, ``recording``, ``wait``, ``sms-status``.
         """
         return self.engine.sender.records(kind=kind, call_sid=call_sid)

@@ -12,19 +12,46 @@ from dataclasses import dataclass
 
 DEFAULT_EVENTS = frozenset({"completed"})
 
+#: Twilio rings at most this many ``<Number>`` / ``<Client>`` / ``<Sip>`` nouns at once.
+MAX_DIAL_NOUNS = 10
+RINGABLE_NOUNS = frozenset({"Number", "Client", "Sip"})
+
+#: Twilio's error codes for documents it cannot run.
+PARSE_FAILURE = 12100  # Document parse failure
+SCHEMA_FAILURE = 12200  # Schema validation warning (the document is not run)
+DIAL_IN_WHISPER = 13201  # Dial: Cannot Dial out from a Dial Call Segment
+
 
 class TwimlError(ValueError):
-    """The app answered something that is not a TwiML ``<Response>`` document."""
+    """The app answered a document Twilio would not run; ``code`` is Twilio's error code."""
+
+    def __init__(self, message: str, code: int = PARSE_FAILURE) -> None:
+        super().__init__(message)
+        self.code = code
 
 
-def parse_document(text: str) -> list[ET.Element]:
-    """The verbs of a TwiML document, in order."""
+def parse_document(text: str, *, whisper: bool = False) -> list[ET.Element]:
+    """The verbs of a TwiML document, in order; TwimlError for what Twilio refuses.
+
+    ``whisper`` marks a ``<Number url>`` / ``<Client url>`` document, run on the called
+    party's leg before the bridge: it may not ``<Dial>``.
+    """
     try:
         root = ET.fromstring(text.strip())
     except ET.ParseError as exc:
-        raise TwimlError(f"not XML: {exc}") from exc
+        raise TwimlError(f"Document parse failure: not XML: {exc}") from exc
     if root.tag != "Response":
-        raise TwimlError(f"root element is <{root.tag}>, not <Response>")
+        raise TwimlError(f"Document parse failure: root element is <{root.tag}>, not <Response>")
+    for dial in root.iter("Dial"):
+        if whisper:
+            raise TwimlError("Dial: Cannot Dial out from a Dial Call Segment", DIAL_IN_WHISPER)
+        nouns = [noun for noun in dial if noun.tag in RINGABLE_NOUNS]
+        if len(nouns) + (1 if (dial.text or "").strip() else 0) > MAX_DIAL_NOUNS:
+            raise TwimlError(
+                f"Schema validation warning: <Dial> rings at most {MAX_DIAL_NOUNS} "
+                f"<Number>/<Client>/<Sip> nouns at once, this one has {len(nouns)}",
+                SCHEMA_FAILURE,
+            )
     return list(root)
 
 
@@ -57,6 +84,7 @@ class DialTarget:
     status_events: frozenset[str] = frozenset()
     status_callback_method: str = "POST"
     url: str | None = None
+    url_method: str = "POST"
     machine_detection: str | None = None
 
 
@@ -95,6 +123,7 @@ def dial_targets(dial: ET.Element) -> list[DialTarget]:
                 ),
                 status_callback_method=noun.get("statusCallbackMethod", "POST"),
                 url=noun.get("url"),
+                url_method=noun.get("method", "POST"),
                 machine_detection=noun.get("machineDetection"),
             )
         )

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -176,3 +177,54 @@ def place_call(telephony: TwilioTelephony, bridge_app: FakeApp) -> Callable[...,
         )
 
     return place
+
+
+#: Where the virtual-time tests start: a Tuesday morning in Shanghai (01:00 UTC).
+VIRTUAL_START = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+
+
+@dataclass
+class VirtualRig:
+    """A virtual-time simulator, the fake app it delivers to in-process, and the adapter."""
+
+    sim: Simulator
+    app: FakeApp
+    telephony: TwilioTelephony
+    delivered_at: list[datetime]
+
+
+def make_virtual_rig(**options: Any) -> VirtualRig:
+    """Everything in one process: webhooks into the fake app's WSGI, REST into the engine."""
+    fake = FakeApp(AUTH_TOKEN, base_url="http://dcc.test")
+    simulator = Simulator(
+        account_sid=ACCOUNT_SID,
+        auth_token=AUTH_TOKEN,
+        voice_url=fake.url("voice/inbound"),
+        voice_status_url=fake.url("voice/status"),
+        virtual=True,
+        start=VIRTUAL_START,
+        seed=11,
+        **options,
+    )
+    delivered: list[datetime] = []
+    simulator.deliver_to(fake.wsgi(), before_delivery=delivered.append)
+    adapter = TwilioTelephony(
+        ACCOUNT_SID, AUTH_TOKEN, api_base_url="http://sim.test", http_client=simulator.http_client()
+    )
+    return VirtualRig(simulator, fake, adapter, delivered)
+
+
+@pytest.fixture
+def virtual() -> Iterator[VirtualRig]:
+    """A virtual-time rig; stopped after the test."""
+    rig = make_virtual_rig()
+    yield rig
+    rig.sim.stop()
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Poll ``predicate`` (real time) until it holds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.005)

@@ -129,6 +129,14 @@ def test_command_line_simulator(tmp_path: Path):
             "0.01",
             "--behaviours",
             str(behaviours),
+            "--hotline",
+            "+864008123123",
+            "--client",
+            "alice",
+            "--geo-block",
+            "+1,+44",
+            "--calls-per-second",
+            "2",
             "--log-level",
             "WARNING",
         ],
@@ -148,6 +156,10 @@ def test_command_line_simulator(tmp_path: Path):
                 assert time.monotonic() < deadline and process.poll() is None
                 time.sleep(0.05)
         assert state["numbers"][CUSTOMER]["busy"] is True
+        account = requests.get(f"{base}/sim/account", timeout=5).json()
+        assert [n["number"] for n in account["numbers"]] == [HOTLINE]
+        assert account["clients"] == ["alice"] and account["geo_blocked"] == ["+1", "+44"]
+        assert account["calls_per_second"] == 2
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -122,3 +122,116 @@ def test_small_documents() -> None:
     assert parse(twiml.say("你好"))[0].text == "你好"
     dial = parse(twiml.dequeue(queue="inbound", action_url="/a"))[0]
     assert dial.tag == "Dial" and dial[0].tag == "Queue" and dial[0].text == "inbound"
+
+
+def test_screen_prompt_gathers_one_key_then_hangs_up() -> None:
+    root = parse(
+        twiml.screen_prompt(whisper="400 来电：王先生，凯美瑞，按 1 接听", action_url="/key")
+    )
+    gather, hangup = list(root)
+    assert gather.tag == "Gather" and hangup.tag == "Hangup"
+    assert gather.get("numDigits") == "1" and gather.get("input") == "dtmf"
+    assert gather.get("action") == "/key" and gather.get("timeout") == "5"
+    (say,) = list(gather)
+    assert say.text == "400 来电：王先生，凯美瑞，按 1 接听" and say.get("language") == "cmn-CN"
+    with pytest.raises(ValueError):
+        twiml.screen_prompt(whisper="x", action_url="/k", key="12")
+
+
+def test_screen_decision_connects_only_on_the_key() -> None:
+    assert list(parse(twiml.screen_decision("1"))) == []
+    for digits in ("2", "", None):
+        assert [v.tag for v in parse(twiml.screen_decision(digits))] == ["Hangup"]
+
+
+def test_bridge_can_play_a_notice_to_the_customer_first() -> None:
+    root = parse(
+        twiml.bridge(
+            customer="+8613800138000",
+            caller_id="+864008123123",
+            action_url="/a",
+            status_callback="/s",
+            customer_notice_url="/notice",
+        )
+    )
+    (number,) = list(root.find("Dial"))
+    assert number.get("url") == "/notice" and number.get("method") == "POST"
+    assert [v.tag for v in parse(twiml.recording_notice("本通话将被录音"))] == ["Say"]
+    with pytest.raises(ValueError):
+        twiml.recording_notice("")
+
+
+def test_dial_stage_rings_at_most_ten_screened_targets() -> None:
+    targets = [f"client:agent_{i}" for i in range(10)]
+    root = parse(
+        twiml.dial_stage(
+            targets=targets,
+            action_url="/next-stage",
+            status_callback="/s",
+            caller_id=None,
+            screen_url="/screen",
+        )
+    )
+    (dial,) = list(root)
+    assert dial.get("action") == "/next-stage" and dial.get("timeout") == "15"
+    assert dial.get("answerOnBridge") == "true"
+    assert [n.text for n in dial] == [f"agent_{i}" for i in range(10)]
+    assert {n.get("url") for n in dial} == {"/screen"}
+    with pytest.raises(ValueError, match="at most 10"):
+        twiml.dial_stage(
+            targets=[*targets, "+8613800138000"],
+            action_url="/a",
+            status_callback="/s",
+            caller_id=None,
+        )
+    with pytest.raises(ValueError, match="at most 10"):
+        twiml.inbound_route(
+            notice="",
+            targets=[f"+86138001380{i:02d}" for i in range(11)],
+            action_url="/a",
+            status_callback="/s",
+            caller_id=None,
+        )
+    assert twiml.stages([str(i) for i in range(23)]) == [
+        [str(i) for i in range(10)],
+        [str(i) for i in range(10, 20)],
+        ["20", "21", "22"],
+    ]
+
+
+def test_queue_wait_says_place_and_wait_then_offers_a_callback() -> None:
+    early = parse(
+        twiml.queue_wait(
+            position=3, expected_wait=130, waited=30, callback_after=90, callback_url="/cb"
+        )
+    )
+    assert [v.tag for v in early] == ["Say", "Pause"]
+    assert early[0].text == "您前面还有2位客户，预计等待约3分钟。"
+    late = parse(
+        twiml.queue_wait(
+            position=1, expected_wait=0, waited=95, callback_after=90, callback_url="/cb"
+        )
+    )
+    say, gather, pause = list(late)
+    assert say.text == "您是下一位，请稍候，马上为您接通。"
+    assert gather.get("numDigits") == "1" and gather.get("action") == "/cb"
+    assert "按1" in gather[0].text and pause.tag == "Pause"
+    music = parse(
+        twiml.queue_wait(
+            position=2,
+            expected_wait=10,
+            waited=0,
+            callback_after=90,
+            callback_url="/cb",
+            hold_music_url="https://x/hold.mp3",
+        )
+    )
+    assert music[0].text.endswith("约1分钟。") and music[1].tag == "Play"
+
+
+def test_leave_queue_and_fallback_apology() -> None:
+    assert [v.tag for v in parse(twiml.leave_queue("好的"))] == ["Say", "Leave"]
+    assert [v.tag for v in parse(twiml.leave_queue())] == ["Leave"]
+    assert [v.tag for v in parse(twiml.fallback_apology("很抱歉"))] == ["Say", "Hangup"]
+    with pytest.raises(ValueError):
+        twiml.fallback_apology("")

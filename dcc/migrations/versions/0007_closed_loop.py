@@ -1,7 +1,7 @@
 """closed loop: order details, owned vehicles, the vehicle catalogue, why work was canceled,
 follow-up purposes, and the loop audit's runs
 
-Revision ID: 0011
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-29 01:19:07.420943
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 import dcc.db
 
-revision: str = "0011"
+revision: str = "0007"
 down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
