@@ -61,6 +61,7 @@ TEXTS: dict[str, str] = {
     "lead.closed": N_("the lead is %(status)s"),
     "lead.bad_transition": N_("the lead cannot go from %(status)s to %(to)s"),
     "lead.not_lost": N_("the lead is %(status)s, not lost"),
+    "lead.still_worked": N_("lead %(lead)s is worked: its plan stays"),
     "lead.customer_has_open_lead": N_(
         "the customer has an open lead (%(lead)s); reassign that one"
     ),
@@ -68,6 +69,10 @@ TEXTS: dict[str, str] = {
     "lead.only_manager_reassigns": N_("only a manager or an admin reassigns leads"),
     "lead.owner_inactive": N_("%(user)s is not active"),
     "lead.owner_cannot_own": N_("%(user)s cannot own leads"),
+    "lead.recipient_other_team": N_(
+        "%(user)s is not of your team: leads go only to agents and consultants of your team"
+    ),
+    "lead.owner_or_manager_only": N_("only the lead's owner or its manager works this lead"),
     "intake.phone_changed_hands": N_("the phone changed hands while it was recorded; resend"),
     "intake.delivery_conflict": N_(
         "the delivery conflicts with stored data (an external id used twice?)"
@@ -75,6 +80,10 @@ TEXTS: dict[str, str] = {
     # customers and merges
     "customer.not_found": N_("no customer %(customer)s"),
     "customer.no_such_phone": N_("no customer has this phone"),
+    "customer.someone_elses": N_("this number is another agent's customer"),
+    "customer.other_team": N_(
+        "customer %(customer)s also has leads of another team: an admin decides"
+    ),
     "merge.nothing": N_("name at least one customer to merge"),
     "merge.into_itself": N_("a customer cannot be merged into itself"),
     "merge.already_merged": N_("customer %(customer)s was merged already"),
@@ -88,7 +97,8 @@ TEXTS: dict[str, str] = {
     "call.not_found": N_("no call %(call)s"),
     "call.not_this_leads": N_("the call is not this lead's"),
     "call.no_customer": N_("the call has no customer"),
-    "call.not_allowed": N_("only the lead's owner, a manager or a supervisor may call it"),
+    "call.not_allowed": N_("only the lead's owner or its manager may call it"),
+    "call.agent_only": N_("only the agent who took the call works on it"),
     "call.lead_closed": N_("the lead is %(status)s; it cannot be called"),
     "call.do_not_call": N_("the customer is on the do-not-call list"),
     "call.outside_hours": N_("outside calling hours (%(hours)s %(timezone)s)"),
@@ -107,7 +117,7 @@ TEXTS: dict[str, str] = {
     "callback.not_found": N_("no callback %(callback)s"),
     "callback.taken": N_("the callback was already taken or canceled"),
     "callback.not_yours": N_("this callback is not yours to take yet"),
-    "callback.owner_only": N_("only the lead's owner schedules its callbacks"),
+    "callback.owner_only": N_("only the lead's owner or its manager schedules its callbacks"),
     "callback.in_past": N_("a callback must be in the future"),
     "follow_up.not_found": N_("no follow-up %(follow_up)s"),
     "follow_up.not_open": N_("the follow-up is %(status)s"),

@@ -18,11 +18,17 @@ from sqlalchemy.orm import Session
 log = logging.getLogger(__name__)
 _PENDING = "dcc.live.pending"
 _BROKER = "dcc.live.broker"
+#: Call events of the whole dealership, for dealer-wide supervisors, managers and admins.
 WALLBOARD = "dcc:wallboard"
 
 
 def user_channel(user_id: int) -> str:
     return f"dcc:user:{user_id}"
+
+
+def team_channel(team_id: int | None) -> str:
+    """Call events of one team, for its supervisor and manager."""
+    return f"{WALLBOARD}:team:{team_id}"
 
 
 def publish(session: Session, channel: str, kind: str, data: dict[str, Any]) -> None:

@@ -8,12 +8,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, select
+from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from dcc import clock, live
 from dcc.db import Base, UTCDateTime
-from dcc.users.models import Role, User
 
 
 class Notification(Base):
@@ -44,26 +43,6 @@ def notify(
     session.flush()
     live.to_user(session, user_id, "notification", as_event(note))
     return note
-
-
-def notify_role(
-    session: Session,
-    roles: set[Role],
-    kind: str,
-    title: str,
-    *,
-    team_id: int | None = None,
-    lead_id: int | None = None,
-    **data: Any,
-) -> list[Notification]:
-    """Notify every active user with one of ``roles`` (of ``team_id``, or dealer-wide ones)."""
-    query = select(User).where(User.role.in_(roles), User.is_active.is_(True))
-    if team_id is not None:
-        query = query.where((User.team_id == team_id) | User.team_id.is_(None))
-    return [
-        notify(session, user.id, kind, title, lead_id=lead_id, **data)
-        for user in session.scalars(query)
-    ]
 
 
 def as_event(note: Notification) -> dict[str, Any]:

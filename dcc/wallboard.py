@@ -1,9 +1,13 @@
-"""The supervisor's wallboard: live figures of the whole DCC, computed once for every viewer.
+"""The supervisor's wallboard: live figures of the DCC, computed once for every viewer.
 
 One web process at a time (whichever holds a short Redis lock) computes the snapshot from
 the database about once a second — and at once after a call event — while anybody watches,
 and publishes it on :data:`SNAPSHOTS`. Every open wallboard stream only relays that channel,
 so the cost does not grow with the number of open tabs: no per-tab database polling.
+
+A team's supervisor and manager watch the team's board (:func:`dcc.access.overseen_team`):
+its agents and their work, and the speed to lead of its leads. Each watched team gets its own
+snapshot, key and channel (``…:team:<id>``); the dealership's board keeps the plain names.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dcc import clock, live
+from dcc import access, clock, live
 from dcc.broker import get_broker
 from dcc.calls import routing
 from dcc.calls.models import Call, CallDirection
@@ -44,22 +48,48 @@ SPEED_BUCKETS = (("<1m", 60), ("1-5m", 300), ("5-30m", 1800), (">30m", None))
 LIVE_STATUSES = ("queued", "initiated", "ringing", "in-progress")
 
 
+def _scoped(key: str, team_id: int | None) -> str:
+    return key if team_id is None else f"{key}:team:{team_id}"
+
+
+def snapshot_channel(team_id: int | None = None) -> str:
+    """Where the board of ``team_id`` (None: the dealership's) is published."""
+    return _scoped(SNAPSHOTS, team_id)
+
+
+def last_key(team_id: int | None = None) -> str:
+    return _scoped(LAST, team_id)
+
+
+def viewers_key(team_id: int | None = None) -> str:
+    return _scoped(VIEWERS, team_id)
+
+
 def snapshot(
-    session: Session, *, timezone: str, softphone: bool = False, now: dt.datetime | None = None
+    session: Session,
+    *,
+    timezone: str,
+    softphone: bool = False,
+    now: dt.datetime | None = None,
+    team_id: int | None = None,
 ) -> dict[str, Any]:
-    """Every figure the wallboard shows, for the dealer's current local day.
+    """Every figure the wallboard shows, for the dealer's current local day: the dealership's,
+    or (``team_id``) one team's.
 
     ``ready`` lists the agents the hotline would ring now, in the order it rings them
     (:func:`dcc.calls.routing.ready_agents`); each agent's ``next_in_line`` is its place there.
+    The caller queue is the hotline's, whichever team's board shows it.
     """
     now = now or clock.now()
     local = clock.local(now, timezone)
     day_start = local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(dt.UTC)
+    members = [User.team_id == team_id] if team_id is not None else []
     agents = session.scalars(
         select(User)
-        .where(User.role.in_([Role.DCC_AGENT, Role.CONSULTANT]), User.is_active.is_(True))
+        .where(User.role.in_([Role.DCC_AGENT, Role.CONSULTANT]), User.is_active.is_(True), *members)
         .order_by(User.role, User.id)
     ).all()
+    shown = {a.id for a in agents}
     work = _work_today(session, day_start)
     live_calls = session.scalars(
         select(Call).where(Call.status.in_(LIVE_STATUSES), Call.created_at >= day_start - SLA)
@@ -71,9 +101,14 @@ def snapshot(
         if c.direction == CallDirection.INBOUND and c.parent_sid is None and c.agent_id is None
     ]
     ready = [a.id for a in routing.ready_agents(session, softphone=softphone, inbound=True)]
+    in_progress = [
+        c
+        for c in live_calls
+        if c.parent_sid is None and (team_id is None or c.agent_id in shown or c in waiting)
+    ]
     return {
         "generated_at": now.isoformat(),
-        "ready": ready,
+        "ready": [agent_id for agent_id in ready if agent_id in shown],
         "agents": [
             {
                 "id": a.id,
@@ -87,7 +122,7 @@ def snapshot(
             }
             for a in agents
         ],
-        "calls_in_progress": sum(1 for c in live_calls if c.parent_sid is None),
+        "calls_in_progress": len(in_progress),
         "queue": {
             "length": len(waiting),
             "longest_wait_seconds": max(
@@ -95,7 +130,7 @@ def snapshot(
                 default=0,
             ),
         },
-        **_speed_to_lead(session, day_start, now),
+        **_speed_to_lead(session, day_start, now, team_id),
     }
 
 
@@ -146,10 +181,13 @@ def _work_today(session: Session, day_start: dt.datetime) -> dict[int, dict[str,
     return work
 
 
-def _speed_to_lead(session: Session, day_start: dt.datetime, now: dt.datetime) -> dict[str, Any]:
-    """Today's leads by time to first response, and those past the SLA."""
+def _speed_to_lead(
+    session: Session, day_start: dt.datetime, now: dt.datetime, team_id: int | None
+) -> dict[str, Any]:
+    """Today's leads (the team's) by time to first response, and those past the SLA."""
+    scope = [access.team_leads(team_id)] if team_id is not None else []
     leads = session.execute(
-        select(Lead.created_at, Lead.first_response_at).where(Lead.created_at >= day_start)
+        select(Lead.created_at, Lead.first_response_at).where(Lead.created_at >= day_start, *scope)
     ).all()
     buckets = {name: 0 for name, _ in SPEED_BUCKETS} | {"waiting": 0}
     breaches = 0
@@ -190,8 +228,10 @@ class Publisher:
         while not self._stop.is_set():
             try:
                 conn = broker.connection
-                if conn.exists(VIEWERS) and self._lead(conn):
-                    self._publish(conn, database, settings.timezone, settings.softphone)
+                teams = watched(conn)
+                if teams and self._lead(conn):
+                    for team_id in teams:
+                        self._publish(conn, database, settings, team_id)
                     self._wait_for_call_event(conn)
                 else:
                     self._stop.wait(INTERVAL)
@@ -215,13 +255,20 @@ class Publisher:
             return True
         return False
 
-    def _publish(self, conn: redis.Redis, database: Any, timezone: str, softphone: bool) -> None:
+    def _publish(
+        self, conn: redis.Redis, database: Any, settings: Any, team_id: int | None
+    ) -> None:
         with database.sessionmaker() as session:
-            board = snapshot(session, timezone=timezone, softphone=softphone)
+            board = snapshot(
+                session,
+                timezone=settings.timezone,
+                softphone=settings.softphone,
+                team_id=team_id,
+            )
             # The same envelope as dcc.live, so a stream relays it like any other event.
             data = json.dumps({"event": "wallboard", "data": board}, ensure_ascii=False)
-        conn.set(LAST, data, ex=60)
-        conn.publish(SNAPSHOTS, data)
+        conn.set(last_key(team_id), data, ex=60)
+        conn.publish(snapshot_channel(team_id), data)
 
     def _wait_for_call_event(self, conn: redis.Redis) -> None:
         """Sleep until the next tick, or less if a call starts or ends meanwhile."""
@@ -237,9 +284,21 @@ class Publisher:
             pubsub.close()
 
 
-def watching(conn: redis.Redis) -> None:
+def watching(conn: redis.Redis, team_id: int | None = None) -> None:
     """An open wallboard stream says it is there (every few seconds)."""
-    conn.set(VIEWERS, "1", ex=VIEWERS_TTL)
+    conn.set(viewers_key(team_id), "1", ex=VIEWERS_TTL)
+
+
+def watched(conn: redis.Redis) -> list[int | None]:
+    """The boards somebody watches now: None for the dealership's, else team ids."""
+    teams: list[int | None] = []
+    for key in conn.scan_iter(match=f"{VIEWERS}*", count=100):
+        name = key.decode() if isinstance(key, bytes) else str(key)
+        if name == VIEWERS:
+            teams.append(None)
+        elif name.startswith(f"{VIEWERS}:team:") and name.rsplit(":", 1)[-1].isdigit():
+            teams.append(int(name.rsplit(":", 1)[-1]))
+    return sorted(teams, key=lambda t: -1 if t is None else t)
 
 
 def init_app(app: Flask) -> None:

@@ -11,15 +11,14 @@ import datetime as dt
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from dcc import clock
+from dcc import access, clock
 from dcc.jobs import policy
 from dcc.leads.models import (
     OPEN_STATUSES,
     Callback,
-    CallbackStatus,
     FollowUp,
     FollowUpStatus,
     Grade,
@@ -100,19 +99,9 @@ def _new_leads(session: Session, user: User, now: dt.datetime, sla: int) -> list
 
 
 def _due_callbacks(session: Session, user: User, now: dt.datetime) -> list[WorkItem]:
-    mine = Callback.owner_id == user.id
-    released_to_team = and_(
-        Callback.released_at.is_not(None),
-        Callback.team_id.is_not(None),
-        Callback.team_id == user.team_id,
-    )
     rows = session.scalars(
         select(Callback)
-        .where(
-            Callback.status == CallbackStatus.PENDING,
-            Callback.due_at <= now,
-            or_(mine, released_to_team) if user.team_id is not None else mine,
-        )
+        .where(access.pending_callbacks_for(user), Callback.due_at <= now)
         .order_by(Callback.due_at)
     ).all()
     return [
@@ -170,6 +159,7 @@ def _todays_appointments(
                     Appointment.booked_by_id == user.id,
                     Lead.owner_id == user.id,
                 ),
+                access.visible_leads(user),  # who booked it loses it with the lead
             )
             .order_by(Appointment.scheduled_at)
         )

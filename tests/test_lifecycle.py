@@ -86,9 +86,9 @@ def test_appointment_arrival_order_delivery(session: Session, people) -> None:
 def test_wrong_transitions_raise(session: Session, people) -> None:
     lead = new_lead(session)
     with pytest.raises(InvalidTransition):
-        order(session, lead, people["consultant"])
+        order(session, lead, people["manager"])
     with pytest.raises(ValidationError) as info:
-        order(session, lead, people["consultant"], vin="123")
+        order(session, lead, people["manager"], vin="123")
     assert info.value.field == "vin"
     lifecycle.mark_invalid(session, lead, actor=people["manager"], reason="空号")
     with pytest.raises(InvalidTransition):
@@ -206,7 +206,7 @@ def test_merge_refuses_fleet_and_order_customers(session: Session, people) -> No
     with pytest.raises(MergeRefused):
         customers.merge(session, a.customer, [b.customer], actor=people["manager"])
     c = new_lead(session, "13700137000")
-    lifecycle.register_arrival(session, c, clerk=people["clerk"])
+    lifecycle.register_arrival(session, c, clerk=people["clerk"], consultant=people["consultant"])
     order(session, c, people["consultant"])
     with pytest.raises(MergeRefused):
         customers.merge(session, a.customer, [c.customer], actor=people["manager"])
@@ -256,7 +256,9 @@ def test_only_a_confirmed_loss_is_reactivated(session: Session, people) -> None:
 
 def test_a_buyer_coming_back_stays_ordered(session: Session, people) -> None:
     lead = new_lead(session)
-    lifecycle.register_arrival(session, lead, clerk=people["clerk"])
+    lifecycle.register_arrival(
+        session, lead, clerk=people["clerk"], consultant=people["consultant"]
+    )
     order(session, lead, people["consultant"])
     visit = lifecycle.register_arrival(session, lead, clerk=people["clerk"])
     assert lead.status == LeadStatus.ORDERED and lead.grade == Grade.O

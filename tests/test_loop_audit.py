@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from support import RecordingTelephony, run_due
 
-from dcc import clock, demo
+from dcc import access, clock, demo
 from dcc.jobs import outbox
 from dcc.jobs.models import OutboxJob
 from dcc.leads import intake, lifecycle
@@ -188,5 +188,6 @@ def test_a_manager_sees_only_the_broken_links_of_their_team(session, staff) -> N
         FollowUp.__table__.update().where(FollowUp.lead_id == lead.id).values(status="canceled")
     )
     session.commit()
-    assert [v["lead_id"] for v in audit.find_violations(session, reader=theirs)] == [lead.id]
-    assert audit.find_violations(session, reader=elsewhere) == []
+    found = audit.find_violations(session)
+    assert [v["lead_id"] for v in access.visible_violations(session, theirs, found)] == [lead.id]
+    assert access.visible_violations(session, elsewhere, found) == []

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from dcc import clock
+from dcc import access, clock
 from dcc.audit import AuditEntry
 from dcc.customers import listing
 from dcc.errors import NotFound, PermissionDenied, ValidationError
@@ -93,9 +93,9 @@ def test_customers_of_another_team_are_not_found(session, team) -> None:
     boss, alice, _bob, carol = team
     mine = _lead(session, "13800138000", alice).customer
     theirs = _lead(session, "13800138001", carol).customer
-    assert listing.visible_customers(session, boss, [mine.id]) == [mine]
+    assert access.get_visible_customers(session, boss, [mine.id]) == [mine]
     with pytest.raises(NotFound):
-        listing.visible_customers(session, boss, [mine.id, theirs.id])
+        access.get_visible_customers(session, boss, [mine.id, theirs.id])
     assert listing.open_lead(session, boss, mine) is not None
 
 

@@ -1,4 +1,6 @@
-"""``/api/v1/customers``: look a customer up by any phone format; merge (managers)."""
+"""``/api/v1/customers``: look a customer up by any phone format; merge (managers).
+
+A customer is found only by those who see one of its leads (:mod:`dcc.access`)."""
 
 from __future__ import annotations
 
@@ -6,17 +8,15 @@ from typing import Any
 
 from flask.views import MethodView
 
-from dcc import phones
+from dcc import access, phones
 from dcc.api import serialize
 from dcc.api.auth import authenticate_request, current_user
 from dcc.api.blueprint import Blueprint
-from dcc.api.permissions import require_role
 from dcc.api.schemas import CustomerOut, Merge, PhoneQuery
 from dcc.config import get_settings
 from dcc.customers import service as customers
 from dcc.db import get_session
 from dcc.errors import NotFound
-from dcc.users.models import Role
 
 blp = Blueprint("customers", __name__, url_prefix="/customers", description="Customers")
 blp.before_request(authenticate_request)
@@ -31,13 +31,10 @@ class CustomerLookup(MethodView):
         session, user = get_session(), current_user()
         e164 = phones.normalize(query["phone"], get_settings().default_region)
         customer = customers.find_by_phone(session, e164)
-        if customer is None:
+        if customer is None or not access.may_see_customer(session, user, customer.id):
+            # Nothing is told of a customer the reader does not work with.
             raise NotFound("customer.no_such_phone", field="phone")
-        body = serialize.customer(session, customer, user)
-        if not body["leads"] and user.role in {Role.DCC_AGENT, Role.CONSULTANT}:
-            # An agent learns nothing about customers it does not work with.
-            raise NotFound("customer.no_such_phone", field="phone")
-        return body
+        return serialize.customer(session, customer, user)
 
 
 @blp.route("/<int:customer_id>/merge")
@@ -47,8 +44,8 @@ class CustomerMerge(MethodView):
     def post(self, body: dict[str, Any], customer_id: int) -> dict[str, Any]:
         """Merge the given customers into this one (non-fleet customers without orders)."""
         session, user = get_session(), current_user()
-        require_role(user, {Role.MANAGER, Role.ADMIN})
-        survivor = customers.get(session, customer_id)
-        duplicates = [customers.get(session, cid) for cid in body["customer_ids"]]
+        access.require(user, access.MANAGING)
+        survivor = access.get_visible_customer(session, user, customer_id)
+        duplicates = access.get_visible_customers(session, user, body["customer_ids"])
         customers.merge(session, survivor, duplicates, actor=user)
         return serialize.customer(session, survivor, user)

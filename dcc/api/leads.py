@@ -6,23 +6,21 @@ from typing import Any
 
 from flask.views import MethodView
 
+from dcc import access
+from dcc.access import get_visible_lead
 from dcc.api import serialize
 from dcc.api.auth import authenticate_request, current_user
 from dcc.api.blueprint import Blueprint
-from dcc.api.permissions import require_role
 from dcc.api.schemas import IntakeOut, LeadCreate, LeadDetail, Reassign
 from dcc.config import get_settings
 from dcc.db import get_session
 from dcc.errors import ValidationError
 from dcc.leads import intake, reassignment
-from dcc.leads.access import get_visible_lead
 from dcc.leads.models import Channel, Grade
 from dcc.users.models import Role, User
 
 blp = Blueprint("leads", __name__, url_prefix="/leads", description="Leads")
 blp.before_request(authenticate_request)
-
-STAFF = {Role.CLERK, Role.CONSULTANT, Role.DCC_AGENT, Role.MANAGER, Role.SUPERVISOR, Role.ADMIN}
 
 
 @blp.route("")
@@ -30,22 +28,30 @@ class Leads(MethodView):
     @blp.arguments(LeadCreate)
     @blp.response(201, IntakeOut)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Enter a lead (walk-in, phone-in, event). A known phone attaches to its customer."""
+        """Enter a lead (walk-in, phone-in, event). A known phone attaches to its customer.
+
+        When that customer is someone else's, the enquiry is recorded on its lead for its
+        owner, and the answer names neither the lead nor the customer (``null`` ids).
+        """
         session, user = get_session(), current_user()
-        require_role(user, STAFF)
+        access.require(user, access.LEAD_ENTRY)
         grade = body.pop("grade", None)
         data = intake.LeadInput(
             **{**body, "channel": Channel(body["channel"])},
             grade=Grade(grade) if grade else None,
         )
-        if data.owner_id is not None and not user.is_manager_like and data.owner_id != user.id:
-            raise ValidationError("lead.only_manager_assigns", field="owner_id")
+        if data.owner_id is not None:
+            named = session.get(User, data.owner_id)
+            if named is None:
+                raise ValidationError("user.not_found", field="owner_id", user=data.owner_id)
+            access.check_may_assign_at_entry(session, user, named)
         if data.owner_id is None and user.role == Role.CONSULTANT:
             data.owner_id = user.id  # the consultant who received the walk-in keeps it
         result = intake.receive(session, data, region=get_settings().default_region, actor=user)
+        seen = access.may_see_lead(session, user, result.lead_id)
         return {
-            "lead_id": result.lead_id,
-            "customer_id": result.customer_id,
+            "lead_id": result.lead_id if seen else None,
+            "customer_id": result.customer_id if seen else None,
             "duplicate": result.duplicate,
             "new_lead": result.new_lead,
         }
@@ -66,10 +72,10 @@ class LeadReassign(MethodView):
     @blp.arguments(Reassign)
     @blp.response(200, LeadDetail)
     def post(self, body: dict[str, Any], lead_id: int) -> dict[str, Any]:
-        """Give the lead and its open follow-ups and callbacks to another owner (managers); the
-        lead leaves any escalation queue."""
+        """Give the lead and its open follow-ups and callbacks to another owner (managers: to
+        one of the team); the lead leaves any escalation queue."""
         session, user = get_session(), current_user()
-        reassignment.check_may_reassign(user)
+        access.require(user, access.MANAGING, "lead.only_manager_reassigns")
         lead = get_visible_lead(session, user, lead_id)
         new_owner = session.get(User, body["owner_id"])
         if new_owner is None:

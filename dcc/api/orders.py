@@ -9,20 +9,14 @@ from zoneinfo import ZoneInfo
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
+from dcc import access
 from dcc.api.auth import authenticate_request, current_user
-from dcc.api.permissions import require_role
 from dcc.api.schemas import DeliveryIn, OrderCancel, OrderCreate, OrderOut, VehicleOut
 from dcc.config import get_settings
-from dcc.customers import service as customers
 from dcc.db import get_session
-from dcc.errors import NotFound
-from dcc.leads.access import get_visible_lead, visible_leads
-from dcc.leads.models import Lead
 from dcc.sales import orders
 from dcc.sales.models import Order
-from dcc.users.models import Role
 
 blp = Blueprint("orders", __name__, url_prefix="", description="Orders and vehicles")
 blp.before_request(authenticate_request)
@@ -62,8 +56,8 @@ class LeadOrders(MethodView):
     def post(self, body: dict[str, Any], lead_id: int) -> dict[str, Any]:
         """Record a sales order on an arrived lead: the lead becomes O / ordered."""
         session, user = get_session(), current_user()
-        require_role(user, orders.ORDER_ROLES)
-        lead = get_visible_lead(session, user, lead_id)
+        access.require(user, access.ORDER_TAKERS, "order.consultant_or_manager")
+        lead = access.get_visible_lead(session, user, lead_id)
         order = orders.place(
             session, lead, orders.OrderInput(**body), actor=user, timezone=get_settings().timezone
         )
@@ -77,8 +71,8 @@ class OrderDelivery(MethodView):
     def post(self, body: dict[str, Any], order_id: int) -> dict[str, Any]:
         """The car was handed over: the lead is delivered, the customer owns the vehicle."""
         session, user = get_session(), current_user()
-        require_role(user, orders.ORDER_ROLES)
-        order = orders.get_visible(session, user, order_id)
+        access.require(user, access.ORDER_TAKERS, "order.consultant_or_manager")
+        order = access.get_visible_order(session, user, order_id)
         when: dt.datetime | None = body.get("delivered_at")
         if when is not None and when.tzinfo is None:
             when = when.replace(tzinfo=ZoneInfo(get_settings().timezone))
@@ -93,8 +87,8 @@ class OrderCancelView(MethodView):
     def post(self, body: dict[str, Any], order_id: int) -> dict[str, Any]:
         """Cancel an open order with its reason; the lead goes back to follow-up."""
         session, user = get_session(), current_user()
-        require_role(user, orders.ORDER_ROLES)
-        order = orders.get_visible(session, user, order_id)
+        access.require(user, access.ORDER_TAKERS, "order.consultant_or_manager")
+        order = access.get_visible_order(session, user, order_id)
         orders.cancel(session, order, actor=user, reason=body["reason"])
         return order_body(order)
 
@@ -105,12 +99,5 @@ class CustomerVehicles(MethodView):
     def get(self, customer_id: int) -> list[Any]:
         """The vehicles the customer owns from deliveries here, newest first."""
         session, user = get_session(), current_user()
-        customer = customers.get(session, customer_id)
-        if user.role in {Role.DCC_AGENT, Role.CONSULTANT, Role.CLERK}:
-            # Like the customer lookup: an agent sees only the customers it works with.
-            mine = session.scalar(
-                select(Lead.id).where(Lead.customer_id == customer.id, visible_leads(user)).limit(1)
-            )
-            if mine is None:
-                raise NotFound("customer.not_found", field="customer_id", customer=customer_id)
+        customer = access.get_visible_customer(session, user, customer_id)
         return list(orders.vehicles(session, customer.id))

@@ -15,20 +15,16 @@ from flask import Response, send_file
 from flask.views import MethodView
 from marshmallow import validate
 
-from dcc import audit, reports
+from dcc import access, audit, reports
 from dcc.api.auth import authenticate_request, current_user
 from dcc.api.blueprint import Blueprint
-from dcc.api.permissions import require_role
 from dcc.api.schemas import Id, Strict
 from dcc.config import get_settings
 from dcc.db import get_session
 from dcc.leads.models import Channel, Grade, LeadStatus
 from dcc.reports import export
 from dcc.reports.period import Group, Period, check_timezone, parse_group
-from dcc.users.models import Role, User
-
-REPORT_ROLES = frozenset({Role.MANAGER, Role.SUPERVISOR, Role.ADMIN})
-CUSTOMER_EXPORT_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
+from dcc.users.models import User
 
 blp = Blueprint("reports", __name__, url_prefix="/reports", description="Reports")
 blp.before_request(authenticate_request)
@@ -67,7 +63,7 @@ def _period(query: dict[str, Any]) -> Period:
 
 
 def _run(name: str, query: dict[str, Any], user: User) -> reports.Report[Any, Any]:
-    require_role(user, REPORT_ROLES)
+    access.require(user, access.OVERSEEING)
     spec = reports.get(name)
     group = parse_group(query.get("group"), spec.groups)
     return reports.run(get_session(), name, reader=user, period=_period(query), group=group)
@@ -77,7 +73,7 @@ def _run(name: str, query: dict[str, Any], user: User) -> reports.Report[Any, An
 class ReportList(MethodView):
     def get(self) -> dict[str, Any]:
         """The reports there are, with the groupings each one accepts."""
-        require_role(current_user(), REPORT_ROLES)
+        access.require(current_user(), access.OVERSEEING)
         return {
             "reports": [
                 {"name": s.name, "title": s.title, "groups": sorted(g.value for g in s.groups)}
@@ -126,7 +122,7 @@ class CustomerExport(MethodView):
     def get(self, query: dict[str, Any]) -> Response:
         """The customer list (客户信息列表) as Excel: managers and admins; audit-logged."""
         user = current_user()
-        require_role(user, CUSTOMER_EXPORT_ROLES)
+        access.require(user, access.CUSTOMER_EXPORTERS)
         settings = get_settings()
         has_period = query.get("start") or query.get("end")
         filters = export.CustomerFilters(

@@ -112,8 +112,10 @@ class LeadCreate(Strict):
 
 
 class IntakeOut(ma.Schema):
-    lead_id = ma.fields.Integer()
-    customer_id = ma.fields.Integer()
+    lead_id = ma.fields.Integer(
+        allow_none=True, metadata={"description": "null: the customer is someone else's"}
+    )
+    customer_id = ma.fields.Integer(allow_none=True)
     duplicate = ma.fields.Boolean(metadata={"description": "the phone was already known"})
     new_lead = ma.fields.Boolean(metadata={"description": "False: recorded as a touch"})
 

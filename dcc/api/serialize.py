@@ -7,10 +7,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dcc import phones
+from dcc.access import phone_for, visible_leads
 from dcc.calls import history
 from dcc.customers.models import Customer
-from dcc.leads.access import can_see_full_phone, visible_leads
 from dcc.leads.models import Lead
 from dcc.sales.models import Appointment, ShowroomVisit
 from dcc.users.models import User
@@ -18,10 +17,6 @@ from dcc.users.models import User
 
 def _columns(row: Any, names: list[str]) -> dict[str, Any]:
     return {name: getattr(row, name) for name in names}
-
-
-def phone_for(reader: User, e164: str) -> str:
-    return e164 if can_see_full_phone(reader) else phones.mask(e164)
 
 
 def customer(session: Session, row: Customer, reader: User) -> dict[str, Any]:

@@ -14,10 +14,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import validate
 
-from dcc import audit, clock
+from dcc import access, audit, clock
 from dcc.api.auth import authenticate_request, current_user
-from dcc.api.permissions import require_role
-from dcc.api.reports import REPORT_ROLES, _xlsx
+from dcc.api.reports import _xlsx
 from dcc.api.schemas import Strict
 from dcc.config import get_settings
 from dcc.db import get_session
@@ -41,7 +40,7 @@ class StaffingQuery(Strict):
 
 
 def _view(query: dict[str, Any], user: User) -> StaffingView:
-    require_role(user, REPORT_ROLES)
+    access.require(user, access.OVERSEEING)
     return staffing_view(get_session(), reader=user, now=clock.now(), weeks=query.get("weeks"))
 
 

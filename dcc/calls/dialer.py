@@ -8,7 +8,7 @@ import logging
 
 from sqlalchemy.orm import Session
 
-from dcc import clock
+from dcc import access, clock
 from dcc.calls import service as calls
 from dcc.calls.models import Call
 from dcc.config import Settings
@@ -34,9 +34,10 @@ def dial(
 
     Refused before anything is dialled (:class:`~dcc.errors.CallRefused`: do-not-call, outside
     calling hours, a closed lead); a provider refusal leaves the attempt on record as failed
-    and raises :class:`ProviderFailed`. Who may dial is the caller's check
-    (:func:`dcc.calls.service.check_may_dial`).
+    and raises :class:`ProviderFailed`. Only who may work the lead dials it
+    (:func:`dcc.access.check_may_work_lead`).
     """
+    access.check_may_work_lead(session, agent, lead, "call.not_allowed")
     call = calls.start_click_to_dial(session, lead, actor=agent, settings=settings)
     return place(session, call, settings=settings, telephony=telephony)
 

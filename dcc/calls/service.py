@@ -8,19 +8,16 @@ from collections.abc import Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dcc import clock, live
+from dcc import access, clock, live
 from dcc.calls import events, routing
 from dcc.calls.models import TERMINAL_CALL_STATUSES, Call, CallDirection, CallStatus
 from dcc.config import Settings, parse_hours
 from dcc.customers.models import Customer
-from dcc.errors import CallRefused, NotFound, PermissionDenied, ValidationError
+from dcc.errors import CallRefused, NotFound, ValidationError
 from dcc.jobs import hooks, policy
 from dcc.leads import callbacks, lifecycle
 from dcc.leads.models import Callback, CallbackStatus, Lead
-from dcc.users.models import AgentStatus, Role, User
-
-SUPERVISING = frozenset({Role.MANAGER, Role.SUPERVISOR, Role.ADMIN})
-
+from dcc.users.models import AgentStatus, User
 
 # --- provider events -----------------------------------------------------------------------
 
@@ -147,7 +144,8 @@ def _track_agent(session: Session, call: Call) -> None:
         "duration": call.duration,
     }
     live.to_user(session, call.agent_id, "call", state)
-    live.publish(session, live.WALLBOARD, "call", {**state, "agent_id": call.agent_id})
+    for channel in access.call_channels(session, call):  # the dealer's board and the teams'
+        live.publish(session, channel, "call", {**state, "agent_id": call.agent_id})
 
 
 def _screen_pop(session: Session, parent: Call, agent_id: int) -> None:
@@ -160,7 +158,7 @@ def _screen_pop(session: Session, parent: Call, agent_id: int) -> None:
             "call_id": parent.id,
             "lead_id": parent.lead_id,
             "customer_id": parent.customer_id,
-            "from": parent.from_number,
+            "from": access.phone_for(session.get(User, agent_id), parent.from_number),
             "direction": "inbound",
         },
     )
@@ -209,12 +207,6 @@ def _child_answered(session: Session, call: Call) -> bool:
 
 
 # --- click-to-dial -------------------------------------------------------------------------
-
-
-def check_may_dial(lead: Lead, actor: User) -> None:
-    """A person clicking Call: the lead's owner, a manager or a supervisor."""
-    if actor.id != lead.owner_id and actor.role not in SUPERVISING:
-        raise PermissionDenied("call.not_allowed", field="lead_id")
 
 
 def start_click_to_dial(session: Session, lead: Lead, *, actor: User, settings: Settings) -> Call:

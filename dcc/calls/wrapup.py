@@ -13,14 +13,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dcc import clock
+from dcc import access, clock
 from dcc.calls import dialer
 from dcc.calls.models import Call
 from dcc.config import Settings
-from dcc.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
+from dcc.errors import InvalidTransition, ValidationError
 from dcc.fields import Integer
-from dcc.leads import callbacks, followups, lifecycle
-from dcc.leads.access import visible_leads
+from dcc.leads import followups, lifecycle
 from dcc.leads.models import Callback, CallbackStatus, FollowUp, Grade, Lead, LostReason
 from dcc.sales.models import Appointment
 from dcc.users.models import AgentStatus, Role, User
@@ -31,22 +30,9 @@ MAX_STEP = 7
 STEP = Integer("step", required=True, minimum=1, maximum=MAX_STEP)
 
 
-def call_for_agent(session: Session, call_id: int, agent: User) -> Call:
-    """The call, when ``agent`` handled it or may see its lead; else NotFound (no probing)."""
-    call = session.get(Call, call_id)
-    if call is None:
-        raise NotFound("call.not_found", field="call_id", call=call_id)
-    if call.agent_id == agent.id:
-        return call
-    if call.lead_id is not None and session.scalar(
-        select(Lead.id).where(Lead.id == call.lead_id, visible_leads(agent))
-    ):
-        return call
-    raise NotFound("call.not_found", field="call_id", call=call_id)
-
-
-def reach_step(call: Call, step: int | str | None) -> int:
+def reach_step(session: Session, call: Call, step: int | str | None, *, actor: User) -> int:
     """Record that the script reached ``step`` on this call; the furthest step is kept."""
+    access.check_may_work_call(session, actor, call)
     reached: int = STEP.clean(step)
     call.script_step = max(call.script_step or 0, reached)
     return call.script_step
@@ -103,8 +89,14 @@ def save_outcome(
 
     The follow-up counts as done only with a result (:func:`followups.complete` refuses an
     empty one). An appointment books the visit (and its SMS confirmation); a lost reason files
-    a lost request for the manager. Saving ends the agent's wrap-up.
+    a lost request for the manager. Saving ends the agent's wrap-up. ``call``, when given, is
+    the lead's call whose outcome this is.
     """
+    access.check_may_work_lead(session, actor, lead)
+    if call is not None:
+        access.check_may_work_call(session, actor, call)
+        if call.lead_id != lead.id:
+            raise ValidationError("call.not_this_leads", field="call_id")
     outcome.check()
     if not lead.is_open:
         raise InvalidTransition("lead.closed", field="lead_id", lead=lead.id, status=lead.status)
@@ -154,9 +146,8 @@ def take_callback(
     The callback row is locked, so two agents of a team cannot both take a released one; see
     :func:`dcc.calls.dialer.call_back` for what a provider's refusal undoes.
     """
+    access.check_may_take_callback(session, agent, callback)
     locked = session.scalar(select(Callback).where(Callback.id == callback.id).with_for_update())
     if locked is None or locked.status != CallbackStatus.PENDING:
         raise InvalidTransition("callback.taken", field="callback_id")
-    if not callbacks.may_take(locked, agent):
-        raise PermissionDenied("callback.not_yours", field="callback_id")
     return dialer.call_back(session, locked, agent=agent, settings=settings, telephony=telephony)

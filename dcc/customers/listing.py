@@ -8,7 +8,6 @@ agree. Merged-away customers are left out: their leads moved to the survivor.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,9 +15,9 @@ from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from dcc import phones
+from dcc.access import visible_leads
 from dcc.customers.models import Customer, CustomerPhone
-from dcc.errors import DCCError, NotFound
-from dcc.leads.access import visible_leads
+from dcc.errors import DCCError
 from dcc.leads.models import OPEN_STATUSES, Channel, Grade, Lead, LeadStatus
 from dcc.reports.period import Period
 from dcc.users.models import User
@@ -127,25 +126,6 @@ def _matches(text: str, region: str) -> ColumnElement[bool]:
     except DCCError:  # a part of a number: 8000, 1380013
         number = CustomerPhone.phone.contains(digits.lstrip("0") or digits)
     return exists().where(CustomerPhone.customer_id == Customer.id, number)
-
-
-def visible_customers(session: Session, reader: User, ids: Iterable[int]) -> list[Customer]:
-    """The customers of ``ids`` in that order, or NotFound when the reader may not see one.
-
-    A reader sees a customer through any lead it may see (the same answer for "no such
-    customer" and "not yours", as for leads).
-    """
-    wanted = list(dict.fromkeys(ids))
-    if not wanted:
-        return []
-    seen = exists().where(Lead.customer_id == Customer.id, visible_leads(reader))
-    found = {
-        c.id: c for c in session.scalars(select(Customer).where(Customer.id.in_(wanted), seen))
-    }
-    missing = [i for i in wanted if i not in found]
-    if missing:
-        raise NotFound("customer.not_found", field="customer_ids", customer=missing[0])
-    return [found[i] for i in wanted]
 
 
 def open_lead(session: Session, reader: User, customer: Customer) -> Lead | None:

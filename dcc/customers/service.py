@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
-from dcc import audit
+from dcc import access, audit
 from dcc.calls.models import Call
 from dcc.customers.models import Customer, CustomerKind, CustomerPhone
 from dcc.errors import MergeRefused, NotFound, ValidationError
@@ -51,7 +51,8 @@ def get(session: Session, customer_id: int) -> Customer:
 
 
 def upgrade_to_fleet(session: Session, customer: Customer, *, actor: User) -> None:
-    """Mark a customer as a fleet buyer (批售客户)."""
+    """Mark a customer as a fleet buyer (批售客户): a manager whose team has all its leads."""
+    access.check_may_manage_customer(session, actor, customer)
     if customer.kind == CustomerKind.FLEET:
         return
     customer.kind = CustomerKind.FLEET
@@ -73,12 +74,15 @@ def merge(
 ) -> Customer:
     """Fold ``duplicates`` into ``survivor``: leads, calls, visits and numbers move over.
 
-    Only individual customers without orders may be merged (the deck's rule). The survivor
-    keeps at most one open lead: any other open lead that moves over is closed as a duplicate,
-    its open work canceled, and recorded as a touch on the survivor's open lead.
+    Only individual customers without orders may be merged (the deck's rule), by a manager
+    whose team has every lead of each (:func:`dcc.access.check_may_manage_customer`). The
+    survivor keeps at most one open lead: any other open lead that moves over is closed as a
+    duplicate, its open work canceled, and recorded as a touch on the survivor's open lead.
     """
     if not duplicates:
         raise ValidationError("merge.nothing", field="customer_ids")
+    for customer in [survivor, *duplicates]:
+        access.check_may_manage_customer(session, actor, customer)
     for customer in [survivor, *duplicates]:
         if customer.merged_into_id is not None:
             raise MergeRefused("merge.already_merged", field="customer_ids", customer=customer.id)
@@ -110,7 +114,7 @@ def merge(
         survivor.do_not_call = survivor.do_not_call or duplicate.do_not_call
     session.flush()
     session.expire_all()  # the bulk updates moved rows under loaded collections
-    keep_one_open_lead(session, survivor)
+    _keep_one_open_lead(session, survivor)
     audit.record(
         session,
         actor_id=actor.id,
@@ -123,9 +127,22 @@ def merge(
     return survivor
 
 
-def keep_one_open_lead(session: Session, customer: Customer) -> None:
+def keep_one_open_lead(session: Session, customer: Customer, *, actor: User) -> None:
     """One open lead per customer: the most advanced stays, the others close as duplicates
-    (their open work released) and become touches on it."""
+    (their open work released) and become touches on it. The loop check's fix for a customer
+    with two open leads, audited; a merge's last step."""
+    access.check_may_manage_customer(session, actor, customer)
+    _keep_one_open_lead(session, customer)
+    audit.record(
+        session,
+        actor_id=actor.id,
+        action="customer.keep_one_open_lead",
+        entity="customer",
+        entity_id=customer.id,
+    )
+
+
+def _keep_one_open_lead(session: Session, customer: Customer) -> None:
     open_leads = session.scalars(
         select(Lead)
         .where(Lead.customer_id == customer.id, Lead.status.in_(OPEN_STATUSES))

@@ -7,10 +7,11 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
+from dcc import access
 from dcc.jobs import policy
 from dcc.jobs.registry import task
 from dcc.loop import audit, dormancy
-from dcc.notifications import notify_role
+from dcc.notifications import notify
 from dcc.queues import DEFAULT, LOW
 from dcc.sales import no_shows
 from dcc.sales.models import Appointment
@@ -48,14 +49,17 @@ def loop_audit(session: Session, *, day: str) -> str:
     """Nightly: count every broken link (the gauge reads the run) and alert the managers."""
     violations = audit.find_violations(session)
     run = audit.record_run(session, violations)
-    if run.total:
-        kinds = {kind: n for kind, n in run.counts.items() if n}
-        notify_role(
-            session,
-            {Role.MANAGER},
-            "loop_violations",
-            f"闭环检查发现 {run.total} 处断点",
-            run_id=run.id,
-            counts=kinds,
-        )
+    for manager in access.staff_with(session, {Role.MANAGER}) if run.total else []:
+        # Each manager hears of the broken links of the leads it sees, and fixes those.
+        theirs = access.visible_violations(session, manager, violations)
+        if theirs:
+            kinds = {kind: n for kind, n in audit.counts(theirs).items() if n}
+            notify(
+                session,
+                manager.id,
+                "loop_violations",
+                f"闭环检查发现 {len(theirs)} 处断点",
+                run_id=run.id,
+                counts=kinds,
+            )
     return f"{run.total} violation(s)"

@@ -11,7 +11,7 @@ import time
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dcc import audit, clock, reports
+from dcc import access, audit, clock, reports
 from dcc.calls import dialer, routing
 from dcc.calls.models import TERMINAL_CALL_STATUSES, Call, CallDirection, CallStatus
 from dcc.config import get_settings, parse_hours
@@ -20,7 +20,7 @@ from dcc.jobs.registry import task
 from dcc.leads import callbacks, closing, lifecycle, manager
 from dcc.leads.models import Callback, CallbackStatus, FollowUp, FollowUpStatus, Lead
 from dcc.messaging import send_once
-from dcc.notifications import notify, notify_role
+from dcc.notifications import notify
 from dcc.queues import ALERTS, CALLS, DEFAULT, LOW
 from dcc.sales import reminders
 from dcc.sales.models import Appointment, AppointmentStatus
@@ -28,6 +28,14 @@ from dcc.users.models import Role, User
 from dcc.voice import get_telephony
 
 SUPERVISORS = {Role.SUPERVISOR, Role.MANAGER}
+
+
+def _alert(
+    session: Session, roles: set[Role], kind: str, title: str, lead_id: int, **data: object
+) -> None:
+    """Tell the users of ``roles`` who see the lead (its team's, and the dealer-wide ones)."""
+    for person, _seen in access.watchers(session, roles, [lead_id]):
+        notify(session, person.id, kind, title, lead_id=lead_id, **data)
 
 
 # --- speed to lead ---------------------------------------------------------------------------
@@ -54,7 +62,7 @@ def first_contact(session: Session, *, lead_id: int) -> str:
     if owner is not None:
         notify(session, owner.id, "new_lead", "新线索：请立即联系", lead_id=lead.id)
         return "owner alerted"
-    notify_role(session, {Role.MANAGER}, "unassigned_lead", "新线索无人可分配", lead_id=lead.id)
+    _alert(session, {Role.MANAGER}, "unassigned_lead", "新线索无人可分配", lead.id)
     return "manager alerted"
 
 
@@ -64,15 +72,8 @@ def first_response_sla(session: Session, *, lead_id: int) -> str:
     lead = session.get(Lead, lead_id)
     if lead is None or not closing.owes_contact(lead) or lead.first_response_at is not None:
         return "in time"
-    owner = session.get(User, lead.owner_id) if lead.owner_id else None
-    notify_role(
-        session,
-        SUPERVISORS,
-        "sla_first_response",
-        "首次响应超时",
-        team_id=owner.team_id if owner else lead.team_id,
-        lead_id=lead.id,
-        owner_id=lead.owner_id,
+    _alert(
+        session, SUPERVISORS, "sla_first_response", "首次响应超时", lead.id, owner_id=lead.owner_id
     )
     return "supervisor alerted"
 
@@ -211,12 +212,12 @@ def attempt_result(session: Session, *, call_id: int) -> str:
         if misses and all(miss.status == CallStatus.FAILED for miss in misses):
             # Not one attempt even rang: the number is empty or wrong (空号), not just unanswered.
             lifecycle.mark_invalid(session, lead, actor=None, reason="number_failed")
-            notify_role(
+            _alert(
                 session,
                 {Role.MANAGER},
                 "invalid_number",
                 "号码无效（空号/错号），线索已关闭",
-                lead_id=lead.id,
+                lead.id,
                 attempts=len(misses),
             )
             return f"invalid after {len(misses)} failed attempts"
@@ -227,12 +228,12 @@ def attempt_result(session: Session, *, call_id: int) -> str:
             )
         ):
             pending.status = CallbackStatus.CANCELED
-        notify_role(
+        _alert(
             session,
             {Role.MANAGER},
             "unreachable",
             "客户多次未接通，请处理",
-            lead_id=lead.id,
+            lead.id,
             attempts=len(misses),
         )
         return f"unreachable after {len(misses)} attempts"
@@ -294,14 +295,12 @@ def overdue_follow_up(session: Session, *, follow_up_id: int) -> str:
         return "done in time"
     if not closing.owes_contact(session.get(Lead, follow_up.lead_id)):
         return "lead closed"
-    owner = session.get(User, follow_up.owner_id) if follow_up.owner_id else None
-    notify_role(
+    _alert(
         session,
         SUPERVISORS,
         "follow_up_overdue",
         "跟进逾期",
-        team_id=owner.team_id if owner else None,
-        lead_id=follow_up.lead_id,
+        follow_up.lead_id,
         follow_up_id=follow_up.id,
         owner_id=follow_up.owner_id,
     )
@@ -311,16 +310,21 @@ def overdue_follow_up(session: Session, *, follow_up_id: int) -> str:
 @task("escalation.invited_no_show", queue=DEFAULT)
 def invited_no_show(session: Session, *, day: str) -> str:
     """The 30-day rule: invited leads that never arrived go back to the manager's queue."""
-    found = 0
+    found = []
     for lead in manager.invited_without_arrival(session):
         if lead.escalation is None:
             lead.escalation, lead.escalated_at = "no_show_30d", clock.now()
-            found += 1
-    if found:
-        notify_role(
-            session, {Role.MANAGER}, "no_show_30d", f"{found} 条邀约超过30天未到店", count=found
+            found.append(lead.id)
+    # Each manager hears how many of the leads it sees went back to its queue.
+    for person, theirs in access.watchers(session, {Role.MANAGER}, found):
+        notify(
+            session,
+            person.id,
+            "no_show_30d",
+            f"{len(theirs)} 条邀约超过30天未到店",
+            count=len(theirs),
         )
-    return f"{found} escalated"
+    return f"{len(found)} escalated"
 
 
 @task("appointment.sms", queue=DEFAULT)

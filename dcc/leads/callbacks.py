@@ -7,11 +7,11 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dcc import clock
-from dcc.errors import InvalidTransition, PermissionDenied, ValidationError
+from dcc import access, clock
+from dcc.errors import InvalidTransition, ValidationError
 from dcc.jobs import hooks
 from dcc.leads.models import Callback, Lead
-from dcc.users.models import Role, User
+from dcc.users.models import User
 
 
 def owe(
@@ -44,17 +44,9 @@ def owe(
 
 def schedule(session: Session, lead: Lead, *, due_at: dt.datetime, actor: User) -> Callback:
     """An agent promises the customer a call at ``due_at`` (预约回电)."""
+    access.check_may_work_lead(session, actor, lead, "callback.owner_only")
     if not lead.is_open:
         raise InvalidTransition("lead.closed", field="lead_id", lead=lead.id, status=lead.status)
-    if actor.id != lead.owner_id and actor.role not in {Role.MANAGER, Role.SUPERVISOR}:
-        raise PermissionDenied("callback.owner_only", field="lead_id")
     if due_at <= clock.now():
         raise ValidationError("callback.in_past", field="due_at")
     return owe(session, lead, reason="scheduled", due_at=due_at)
-
-
-def may_take(callback: Callback, agent: User) -> bool:
-    """The owner may always take it; the team once it was released."""
-    if callback.owner_id == agent.id:
-        return True
-    return callback.released_at is not None and callback.team_id == agent.team_id

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from dcc import audit, clock
+from dcc import access, audit, clock
+from dcc.errors import InvalidTransition
 from dcc.jobs.models import OutboxJob
 from dcc.leads.models import (
     OPEN_STATUSES,
@@ -34,6 +35,7 @@ from dcc.leads.models import (
 )
 from dcc.sales.models import Appointment, AppointmentStatus
 from dcc.sales.reminders import REMINDER_OFFSETS
+from dcc.users.models import User
 
 
 class CloseReason(enum.StrEnum):
@@ -138,6 +140,18 @@ def release_open_work(
             outbox_ids=released.outbox_ids,
         )
     return released
+
+
+def release_leftovers(session: Session, lead: Lead, *, actor: User) -> Released:
+    """The loop check's fix for work left pending on a closed or dormant lead: a manager who
+    sees the lead releases it. A worked lead keeps its plan (InvalidTransition)."""
+    access.check_may_manage_lead(session, actor, lead)
+    if owes_contact(lead):
+        raise InvalidTransition("lead.still_worked", field="lead_id", lead=lead.id)
+    reason = lead.close_reason or CloseReason(
+        {LeadStatus.DUPLICATE: CloseReason.MERGED}.get(lead.status, lead.status.value)
+    )
+    return release_open_work(session, lead, reason=reason, actor_id=actor.id)
 
 
 def job_keys(session: Session, lead: Lead) -> list[str]:

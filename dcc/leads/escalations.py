@@ -18,8 +18,8 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dcc.access import visible_leads
 from dcc.leads import manager
-from dcc.leads.access import visible_leads
 from dcc.leads.models import OPEN_STATUSES, Lead
 from dcc.users.models import User
 

@@ -15,8 +15,8 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dcc import audit, clock
-from dcc.errors import InvalidTransition, PermissionDenied, ValidationError
+from dcc import access, audit, clock
+from dcc.errors import InvalidTransition, ValidationError
 from dcc.jobs import hooks
 from dcc.leads import closing, followups
 from dcc.leads.closing import CloseReason
@@ -48,7 +48,6 @@ TRANSITIONS: dict[LeadStatus, frozenset[LeadStatus]] = {
     S.DUPLICATE: frozenset(),
 }
 CLOSED = frozenset({S.DELIVERED, S.LOST, S.INVALID, S.DUPLICATE})
-MANAGERS = frozenset({Role.MANAGER, Role.ADMIN})
 
 
 def move(lead: Lead, to: LeadStatus) -> None:
@@ -186,9 +185,9 @@ def request_lost(
 def decide_lost(
     session: Session, request: LostRequest, *, approve: bool, manager: User, note: str | None = None
 ) -> None:
-    """A manager confirms (lead lost, grade F) or rejects (back to the owner) a lost request."""
-    if manager.role not in MANAGERS:
-        raise PermissionDenied("lost.manager_only")
+    """A manager of the lead's team confirms (lead lost, grade F) or rejects (back to the
+    owner) a lost request."""
+    access.check_may_manage_lead(session, manager, request.lead, "lost.manager_only")
     if request.status != LostRequestStatus.PENDING:
         raise InvalidTransition("lost.request_decided", request=request.id, status=request.status)
     request.status = LostRequestStatus.APPROVED if approve else LostRequestStatus.REJECTED

@@ -6,6 +6,9 @@ pending callbacks go to the new owner; the lead leaves any escalation queue (no-
 unreachable: the new owner gets a fresh round of attempts); a lead left with nothing planned
 gets a follow-up due now, so it is on the new owner's worklist at once. A customer whose last
 lead was confirmed lost gets a fresh lead instead (战败客户重新分配).
+
+Only a manager who sees the lead reassigns it, and a team's manager only to the team's agents
+and consultants (:mod:`dcc.access`).
 """
 
 from __future__ import annotations
@@ -16,40 +19,29 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dcc import audit, clock
+from dcc import access, audit, clock
 from dcc.customers import listing
 from dcc.customers.models import Customer
-from dcc.errors import DCCError, InvalidTransition, PermissionDenied, ValidationError
+from dcc.errors import DCCError, InvalidTransition
 from dcc.leads import followups, manager
 from dcc.leads.models import OPEN_STATUSES, Grade, Lead, LeadStatus
-from dcc.users.models import Role, User
-
-#: Who may own a lead.
-OWNER_ROLES = frozenset({Role.DCC_AGENT, Role.CONSULTANT})
-#: Who may give leads to someone else.
-REASSIGN_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
+from dcc.users.models import User
 
 
-def check_may_reassign(actor: User) -> None:
-    """Managers and admins reassign; the handler checks this before it looks for the leads."""
-    if actor.role not in REASSIGN_ROLES:
-        raise PermissionDenied("lead.only_manager_reassigns")
-
-
-def check_owner(new_owner: User) -> None:
-    """``new_owner`` can take leads: active, a DCC agent or a consultant."""
-    if not new_owner.is_active:
-        raise ValidationError("lead.owner_inactive", field="owner_id", user=new_owner.login)
-    if new_owner.role not in OWNER_ROLES:
-        raise ValidationError("lead.owner_cannot_own", field="owner_id", user=new_owner.login)
+def check_owner(session: Session, new_owner: User, *, actor: User) -> None:
+    """``new_owner`` can take leads (active, a DCC agent or a consultant) from ``actor`` (of
+    the team, for a team's manager): :func:`dcc.access.check_may_give_to`."""
+    access.check_may_give_to(session, actor, new_owner)
 
 
 def reassign(session: Session, lead: Lead, new_owner: User, *, actor: User) -> None:
     """Give the open ``lead`` and its open work to ``new_owner`` (see the module's docstring).
 
-    Audited as ``lead.reassign``, and ``lead.escalation.clear`` when it left a queue.
+    Audited as ``lead.reassign`` (:data:`dcc.access.REASSIGNED`), and
+    ``lead.escalation.clear`` when it left a queue.
     """
-    check_owner(new_owner)
+    access.check_may_manage_lead(session, actor, lead, "lead.only_manager_reassigns")
+    check_owner(session, new_owner, actor=actor)
     if not lead.is_open:
         raise InvalidTransition("lead.closed", field="status", lead=lead.id, status=lead.status)
     previous_owner, escalation = lead.owner_id, lead.escalation
@@ -60,7 +52,7 @@ def reassign(session: Session, lead: Lead, new_owner: User, *, actor: User) -> N
     audit.record(
         session,
         actor_id=actor.id,
-        action="lead.reassign",
+        action=access.REASSIGNED,
         entity="lead",
         entity_id=lead.id,
         previous_owner_id=previous_owner,
@@ -100,9 +92,10 @@ def reassign_many(
     """:func:`reassign` each lead; one that cannot move (closed) is skipped and reported.
 
     Each lead moves in its own savepoint, so a refusal leaves no half-done change behind; a
-    new owner who cannot take leads refuses the whole request.
+    new owner who cannot take leads (or an actor who may not reassign) refuses the whole request.
     """
-    check_owner(new_owner)
+    access.require(actor, access.MANAGING, "lead.only_manager_reassigns")
+    check_owner(session, new_owner, actor=actor)
     result = Reassigned()
     for lead in leads:
         try:
@@ -130,7 +123,7 @@ def reassign_customers(
         if open_leads[customer.id] is not None:
             continue
         lost = manager.latest_lost(session, customer.id)
-        if lost is None:
+        if lost is None or not access.may_see_lead(session, actor, lost.id):
             result.nothing_open.append(customer)
         else:
             result.reopened.append(reactivate_lost(session, lost, new_owner, actor=actor))
@@ -144,9 +137,10 @@ def reactivate_lost(session: Session, lead: Lead, new_owner: User, *, actor: Use
     gets a new lead owned by ``new_owner``, graded C (later than 3 months / unclear), with its
     first contact due now. Refused while the customer has an open lead: reassign that instead.
     """
+    access.check_may_manage_lead(session, actor, lead, "lead.only_manager_reassigns")
     if lead.status != LeadStatus.LOST:
         raise InvalidTransition("lead.not_lost", field="status", lead=lead.id, status=lead.status)
-    check_owner(new_owner)
+    check_owner(session, new_owner, actor=actor)
     open_lead = session.scalar(
         select(Lead.id).where(Lead.customer_id == lead.customer_id, Lead.status.in_(OPEN_STATUSES))
     )

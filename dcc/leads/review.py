@@ -10,15 +10,13 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from dcc import audit
-from dcc.errors import NotFound, PermissionDenied
+from dcc import access, audit
+from dcc.errors import NotFound
 from dcc.leads import followups
-from dcc.leads.access import visible_leads
 from dcc.leads.models import FollowUp, FollowUpStatus, Lead, LostRequest, LostRequestStatus
 from dcc.reports.period import Period
-from dcc.users.models import Role, User
+from dcc.users.models import User
 
-REVIEWERS = frozenset({Role.MANAGER, Role.ADMIN})
 LIMIT = 200
 
 
@@ -28,7 +26,7 @@ def pending_lost_requests(session: Session, reader: User) -> list[LostRequest]:
         session.scalars(
             select(LostRequest)
             .join(Lead, Lead.id == LostRequest.lead_id)
-            .where(LostRequest.status == LostRequestStatus.PENDING, visible_leads(reader))
+            .where(LostRequest.status == LostRequestStatus.PENDING, access.visible_leads(reader))
             .options(joinedload(LostRequest.lead))
             .order_by(LostRequest.created_at, LostRequest.id)
         )
@@ -40,7 +38,7 @@ def get_lost_request(session: Session, reader: User, request_id: int) -> LostReq
     found = session.scalar(
         select(LostRequest)
         .join(Lead, Lead.id == LostRequest.lead_id)
-        .where(LostRequest.id == request_id, visible_leads(reader))
+        .where(LostRequest.id == request_id, access.visible_leads(reader))
     )
     if found is None:
         raise NotFound("lost.request_not_found", field="request_id", request=request_id)
@@ -62,7 +60,7 @@ def follow_ups_done(
         FollowUp.status == FollowUpStatus.DONE,
         FollowUp.done_at >= period.utc_start,
         FollowUp.done_at < period.utc_end,
-        visible_leads(reader),
+        access.visible_leads(reader),
     ]
     if owner_id is not None:
         conditions.append(FollowUp.owner_id == owner_id)
@@ -84,7 +82,7 @@ def get_follow_up(session: Session, reader: User, follow_up_id: int) -> FollowUp
     found = session.scalar(
         select(FollowUp)
         .join(Lead, Lead.id == FollowUp.lead_id)
-        .where(FollowUp.id == follow_up_id, visible_leads(reader))
+        .where(FollowUp.id == follow_up_id, access.visible_leads(reader))
     )
     if found is None:
         raise NotFound("follow_up.not_found", field="follow_up_id", follow_up=follow_up_id)
@@ -92,9 +90,8 @@ def get_follow_up(session: Session, reader: User, follow_up_id: int) -> FollowUp
 
 
 def comment(session: Session, follow_up: FollowUp, *, text: str, manager: User) -> None:
-    """A manager's comment on a follow-up record (批复), audit-logged."""
-    if manager.role not in REVIEWERS:
-        raise PermissionDenied("follow_up.manager_only")
+    """A comment (批复) by a manager of the lead's team on a follow-up record, audit-logged."""
+    access.check_may_manage_lead(session, manager, follow_up.lead, "follow_up.manager_only")
     followups.comment(session, follow_up, text=text, manager=manager)
     audit.record(
         session,

@@ -33,7 +33,6 @@ from dcc import clock
 from dcc.calls.models import Call
 from dcc.jobs import policy as job_policy
 from dcc.jobs.models import OutboxJob
-from dcc.leads.access import visible_leads
 from dcc.leads.closing import WORKED_STATUSES
 from dcc.leads.models import (
     OPEN_STATUSES,
@@ -45,7 +44,6 @@ from dcc.leads.models import (
 )
 from dcc.loop.models import LoopAuditRun
 from dcc.sales.models import Appointment, AppointmentStatus, Order, OrderStatus
-from dcc.users.models import User
 
 Violation = dict[str, Any]
 
@@ -69,12 +67,10 @@ _SUBJECTS: dict[str, Any] = {
 }
 
 
-def find_violations(
-    session: Session, *, now: dt.datetime | None = None, reader: User | None = None
-) -> list[Violation]:
+def find_violations(session: Session, *, now: dt.datetime | None = None) -> list[Violation]:
     """Every broken link at ``now`` (default: the clock's now), kinds in :data:`KINDS` order.
 
-    With ``reader``, only those about leads the reader may see.
+    A reader sees those about the leads it may see: :func:`dcc.access.visible_violations`.
     """
     now = now or clock.now()
     rules = job_policy.load(session)
@@ -87,8 +83,6 @@ def find_violations(
         *_work_for_closed_leads(session),
         *_customers_with_two_open_leads(session),
     ]
-    if reader is not None:
-        found = _visible_to(session, reader, found)
     return found
 
 
@@ -238,16 +232,6 @@ def _customers_with_two_open_leads(session: Session) -> list[Violation]:
         {"kind": "customer_with_two_open_leads", "customer_id": c, "lead_ids": ids}
         for c, ids in grouped.items()
     ]
-
-
-def _visible_to(session: Session, reader: User, found: list[Violation]) -> list[Violation]:
-    lead_ids = {i for v in found for i in v.get("lead_ids", [v.get("lead_id")]) if i is not None}
-    if not lead_ids:
-        return found
-    visible = set(
-        session.scalars(select(Lead.id).where(Lead.id.in_(lead_ids), visible_leads(reader)))
-    )
-    return [v for v in found if set(v.get("lead_ids", [v.get("lead_id")])) & visible]
 
 
 def record_run(session: Session, violations: list[Violation]) -> LoopAuditRun:

@@ -1,6 +1,6 @@
 """Reports for supervisors and managers (报表管理): plain functions on a session.
 
-Each report takes the reader (for scoping: :func:`dcc.leads.access.visible_leads`), a
+Each report takes the reader (for scoping: :func:`dcc.access.visible_leads`), a
 :class:`~dcc.reports.period.Period` of local days and an optional grouping, and returns a
 :class:`~dcc.reports.result.Report`: typed rows and totals that are at once the table, the
 chart series and the Excel sheet. The formulas are in each module's docstring.

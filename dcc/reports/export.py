@@ -2,11 +2,11 @@
 
 Exports are permission-controlled by the API (who may export what) and audit-logged there;
 this module only builds workbooks. Phone numbers are masked unless the reader may see them
-(:func:`dcc.leads.access.can_see_full_phone`). Every text cell is written as text: a value that
-Excel would read as a formula or a command (a lead named ``=HYPERLINK(...)``) is neutralised
-by :func:`as_text`. Workbooks are built in memory with openpyxl's
-write-only mode (rows are streamed into the file, not kept as cell objects), which stays
-small up to the configured row cap (``DCC_EXPORT_MAX_ROWS``, 100,000 by default).
+(:func:`dcc.access.phone_for`, the one rule of the pages, the API and the streams). Every text
+cell is written as text: a value that Excel would read as a formula or a command (a lead named
+``=HYPERLINK(...)``) is neutralised by :func:`as_text`. Workbooks are built in memory with
+openpyxl's write-only mode (rows are streamed into the file, not kept as cell objects), which
+stays small up to the configured row cap (``DCC_EXPORT_MAX_ROWS``, 100,000 by default).
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from dcc import clock, labels, phones
+from dcc import clock, labels
+from dcc.access import phone_for, visible_leads
 from dcc.customers.models import Customer
 from dcc.errors import DCCError
-from dcc.leads.access import can_see_full_phone, visible_leads
 from dcc.leads.models import Channel, Grade, Lead, LeadStatus
 from dcc.reports.period import Period
 from dcc.reports.result import Column, Report
@@ -218,7 +218,6 @@ def _customer_rows(
 ) -> Iterator[list[Any]]:
     latest = _customer_query(reader, filters)
     owner = aliased(User)
-    full = can_see_full_phone(reader)
     stmt = (
         select(Customer, Lead, owner.name)
         .join(latest, latest.c.lead_id == Lead.id)
@@ -232,7 +231,7 @@ def _customer_rows(
             customer.id,
             as_text(customer.name),
             # Normalised by the service (E.164 or masked): digits, never a formula.
-            customer.phone if full else phones.mask(customer.phone),
+            phone_for(reader, customer.phone),
             labels.of(customer.kind),
             as_text(customer.city),
             lead.id,

@@ -1,8 +1,9 @@
 """Whose data a reader's reports count, and the lead dimensions rows are grouped by.
 
-Lead reports reuse :func:`dcc.leads.access.visible_leads`, so a report never counts a lead the
+Lead reports reuse :func:`dcc.access.visible_leads`, so a report never counts a lead the
 reader could not open: admins and dealer-wide managers see all, team managers and
-supervisors their team's. Work reports (calls per agent) count the agents of the reader's team.
+supervisors their team's. Work reports (calls per agent) count the agents whose work the
+reader sees (:func:`dcc.access.visible_work`).
 """
 
 from __future__ import annotations
@@ -10,16 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, func, select, true
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import QueryableAttribute, Session
 from sqlalchemy.sql import visitors
 
 from dcc import labels
-from dcc.leads.access import TEAM_ROLES, visible_leads
+from dcc.access import dealer_wide, visible_leads, visible_work
 from dcc.leads.models import Channel, Lead, LeadSource
 from dcc.reports.period import Group
 from dcc.sales.models import ShowroomVisit
-from dcc.users.models import Role, User
+from dcc.users.models import User
 
 
 def leads(reader: User) -> ColumnElement[bool]:
@@ -46,19 +47,9 @@ def lead_rows(reader: User, team_column: Any, owner_column: Any) -> ColumnElemen
     return visitors.replacement_traverse(leads(reader), options, swap)
 
 
-def dealer_wide(reader: User) -> bool:
-    return reader.role == Role.ADMIN or (reader.role in TEAM_ROLES and reader.team_id is None)
-
-
 def agents(reader: User, agent_column: Any) -> ColumnElement[bool]:
     """The agents whose work ``reader`` may count: everyone, the team, or only themselves."""
-    if dealer_wide(reader):
-        return true()
-    if reader.role in TEAM_ROLES:
-        return agent_column.in_(select(User.id).where(User.team_id == reader.team_id))
-    if reader.role in {Role.DCC_AGENT, Role.CONSULTANT}:
-        return agent_column == reader.id
-    return false()
+    return visible_work(reader, agent_column)
 
 
 def visit_queries(stmt: Select[Any], reader: User) -> list[Select[Any]]:

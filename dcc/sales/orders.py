@@ -8,7 +8,8 @@
   vehicle (保有客户), and anything the lead still had planned is released.
 - :func:`cancel` withdraws an order with its reason: the lead goes back to follow-up.
 
-The pages, the API and the CLI call these; each checks who may act.
+The pages, the API and the CLI call these; each checks who may act
+(:func:`dcc.access.check_may_order`: a consultant or a manager who sees the lead).
 """
 
 from __future__ import annotations
@@ -20,18 +21,15 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dcc import audit, clock
-from dcc.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
+from dcc import access, audit, clock
+from dcc.errors import InvalidTransition, ValidationError
 from dcc.leads import closing, followups, lifecycle
-from dcc.leads.access import visible_leads
 from dcc.leads.closing import CloseReason
 from dcc.leads.models import Grade, Lead, LeadStatus
 from dcc.sales import catalogue, vin
 from dcc.sales.models import Order, OrderStatus, Vehicle
-from dcc.users.models import Role, User
+from dcc.users.models import User
 
-#: Who records, delivers and cancels orders: the showroom's consultants and the managers.
-ORDER_ROLES = frozenset({Role.CONSULTANT, Role.MANAGER, Role.ADMIN})
 #: A price above this many yuan is a typing error, not a car.
 MAX_YUAN = Decimal(100_000_000)
 #: The grade a lead goes back to when its order is canceled: it was days from buying.
@@ -52,9 +50,10 @@ class OrderInput:
     delivery_due: dt.date | None = None
 
 
-def check_actor(actor: User) -> None:
-    if actor.role not in ORDER_ROLES:
-        raise PermissionDenied("order.consultant_or_manager")
+def _check_actor(session: Session, actor: User, order: Order) -> Lead:
+    lead = session.get_one(Lead, order.lead_id)
+    access.check_may_order(session, actor, lead)
+    return lead
 
 
 def fen(amount: Decimal | None, field: str) -> int | None:
@@ -73,7 +72,7 @@ def fen(amount: Decimal | None, field: str) -> int | None:
 
 def place(session: Session, lead: Lead, data: OrderInput, *, actor: User, timezone: str) -> Order:
     """Record an order on ``lead`` (which must have arrived; 409 otherwise)."""
-    check_actor(actor)
+    access.check_may_order(session, actor, lead)
     number = vin.normalize(data.vin) if data.vin and data.vin.strip() else None
     names = {
         "brand": data.brand,
@@ -127,7 +126,7 @@ def deliver(
     session: Session, order: Order, *, actor: User, delivered_at: dt.datetime | None = None
 ) -> Vehicle:
     """The car is handed over (交车): order and lead delivered, the customer owns the vehicle."""
-    check_actor(actor)
+    lead = _check_actor(session, actor, order)
     if order.status != OrderStatus.ORDERED:
         raise InvalidTransition(
             "order.not_open", field="status", order=order.id, status=order.status
@@ -138,7 +137,6 @@ def deliver(
         raise ValidationError("order.delivered_in_future", field="delivered_at")
     if when < order.ordered_at:
         raise ValidationError("order.delivered_before_order", field="delivered_at")
-    lead = session.get_one(Lead, order.lead_id)
     lifecycle.move(lead, LeadStatus.DELIVERED)
     order.status, order.delivered_at = OrderStatus.DELIVERED, when
     vehicle = Vehicle(
@@ -167,7 +165,7 @@ def deliver(
 
 def cancel(session: Session, order: Order, *, actor: User, reason: str | None) -> None:
     """Withdraw the order with its reason; the lead goes back to follow-up, due now."""
-    check_actor(actor)
+    lead = _check_actor(session, actor, order)
     text = (reason or "").strip()
     if not text:
         raise ValidationError("order.no_cancel_reason", field="reason")
@@ -175,7 +173,6 @@ def cancel(session: Session, order: Order, *, actor: User, reason: str | None) -
         raise InvalidTransition(
             "order.not_open", field="status", order=order.id, status=order.status
         )
-    lead = session.get_one(Lead, order.lead_id)
     lifecycle.move(lead, LeadStatus.ARRIVED)
     lead.grade = GRADE_AFTER_CANCEL
     order.status, order.canceled_at, order.cancel_reason = (
@@ -200,7 +197,7 @@ def set_delivery_due(
     session: Session, order: Order, due: dt.date | None, *, actor: User, timezone: str
 ) -> None:
     """Set or move the expected delivery date of an open order."""
-    check_actor(actor)
+    _check_actor(session, actor, order)
     if order.status != OrderStatus.ORDERED:
         raise InvalidTransition(
             "order.not_open", field="status", order=order.id, status=order.status
@@ -222,18 +219,6 @@ def set_delivery_due(
 def _check_due(due: dt.date | None, timezone: str) -> None:
     if due is not None and due < clock.local(clock.now(), timezone).date():
         raise ValidationError("order.delivery_due_past", field="delivery_due")
-
-
-def get_visible(session: Session, reader: User, order_id: int) -> Order:
-    """The order when ``reader`` may see its lead; NotFound alike for missing and not yours."""
-    order = session.scalar(
-        select(Order)
-        .join(Lead, Lead.id == Order.lead_id)
-        .where(Order.id == order_id, visible_leads(reader))
-    )
-    if order is None:
-        raise NotFound("order.not_found", field="order_id", order=order_id)
-    return order
 
 
 def for_lead(session: Session, lead_id: int) -> list[Order]:

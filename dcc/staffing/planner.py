@@ -52,9 +52,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from dcc import clock
+from dcc.access import visible_leads
 from dcc.calls.models import Call, CallDirection
 from dcc.config import Settings, get_settings, parse_hours
-from dcc.leads.access import visible_leads
 from dcc.leads.models import Channel, FollowUp, FollowUpStatus, Lead
 from dcc.reports import scope
 from dcc.staffing import erlang, rota

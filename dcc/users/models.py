@@ -90,10 +90,6 @@ class User(Base):
             self.status_since = clock.now()
         return status
 
-    @property
-    def is_manager_like(self) -> bool:
-        return self.role in {Role.MANAGER, Role.SUPERVISOR, Role.ADMIN}
-
 
 class ApiToken(Base):
     """A bearer token for integrations; only its SHA-256 is stored."""

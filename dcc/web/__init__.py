@@ -16,8 +16,7 @@ from flask_babel import Babel
 from flask_babel import refresh as refresh_babel
 from flask_login import current_user
 
-from dcc import clock, phones
-from dcc.leads.access import can_see_full_phone
+from dcc import access, clock
 from dcc.web import (
     admin,
     agent,
@@ -99,12 +98,8 @@ def _template_helpers(app: Flask, timezone: str) -> None:
     @app.template_filter("phone")
     def _phone(e164: str | None) -> str:
         """Masked (138****8000) for roles that do not dial; dialable for the others."""
-        if not e164:
-            return ""
         user = current_user.user if current_user.is_authenticated else None
-        if user is not None and can_see_full_phone(user):
-            return phones.national(e164)
-        return phones.mask(e164)
+        return access.phone_for(user, e164, national=True)
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

@@ -8,15 +8,14 @@ from flask import Blueprint, Response, abort, jsonify, redirect, render_template
 from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
 
+from dcc import access
 from dcc.calls import recordings, wrapup
 from dcc.calls.models import Call
 from dcc.config import get_settings
 from dcc.db import get_session
-from dcc.errors import DCCError, NotFound
+from dcc.errors import Conflict, DCCError, NotFound
 from dcc.leads import intake
-from dcc.leads.access import get_visible_lead
 from dcc.leads.models import Channel
-from dcc.users.models import User
 from dcc.voice import get_telephony
 from dcc.web import panel
 from dcc.web.common import me, refused
@@ -28,7 +27,7 @@ bp = Blueprint("web_calls", __name__)
 
 def _call_or_404(call_id: int) -> Call:
     try:
-        return wrapup.call_for_agent(get_session(), call_id, me())
+        return access.get_visible_call(get_session(), me(), call_id)
     except NotFound:
         abort(404)
 
@@ -50,7 +49,7 @@ def script_step(call_id: int) -> Any:
     call = _call_or_404(call_id)
     body = request.get_json(silent=True) or request.form
     try:
-        step = wrapup.reach_step(call, body.get("step"))
+        step = wrapup.reach_step(get_session(), call, body.get("step"), actor=me())
     except DCCError as error:
         return jsonify(error=error.to_dict()), error.status_code
     return jsonify(call_id=call.id, script_step=step)
@@ -68,6 +67,7 @@ def new_customer(call_id: int) -> BaseResponse:
         flash_errors(form)
         return redirect(back)
     try:
+        access.check_may_work_call(session, user, call)
         result = intake.receive(
             session,
             intake.LeadInput(
@@ -82,7 +82,9 @@ def new_customer(call_id: int) -> BaseResponse:
             region=settings.default_region,
             actor=user,
         )
-        get_visible_lead(session, user, result.lead_id)  # someone else's customer stays theirs
+        if not access.may_see_lead(session, user, result.lead_id):
+            # The customer stays its owner's; its ids are not told.
+            raise Conflict("customer.someone_elses", field="phone")
     except DCCError as error:
         return refused(error, back)
     call.lead_id, call.customer_id = result.lead_id, result.customer_id
@@ -92,11 +94,8 @@ def new_customer(call_id: int) -> BaseResponse:
 @bp.get("/calls/<int:call_id>/recording")
 @login_required
 def recording(call_id: int) -> Response:
-    """The recording, streamed through the app for users who may see the call's lead."""
-    session, user = get_session(), me()
-    call = session.get(Call, call_id)
-    if call is None or not _may_hear(call, user):
-        abort(404)
+    """The recording, streamed through the app for users who may see the call."""
+    call = _call_or_404(call_id)
     try:
         audio = recordings.open_recording(call, get_telephony())
     except DCCError:
@@ -105,13 +104,3 @@ def recording(call_id: int) -> Response:
     if audio.length:
         headers["Content-Length"] = audio.length
     return Response(audio.chunks, mimetype=audio.content_type, headers=headers)
-
-
-def _may_hear(call: Call, user: User) -> bool:
-    if call.lead_id is None:
-        return user.is_manager_like
-    try:
-        get_visible_lead(get_session(), user, call.lead_id)
-    except NotFound:
-        return False
-    return True

@@ -13,7 +13,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from dcc.api.reports import CUSTOMER_EXPORT_ROLES
+from dcc import access
 from dcc.config import get_settings
 from dcc.customers import listing
 from dcc.customers import service as customers
@@ -23,7 +23,7 @@ from dcc.errors import DCCError, MergeRefused, ValidationError
 from dcc.leads import reassignment
 from dcc.leads.models import Channel, Grade, LeadStatus
 from dcc.reports.period import Period
-from dcc.users.models import Role, User
+from dcc.users.models import User
 from dcc.web.common import back_to, me, refused, roles
 from dcc.web.manager_forms import (
     CustomerFilterForm,
@@ -40,12 +40,10 @@ from dcc.web.manager_forms import (
 from dcc.web.messages import say
 
 bp = Blueprint("web_customers", __name__, url_prefix="/manager")
-VIEW_ROLES = (Role.SUPERVISOR, Role.MANAGER, Role.ADMIN)
-ACT_ROLES = (Role.MANAGER, Role.ADMIN)
 
 
 @bp.get("/customers")
-@roles(*VIEW_ROLES)
+@roles(*access.OVERSEEING)
 def index() -> tuple[str, int]:
     """The filtered list, a page at a time (422 with the fields named when a filter is bad)."""
     session, user, settings = get_session(), me(), get_settings()
@@ -76,8 +74,8 @@ def index() -> tuple[str, int]:
         errors=errors,
         page=page,
         reassign=reassign,
-        may_act=user.role in ACT_ROLES,
-        export_url=_export_url(criteria) if user.role in CUSTOMER_EXPORT_ROLES else None,
+        may_act=user.role in access.MANAGING,
+        export_url=_export_url(criteria) if user.role in access.CUSTOMER_EXPORTERS else None,
         page_url=lambda n: url_for(".index", **{**request.args.to_dict(), "page": n}),
     )
     return body, 422 if errors else 200
@@ -117,7 +115,7 @@ def _export_url(criteria: listing.CustomerSearch) -> str:
 
 
 @bp.post("/customers/reassign")
-@roles(*ACT_ROLES)
+@roles(*access.MANAGING)
 def reassign() -> Response:
     """Give the open leads of the ticked customers to another agent or consultant."""
     session, user = get_session(), me()
@@ -128,8 +126,7 @@ def reassign() -> Response:
         flash_errors(form)
         return redirect(back)
     try:
-        reassignment.check_may_reassign(user)
-        chosen = listing.visible_customers(session, user, form.customer_ids.data or [])
+        chosen = access.get_visible_customers(session, user, form.customer_ids.data or [])
         new_owner = session.get_one(User, form.owner_id.data)
         done = reassignment.reassign_customers(session, chosen, new_owner, actor=user)
     except DCCError as error:
@@ -160,7 +157,7 @@ def reassign() -> Response:
 
 
 @bp.post("/customers/merge")
-@roles(*ACT_ROLES)
+@roles(*access.MANAGING)
 def merge() -> str | Response:
     """First the ticked customers to pick the one kept, then the merge (合并客户)."""
     session, user = get_session(), me()
@@ -170,7 +167,7 @@ def merge() -> str | Response:
         flash_errors(form)
         return redirect(back)
     try:
-        chosen = listing.visible_customers(session, user, form.customer_ids.data or [])
+        chosen = access.get_visible_customers(session, user, form.customer_ids.data or [])
     except DCCError as error:
         return refused(error, back)
     if len(chosen) < 2:
@@ -207,7 +204,7 @@ def merge() -> str | Response:
 
 
 @bp.post("/customers/fleet")
-@roles(*ACT_ROLES)
+@roles(*access.MANAGING)
 def fleet() -> Response:
     """Mark the ticked customers as fleet buyers (升级为批售客户)."""
     session, user = get_session(), me()
@@ -217,7 +214,7 @@ def fleet() -> Response:
         flash_errors(form)
         return redirect(back)
     try:
-        chosen = listing.visible_customers(session, user, form.customer_ids.data or [])
+        chosen = access.get_visible_customers(session, user, form.customer_ids.data or [])
         for customer in chosen:
             customers.upgrade_to_fleet(session, customer, actor=user)
     except DCCError as error:

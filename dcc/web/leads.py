@@ -12,15 +12,14 @@ from flask_login import login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from dcc import messaging
+from dcc import access, messaging
+from dcc.access import get_visible_lead, visible_leads
 from dcc.calls import dialer, wrapup
 from dcc.calls import history as call_history
-from dcc.calls import service as calls
 from dcc.config import get_settings
 from dcc.db import get_session
-from dcc.errors import CallRefused, DCCError, NotFound, ValidationError
+from dcc.errors import CallRefused, DCCError, NotFound
 from dcc.leads import rules
-from dcc.leads.access import get_visible_lead, visible_leads
 from dcc.leads.models import Grade, Lead, LostReason, LostRequest
 from dcc.sales import catalogue, orders
 from dcc.sales.models import Appointment, ShowroomVisit
@@ -47,6 +46,7 @@ def _lead_or_404(lead_id: int) -> Lead:
 def page(lead_id: int) -> str:
     session, user = get_session(), me()
     lead = _lead_or_404(lead_id)
+    may_work = lead.is_open and access.may_work_lead(session, user, lead)
     call_panel = panel.for_request(session, user, request.args.get("call", type=db_id))
     calls_made = call_history.lead_history(session, lead.id)
     return render_template(
@@ -71,14 +71,14 @@ def page(lead_id: int) -> str:
         ).all(),
         panel=call_panel,
         outcome=None
-        if call_panel or not lead.is_open
+        if call_panel or not may_work
         else panel.outcome_form(session, lead, user, None),
         outcome_rule_days=json.dumps(rules.follow_up_days(session)),
         sms=SmsForm(formdata=None),
-        may_call=lead.is_open and (lead.owner_id == user.id or user.role in calls.SUPERVISING),
+        may_call=may_work,
         orders=orders.for_lead(session, lead.id),
         vehicles=orders.vehicles(session, lead.customer_id),
-        may_order=user.role in orders.ORDER_ROLES,
+        may_order=user.role in access.ORDER_TAKERS,
         catalogue_entries=catalogue.entries(session, active_only=True),
     )
 
@@ -98,7 +98,6 @@ def call(lead_id: int) -> Response:
     lead = _lead_or_404(lead_id)
     back = url_for("web_leads.page", lead_id=lead_id)
     try:
-        calls.check_may_dial(lead, user)
         placed = dialer.dial(
             session, lead, agent=user, settings=settings, telephony=get_telephony()
         )
@@ -120,7 +119,7 @@ def sms(lead_id: int) -> Response:
         flash(_("Write the message first."), "error")
         return redirect(back)
     try:
-        calls.check_may_dial(lead, user)
+        access.check_may_work_lead(session, user, lead)
         if lead.customer.do_not_call:
             raise CallRefused("call.do_not_call", field="lead_id")
         messaging.send_once(
@@ -157,9 +156,7 @@ def outcome(lead_id: int) -> Response:
                 flash(str(message), "error")
         return redirect(back)
     try:
-        the_call = wrapup.call_for_agent(session, call_id, user) if call_id else None
-        if the_call is not None and the_call.lead_id != lead.id:
-            raise ValidationError("call.not_this_leads", field="call_id")
+        the_call = access.get_visible_call(session, user, call_id) if call_id else None
         saved = wrapup.save_outcome(
             session, lead, _outcome(form, session, settings.timezone), actor=user, call=the_call
         )

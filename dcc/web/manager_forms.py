@@ -24,10 +24,9 @@ from wtforms import (
 )
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional
 
+from dcc import access
 from dcc.errors import ValidationError
 from dcc.leads import fields as lead_fields
-from dcc.leads.access import TEAM_ROLES
-from dcc.leads.reassignment import OWNER_ROLES
 from dcc.untrusted import db_id
 from dcc.users.models import User
 from dcc.web import labels
@@ -48,11 +47,8 @@ def _any(table: str) -> list[SelectChoice]:
 
 
 def owners(session: Session, reader: User) -> list[User]:
-    """Who may be given leads: active DCC agents and consultants (the reader's team's, for a
-    team manager or supervisor)."""
-    stmt = select(User).where(User.role.in_(OWNER_ROLES), User.is_active.is_(True))
-    if reader.role in TEAM_ROLES and reader.team_id is not None:
-        stmt = stmt.where(User.team_id == reader.team_id)
+    """Who may be given leads by the reader (:func:`dcc.access.lead_recipients`)."""
+    stmt = select(User).where(access.lead_recipients(reader))
     return list(session.scalars(stmt.order_by(User.role, User.name, User.id)))
 
 

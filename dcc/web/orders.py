@@ -10,21 +10,18 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from dcc import audit as audit_log
+from dcc import access
 from dcc.config import get_settings
-from dcc.customers import listing
 from dcc.customers import service as customers
 from dcc.db import get_session
-from dcc.errors import DCCError, NotFound, ValidationError
+from dcc.errors import DCCError, InvalidTransition, NotFound, ValidationError
 from dcc.leads import closing
-from dcc.leads.access import get_visible_lead
 from dcc.loop import audit
 from dcc.sales import catalogue, orders
 from dcc.users.models import Role
 from dcc.web.common import back_to, me, refused, roles
 
 bp = Blueprint("web_orders", __name__)
-LOOP_ROLES = (Role.MANAGER, Role.ADMIN)
 
 
 def _money(name: str) -> Decimal | None:
@@ -48,13 +45,13 @@ def _date(name: str) -> dt.date | None:
 
 
 @bp.post("/leads/<int:lead_id>/orders")
-@roles(*orders.ORDER_ROLES)
+@roles(*access.ORDER_TAKERS)
 def place(lead_id: int) -> Response:
     """Record an order from the lead page: a VIN, or an entry of the catalogue."""
     session, user = get_session(), me()
     back = url_for("web_leads.page", lead_id=lead_id)
     try:
-        lead = get_visible_lead(session, user, lead_id)
+        lead = access.get_visible_lead(session, user, lead_id)
     except NotFound:
         abort(404)
     try:
@@ -77,12 +74,12 @@ def place(lead_id: int) -> Response:
 
 
 @bp.post("/orders/<int:order_id>/<action>")
-@roles(*orders.ORDER_ROLES)
+@roles(*access.ORDER_TAKERS)
 def act(order_id: int, action: str) -> Response:
     """Deliver (交车), cancel with a reason, or set the expected delivery date."""
     session, user = get_session(), me()
     try:
-        order = orders.get_visible(session, user, order_id)
+        order = access.get_visible_order(session, user, order_id)
     except NotFound:
         abort(404)
     back = url_for("web_leads.page", lead_id=order.lead_id)
@@ -106,11 +103,11 @@ def act(order_id: int, action: str) -> Response:
 
 
 @bp.get("/manager/loop")
-@roles(*LOOP_ROLES)
+@roles(*access.MANAGING)
 def loop_check() -> str:
     """闭环检查: every broken link the manager may see, by kind, each with a way to fix it."""
     session, user = get_session(), me()
-    found = audit.find_violations(session, reader=user)
+    found = access.visible_violations(session, user, audit.find_violations(session))
     by_kind = {kind: [v for v in found if v["kind"] == kind] for kind in audit.KINDS}
     return render_template(
         "web/manager/loop.html",
@@ -121,46 +118,40 @@ def loop_check() -> str:
 
 
 @bp.post("/manager/loop/leads/<int:lead_id>/release")
-@roles(*LOOP_ROLES)
+@roles(*access.MANAGING)
 def release(lead_id: int) -> Response:
     """Cancel what a closed lead still has pending (the loop check's fix for such work)."""
     session, user = get_session(), me()
     back = back_to(url_for(".loop_check"))
     try:
-        lead = get_visible_lead(session, user, lead_id)
+        lead = access.get_visible_lead(session, user, lead_id)
     except NotFound:
         abort(404)
-    if closing.owes_contact(lead):
+    try:
+        released = closing.release_leftovers(session, lead, actor=user)
+    except InvalidTransition:
         flash(_("The lead is worked: its plan stays."), "error")
         return redirect(back)
-    reason = lead.close_reason or closing.CloseReason(
-        {"duplicate": "merged"}.get(lead.status.value, lead.status.value)
-    )
-    released = closing.release_open_work(session, lead, reason=reason, actor_id=user.id)
+    except DCCError as error:
+        return refused(error, back)
     flash(_("%(n)s pending items canceled.", n=released.count), "info")
     return redirect(back)
 
 
 @bp.post("/manager/loop/customers/<int:customer_id>/keep-one")
-@roles(*LOOP_ROLES)
+@roles(*access.MANAGING)
 def keep_one(customer_id: int) -> Response:
     """A customer with two open leads: the most advanced stays, the other closes as duplicate."""
     session, user = get_session(), me()
     back = back_to(url_for(".loop_check"))
     try:
-        customer = customers.get(session, customer_id)
-        if not listing.visible_customers(session, user, [customer.id]):
-            raise NotFound("customer.not_found", field="customer_id", customer=customer_id)
+        customer = access.get_visible_customer(session, user, customer_id)
     except NotFound:
         abort(404)
-    customers.keep_one_open_lead(session, customer)
-    audit_log.record(
-        session,
-        actor_id=user.id,
-        action="customer.keep_one_open_lead",
-        entity="customer",
-        entity_id=customer.id,
-    )
+    try:
+        customers.keep_one_open_lead(session, customer, actor=user)
+    except DCCError as error:
+        return refused(error, back)
     flash(_("One open lead kept; the others are closed as duplicates."), "info")
     return redirect(back)
 

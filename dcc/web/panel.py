@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dcc import clock
-from dcc.calls import wrapup
+from dcc import access, clock
 from dcc.calls.models import Call
 from dcc.callscripts import context as script_context
 from dcc.callscripts import service as callscripts
@@ -76,7 +75,9 @@ def build(session: Session, user: User, call: Call) -> Panel:
         lead=lead,
         steps=steps,
         legs=legs_of(session, call, user),
-        outcome=outcome_form(session, lead, user, call) if lead and lead.is_open else None,
+        outcome=outcome_form(session, lead, user, call)
+        if lead and lead.is_open and access.may_work_lead(session, user, lead)
+        else None,
         rule_days=json.dumps(rules.follow_up_days(session)),
         new_customer=new_customer,
     )
@@ -102,7 +103,7 @@ def for_request(session: Session, user: User, call_id: int | None) -> Panel | No
     if call_id is None:
         return None
     try:
-        call = wrapup.call_for_agent(session, call_id, user)
+        call = access.get_visible_call(session, user, call_id)
     except NotFound:
         return None
     return build(session, user, call)

@@ -6,17 +6,16 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from dcc import reception
+from dcc import access, reception
 from dcc.config import get_settings
 from dcc.db import get_session
 from dcc.errors import DCCError, NotFound
 from dcc.sales.models import Appointment
-from dcc.users.models import Role, User
+from dcc.users.models import User
 from dcc.web.common import me, refused, roles
 from dcc.web.forms import ArrivalForm, WalkInForm, choices
 
 bp = Blueprint("web_reception", __name__)
-RECEPTION_ROLES = (Role.CLERK, Role.MANAGER, Role.ADMIN)
 
 
 def _forms() -> tuple[ArrivalForm, WalkInForm]:
@@ -28,7 +27,7 @@ def _forms() -> tuple[ArrivalForm, WalkInForm]:
 
 
 @bp.get("/reception")
-@roles(*RECEPTION_ROLES)
+@roles(*access.RECEPTION)
 def page() -> str:
     session, timezone = get_session(), get_settings().timezone
     arrival, walk_in = _forms()
@@ -42,7 +41,7 @@ def page() -> str:
 
 
 @bp.post("/reception/arrival")
-@roles(*RECEPTION_ROLES)
+@roles(*access.RECEPTION)
 def arrival() -> Response:
     """An invited customer arrived: by phone in any format, or from today's list."""
     session, settings = get_session(), get_settings()
@@ -76,7 +75,7 @@ def arrival() -> Response:
 
 
 @bp.post("/reception/walk-in")
-@roles(*RECEPTION_ROLES)
+@roles(*access.RECEPTION)
 def walk_in() -> Response:
     """A visitor without an appointment, with or without contact details."""
     session, settings = get_session(), get_settings()

@@ -16,8 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from dcc import clock, labels, reports
-from dcc.api.reports import REPORT_ROLES
+from dcc import access, clock, labels, reports
 from dcc.config import get_settings
 from dcc.db import get_session
 from dcc.errors import NotFound, ValidationError
@@ -25,14 +24,12 @@ from dcc.labels import Label
 from dcc.reports.export import value
 from dcc.reports.period import Group, Period, parse_group
 from dcc.reports.result import Chart
-from dcc.users.models import Role
 from dcc.web import charts
 from dcc.web.common import me, roles
 from dcc.web.labels import label, shown
 from dcc.web.messages import say
 
 bp = Blueprint("web_reports", __name__)
-VIEW_ROLES = (Role.SUPERVISOR, Role.MANAGER, Role.ADMIN)
 
 #: The reports' names in the reader's language; a report without one shows its own title.
 TITLES = {
@@ -153,7 +150,7 @@ def categories(chart: Chart) -> Chart:
 
 
 @bp.get("/reports")
-@roles(*VIEW_ROLES)
+@roles(*access.OVERSEEING)
 def index() -> str:
     """Every report the API offers, one link each."""
     return render_template("web/reports/index.html", specs=_specs())
@@ -164,7 +161,7 @@ def _specs() -> list[tuple[str, str]]:
 
 
 @bp.get("/reports/<name>")
-@roles(*VIEW_ROLES)
+@roles(*access.OVERSEEING)
 def page(name: str) -> tuple[str, int]:
     """One report: controls, chart and table (422 naming the field of a bad period or group)."""
     try:
@@ -196,7 +193,7 @@ def page(name: str) -> tuple[str, int]:
         header=header,
         cell=cell,
         totals=totals_cells(report) if report else [],
-        export_url=_export_url(name, report) if report and user.role in REPORT_ROLES else None,
+        export_url=_export_url(name, report) if report and user.role in access.OVERSEEING else None,
         timezone=timezone,
     )
     return body, 422 if errors else 200

@@ -12,12 +12,12 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from dcc import clock
+from dcc.access import MANAGING, OVERSEEING
 from dcc.config import get_settings
 from dcc.db import get_session
 from dcc.errors import DCCError, NotFound, ValidationError
 from dcc.leads import review
 from dcc.reports.period import Period
-from dcc.users.models import Role
 from dcc.web.common import back_to, me, refused, roles
 from dcc.web.manager_forms import (
     CommentForm,
@@ -30,14 +30,12 @@ from dcc.web.manager_forms import (
 )
 
 bp = Blueprint("web_reviews", __name__, url_prefix="/manager")
-VIEW_ROLES = (Role.SUPERVISOR, Role.MANAGER, Role.ADMIN)
-ACT_ROLES = (Role.MANAGER, Role.ADMIN)
 #: The review looks back this many days unless told otherwise.
 DEFAULT_DAYS = 7
 
 
 @bp.get("/follow-ups")
-@roles(*VIEW_ROLES)
+@roles(*OVERSEEING)
 def index() -> tuple[str, int]:
     """Follow-ups done in the period (the last week by default), uncommented ones first."""
     session, user, timezone = get_session(), me(), get_settings().timezone
@@ -65,7 +63,7 @@ def index() -> tuple[str, int]:
         period=period,
         rows=rows,
         comment=CommentForm(formdata=None),
-        may_act=user.role in ACT_ROLES,
+        may_act=user.role in MANAGING,
         limit=review.LIMIT,
     )
     return body, 422 if errors else 200
@@ -79,7 +77,7 @@ def _period(start: dt.date | None, end: dt.date | None, timezone: str) -> Period
 
 
 @bp.post("/follow-ups/<int:follow_up_id>/comment")
-@roles(*ACT_ROLES)
+@roles(*MANAGING)
 def comment(follow_up_id: int) -> Response:
     """The manager's comment (批复) on one follow-up record."""
     session, user = get_session(), me()

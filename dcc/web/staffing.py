@@ -14,15 +14,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
-from dcc import clock, reports
-from dcc.api.reports import REPORT_ROLES
+from dcc import access, clock, reports
 from dcc.config import get_settings, parse_hours
 from dcc.db import get_session
 from dcc.errors import DCCError, ValidationError
 from dcc.staffing import rota, targets
 from dcc.staffing.report import StaffingView, staffing_view
 from dcc.staffing.shifts import rota_from_plan
-from dcc.users.models import Role, User
+from dcc.users.models import User
 from dcc.web import heatmap
 from dcc.web.common import me, roles
 from dcc.web.manager_forms import field_message
@@ -30,7 +29,6 @@ from dcc.web.messages import problem_of, say
 from dcc.web.reports import title
 
 bp = Blueprint("web_staffing", __name__)
-VIEW_ROLES = (Role.SUPERVISOR, Role.MANAGER, Role.ADMIN)
 
 DAYS = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun"))
 #: The targets a supervisor edits on the page; shares are entered as percents.
@@ -54,7 +52,7 @@ def _days() -> list[str]:
 
 
 @bp.get("/reports/staffing")
-@roles(*VIEW_ROLES)
+@roles(*access.OVERSEEING)
 def page() -> tuple[str, int]:
     """The plan: required agents and the rota as heat-maps, the inputs, the targets."""
     return _page(errors=[], status=200)
@@ -109,7 +107,7 @@ def _page(
         fields=TARGET_FIELDS,
         values=asked or _target_values(stored),
         export_url=url_for("staffing.StaffingExport", weeks=weeks)
-        if user.role in REPORT_ROLES
+        if user.role in access.OVERSEEING
         else None,
         period=view.period(),
         timezone=settings.timezone,
@@ -163,7 +161,7 @@ def _cell(value: Any, kind: str) -> str:
 
 
 @bp.post("/reports/staffing/targets")
-@roles(*VIEW_ROLES)
+@roles(*access.OVERSEEING)
 def save_targets() -> Response | tuple[str, int]:
     """Store the dealer's targets; a bad one changes nothing and is named (422)."""
     asked = {name: request.form.get(name, "").strip() for name in TARGET_FIELDS}
@@ -201,7 +199,7 @@ def _target_message(error: ValidationError) -> str:
 
 
 @bp.get("/reports/staffing/rota")
-@roles(*VIEW_ROLES)
+@roles(*access.OVERSEEING)
 def rota_page() -> tuple[str, int]:
     """Each agent's shifts, one text box per weekday."""
     return _rota_page(errors=[], status=200)
@@ -246,7 +244,7 @@ def _suggested(view: StaffingView) -> list[tuple[str, str]]:
 
 
 @bp.post("/reports/staffing/rota")
-@roles(*VIEW_ROLES)
+@roles(*access.OVERSEEING)
 def save_rota() -> Response | tuple[str, int]:
     """Save the whole week shown; any bad day refuses all of it (422) and says which."""
     session = get_session()

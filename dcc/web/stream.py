@@ -15,10 +15,10 @@ import redis
 from flask import Blueprint, Response, jsonify, request
 from flask_login import login_required
 
-from dcc import live, streams
+from dcc import access, streams
 from dcc.broker import get_redis
 from dcc.config import get_settings
-from dcc.users.models import Role, User
+from dcc.users.models import User
 from dcc.web.common import me
 
 bp = Blueprint("web_stream", __name__)
@@ -26,7 +26,6 @@ bp = Blueprint("web_stream", __name__)
 KEEPALIVE_SECONDS = streams.KEEPALIVE_SECONDS
 #: How long one wait for a message lasts at most in a request-held stream.
 POLL_SECONDS = 1.0
-WALLBOARD_ROLES = frozenset({Role.SUPERVISOR, Role.MANAGER, Role.ADMIN})
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 # The wire format, for callers that only need it.
@@ -41,11 +40,9 @@ def stream() -> Response:
 
 
 def user_channels(user: User) -> tuple[str, ...]:
-    """What a user's stream receives: their own events, and the wallboard's for those who
-    watch it."""
-    if user.role in WALLBOARD_ROLES:
-        return (live.user_channel(user.id), live.WALLBOARD)
-    return (live.user_channel(user.id),)
+    """What a user's stream receives: their own events, and the call events of the board they
+    oversee (the team's, or the dealership's): :func:`dcc.access.stream_channels`."""
+    return tuple(access.stream_channels(user))
 
 
 def open_stream(plan: streams.StreamPlan) -> Response:
