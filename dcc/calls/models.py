@@ -75,6 +75,10 @@ class Call(Base):
     recording_url: Mapped[str | None] = mapped_column(String(500))
     recording_duration: Mapped[int | None] = mapped_column()
     script_step: Mapped[int | None] = mapped_column()  # furthest step of the 7-step script
+    # The script the agent's screen shows for this call: its variant and version, chosen when
+    # the call got its agent (dcc.callscripts.service.VARIANTS).
+    script_variant: Mapped[str | None] = mapped_column(String(30))
+    script_version: Mapped[int | None] = mapped_column()
     outcome: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
     updated_at: Mapped[dt.datetime] = mapped_column(

@@ -48,6 +48,22 @@
     });
     root.querySelectorAll(".script").forEach(bindScript);
     root.querySelectorAll("form.outcome").forEach(bindOutcome);
+    root.querySelectorAll("form.capture").forEach(bindCapture);
+  }
+
+  /* The script's questions: saved at once, and the panel (script included) comes back
+     filled with the answers; a refusal comes back with what was typed. */
+  function bindCapture(form) {
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      fetch(form.action, {
+        method: "POST", credentials: "same-origin",
+        headers: { "X-DCC-Fragment": "panel", "X-CSRFToken": csrf },
+        body: new FormData(form)
+      }).then(function (r) { return r.text(); }).then(function (html) {
+        pop.innerHTML = html; pop.classList.add("open"); bindPanel(pop);
+      });
+    });
   }
 
   function bindScript(section) {

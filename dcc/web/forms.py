@@ -144,6 +144,37 @@ class NewCustomerForm(FlaskForm):
     series = StringField(_l("Model of interest"), validators=[Checked(lead_fields.SERIES)])
 
 
+class CaptureForm(FlaskForm):
+    """The script's questions in the call panel: what the agent learns, written at once."""
+
+    name = StringField(_l("Surname or name"), validators=[Checked(lead_fields.NAME)])
+    title = SelectField(
+        _l("Title"),
+        choices=[
+            SelectChoice("", "—"),
+            SelectChoice("先生", _l("Mr (先生)")),
+            SelectChoice("女士", _l("Ms (女士)")),
+        ],
+        validate_choice=False,
+    )
+    series = StringField(_l("Model of interest"), validators=[Checked(lead_fields.SERIES)])
+    budget = StringField(_l("Budget"), validators=[Checked(lead_fields.BUDGET)])
+    timeframe = StringField(
+        _l("Purchase timeframe"), validators=[Checked(lead_fields.PURCHASE_TIMEFRAME)]
+    )
+    city = StringField(_l("City"), validators=[Checked(lead_fields.CITY)])
+    trade_in = SelectField(
+        _l("Car to trade in"),
+        choices=[
+            SelectChoice("", _l("Not asked")),
+            SelectChoice("yes", _l("Yes")),
+            SelectChoice("no", _l("No")),
+        ],
+        validate_choice=False,
+    )
+    consent = BooleanField(_l("Agrees to be contacted"))
+
+
 class ArrivalForm(FlaskForm):
     """An invited customer came: found by phone (any format) or picked from today's list."""
 

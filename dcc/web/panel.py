@@ -22,7 +22,7 @@ from dcc.leads import rules
 from dcc.leads.models import Lead
 from dcc.reception import consultants
 from dcc.users.models import User
-from dcc.web.forms import NewCustomerForm, OutcomeForm, choices, local_input
+from dcc.web.forms import CaptureForm, NewCustomerForm, OutcomeForm, choices, local_input
 
 
 @dataclass
@@ -34,13 +34,30 @@ class Panel:
     outcome: OutcomeForm | None
     rule_days: str  # JSON: the next follow-up's default per grade, for the form's script
     new_customer: NewCustomerForm | None
+    variant: str
+    capture: CaptureForm | None = None
+    problem: str | None = None  # why the capture form was refused
 
 
 def active_script(session: Session) -> CallScript:
     """The dealer's active script, or the built-in one before an admin saved any."""
     return callscripts.active(session) or CallScript(
-        name=callscripts.INVITATION, version=0, steps=callscripts.DEFAULT_STEPS
+        name=callscripts.INVITATION, version=0, steps=callscripts.DEFAULT_STEPS, variants={}
     )
+
+
+def script_of(session: Session, call: Call) -> CallScript:
+    """The script version the call was given its agent with (the active one otherwise)."""
+    if call.script_version:
+        kept = session.scalar(
+            select(CallScript).where(
+                CallScript.name == callscripts.INVITATION,
+                CallScript.version == call.script_version,
+            )
+        )
+        if kept is not None:
+            return kept
+    return active_script(session)
 
 
 def outcome_form(session: Session, lead: Lead, user: User, call: Call | None) -> OutcomeForm:
@@ -61,11 +78,25 @@ def outcome_form(session: Session, lead: Lead, user: User, call: Call | None) ->
     return form
 
 
-def build(session: Session, user: User, call: Call) -> Panel:
+def capture_form(lead: Lead) -> CaptureForm:
+    """The script's questions, showing what is known of the customer and the lead."""
+    form = CaptureForm(formdata=None)
+    form.name.data = lead.customer.name
+    form.series.data = lead.series or lead.model or ""
+    form.budget.data = lead.budget or ""
+    form.timeframe.data = lead.purchase_timeframe or ""
+    form.city.data = lead.customer.city or ""
+    form.trade_in.data = "" if lead.trade_in is None else ("yes" if lead.trade_in else "no")
+    form.consent.data = lead.customer.consent_at is not None
+    return form
+
+
+def build(session: Session, user: User, call: Call, *, capture: CaptureForm | None = None) -> Panel:
     settings = get_settings()
     lead = session.get(Lead, call.lead_id) if call.lead_id else None
     ctx = script_context.for_lead(session, lead, user, settings)
-    steps = callscripts.fill(active_script(session), ctx.values)
+    variant = call.script_variant or callscripts.INVITATION_CALL
+    steps = callscripts.fill(script_of(session, call), ctx.values, variant)
     new_customer = None
     if lead is None:
         new_customer = NewCustomerForm(formdata=None)
@@ -80,6 +111,10 @@ def build(session: Session, user: User, call: Call) -> Panel:
         else None,
         rule_days=json.dumps(rules.follow_up_days(session)),
         new_customer=new_customer,
+        variant=variant,
+        capture=(capture or capture_form(lead))
+        if lead and access.may_work_lead(session, user, lead)
+        else None,
     )
 
 

@@ -1,0 +1,143 @@
+"""The agent's screen follows every call: a pop for calls the system places, the capture of
+an unknown caller from the panel, a panel that survives a reload, and a live worklist.
+
+Each test drives Chromium against the app served over HTTP, with the telephony simulator
+playing Twilio and the queued work run as the sweeper and RQ would.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from support import run_due
+from web_support import AGENT_PHONE, BROWSER_PASSWORD, CUSTOMER, HOTLINE, available_agent, sign_in
+
+from dcc import clock
+from dcc.calls.models import Call
+from dcc.leads import callbacks, intake, sources
+from dcc.leads.models import Channel, Grade, Lead
+from dcc.users import service as users
+from dcc.users.models import AgentStatus
+
+expect = pytest.importorskip("playwright.sync_api", reason="pip install playwright").expect
+Page = Any
+SECRET = "autohome-secret-0123456789"
+
+
+def _agent_page(open_page: Any) -> Page:
+    page = sign_in(open_page("/login"), "agent", BROWSER_PASSWORD)
+    expect(page.locator("body")).to_have_attribute("data-stream", "open", timeout=10_000)
+    return page
+
+
+def _post_web_lead(live: Any, body: dict[str, str]) -> None:
+    raw = json.dumps(body).encode()
+    signature = hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    answer = live.app.test_client().post(
+        "/webhooks/leads/autohome",
+        data=raw,
+        content_type="application/json",
+        headers={"X-DCC-Signature": f"sha256={signature}"},
+    )
+    assert answer.status_code == 201, answer.get_json()
+
+
+def _run_jobs(live: Any) -> None:
+    with live.session() as session:
+        run_due(session)
+        session.commit()
+
+
+def test_speed_to_lead_and_a_callback_each_pop_the_panel_with_their_script(
+    open_page, live, artifacts
+) -> None:
+    with live.session() as session:
+        available_agent(session)
+        sources.create(
+            session,
+            slug="autohome",
+            name="汽车之家",
+            channel="portal",
+            secret=SECRET,
+            auto_dial=True,
+        )
+        session.commit()
+    agent = _agent_page(open_page)
+    live.sim.set_behaviour(AGENT_PHONE, answer_after=1, hangup_after=3)
+
+    # Speed-to-lead: a new web lead is dialled at once, and the panel opens by itself.
+    _post_web_lead(live, {"phone": "138 0013 8000", "name": "王先生", "series": "凯美瑞"})
+    _run_jobs(live)
+    pop = agent.locator("#pop .call-panel")
+    expect(pop).to_have_attribute("data-variant", "new_lead", timeout=15_000)
+    expect(pop.locator(".customer-name")).to_have_text("王先生")
+    expect(pop.locator(".script")).to_contain_text("刚在汽车之家咨询了凯美瑞")
+    agent.screenshot(path=str(artifacts / "1-auto-dial-pop.png"))
+    live.sim.wait_idle(timeout=30)
+
+    # A callback owed to a customer already spoken with: the follow-up wording. (The agent
+    # is ready again, as after saving the first call's outcome.)
+    with live.session() as session:
+        users.get_by_login(session, "agent").agent_status = AgentStatus.AVAILABLE
+        result = intake.receive(
+            session,
+            intake.LeadInput(
+                phone="139 0013 9000", channel=Channel.HOTLINE, name="李女士", series="汉兰达"
+            ),
+        )
+        lead = session.get_one(Lead, result.lead_id)
+        lead.first_response_at = clock.now() - dt.timedelta(days=2)
+        lead.grade = Grade.B
+        callbacks.owe(session, lead, reason="missed_call", due_at=clock.now())
+        session.commit()
+    agent.locator("[data-close-pop]").click()
+    _run_jobs(live)
+    expect(pop).to_have_attribute("data-variant", "follow_up", timeout=15_000)
+    expect(pop.locator(".customer-name")).to_have_text("李女士")
+    expect(pop.locator(".script")).to_contain_text("回访")
+    expect(pop.locator(".script")).to_contain_text("汉兰达")
+    agent.screenshot(path=str(artifacts / "2-callback-pop.png"))
+    with live.session() as session:
+        variants = session.scalars(
+            select(Call.script_variant).where(Call.agent_id.is_not(None)).order_by(Call.id)
+        ).all()
+        assert variants[:1] == ["new_lead"] and "follow_up" in variants
+
+
+def test_an_unknown_hotline_caller_is_captured_from_the_panel(open_page, live, artifacts) -> None:
+    with live.session() as session:
+        available_agent(session)
+        session.commit()
+    agent = _agent_page(open_page)
+    live.sim.set_behaviour(AGENT_PHONE, answer_after=1, hangup_after=90)
+    live.sim.originate_inbound(CUSTOMER, HOTLINE)
+
+    pop = agent.locator("#pop .call-panel")
+    expect(pop).to_have_attribute("data-variant", "inbound_first", timeout=15_000)
+    script = pop.locator(".script")
+    assert "—" not in script.inner_text(), "an unknown value reads as a dash"
+    form = pop.locator("form.capture")
+    form.locator('[name="name"]').fill("赵")
+    form.locator('[name="title"]').select_option("先生")
+    form.locator('[name="series"]').fill("汉兰达")
+    form.locator('[name="timeframe"]').fill("一个月内")
+    form.locator('[name="city"]').fill("杭州")
+    form.locator("button").click()
+
+    expect(pop.locator(".customer-name")).to_have_text("赵先生", timeout=10_000)
+    expect(pop.locator(".script")).to_contain_text("汉兰达")
+    agent.screenshot(path=str(artifacts / "1-captured.png"))
+    with live.session() as session:
+        lead = session.scalars(select(Lead)).one()
+        assert (lead.customer.name, lead.series, lead.customer.city) == ("赵先生", "汉兰达", "杭州")
+        assert lead.grade == Grade.A
+        lead_id = lead.id
+    agent.goto(f"{live.base_url}/leads/{lead_id}")
+    expect(agent.locator("main")).to_contain_text("赵先生")
+    expect(agent.locator("main")).to_contain_text("汉兰达")
