@@ -17,6 +17,7 @@ from flask_babel import refresh as refresh_babel
 from flask_login import current_user
 
 from dcc import access, clock
+from dcc.db import get_session
 from dcc.web import (
     admin,
     agent,
@@ -27,6 +28,7 @@ from dcc.web import (
     labels,
     leads,
     orders,
+    panel,
     queues,
     reception,
     reports,
@@ -111,4 +113,5 @@ def _template_helpers(app: Flask, timezone: str) -> None:
             "dealer_name": app.extensions["dcc.settings"].dealer_name,
             "softphone": app.extensions["dcc.settings"].softphone,
             "now": clock.now(),
+            "current_panel": (lambda: panel.current(get_session(), user)) if user else None,
         }

@@ -103,7 +103,7 @@ def call(lead_id: int) -> Response:
         )
     except DCCError as error:
         return refused(error, back)
-    flash(_("Calling: your phone rings first, then the customer's."), "info")
+    flash(_("Calling: your phone rings first, then the customer's."), "info calling")
     return redirect(url_for("web_leads.page", lead_id=lead_id, call=placed.id))
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dcc import access, clock
+from dcc import access, clock, worklist
 from dcc.calls.models import Call
 from dcc.callscripts import context as script_context
 from dcc.callscripts import service as callscripts
@@ -133,10 +133,17 @@ def legs_of(session: Session, call: Call, user: User) -> dict[str, str]:
     return legs
 
 
+def current(session: Session, user: User) -> Panel | None:
+    """The panel of the call ``user`` is on, on whatever page they open: a reload or another
+    page keeps it (the state is the server's)."""
+    call = worklist.current_call(session, user)
+    return build(session, user, call) if call is not None else None
+
+
 def for_request(session: Session, user: User, call_id: int | None) -> Panel | None:
     """The panel of ``call_id`` when the user may see it, else none (the page still opens)."""
     if call_id is None:
-        return None
+        return current(session, user)
     try:
         call = access.get_visible_call(session, user, call_id)
     except NotFound:

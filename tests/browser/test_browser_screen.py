@@ -141,3 +141,80 @@ def test_an_unknown_hotline_caller_is_captured_from_the_panel(open_page, live, a
     agent.goto(f"{live.base_url}/leads/{lead_id}")
     expect(agent.locator("main")).to_contain_text("赵先生")
     expect(agent.locator("main")).to_contain_text("汉兰达")
+
+
+def _known_caller(live: Any) -> int:
+    with live.session() as session:
+        available_agent(session)
+        result = intake.receive(
+            session,
+            intake.LeadInput(
+                phone="138 0013 8000", channel=Channel.PORTAL, name="王先生", series="凯美瑞"
+            ),
+        )
+        session.commit()
+        return result.lead_id
+
+
+def test_a_reload_keeps_the_panel_and_an_ended_call_waits_for_its_outcome(
+    open_page, live, artifacts
+) -> None:
+    lead_id = _known_caller(live)
+    agent = _agent_page(open_page)
+    live.sim.set_behaviour(AGENT_PHONE, answer_after=1, hangup_after=100_000)
+    live.sim.originate_inbound(CUSTOMER, HOTLINE)
+    pop = agent.locator("#pop .call-panel")
+    expect(pop.locator('.leg[data-leg="agent"] b')).to_have_attribute(
+        "data-status", "in-progress", timeout=15_000
+    )
+    call_id = pop.get_attribute("data-call-id")
+
+    # A reload, then another page: the panel of the call in progress comes back each time.
+    agent.reload()
+    expect(pop).to_have_attribute("data-call-id", call_id)
+    expect(pop.locator(".customer-name")).to_have_text("王先生")
+    agent.goto(f"{live.base_url}/leads/{lead_id}")
+    expect(pop).to_have_attribute("data-call-id", call_id)
+    agent.screenshot(path=str(artifacts / "1-panel-after-navigation.png"))
+
+    # The customer hangs up: the worklist shows the call awaiting its outcome, first.
+    with live.session() as session:
+        sid = session.get_one(Call, int(call_id)).sid
+    live.app.extensions["dcc.telephony"].end_call(sid)
+    expect(pop.locator('.leg[data-leg="customer"] b')).to_have_attribute(
+        "data-status", "completed", timeout=15_000
+    )
+    agent.goto(live.base_url + "/")
+    awaiting = agent.locator(f'#awaiting tr[data-call-id="{call_id}"]')
+    expect(awaiting).to_contain_text("王先生")
+    agent.screenshot(path=str(artifacts / "2-awaiting-outcome.png"))
+    agent.reload()
+    expect(awaiting).to_be_visible()
+
+    # Its outcome saved from the panel, the call no longer waits.
+    awaiting.locator("a.button").click()
+    outcome = pop.locator("form.outcome")
+    outcome.locator('[name="result"]').fill("客户考虑中，下周再联系")
+    outcome.locator("button[type=submit]").click()
+    expect(agent.locator(".flash.info")).to_be_visible()
+    agent.goto(live.base_url + "/")
+    expect(agent.locator("#awaiting")).to_have_count(0)
+    with live.session() as session:
+        assert session.get_one(Call, int(call_id)).outcome == "客户考虑中，下周再联系"
+
+
+def test_a_new_web_lead_appears_as_a_worklist_row_without_reload(open_page, live, artifacts):
+    with live.session() as session:
+        available_agent(session).agent_status = AgentStatus.AWAY  # no auto-dial: a row
+        sources.create(session, slug="autohome", name="汽车之家", channel="portal", secret=SECRET)
+        session.commit()
+    agent = _agent_page(open_page)
+    _post_web_lead(live, {"phone": "137 0013 7000", "name": "孙女士", "series": "RAV4荣放"})
+    _run_jobs(live)
+    row = agent.locator("#worklist tr.new_lead")
+    expect(row).to_contain_text("孙女士", timeout=10_000)
+    expect(row).to_contain_text("RAV4荣放")
+    expect(row.locator(".timer")).to_be_visible()
+    toast = agent.locator('#toasts .toast[data-kind="new_lead"]')
+    expect(toast).to_contain_text("孙女士")
+    agent.screenshot(path=str(artifacts / "1-live-row.png"))
