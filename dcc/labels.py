@@ -198,6 +198,12 @@ WORK_KIND = {
     "callback": Label("回电", "Callback"),
     "follow_up": Label("跟进", "Follow-up"),
 }
+#: What the lead's next action says (``leads.next_action``, stored in the trade's words).
+NEXT_ACTION = {
+    "首次联系": Label("首次联系", "First contact"),
+    "跟进回访": Label("跟进回访", "Follow-up call"),
+    "再次邀约": Label("再次邀约", "Invite again"),
+}
 #: The kinds of call a script is worded for (``calls.script_variant``).
 SCRIPT_VARIANT = {
     "inbound_first": Label("来电：首次来电", "Inbound: first call"),
@@ -331,6 +337,7 @@ TABLES: dict[str, Mapping[Any, Label]] = {
     "visit_kind": VISIT_KIND,
     "work": WORK_KIND,
     "script_variant": SCRIPT_VARIANT,
+    "next_action": NEXT_ACTION,
     "notification": NOTIFICATION_KIND,
     "report_group": REPORT_GROUP,
     "report_word": REPORT_WORDS,

@@ -24,6 +24,7 @@ from dcc.web import (
     auth,
     calls,
     customers,
+    error_pages,
     key_rotation,
     labels,
     leads,
@@ -86,6 +87,7 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(module.bp)
     app.register_blueprint(staffing.bp)
     admin.mount_rq_dashboard(app)
+    error_pages.init_app(app)
     _template_helpers(app, settings.timezone)
 
 

@@ -152,8 +152,8 @@ class CaptureForm(FlaskForm):
         _l("Title"),
         choices=[
             SelectChoice("", "—"),
-            SelectChoice("先生", _l("Mr (先生)")),
-            SelectChoice("女士", _l("Ms (女士)")),
+            SelectChoice("先生", _l("Mr")),
+            SelectChoice("女士", _l("Ms")),
         ],
         validate_choice=False,
     )
