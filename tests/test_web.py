@@ -14,6 +14,7 @@ from web_support import PASSWORD, csrf_token, login, post
 
 from dcc import clock, worklist
 from dcc.calls.models import Call, CallDirection, CallStatus
+from dcc.callscripts import service as callscripts
 from dcc.jobs.models import OutboxJob
 from dcc.leads import intake, lifecycle
 from dcc.leads.models import Callback, CallbackStatus, Channel, FollowUpStatus, Lead
@@ -360,7 +361,6 @@ def test_admin_edits_the_script_as_a_new_version(client, session, staff) -> None
     steps = {f"steps-{i}-title": f"第{i + 1}步" for i in range(7)}
     steps.update({f"steps-{i}-text": f"{{customer_name}}您好 {i}" for i in range(7)})
     assert post(client, "/admin/script", steps).status_code == 302
-    from dcc.callscripts import service as callscripts
 
     active = callscripts.active(session)
     assert active is not None and active.steps[0]["title"] == "第1步"
@@ -523,3 +523,32 @@ def test_the_softphone_is_on_the_page_when_agents_are_rung_in_the_browser(
     staff.user("clerk", "clerk", password=PASSWORD)
     login(client, "clerk")
     assert 'id="softphone"' not in client.get("/reception").get_data(as_text=True)
+
+
+def test_each_script_variant_is_edited_as_a_new_version_keeping_the_others(
+    client, session, staff
+) -> None:
+    staff.user("admin", "admin", password=PASSWORD)
+    login(client, "admin")
+    page = client.get("/admin/script?variant=confirmation").get_data(as_text=True)
+    assert "预约确认" in page and "{appointment_time}" in page
+    steps = {
+        "variant": "confirmation",
+        "steps-0-title": "确认",
+        "steps-0-text": "{appointment_time}见",
+    }
+    assert post(client, "/admin/script", steps).status_code == 302
+    first = callscripts.active(session)
+    assert callscripts.steps_of(first, "confirmation")[0]["text"] == "{appointment_time}见"
+    follow = {"variant": "follow_up", "steps-0-title": "回访", "steps-0-text": "{customer_name}好"}
+    assert post(client, "/admin/script", follow).status_code == 302
+    session.expire_all()
+    second = callscripts.active(session)
+    assert second.version == first.version + 1
+    assert callscripts.steps_of(second, "confirmation")[0]["text"] == "{appointment_time}见"
+    assert callscripts.steps_of(second, "follow_up")[0]["text"] == "{customer_name}好"
+    # A refused save shows the page again with what was typed.
+    bad = {"variant": "no_show", "steps-0-title": "再邀", "steps-0-text": "{nope}请再来"}
+    answer = post(client, "/admin/script", bad)
+    assert answer.status_code == 200 and "{nope}请再来" in answer.get_data(as_text=True)
+    assert client.get("/admin/script?variant=nope").status_code == 404

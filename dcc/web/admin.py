@@ -13,6 +13,7 @@ from flask_wtf.csrf import generate_csrf
 from rq import Queue
 from rq.registry import FailedJobRegistry
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.wrappers import Response
 
@@ -27,8 +28,9 @@ from dcc.jobs.models import OutboxJob
 from dcc.queues import QUEUE_NAMES
 from dcc.users.models import Role, User
 from dcc.web import security
-from dcc.web.common import login_manager, me, refused, roles
+from dcc.web.common import login_manager, me, roles
 from dcc.web.forms import ScriptForm
+from dcc.web.messages import say
 from dcc.web.panel import active_script
 
 bp = Blueprint("web_admin", __name__, url_prefix="/admin")
@@ -68,25 +70,38 @@ RQ_CONTENT_SECURITY_POLICY = {
 @bp.route("/script", methods=["GET", "POST"])
 @roles(Role.ADMIN)
 def script() -> str | Response:
-    """Edit the 7-step script; every save is a new version, earlier calls keep theirs."""
+    """Edit one variant of the script; every save is a new version (the other variants carried
+    over), earlier calls keep theirs. A refused save shows the page again with what was typed."""
     session = get_session()
     current = active_script(session)
+    variant = request.values.get("variant") or callscripts.INVITATION_CALL
+    if variant not in callscripts.VARIANTS:
+        abort(404)
     form = ScriptForm()
     if request.method == "POST":
         if not form.validate():
             flash(_("Every step needs a title and a text."), "error")
-            return redirect(url_for("web_admin.script"))
+            return _script_page(session, current, form, variant)
         steps = [{"title": s.title.data, "text": s.text.data} for s in form.steps]
         try:
-            saved = callscripts.save_version(session, steps, author_id=me().id)
+            saved = callscripts.save_version(
+                session, steps, author_id=me().id, variant=variant
+            )
         except DCCError as error:
-            return refused(error, url_for("web_admin.script"))
+            session.rollback()
+            flash(say(error), "error")
+            return _script_page(session, current, form, variant)
         flash(_("Saved as version %(version)s.", version=saved.version), "info")
-        return redirect(url_for("web_admin.script"))
-    for step in current.steps:
+        return redirect(url_for("web_admin.script", variant=variant))
+    shown = callscripts.steps_of(current, variant)
+    for step in shown:
         form.steps.append_entry(step)
-    if len(form.steps) > len(current.steps):  # min_entries added an empty first row
-        form.steps.entries = form.steps.entries[-len(current.steps) :]
+    if len(form.steps) > len(shown):  # min_entries added an empty first row
+        form.steps.entries = form.steps.entries[-len(shown) :]
+    return _script_page(session, current, form, variant)
+
+
+def _script_page(session: Session, current: CallScript, form: ScriptForm, variant: str) -> str:
     versions = session.scalars(
         select(CallScript)
         .where(CallScript.name == callscripts.INVITATION)
@@ -100,6 +115,8 @@ def script() -> str | Response:
         versions=versions,
         authors=authors,
         placeholders=callscripts.PLACEHOLDERS,
+        variants=callscripts.VARIANTS,
+        variant=variant,
     )
 
 
