@@ -138,3 +138,23 @@ def test_the_capture_writes_what_was_said_and_never_erases_with_blanks(session, 
     with pytest.raises(DCCError) as refused:
         capture.capture(session, lead, capture.Capture(title="老板"), actor=agent)
     assert refused.value.field == "title"
+
+
+def test_offered_times_fall_in_opening_hours_and_the_consultants_free_half_days(
+    session, people
+) -> None:
+    agent, consultant, _ = people
+    lead = _lead(session)
+    lead.owner_id = consultant.id
+    settings = Settings(opening_hours="13:00-20:00")
+    ctx = context.for_lead(session, lead, agent, settings)
+    assert len(ctx.slots) == 2
+    for slot in ctx.slots:
+        assert clock.local(slot.at, settings.timezone).hour == 15  # afternoons only
+    lifecycle.book_appointment(
+        session, lead, at=ctx.slots[0].at, consultant=consultant, actor=agent
+    )
+    other = _lead(session, phone="13600136000")
+    other.owner_id = consultant.id
+    again = context.for_lead(session, other, agent, settings)
+    assert ctx.slots[0].at not in [slot.at for slot in again.slots]

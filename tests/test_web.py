@@ -15,6 +15,7 @@ from web_support import PASSWORD, csrf_token, login, post
 from dcc import clock, worklist
 from dcc.calls.models import Call, CallDirection, CallStatus
 from dcc.callscripts import service as callscripts
+from dcc.callscripts.models import Offer
 from dcc.jobs.models import OutboxJob
 from dcc.leads import intake, lifecycle
 from dcc.leads.models import Callback, CallbackStatus, Channel, FollowUpStatus, Lead
@@ -552,3 +553,21 @@ def test_each_script_variant_is_edited_as_a_new_version_keeping_the_others(
     answer = post(client, "/admin/script", bad)
     assert answer.status_code == 200 and "{nope}请再来" in answer.get_data(as_text=True)
     assert client.get("/admin/script?variant=nope").status_code == 404
+
+
+def test_admin_keeps_the_list_of_offers_the_scripts_mention(client, session, staff) -> None:
+    staff.user("admin", "admin", password=PASSWORD)
+    login(client, "admin")
+    assert client.get("/admin/offers").status_code == 200
+    bad = {"title": "试驾会", "starts_on": "2026-12-05", "ends_on": "2026-12-01"}
+    answer = post(client, "/admin/offers", bad)
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and "结束日期不能早于开始日期" in page
+    assert 'value="试驾会"' in page  # what was typed stays
+    good = {**bad, "ends_on": "2026-12-06"}
+    assert post(client, "/admin/offers", good).status_code == 302
+    offer = session.scalars(select(Offer)).one()
+    assert (offer.title, offer.ends_on) == ("试驾会", dt.date(2026, 12, 6))
+    assert post(client, f"/admin/offers/{offer.id}/end").status_code == 302
+    session.refresh(offer)
+    assert not offer.is_active

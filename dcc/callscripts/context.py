@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from dcc import clock, labels
 from dcc.callscripts import service as callscripts
 from dcc.callscripts.models import Offer
-from dcc.config import Settings
+from dcc.config import Settings, parse_hours
 from dcc.leads.models import Channel, Lead
 from dcc.sales.models import Appointment, AppointmentStatus
 from dcc.users.models import Role, User
@@ -102,8 +102,10 @@ def free_slots(
     timezone: str,
     count: int = 2,
     now: dt.datetime | None = None,
+    hours: tuple[int, int] | None = None,
 ) -> list[Slot]:
-    """The next ``count`` half days in which ``consultant`` has no visit booked."""
+    """The next ``count`` half days in which ``consultant`` has no visit booked, at a time
+    the showroom is open (``hours``: minutes since local midnight)."""
     now = now or clock.now()
     busy: list[dt.datetime] = []
     if consultant is not None:
@@ -119,6 +121,8 @@ def free_slots(
     slots: list[Slot] = []
     for start, offered, end in _half_days(now, timezone):
         if offered < now + LEAD_TIME or any(start <= at < end for at in busy):
+            continue
+        if hours is not None and not clock.within_hours(offered, timezone, hours):
             continue
         slots.append(Slot(offered, slot_label(offered, timezone)))
         if len(slots) == count:
@@ -200,7 +204,9 @@ def for_lead(session: Session, lead: Lead | None, agent: User, settings: Setting
         consultant = booked.consultant
     else:
         consultant = offered_consultant(session, lead) if lead is not None else None
-    slots = free_slots(session, consultant, timezone=settings.timezone)
+    slots = free_slots(
+        session, consultant, timezone=settings.timezone, hours=parse_hours(settings.opening_hours)
+    )
     offers = current_offers(session, settings.timezone)
     values = {
         "agent_name": agent.name,

@@ -6,6 +6,7 @@ variant chosen for the call when the call got its agent (:func:`variant_for`).
 
 from __future__ import annotations
 
+import datetime as dt
 import string
 from collections.abc import Mapping
 from typing import Any
@@ -13,8 +14,9 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from dcc.callscripts.models import CallScript
-from dcc.errors import ValidationError
+from dcc.callscripts.models import CallScript, Offer
+from dcc.errors import NotFound, ValidationError
+from dcc.fields import Text, column_length
 
 INVITATION = "invitation"
 
@@ -277,3 +279,26 @@ def fill(
         {"title": step["title"], "text": step["text"].format_map(data)}
         for step in steps_of(script, variant)
     ]
+
+
+OFFER_TITLE = Text("title", required=True, max_length=column_length(Offer.title))
+
+
+def add_offer(session: Session, title: str | None, starts_on: dt.date, ends_on: dt.date) -> Offer:
+    """A current offer or showroom event the scripts mention from ``starts_on`` to ``ends_on``."""
+    clean: str = OFFER_TITLE.clean(title)
+    if ends_on < starts_on:
+        raise ValidationError("offer.ends_before_start", field="ends_on")
+    offer = Offer(title=clean, starts_on=starts_on, ends_on=ends_on)
+    session.add(offer)
+    session.flush()
+    return offer
+
+
+def end_offer(session: Session, offer_id: int) -> Offer:
+    """The offer is no longer mentioned (kept on record)."""
+    offer = session.get(Offer, offer_id)
+    if offer is None:
+        raise NotFound("offer.not_found", field="offer_id", offer=offer_id)
+    offer.is_active = False
+    return offer

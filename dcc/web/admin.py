@@ -5,6 +5,8 @@ The queues are rq-dashboard's, mounted under ``/admin/rq`` behind the admin logi
 
 from __future__ import annotations
 
+import datetime as dt
+
 import redis
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -20,7 +22,8 @@ from werkzeug.wrappers import Response
 from dcc import clock
 from dcc.broker import get_broker, get_redis
 from dcc.callscripts import service as callscripts
-from dcc.callscripts.models import CallScript
+from dcc.callscripts.models import CallScript, Offer
+from dcc.config import get_settings
 from dcc.db import get_session
 from dcc.errors import DCCError
 from dcc.jobs import outbox
@@ -28,8 +31,9 @@ from dcc.jobs.models import OutboxJob
 from dcc.queues import QUEUE_NAMES
 from dcc.users.models import Role, User
 from dcc.web import security
-from dcc.web.common import login_manager, me, roles
-from dcc.web.forms import ScriptForm
+from dcc.web.common import login_manager, me, refused, roles
+from dcc.web.forms import OfferForm, ScriptForm
+from dcc.web.manager_forms import flash_errors
 from dcc.web.messages import say
 from dcc.web.panel import active_script
 
@@ -84,9 +88,7 @@ def script() -> str | Response:
             return _script_page(session, current, form, variant)
         steps = [{"title": s.title.data, "text": s.text.data} for s in form.steps]
         try:
-            saved = callscripts.save_version(
-                session, steps, author_id=me().id, variant=variant
-            )
+            saved = callscripts.save_version(session, steps, author_id=me().id, variant=variant)
         except DCCError as error:
             session.rollback()
             flash(say(error), "error")
@@ -118,6 +120,47 @@ def _script_page(session: Session, current: CallScript, form: ScriptForm, varian
         variants=callscripts.VARIANTS,
         variant=variant,
     )
+
+
+@bp.route("/offers", methods=["GET", "POST"])
+@roles(Role.ADMIN)
+def offers() -> str | Response:
+    """The dealer's current offers and events, which the scripts' {offer} mentions by date."""
+    session = get_session()
+    form = OfferForm()
+    if request.method == "POST":
+        if form.validate():
+            try:
+                callscripts.add_offer(
+                    session, form.title.data, form.starts_on.data, form.ends_on.data
+                )
+            except DCCError as error:
+                session.rollback()
+                flash(say(error, fields={"ends_on": form.ends_on.label.text}), "error")
+            else:
+                flash(_("Offer added."), "info")
+                return redirect(url_for("web_admin.offers"))
+        else:
+            flash_errors(form)
+    rows = session.scalars(
+        select(Offer).order_by(Offer.is_active.desc(), Offer.starts_on.desc(), Offer.id.desc())
+    ).all()
+    return render_template("web/admin_offers.html", form=form, rows=rows, today=_today())
+
+
+def _today() -> dt.date:
+    return clock.local(clock.now(), get_settings().timezone).date()
+
+
+@bp.post("/offers/<int:offer_id>/end")
+@roles(Role.ADMIN)
+def end_offer(offer_id: int) -> Response:
+    try:
+        callscripts.end_offer(get_session(), offer_id)
+    except DCCError as error:
+        return refused(error, url_for("web_admin.offers"))
+    flash(_("The offer is no longer mentioned."), "info")
+    return redirect(url_for("web_admin.offers"))
 
 
 @bp.get("/jobs")

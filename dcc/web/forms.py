@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     DateTimeLocalField,
     FieldList,
     Form,
@@ -142,6 +143,14 @@ class NewCustomerForm(FlaskForm):
     name = StringField(_l("Name"), validators=[Checked(lead_fields.NAME)])
     phone = StringField(_l("Phone"), validators=[DataRequired()])
     series = StringField(_l("Model of interest"), validators=[Checked(lead_fields.SERIES)])
+
+
+class OfferForm(FlaskForm):
+    """A current offer or showroom event, with the days the scripts mention it."""
+
+    title = StringField(_l("Offer or event, as the agent says it"), validators=[DataRequired()])
+    starts_on = DateField(_l("From"), validators=[DataRequired()])
+    ends_on = DateField(_l("Until"), validators=[DataRequired()])
 
 
 class CaptureForm(FlaskForm):
