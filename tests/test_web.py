@@ -16,6 +16,7 @@ from dcc import clock, worklist
 from dcc.calls.models import Call, CallDirection, CallStatus
 from dcc.callscripts import service as callscripts
 from dcc.callscripts.models import Offer
+from dcc.jobs import tasks
 from dcc.jobs.models import OutboxJob
 from dcc.leads import intake, lifecycle
 from dcc.leads.models import Callback, CallbackStatus, Channel, FollowUpStatus, Lead
@@ -97,9 +98,7 @@ def test_an_agent_cannot_open_another_agents_lead_page(client, session, staff, a
     assert post(client, f"/leads/{lead.id}/call").status_code == 404
 
 
-def test_a_consultant_sees_masked_numbers_and_the_agent_the_full_one(
-    client, session, staff, agent
-) -> None:
+def test_a_consultant_reads_the_number_of_their_own_walk_in(client, session, staff, agent) -> None:
     consultant = staff.user("consultant", "consultant", password=PASSWORD, name="刘强")
     lead = intake.receive(
         session,
@@ -108,9 +107,9 @@ def test_a_consultant_sees_masked_numbers_and_the_agent_the_full_one(
     session.commit()
     login(client, "consultant")
     text = client.get(f"/leads/{lead.id}").get_data(as_text=True)
-    assert "138****8000" in text and "13800138000" not in text
+    assert "138****8000" not in text and "13800138000" in text
     worklist = client.get("/").get_data(as_text=True)
-    assert "138****8000" in worklist and "13800138000" not in worklist
+    assert "138****8000" not in worklist and "13800138000" in worklist
 
 
 def test_worklist_orders_new_leads_callbacks_and_follow_ups(client, session, agent) -> None:
@@ -571,3 +570,51 @@ def test_admin_keeps_the_list_of_offers_the_scripts_mention(client, session, sta
     assert post(client, f"/admin/offers/{offer.id}/end").status_code == 302
     session.refresh(offer)
     assert not offer.is_active
+
+
+def test_each_role_lands_on_its_own_home(client, session, staff) -> None:
+    homes = {
+        "dcc_agent": "/",
+        "consultant": "/",
+        "clerk": "/reception",
+        "supervisor": "/wallboard",
+        "manager": "/manager/escalations",
+        "admin": "/admin/users",
+    }
+    for role, home in homes.items():
+        staff.user(role, role, password=PASSWORD)
+        token = csrf_token(client)
+        answer = client.post(
+            "/login", data={"login": role, "password": PASSWORD, "csrf_token": token}
+        )
+        assert answer.headers["Location"] == home, role
+        page = client.get("/").get_data(as_text=True)
+        assert ('id="my-status"' in page) == (role == "dcc_agent"), role  # who takes calls
+        post(client, "/logout")
+
+
+def test_a_consultant_reads_the_numbers_of_their_own_leads(client, session, staff) -> None:
+    consultant = staff.user("consultant", "consultant", password=PASSWORD, name="刘强")
+    lead = _lead(session)
+    login(client, "consultant")
+    lead.owner_id = consultant.id
+    session.commit()
+    page = client.get(f"/leads/{lead.id}").get_data(as_text=True)
+    at = page.find("138****8000")
+    assert at < 0, page[at - 300 : at + 50]
+    assert "13800138000" in page
+    assert client.get(f"/api/v1/customers/{lead.customer_id}").status_code in (200, 404)
+
+
+def test_a_walk_in_does_not_tell_the_consultant_to_call_the_customer_they_serve(
+    session, staff
+) -> None:
+    consultant = staff.user("consultant", "consultant", name="刘强")
+    lead = intake.receive(
+        session,
+        intake.LeadInput(
+            phone="13800138000", channel=Channel.WALK_IN, name="王先生", owner_id=consultant.id
+        ),
+    ).lead
+    assert tasks.first_contact(session, lead_id=lead.id) == "served in the showroom"
+    assert session.scalars(select(Notification)).all() == []
