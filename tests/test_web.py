@@ -618,3 +618,23 @@ def test_a_walk_in_does_not_tell_the_consultant_to_call_the_customer_they_serve(
     ).lead
     assert tasks.first_contact(session, lead_id=lead.id) == "served in the showroom"
     assert session.scalars(select(Notification)).all() == []
+
+
+def test_refused_forms_keep_what_was_typed(client, session, staff, agent) -> None:
+    lead = _lead(session)
+    login(client, "agent")
+    typed = {"result": "客户说再考虑", "grade": "B", "action": "lost", "lost_reason": ""}
+    answer = post(client, f"/leads/{lead.id}/outcome", typed)
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 422 and 'class="flash error' in page
+    assert "客户说再考虑" in page
+    assert re.search(r'<option selected value="B">|<option value="B" selected>', page)
+    assert re.search(r'value="lost"[^>]*checked|checked[^>]*value="lost"', page)
+    post(client, "/logout")
+
+    staff.user("clerk", "clerk", password=PASSWORD)
+    login(client, "clerk")
+    walk_in = {"name": "钱女士", "phone": "12345", "party_size": "2", "consultant": ""}
+    answer = post(client, "/reception/walk-in", walk_in)
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 422 and 'value="钱女士"' in page

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, g, render_template
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from dcc.db import get_session
+from dcc.errors import ValidationError
+from dcc.untrusted import MAX_ID, IdOutOfRange, PageInputRefused
+from dcc.web.messages import say
 
 
 def _texts(error: HTTPException, code: int) -> tuple[str, str]:
+    if isinstance(error, PageInputRefused):
+        return _("Request refused"), say(error.error)
+    if isinstance(error, IdOutOfRange):
+        out_of_range = ValidationError("field.out_of_range", field=error.field, min=1, max=MAX_ID)
+        return _("Request refused"), say(out_of_range)
     if isinstance(error, CSRFError):
         return _("Request refused"), _(
             "The form's CSRF token is missing or expired: reload the page and send it again."
@@ -30,6 +38,9 @@ def _texts(error: HTTPException, code: int) -> tuple[str, str]:
 
 def render(error: HTTPException) -> Any:
     code = error.code or 500
+    # A refusal before the request's own setup (the input checks) may find a user cached
+    # by an earlier request of the same app context: the page loads its reader afresh.
+    g.pop("_login_user", None)
     if code >= 500:
         get_session().rollback()  # the failed request's writes must not reach the page
     title, text = _texts(error, code)

@@ -91,7 +91,14 @@ def capture_form(lead: Lead) -> CaptureForm:
     return form
 
 
-def build(session: Session, user: User, call: Call, *, capture: CaptureForm | None = None) -> Panel:
+def build(
+    session: Session,
+    user: User,
+    call: Call,
+    *,
+    capture: CaptureForm | None = None,
+    outcome: OutcomeForm | None = None,
+) -> Panel:
     settings = get_settings()
     lead = session.get(Lead, call.lead_id) if call.lead_id else None
     ctx = script_context.for_lead(session, lead, user, settings)
@@ -106,7 +113,7 @@ def build(session: Session, user: User, call: Call, *, capture: CaptureForm | No
         lead=lead,
         steps=steps,
         legs=legs_of(session, call, user),
-        outcome=outcome_form(session, lead, user, call)
+        outcome=(outcome or outcome_form(session, lead, user, call))
         if lead and lead.is_open and access.may_work_lead(session, user, lead)
         else None,
         rule_days=json.dumps(rules.follow_up_days(session)),
@@ -140,12 +147,15 @@ def current(session: Session, user: User) -> Panel | None:
     return build(session, user, call) if call is not None else None
 
 
-def for_request(session: Session, user: User, call_id: int | None) -> Panel | None:
-    """The panel of ``call_id`` when the user may see it, else none (the page still opens)."""
+def for_request(
+    session: Session, user: User, call_id: int | None, *, outcome: OutcomeForm | None = None
+) -> Panel | None:
+    """The panel of ``call_id`` when the user may see it, else none (the page still opens);
+    ``outcome`` is a refused wrap-up form, shown again as it was typed."""
     if call_id is None:
         return current(session, user)
     try:
         call = access.get_visible_call(session, user, call_id)
     except NotFound:
         return None
-    return build(session, user, call)
+    return build(session, user, call, outcome=outcome)
