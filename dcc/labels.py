@@ -198,6 +198,12 @@ WORK_KIND = {
     "callback": Label("回电", "Callback"),
     "follow_up": Label("跟进", "Follow-up"),
 }
+#: Where a text message stands (``sent_messages.status``).
+SMS_STATUS = {
+    "sending": Label("发送中", "Sending"),
+    "sent": Label("已发送", "Sent"),
+    "failed": Label("发送失败", "Failed"),
+}
 #: What the lead's next action says (``leads.next_action``, stored in the trade's words).
 NEXT_ACTION = {
     "首次联系": Label("首次联系", "First contact"),
@@ -338,6 +344,7 @@ TABLES: dict[str, Mapping[Any, Label]] = {
     "work": WORK_KIND,
     "script_variant": SCRIPT_VARIANT,
     "next_action": NEXT_ACTION,
+    "sms_status": SMS_STATUS,
     "notification": NOTIFICATION_KIND,
     "report_group": REPORT_GROUP,
     "report_word": REPORT_WORDS,

@@ -8,6 +8,7 @@ import json
 import re
 
 import pytest
+from flask import session as flask_session
 from sqlalchemy import select
 from support import RecordingTelephony
 from web_support import PASSWORD, csrf_token, login, post
@@ -23,6 +24,7 @@ from dcc.leads.models import Callback, CallbackStatus, Channel, FollowUpStatus, 
 from dcc.notifications import Notification
 from dcc.sales.models import Appointment, ShowroomVisit
 from dcc.users.models import AgentStatus
+from dcc.web import reports as web_reports
 
 CUSTOMER = "13800138000"
 
@@ -201,6 +203,8 @@ def test_sms_is_sent_and_kept(client, session, agent, telephony) -> None:
     from dcc.messaging import SentMessage
 
     assert session.scalars(select(SentMessage)).one().lead_id == lead.id
+    history = client.get(f"/leads/{lead.id}").get_data(as_text=True).split('id="messages"')[1]
+    assert "地址：XX路1号" in history.split("</table>")[0]  # the lead's history shows it
 
 
 def _inbound_call(session, lead, agent) -> Call:
@@ -638,3 +642,16 @@ def test_refused_forms_keep_what_was_typed(client, session, staff, agent) -> Non
     answer = post(client, "/reception/walk-in", walk_in)
     page = answer.get_data(as_text=True)
     assert answer.status_code == 422 and 'value="钱女士"' in page
+
+
+def test_durations_read_in_minutes_and_seconds_and_pages_have_an_icon(client, agent) -> None:
+    login(client, "agent")
+    with client.application.test_request_context():
+        assert web_reports.duration(267) == "4分27秒"
+        assert web_reports.duration(3723) == "1小时2分"
+    post(client, "/locale/en", {"next": "/"})
+    with client.application.test_request_context():
+        flask_session["locale"] = "en"
+        assert web_reports.duration(267) == "4 min 27 s"
+    assert 'rel="icon"' in client.get("/").get_data(as_text=True)
+    assert client.get("/static/favicon.svg").status_code == 200

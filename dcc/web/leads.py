@@ -21,6 +21,7 @@ from dcc.db import get_session
 from dcc.errors import CallRefused, DCCError, NotFound
 from dcc.leads import rules
 from dcc.leads.models import Grade, Lead, LostReason, LostRequest
+from dcc.messaging import SentMessage
 from dcc.reception import consultants
 from dcc.sales import catalogue, orders
 from dcc.sales.models import Appointment, ShowroomVisit
@@ -78,6 +79,11 @@ def _page(lead_id: int, call_id: int | None, submitted: OutcomeForm | None = Non
         ).all(),
         visits=session.scalars(
             select(ShowroomVisit).where(ShowroomVisit.lead_id == lead.id).order_by(ShowroomVisit.id)
+        ).all(),
+        sms_messages=session.scalars(
+            select(SentMessage)
+            .where(SentMessage.lead_id == lead.id)
+            .order_by(SentMessage.created_at.desc(), SentMessage.id.desc())
         ).all(),
         lost_requests=session.scalars(
             select(LostRequest).where(LostRequest.lead_id == lead.id).order_by(LostRequest.id)
