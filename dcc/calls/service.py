@@ -164,11 +164,12 @@ def give_agent(session: Session, call: Call, agent_id: int) -> None:
     call.agent_id = agent_id
     session.flush()
     lead = session.get(Lead, call.lead_id) if call.lead_id else None
+    inbound = call.direction == CallDirection.INBOUND
     script = callscripts.active(session)
-    call.script_variant = script_context.variant_for(
-        session, lead, inbound=call.direction == CallDirection.INBOUND
-    )
+    call.script_variant = script_context.variant_for(session, lead, inbound=inbound)
     call.script_version = script.version if script is not None else 0
+    # Who is on the other end: the caller's number, or the customer an outbound call rings.
+    number = call.from_number if inbound or lead is None else lead.customer.phone
     live.to_user(
         session,
         agent_id,
@@ -177,7 +178,9 @@ def give_agent(session: Session, call: Call, agent_id: int) -> None:
             "call_id": call.id,
             "lead_id": call.lead_id,
             "customer_id": call.customer_id,
-            "from": access.phone_for(session.get(User, agent_id), call.from_number),
+            "from": access.phone_for(
+                session.get(User, agent_id), number, owner_id=lead.owner_id if lead else None
+            ),
             "direction": call.direction.value,
             "variant": call.script_variant,
         },
