@@ -25,7 +25,15 @@
        so the words around them are the page's language), else the note's own title. */
     var data = note.data || {};
     var who = [data.name, data.model].filter(function (v) { return v; }).join(" · ");
-    box.appendChild(el("span", "toast-title", who ? " " + who : (note.title || "")));
+    /* The stored title is the dealership's Chinese wording: a Chinese page shows it; another
+       language's page says the kind (its label) and who. */
+    var chinese = (document.documentElement.lang || "").indexOf("zh") === 0;
+    var text = who;
+    if (chinese && note.title) {
+      text = note.title;
+      if (who && (!data.name || note.title.indexOf(data.name) < 0)) text += " · " + who;
+    }
+    box.appendChild(el("span", "toast-title", text ? " " + text : ""));
     /* An arrival's lead is usually the DCC agent's, which the consultant cannot open. */
     if (note.lead_id && note.kind !== "arrival") {
       var link = el("a", "", " →");
