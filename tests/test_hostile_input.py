@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from test_lead_webhooks import NOTHING, deliver, portal, rows  # noqa: F401 (portal: a fixture)
+from support import deliver
+from test_lead_webhooks import NOTHING, portal, rows  # noqa: F401 (portal: a fixture)
 from test_web import _inbound_call, _lead
 from web_support import PASSWORD, csrf_token, login, post
 

@@ -9,7 +9,7 @@ import pytest
 from rq import Queue, SimpleWorker
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
-from support import RecordingTelephony, run_due
+from support import run_due
 
 from dcc import clock
 from dcc.calls import service as calls
@@ -23,13 +23,6 @@ from dcc.queues import QUEUE_NAMES
 from dcc.users.models import AgentStatus
 
 T0 = dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
-
-
-@pytest.fixture()
-def phone(app):
-    telephony = RecordingTelephony()
-    app.extensions["dcc.telephony"] = telephony
-    return telephony
 
 
 @pytest.fixture()
