@@ -33,17 +33,15 @@ from dcc import clock
 from dcc.calls.models import Call
 from dcc.jobs import policy as job_policy
 from dcc.jobs.models import OutboxJob
-from dcc.leads.closing import WORKED_STATUSES
+from dcc.leads.closing import WORKED_STATUSES, owed
 from dcc.leads.models import (
     OPEN_STATUSES,
     Callback,
-    CallbackStatus,
     FollowUp,
-    FollowUpStatus,
     Lead,
 )
 from dcc.loop.models import LoopAuditRun
-from dcc.sales.models import Appointment, AppointmentStatus, Order, OrderStatus
+from dcc.sales.models import Appointment, Order, OrderStatus
 
 Violation = dict[str, Any]
 
@@ -102,10 +100,10 @@ def _without_owner(session: Session) -> list[Violation]:
 
 
 def _without_next_action(session: Session) -> list[Violation]:
-    planned = exists().where(FollowUp.lead_id == Lead.id, FollowUp.status == FollowUpStatus.OPEN)
-    owed = exists().where(Callback.lead_id == Lead.id, Callback.status == CallbackStatus.PENDING)
+    planned = exists().where(FollowUp.lead_id == Lead.id, owed(FollowUp))
+    called = exists().where(Callback.lead_id == Lead.id, owed(Callback))
     rows = session.scalars(
-        select(Lead.id).where(Lead.status.in_(WORKED_STATUSES), ~planned, ~owed).order_by(Lead.id)
+        select(Lead.id).where(Lead.status.in_(WORKED_STATUSES), ~planned, ~called).order_by(Lead.id)
     )
     return [{"kind": "lead_without_next_action", "lead_id": lead_id} for lead_id in rows]
 
@@ -113,7 +111,7 @@ def _without_next_action(session: Session) -> list[Violation]:
 def _callbacks_overdue(session: Session, due_before: dt.datetime) -> list[Violation]:
     rows = session.execute(
         select(Callback.id, Callback.lead_id)
-        .where(Callback.status == CallbackStatus.PENDING, Callback.due_at < due_before)
+        .where(owed(Callback), Callback.due_at < due_before)
         .order_by(Callback.due_at, Callback.id)
     )
     return [
@@ -125,10 +123,7 @@ def _callbacks_overdue(session: Session, due_before: dt.datetime) -> list[Violat
 def _appointments_unresolved(session: Session, scheduled_before: dt.datetime) -> list[Violation]:
     rows = session.execute(
         select(Appointment.id, Appointment.lead_id)
-        .where(
-            Appointment.status == AppointmentStatus.BOOKED,
-            Appointment.scheduled_at < scheduled_before,
-        )
+        .where(owed(Appointment), Appointment.scheduled_at < scheduled_before)
         .order_by(Appointment.scheduled_at, Appointment.id)
     )
     return [
@@ -154,19 +149,12 @@ def _work_for_closed_leads(session: Session) -> list[Violation]:
     are closed or dormant."""
     closed = ~Lead.status.in_(WORKED_STATUSES)
     found: list[Violation] = []
-    owed = (
-        ("follow_up_id", FollowUp.id, FollowUp.lead_id, FollowUp.status == FollowUpStatus.OPEN),
-        ("callback_id", Callback.id, Callback.lead_id, Callback.status == CallbackStatus.PENDING),
-        (
-            "appointment_id",
-            Appointment.id,
-            Appointment.lead_id,
-            Appointment.status == AppointmentStatus.BOOKED,
-        ),
-    )
-    for name, ident, lead_id, pending in owed:
+    kinds = (("follow_up_id", FollowUp), ("callback_id", Callback), ("appointment_id", Appointment))
+    for name, model in kinds:
         rows = session.execute(
-            select(ident, lead_id).join(Lead, Lead.id == lead_id).where(pending, closed)
+            select(model.id, model.lead_id)
+            .join(Lead, Lead.id == model.lead_id)
+            .where(owed(model), closed)
         )
         found += [
             {"kind": "job_for_closed_lead", "lead_id": lead, name: row_id} for row_id, lead in rows
