@@ -23,7 +23,7 @@ from dcc.leads.models import FollowUp, FollowUpStatus, Lead
 from dcc.reports import rollup, scope
 from dcc.reports.models import follow_up_days
 from dcc.reports.period import Group, Period, as_date, local_day, prepare, rate
-from dcc.reports.result import Column, Report, chart, label_column
+from dcc.reports.result import Column, Report, Row, chart, label_column
 from dcc.users.models import User
 
 NAME, TITLE = "followups", "有望客户跟踪进度"
@@ -31,9 +31,7 @@ GROUPS = frozenset(Group)
 
 
 @dataclass
-class FollowUpRow:
-    key: Any = None
-    label: str = ""
+class FollowUpRow(Row):
     open: int = 0
     due: int = 0
     overdue: int = 0
