@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
+from flask_smorest import Blueprint
 
 from dcc import labels
 from dcc.api.auth import authenticate_request
-from dcc.api.blueprint import Blueprint
 
 blp = Blueprint("labels", __name__, url_prefix="/labels", description="Display names")
 blp.before_request(authenticate_request)
