@@ -109,39 +109,34 @@ def _without_next_action(session: Session) -> list[Violation]:
 
 
 def _callbacks_overdue(session: Session, due_before: dt.datetime) -> list[Violation]:
-    rows = session.execute(
-        select(Callback.id, Callback.lead_id)
-        .where(owed(Callback), Callback.due_at < due_before)
-        .order_by(Callback.due_at, Callback.id)
-    )
-    return [
-        {"kind": "callback_overdue", "lead_id": lead_id, "callback_id": callback_id}
-        for callback_id, lead_id in rows
-    ]
+    late = (owed(Callback), Callback.due_at < due_before)
+    by_due = (Callback.due_at, Callback.id)
+    return _each(session, "callback_overdue", "callback_id", Callback, late, by_due)
 
 
 def _appointments_unresolved(session: Session, scheduled_before: dt.datetime) -> list[Violation]:
-    rows = session.execute(
-        select(Appointment.id, Appointment.lead_id)
-        .where(owed(Appointment), Appointment.scheduled_at < scheduled_before)
-        .order_by(Appointment.scheduled_at, Appointment.id)
-    )
-    return [
-        {"kind": "appointment_unresolved", "lead_id": lead_id, "appointment_id": appointment_id}
-        for appointment_id, lead_id in rows
-    ]
+    passed = (owed(Appointment), Appointment.scheduled_at < scheduled_before)
+    by_time = (Appointment.scheduled_at, Appointment.id)
+    return _each(session, "appointment_unresolved", "appointment_id", Appointment, passed, by_time)
 
 
 def _orders_without_date(session: Session) -> list[Violation]:
-    rows = session.execute(
-        select(Order.id, Order.lead_id)
-        .where(Order.status == OrderStatus.ORDERED, Order.delivery_due.is_(None))
-        .order_by(Order.id)
-    )
-    return [
-        {"kind": "order_without_delivery_date", "lead_id": lead_id, "order_id": order_id}
-        for order_id, lead_id in rows
-    ]
+    undated = (Order.status == OrderStatus.ORDERED, Order.delivery_due.is_(None))
+    return _each(session, "order_without_delivery_date", "order_id", Order, undated, (Order.id,))
+
+
+def _each(
+    session: Session,
+    kind: str,
+    name: str,
+    model: Any,
+    where: Iterable[Any],
+    order_by: Iterable[Any],
+) -> list[Violation]:
+    """A violation of ``kind`` for each ``model`` row (a lead's callback, visit, order) that
+    matches ``where``, with the row's id as ``name``."""
+    rows = session.execute(select(model.id, model.lead_id).where(*where).order_by(*order_by))
+    return [{"kind": kind, "lead_id": lead_id, name: row_id} for row_id, lead_id in rows]
 
 
 def _work_for_closed_leads(session: Session) -> list[Violation]:
