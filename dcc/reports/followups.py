@@ -209,16 +209,9 @@ def _follow_up_changes(
     session: Session, span: Period, since: dt.datetime | None
 ) -> dict[dt.date, dt.datetime]:
     """Per day of ``span``, the last update of the lead of a follow-up done that day."""
+    done = select().select_from(FollowUp).join(Lead, Lead.id == FollowUp.lead_id)
     day = local_day(FollowUp.done_at, span.timezone)
-    stmt = (
-        select(day, func.max(Lead.updated_at))
-        .join(Lead, Lead.id == FollowUp.lead_id)
-        .where(done_between(span))
-        .group_by(day)
-    )
-    if since is not None:
-        stmt = stmt.where(Lead.updated_at >= since)
-    return {as_date(d): changed for d, changed in session.execute(stmt)}
+    return rollup.last_lead_update(session, day, done.where(done_between(span)), since)
 
 
 FOLLOW_UP_DAYS = rollup.Rollup(
