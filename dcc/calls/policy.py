@@ -1,0 +1,45 @@
+"""The dealer's call-flow settings, with their defaults; admins may override them.
+
+Stored like the job policy (``dcc.settings_store``), read by routing, the queue, wrap-up and
+dialling: each value has exactly one home here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+from sqlalchemy.orm import Session
+
+from dcc import settings_store
+
+SETTING = "call_policy"
+
+
+@dataclass(frozen=True)
+class CallPolicy:
+    #: How long the lead's owner rings before the team is tried (seconds).
+    owner_ring_seconds: int = 15
+    #: How long each stage of up to ten agents rings (seconds).
+    agent_ring_seconds: int = 20
+    #: An agent who let a ring go unanswered is skipped for this long (minutes).
+    skip_unanswered_minutes: int = 5
+    #: A queued caller may press 1 for a callback after waiting this long (seconds).
+    queue_callback_after_seconds: int = 90
+    #: Wrap-up ends by itself after this long (seconds); the agent may extend it.
+    wrap_up_seconds: int = 60
+    #: What one extension of the wrap-up adds (seconds).
+    wrap_up_extension_seconds: int = 60
+    #: Said to the customer before a recorded outbound call; ``{dealer}`` is the dealer's name.
+    recording_notice: str = "您好，这里是{dealer}。为保证服务质量，本次通话将被录音。"
+
+
+def load(session: Session) -> CallPolicy:
+    stored = settings_store.get(session, SETTING, {}) or {}
+    known = {f.name for f in fields(CallPolicy)}
+    return CallPolicy(**{k: v for k, v in stored.items() if k in known})
+
+
+def save(session: Session, **changes: object) -> CallPolicy:
+    policy = CallPolicy(**{**asdict(load(session)), **changes})  # type: ignore[arg-type]
+    settings_store.put(session, SETTING, asdict(policy))
+    return policy

@@ -1,0 +1,112 @@
+"""Call flows that never drop a customer, through the simulator (the real Twilio adapter,
+signed webhooks, virtual time): the served queue, routing in stages, screened agent legs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import xml.etree.ElementTree as ET
+
+import pytest
+from flow_support import HOTLINE, Flow, make_flow
+from sqlalchemy import select
+from support import run_due
+
+from dcc import clock
+from dcc.calls import agents, policy
+from dcc.calls.models import Call
+from dcc.leads.models import Callback
+from dcc.users.models import AgentStatus
+
+START = dt.datetime(2026, 11, 25, 2, 0, tzinfo=dt.UTC)  # Wednesday 10:00 in Shanghai
+CALLERS = ("+8613800000001", "+8613800000002", "+8613800000003")
+
+
+@pytest.fixture()
+def flow(app, session):
+    with clock.frozen(START):
+        made = make_flow(app, session, START)
+        yield made
+        made.sim.stop()
+
+
+def agent_phone(n: int) -> str:
+    return f"+86139000000{n:02d}"
+
+
+def make_agent(staff, n: int, status: AgentStatus = AgentStatus.AVAILABLE):
+    user = staff.user(f"agent{n}", "dcc_agent", phone=agent_phone(n))
+    agents.set_status(staff.session, user, status)
+    staff.session.commit()
+    return user
+
+
+def play(flow: Flow, seconds: int, step: int = 1) -> None:
+    """Play time in steps, running the jobs that fall due (the wrap-up timer) as they do."""
+    for _ in range(0, seconds, step):
+        flow.run(step)
+        run_due(flow.session, flow.now())
+
+
+def pickups(flow: Flow) -> list[Call]:
+    flow.session.expire_all()
+    return list(flow.session.scalars(select(Call).where(Call.kind == "pickup").order_by(Call.id)))
+
+
+def callers(flow: Flow) -> dict[str, Call]:
+    flow.session.expire_all()
+    rows = flow.session.scalars(select(Call).where(Call.queued_at.is_not(None)))
+    return {c.from_number or "": c for c in rows}
+
+
+def test_three_callers_one_agent_in_wrap_up_are_served_in_arrival_order(flow, staff):
+    agent = make_agent(staff, 1, AgentStatus.WRAP_UP)  # ends by itself after 60 s
+    assert agent.wrap_up_until == START + dt.timedelta(seconds=60)
+    sim = flow.sim
+    sim.set_behaviour(agent_phone(1), answer_after=2, press="1", press_after=1, hangup_after=30)
+    for number in CALLERS:
+        sim.set_behaviour(number, abandon_after=1800)
+    for number in CALLERS:
+        sim.originate_inbound(number, HOTLINE)
+        play(flow, 2)
+    waiting = callers(flow)
+    assert [waiting[n].queued_at is not None for n in CALLERS] == [True] * 3
+    # Callers hear their place and the expected wait.
+    waits = flow.webhooks("/voice/queue-wait")
+    assert waits and all("QueuePosition" in w["params"] for w in waits)
+
+    play(flow, 500)
+    taken = pickups(flow)
+    by_caller = callers(flow)
+    assert [by_caller[n].agent_id for n in CALLERS] == [agent.id] * 3
+    # Each caller was taken by a pickup leg, in arrival order.
+    parents = [p.parent_sid for p in taken if p.accepted_at is not None]
+    assert parents == [by_caller[n].sid for n in CALLERS]
+    # No caller waited while the agent was ready: each pickup was asked for the moment the
+    # agent's wrap-up ended (the job), not at the next hold announcement.
+    ready_at = [START + dt.timedelta(seconds=60)]
+    ready_at += [p.ended_at + dt.timedelta(seconds=60) for p in taken[:-1] if p.ended_at]
+    assert [p.requested_at for p in taken] == ready_at
+    assert all(sim.call(c.sid)["status"] == "completed" for c in by_caller.values())
+    assert [a for a in sim.alerts()] == []
+    # Nobody is owed a callback: everybody was answered.
+    assert flow.session.scalars(select(Callback)).all() == []
+
+
+def test_a_queued_caller_who_presses_1_gets_a_callback_at_once(flow, staff):
+    with clock.frozen(START):
+        policy.save(staff.session, queue_callback_after_seconds=30)
+        staff.session.commit()
+    make_agent(staff, 1, AgentStatus.AWAY)
+    flow.sim.set_behaviour(CALLERS[0], press="1", press_after=1, abandon_after=600)
+    flow.sim.originate_inbound(CALLERS[0], HOTLINE)
+    flow.run(120)
+    (callback,) = flow.session.scalars(select(Callback)).all()
+    assert callback.reason == "queue_callback"
+    waited = (callback.due_at - START).total_seconds()
+    assert 30 <= waited <= 60  # offered after the dealer-set wait, due at once
+    (left,) = flow.webhooks("/voice/dial")
+    assert left["params"]["QueueResult"] == "leave"
+    caller = flow.session.get_one(Call, callback.call_id)
+    assert flow.sim.call(caller.sid)["status"] == "completed"
+
+
