@@ -108,5 +108,3 @@ def test_a_queued_caller_who_presses_1_gets_a_callback_at_once(flow, staff):
     assert left["params"]["QueueResult"] == "leave"
     caller = flow.session.get_one(Call, callback.call_id)
     assert flow.sim.call(caller.sid)["status"] == "completed"
-
-

@@ -185,8 +185,19 @@ def test_answered_inbound_call_names_the_agent_and_owes_nothing(twilio, session,
             status(sid, "completed", 2, OPEN + dt.timedelta(seconds=90), CallDuration="90"),
         )
         twilio.post(
-            path, {**status(child, "in-progress", 1, OPEN + dt.timedelta(seconds=5)), **leg}
+            path, {**status(child, "in-progress", 1, OPEN + dt.timedelta(seconds=4)), **leg}
         )
+        # The agent heard the whisper and pressed 1: only now is the caller theirs.
+        key = f"/webhooks/twilio/voice/screen-key?parent_call_id={parent_id}"
+        pressed = twilio.post(
+            key,
+            {
+                **status(child, "in-progress", 2, OPEN + dt.timedelta(seconds=5)),
+                **leg,
+                "Digits": "1",
+            },
+        )
+        assert pressed.status_code == 200
     session.expire_all()
     parent = session.get(Call, parent_id)
     assert parent.agent_id == agent.id
