@@ -5,7 +5,7 @@ through the real Twilio adapter. The app's clock follows the simulated one."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask
@@ -25,6 +25,8 @@ class Flow:
     app: Flask
     session: Session
     telephony: TwilioTelephony
+    #: (path, body) of every answer the app gave the simulator, in order.
+    answers: list[tuple[str, str]] = field(default_factory=list)
 
     def now(self) -> dt.datetime:
         return self.sim.clock.wall(self.sim.clock.now())
@@ -60,7 +62,6 @@ def make_flow(app: Flask, session: Session, start: dt.datetime, **options: Any) 
     def follow(at: dt.datetime) -> None:
         clock._frozen = at
 
-    sim.deliver_to(app, before_delivery=follow)
     adapter = TwilioTelephony(
         TWILIO_ACCOUNT_SID,
         TWILIO_AUTH_TOKEN,
@@ -69,4 +70,12 @@ def make_flow(app: Flask, session: Session, start: dt.datetime, **options: Any) 
         rules=ANYWHERE,
     )
     app.extensions["dcc.telephony"] = adapter
-    return Flow(sim, app, session, adapter)
+    flow = Flow(sim, app, session, adapter)
+
+    def recording(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        body = b"".join(app(environ, start_response))
+        flow.answers.append((environ.get("PATH_INFO", ""), body.decode()))
+        return [body]
+
+    sim.deliver_to(recording, before_delivery=follow)
+    return flow

@@ -12,7 +12,10 @@ from sqlalchemy import select
 from support import run_due
 
 from dcc import clock
-from dcc.calls import agents, policy
+from dcc.calls import agents, dialer, policy
+from dcc.config import get_settings
+from dcc.leads import intake
+from dcc.leads.models import Channel
 from dcc.calls.models import Call
 from dcc.leads.models import Callback
 from dcc.users.models import AgentStatus
@@ -108,3 +111,101 @@ def test_a_queued_caller_who_presses_1_gets_a_callback_at_once(flow, staff):
     assert left["params"]["QueueResult"] == "leave"
     caller = flow.session.get_one(Call, callback.call_id)
     assert flow.sim.call(caller.sid)["status"] == "completed"
+
+
+def lead_of(staff, phone: str, owner):
+    """A lead for ``phone`` owned by ``owner`` (made before the customer calls)."""
+    lead = intake.receive(staff.session, intake.LeadInput(phone=phone, channel=Channel.PORTAL)).lead
+    lead.owner_id = owner.id
+    staff.session.commit()
+    return lead
+
+
+def dial_nouns(flow: Flow) -> list[int]:
+    """For every TwiML document the app answered with a <Dial>: how many parties it rings."""
+    counts = []
+    for _path, body in flow.answers:
+        if "<Dial" not in body:
+            continue
+        for dial in ET.fromstring(body).iter("Dial"):
+            counts.append(sum(1 for n in dial if n.tag in {"Number", "Client", "Sip"}))
+    return counts
+
+
+def test_the_owner_does_not_answer_and_a_team_agent_answers_in_the_same_call(flow, staff):
+    owner = make_agent(staff, 1)
+    teammate = make_agent(staff, 2)
+    lead_of(staff, CALLERS[0], owner)
+    sim = flow.sim
+    sim.set_behaviour(agent_phone(1), no_answer=True)
+    sim.set_behaviour(agent_phone(2), answer_after=2, press="1", hangup_after=40)
+    caller = sim.originate_inbound(CALLERS[0], HOTLINE)
+    play(flow, 120)
+    stages = flow.webhooks("/voice/dial")
+    first = stages[0]["params"]
+    assert first["DialCallStatus"] == "no-answer"  # the owner rang 15 s, nobody took it
+    parent = flow.session.scalar(select(Call).where(Call.sid == caller))
+    assert parent.agent_id == teammate.id and parent.queued_at is None
+    legs = {c["to"]: c for c in sim.calls() if c["parent_call_sid"] == caller}
+    assert legs[agent_phone(1)]["status"] == "no-answer"
+    assert legs[agent_phone(2)]["status"] == "completed"
+    assert sim.call(caller)["status"] == "completed"
+    # No goodbye was said: the caller went from the owner's ring to the teammate's.
+    assert "很抱歉" not in "".join(body for _path, body in flow.answers)
+    # The owner let it ring: skipped for a while.
+    flow.session.refresh(owner)
+    assert owner.skip_until is not None and owner.skip_until > flow.now()
+    assert flow.session.scalars(select(Callback)).all() == []
+    assert sim.alerts() == []
+
+
+def test_twelve_ready_agents_ring_in_stages_of_at_most_ten(flow, staff):
+    team = [make_agent(staff, n) for n in range(1, 13)]
+    sim = flow.sim
+    for n in range(1, 12):
+        sim.set_behaviour(agent_phone(n), no_answer=True)
+    sim.set_behaviour(agent_phone(12), answer_after=1, press="1", hangup_after=20)
+    caller = sim.originate_inbound(CALLERS[0], HOTLINE)
+    play(flow, 120)
+    # The new lead's owner (assigned as the call came in) first, then ten, then the last one.
+    assert dial_nouns(flow) == [1, 10, 1]
+    assert sim.alerts() == []  # the simulator accepted every document the app sent
+    assert all(h["status"] < 300 for h in sim.webhooks())
+    parent = flow.session.scalar(select(Call).where(Call.sid == caller))
+    assert parent.agent_id == team[11].id
+
+
+def test_an_agent_leg_answered_by_voicemail_never_connects_the_customer(flow, staff):
+    machine = make_agent(staff, 1)
+    person = make_agent(staff, 2)
+    sim = flow.sim
+    sim.set_behaviour(agent_phone(1), answer_after=1, voicemail=True)
+    sim.set_behaviour(agent_phone(2), answer_after=4, press="1", press_after=2, hangup_after=30)
+    caller = sim.originate_inbound(CALLERS[0], HOTLINE)
+    play(flow, 90)
+    parent = flow.session.scalar(select(Call).where(Call.sid == caller))
+    assert parent.agent_id == person.id
+    legs = {c["to"]: c for c in sim.calls() if c["parent_call_sid"] == caller}
+    stages = [h["params"] for h in flow.webhooks("/voice/dial")]
+    assert stages[-1]["DialCallSid"] == legs[agent_phone(2)]["sid"]
+    assert [s["DialBridged"] for s in stages] == ["false"] * (len(stages) - 1) + ["true"]
+    # The machine answered and heard the whisper, but never pressed: its leg was hung up.
+    assert legs[agent_phone(1)]["answered_sim_time"] is not None
+    assert legs[agent_phone(1)]["status"] == "completed"
+    flow.session.refresh(machine)
+    assert machine.agent_status == AgentStatus.AVAILABLE  # a machine is no call to wrap up
+    # Click-to-dial to an agent whose voicemail answers: the customer's phone never rings.
+    lead = lead_of(staff, CALLERS[1], machine)
+    with flow.at_now():
+        call = dialer.dial(
+            staff.session,
+            lead,
+            agent=machine,
+            settings=get_settings(),
+            telephony=flow.telephony,
+        )
+    play(flow, 60)
+    assert [c["to"] for c in sim.calls() if c["to"] == CALLERS[1]] == []
+    flow.session.expire_all()
+    placed = flow.session.get_one(Call, call.id)
+    assert placed.accepted_at is None and placed.status.value == "completed"
