@@ -11,8 +11,11 @@ from flow_support import HOTLINE, Flow, make_flow
 from sqlalchemy import select
 from support import run_due
 
-from dcc import clock
+from dcc import clock, messaging
 from dcc.calls import agents, dialer, policy
+from dcc.calls import service as calls_service
+from dcc.jobs import tasks
+from dcc.leads import callbacks
 from dcc.config import get_settings
 from dcc.leads import intake
 from dcc.leads.models import Channel
@@ -209,3 +212,74 @@ def test_an_agent_leg_answered_by_voicemail_never_connects_the_customer(flow, st
     flow.session.expire_all()
     placed = flow.session.get_one(Call, call.id)
     assert placed.accepted_at is None and placed.status.value == "completed"
+
+
+def test_a_rest_time_out_after_acceptance_reaches_the_customer_exactly_once(flow, staff):
+    agent = make_agent(staff, 1)
+    lead = lead_of(staff, CALLERS[0], agent)
+    sim = flow.sim
+    sim.set_behaviour(agent_phone(1), answer_after=2, press="1", hangup_after=30)
+    sim.set_behaviour(CALLERS[0], answer_after=3)
+    with flow.at_now():
+        owed = callbacks.owe(staff.session, lead, reason="scheduled", due_at=flow.now())
+        staff.session.commit()
+    # The provider accepts the next call but answers after the client's 10 s time-out.
+    sim.respond_late(15)
+    results = run_due(flow.session, flow.now())
+    assert any("dialled" in r for r in results)
+    flow.session.expire_all()
+    (attempt,) = flow.session.scalars(select(Call).where(Call.lead_id == lead.id)).all()
+    assert attempt.sid is not None and attempt.placement is None  # found at the provider
+    # A retry of the same placement (a job run again) dials nobody a second time.
+    with flow.at_now():
+        dialer.place(flow.session, attempt, settings=get_settings(), telephony=flow.telephony)
+        again = callbacks_fired(flow, owed.id)
+    assert again == "not pending"
+    play(flow, 120)
+    assert [c["to"] for c in sim.calls()].count(CALLERS[0]) == 1
+    assert [c["to"] for c in sim.calls()].count(agent_phone(1)) == 1
+    customer = next(c for c in sim.calls() if c["to"] == CALLERS[0])
+    assert customer["status"] == "completed" and customer["parent_call_sid"] == attempt.sid
+
+
+def callbacks_fired(flow: Flow, callback_id: int) -> str:
+    return tasks.fire_callback(flow.session, callback_id=callback_id)
+
+
+def test_an_attempt_whose_outcome_is_unknown_is_looked_up_before_any_retry(flow, staff):
+    agent = make_agent(staff, 1)
+    lead = lead_of(staff, CALLERS[0], agent)
+    with flow.at_now():
+        call = calls_service.start_click_to_dial(
+            staff.session, lead, actor=agent, settings=get_settings()
+        )
+        call.placement = dialer.UNKNOWN  # the request timed out and nothing was found yet
+        staff.session.commit()
+        # Nothing at the provider: the later look-up says so and the attempt fails honestly.
+        assert dialer.settle_unknown(staff.session, call.id, telephony=flow.telephony) == (
+            "not placed"
+        )
+    assert call.status.value == "failed" and flow.sim.calls() == []
+
+
+def test_an_sms_time_out_after_acceptance_sends_exactly_one_message(flow, staff):
+    flow.sim.respond_late(15)
+    with flow.at_now():
+        sent = messaging.send_once(
+            flow.session,
+            flow.telephony,
+            key="confirm-1",
+            to=CALLERS[0],
+            body="试驾确认",
+            from_=HOTLINE,
+        )
+        assert sent.status == "sent" and sent.sid == flow.sim.messages()[0]["sid"]
+        again = messaging.send_once(
+            flow.session,
+            flow.telephony,
+            key="confirm-1",
+            to=CALLERS[0],
+            body="试驾确认",
+            from_=HOTLINE,
+        )
+    assert again.id == sent.id and len(flow.sim.messages()) == 1

@@ -152,6 +152,8 @@ def _place(
     telephony: Telephony,
 ) -> Call:
     session.commit()
+    if call.sid is not None:
+        return call  # placed already (a retried job): never twice
     if call.placement == UNKNOWN and reconcile(session, call, telephony):
         return call
     try:
