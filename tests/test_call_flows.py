@@ -14,13 +14,11 @@ from support import run_due
 from dcc import clock, messaging
 from dcc.calls import agents, dialer, policy
 from dcc.calls import service as calls_service
-from dcc.jobs import tasks
-from dcc.leads import callbacks
-from dcc.config import get_settings
-from dcc.leads import intake
-from dcc.leads.models import Channel
 from dcc.calls.models import Call
-from dcc.leads.models import Callback
+from dcc.config import get_settings
+from dcc.jobs import tasks
+from dcc.leads import callbacks, intake
+from dcc.leads.models import Callback, Channel
 from dcc.users.models import AgentStatus
 
 START = dt.datetime(2026, 11, 25, 2, 0, tzinfo=dt.UTC)  # Wednesday 10:00 in Shanghai
