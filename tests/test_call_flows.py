@@ -10,6 +10,7 @@ import pytest
 from flow_support import HOTLINE, Flow, make_flow
 from sqlalchemy import select
 from support import run_due
+from web_support import PASSWORD, login, post
 
 from dcc import clock, messaging
 from dcc.calls import agents, dialer, policy
@@ -38,7 +39,7 @@ def agent_phone(n: int) -> str:
 
 
 def make_agent(staff, n: int, status: AgentStatus = AgentStatus.AVAILABLE):
-    user = staff.user(f"agent{n}", "dcc_agent", phone=agent_phone(n))
+    user = staff.user(f"agent{n}", "dcc_agent", phone=agent_phone(n), password=PASSWORD)
     agents.set_status(staff.session, user, status)
     staff.session.commit()
     return user
@@ -281,3 +282,30 @@ def test_an_sms_time_out_after_acceptance_sends_exactly_one_message(flow, staff)
             from_=HOTLINE,
         )
     assert again.id == sent.id and len(flow.sim.messages()) == 1
+
+
+def test_wrap_up_counts_down_can_be_extended_and_ends_by_itself(client, session, staff):
+    agent = make_agent(staff, 1, AgentStatus.WRAP_UP)
+    login(client, "agent1")
+    page = client.get("/").get_data(as_text=True)
+    until = START + dt.timedelta(seconds=60)
+    assert f'data-until="{until.isoformat()}"' in page
+    assert 'value="wrap_up" class="status-btn current"' in page
+    assert post(client, "/wrap-up/extend").status_code == 302
+    session.refresh(agent)
+    assert agent.wrap_up_until == until + dt.timedelta(seconds=60)
+    with clock.frozen(until + dt.timedelta(seconds=30)):
+        run_due(session)
+    session.refresh(agent)
+    assert agent.agent_status == AgentStatus.WRAP_UP  # extended: not over yet
+    with clock.frozen(until + dt.timedelta(seconds=60)):
+        run_due(session)
+    session.refresh(agent)
+    assert agent.agent_status == AgentStatus.AVAILABLE and agent.wrap_up_until is None
+    with clock.frozen(until + dt.timedelta(seconds=61)):
+        page = client.get("/").get_data(as_text=True)
+    assert 'value="available" class="status-btn current"' in page
+    assert 'id="wrap-up" data-until=""' in page
+    # Extending is for wrap-up only.
+    refused = post(client, "/wrap-up/extend", follow_redirects=True)
+    assert "不在话后整理状态" in refused.get_data(as_text=True)

@@ -8,7 +8,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dcc import clock
+from dcc import clock, live
 from dcc.calls import policy
 from dcc.errors import InvalidTransition
 from dcc.jobs import outbox
@@ -25,6 +25,18 @@ def set_status(session: Session, agent: User, status: AgentStatus) -> None:
         return
     agent.agent_status = status
     agent.wrap_up_until = None
+    announce(session, agent)
+
+
+def announce(session: Session, agent: User) -> None:
+    """Every screen of the agent shows their status (and the wrap-up's end) as it is now."""
+    until = agent.wrap_up_until if agent.agent_status == AgentStatus.WRAP_UP else None
+    live.to_user(
+        session,
+        agent.id,
+        "agent_status",
+        {"status": agent.agent_status.value, "wrap_up_until": until.isoformat() if until else None},
+    )
 
 
 def begin_wrap_up(session: Session, agent: User) -> None:
@@ -32,7 +44,7 @@ def begin_wrap_up(session: Session, agent: User) -> None:
     (then they are available again by themselves)."""
     seconds = policy.load(session).wrap_up_seconds
     if seconds <= 0:
-        agent.agent_status, agent.wrap_up_until = AgentStatus.AVAILABLE, None
+        set_status(session, agent, AgentStatus.AVAILABLE)
         return
     agent.agent_status = AgentStatus.WRAP_UP
     _time_wrap_up(session, agent, clock.now() + dt.timedelta(seconds=seconds))
@@ -50,6 +62,7 @@ def extend_wrap_up(session: Session, agent: User) -> dt.datetime:
 
 def _time_wrap_up(session: Session, agent: User, until: dt.datetime) -> None:
     agent.wrap_up_until = until
+    announce(session, agent)
     session.flush()
     outbox.schedule(
         session,
@@ -71,7 +84,7 @@ def end_due_wrap_ups(session: Session, user_id: int | None = None) -> list[User]
         query = query.where(User.id == user_id)
     ended = list(session.scalars(query.with_for_update()))
     for agent in ended:
-        agent.agent_status, agent.wrap_up_until = AgentStatus.AVAILABLE, None
+        set_status(session, agent, AgentStatus.AVAILABLE)
     session.flush()
     return ended
 
