@@ -21,6 +21,7 @@ from dcc.jobs import tasks
 from dcc.leads import callbacks, intake
 from dcc.leads.models import Callback, Channel
 from dcc.users.models import AgentStatus
+from telephony import TWILIO
 
 START = dt.datetime(2026, 11, 25, 2, 0, tzinfo=dt.UTC)  # Wednesday 10:00 in Shanghai
 CALLERS = ("+8613800000001", "+8613800000002", "+8613800000003")
@@ -309,3 +310,36 @@ def test_wrap_up_counts_down_can_be_extended_and_ends_by_itself(client, session,
     # Extending is for wrap-up only.
     refused = post(client, "/wrap-up/extend", follow_redirects=True)
     assert "不在话后整理状态" in refused.get_data(as_text=True)
+
+
+def test_a_call_the_provider_would_refuse_is_refused_up_front(flow, staff, client):
+    agent = make_agent(staff, 1)
+    lead = lead_of(staff, CALLERS[0], agent)
+    flow.telephony.rules = TWILIO  # the real Twilio adapter's rules: no calls to +86
+    answer = client.post("/api/v1/calls", json={"lead_id": lead.id}, headers=staff.token(agent))
+    assert answer.status_code == 409
+    error = answer.get_json()["error"]
+    assert error["code"] == "call.provider_rules" and "mainland China" in error["message"]
+    assert flow.sim.calls() == []
+    assert flow.session.scalars(select(Call)).all() == []  # no attempt left half-made
+    login(client, "agent1")
+    page = post(client, f"/leads/{lead.id}/call", follow_redirects=True).get_data(as_text=True)
+    assert "电话服务商会拒绝这通呼叫" in page
+
+
+def test_the_customer_hears_the_recording_notice_with_the_dealers_name(flow, staff):
+    agent = make_agent(staff, 1)
+    lead = lead_of(staff, CALLERS[0], agent)
+    flow.sim.set_behaviour(agent_phone(1), press="1", hangup_after=20)
+    with flow.at_now():
+        policy.save(staff.session, recording_notice="您好，这里是{dealer}，本次通话将被录音。")
+        call = dialer.dial(
+            staff.session, lead, agent=agent, settings=get_settings(), telephony=flow.telephony
+        )
+    play(flow, 60)
+    customer = next(c for c in flow.sim.calls() if c["to"] == CALLERS[0])
+    (notice,) = [h for h in flow.webhooks("/voice/notice")]
+    assert notice["params"]["CallSid"] == customer["sid"]  # played on the customer's leg
+    (body,) = [b for path, b in flow.answers if path.endswith("/voice/notice")]
+    assert f"这里是{get_settings().dealer_name}" in body
+    assert customer["parent_call_sid"] == call.sid
