@@ -11,6 +11,7 @@ import pytest
 from dcc import create_app
 from dcc.config import Settings
 from dcc.errors import ConfigurationError
+from dcc.serve import simulator_command, simulator_config
 from dcc.voice import get_telephony
 
 
@@ -119,6 +120,7 @@ BAD_SETTINGS = [
     ({**TWILIO, "TWILIO_AUTH_TOKEN": ""}, "TWILIO_AUTH_TOKEN", "required"),
     ({**TWILIO, "DCC_HOTLINE_NUMBER": "4008123123"}, "DCC_HOTLINE_NUMBER", "E.164"),
     ({"DCC_CALLS_PER_SECOND": "0"}, "DCC_CALLS_PER_SECOND", "at least 1"),
+    ({"DCC_SIM_GEO_ALLOWED": "86"}, "DCC_SIM_GEO_ALLOWED", "E.164 prefix"),
 ]
 
 
@@ -250,3 +252,18 @@ def test_twilio_edge_region_and_rate_reach_the_adapter(tmp_path) -> None:
     adapter = get_telephony(app)
     assert (adapter.client.edge, adapter.client.region) == ("singapore", "sg1")
     assert adapter.check_dial("+8613800138000", "+14155550100") is not None  # Twilio's rules
+
+
+def test_the_simulators_geo_permissions_are_a_setting_that_allows_everything_by_default(
+    tmp_path,
+) -> None:
+    default = simulator_config(Settings.from_env({}), str(tmp_path))
+    assert default is not None and default.geo_allowed == ()
+    command = simulator_command(default, "http://127.0.0.1:5000")
+    assert "--geo-allow" not in command  # the demo calls Chinese numbers
+    assert "http://127.0.0.1:5000/webhooks/twilio/voice/fallback" in command
+    narrowed = simulator_config(
+        Settings.from_env({"DCC_SIM_GEO_ALLOWED": "+852, +853"}), str(tmp_path)
+    )
+    assert narrowed is not None
+    assert simulator_command(narrowed, "http://x")[-2:] == ["--geo-allow", "+852,+853"]
