@@ -3,6 +3,7 @@ signed webhooks, virtual time): the served queue, routing in stages, screened ag
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import xml.etree.ElementTree as ET
 
@@ -343,3 +344,20 @@ def test_the_customer_hears_the_recording_notice_with_the_dealers_name(flow, sta
     (body,) = [b for path, b in flow.answers if path.endswith("/voice/notice")]
     assert f"这里是{get_settings().dealer_name}" in body
     assert customer["parent_call_sid"] == call.sid
+
+
+def test_in_the_browser_softphone_answering_is_taking_the_call(flow, staff, app):
+    settings = app.extensions["dcc.settings"]
+    app.extensions["dcc.settings"] = dataclasses.replace(
+        settings, twilio_api_key_sid="SK" + "1" * 32, twilio_api_key_secret="s"
+    )
+    agent = staff.user("browser", "dcc_agent")  # no phone: rung in the browser
+    agents.set_status(staff.session, agent, AgentStatus.AVAILABLE)
+    staff.session.commit()
+    caller = flow.sim.originate_inbound(CALLERS[0], HOTLINE)
+    play(flow, 30)
+    parent = flow.session.scalar(select(Call).where(Call.sid == caller))
+    assert parent.agent_id == agent.id
+    (leg,) = [c for c in flow.sim.calls() if c["parent_call_sid"] == caller]
+    assert leg["to"].startswith("client:u")
+    assert flow.sim.alerts() == []

@@ -105,18 +105,21 @@ def inbound() -> Response:
 @bp.post("/voice/screen")
 def agent_screen() -> Response:
     """An agent's leg answered: the whisper, then press 1 to take the call (a voicemail
-    never presses, so it never takes one)."""
+    never presses, so it never takes one). In the browser softphone the agent's Answer is
+    that key: a browser has no voicemail."""
     session = get_session()
     call_id, parent_id = _int_arg("call_id"), _int_arg("parent_call_id")
     about = session.get(Call, parent_id if parent_id is not None else call_id or 0)
     if about is not None and about.kind == hotline_queue.PICKUP:
         about = hotline_queue.head(session)
     inbound = parent_id is not None or (about is not None and about.direction.value == "inbound")
+    whisper = calls.whisper(session, about, inbound=inbound)
+    if (request.form.get("To") or "").startswith("client:"):
+        return _accepted(whisper)
     values = {"call_id": call_id} if call_id is not None else {"parent_call_id": parent_id}
     return _twiml(
         twiml.screen_prompt(
-            whisper=calls.whisper(session, about, inbound=inbound),
-            action_url=public_url("twilio_voice.agent_key", **values),
+            whisper=whisper, action_url=public_url("twilio_voice.agent_key", **values)
         )
     )
 
@@ -127,6 +130,11 @@ def agent_key() -> Response:
     click-to-dial call, or the longest waiting caller of the queue); anything else hangs up."""
     if (request.form.get("Digits") or "").strip() != twiml.ACCEPT_KEY:
         return _twiml(twiml.hangup())
+    return _accepted()
+
+
+def _accepted(whisper: str | None = None) -> Response:
+    """The agent took the leg: put it on record and connect them."""
     session = get_session()
     call = calls.accept_leg(
         session,
@@ -135,7 +143,8 @@ def agent_key() -> Response:
         parent_call_id=_int_arg("parent_call_id"),
     )
     if _int_arg("parent_call_id") is not None:
-        return _twiml(twiml.screen_decision(twiml.ACCEPT_KEY))  # the hotline's <Dial> bridges
+        # The hotline's <Dial> bridges when this document ends.
+        return _twiml(twiml.say(whisper) if whisper else twiml.screen_decision(twiml.ACCEPT_KEY))
     if call.kind == hotline_queue.PICKUP:
         return _twiml(
             twiml.dequeue(
@@ -144,10 +153,10 @@ def agent_key() -> Response:
                 recording_callback=public_url("twilio_voice.recording"),
             )
         )
-    return _bridge(call.id)
+    return _bridge(call.id, whisper)
 
 
-def _bridge(call_id: int | None) -> Response:
+def _bridge(call_id: int | None, whisper: str | None = None) -> Response:
     """Ring the customer with the hotline shown; they hear the recording notice first."""
     call, customer = calls.bridge_target(get_session(), call_id)
     if customer is None:
@@ -162,6 +171,7 @@ def _bridge(call_id: int | None) -> Response:
             ),
             recording_callback=public_url("twilio_voice.recording"),
             customer_notice_url=public_url("twilio_voice.customer_notice"),
+            whisper=whisper,
         )
     )
 
