@@ -40,6 +40,6 @@ def load(session: Session) -> CallPolicy:
 
 
 def save(session: Session, **changes: object) -> CallPolicy:
-    policy = CallPolicy(**{**asdict(load(session)), **changes})  # type: ignore[arg-type]
+    policy = CallPolicy(**{**asdict(load(session)), **changes})
     settings_store.put(session, SETTING, asdict(policy))
     return policy
