@@ -173,7 +173,11 @@ def _place(
         )
         call.placement = UNKNOWN
         session.commit()
-        if not reconcile(session, call, telephony):
+        try:
+            found = reconcile(session, call, telephony)
+        except ProviderFailed:
+            found = False  # the look-up failed too: still unknown, looked up again later
+        if not found:
             outbox.schedule(
                 session,
                 RECONCILE_TASK,

@@ -107,7 +107,7 @@ def _stage(
     """Owner first, then up to ten ready inbound agents at a time, then the queue. Callers
     already waiting come first: a new caller joins the queue behind them."""
     stage = routing.next_stage(session, owner_id, softphone=settings.softphone, tried=tried)
-    if stage.agents and not (queue.waiting(session) and not tried):
+    if stage.agents and not (not tried and queue.anyone_waiting(session)):
         rules = policy.load(session)
         return InboundDecision(
             call_id,

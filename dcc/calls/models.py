@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dcc import clock
@@ -50,6 +50,13 @@ class Call(Base):
     __table_args__ = (
         Index("ix_calls_agent_created", "agent_id", "created_at"),
         Index("ix_calls_lead_created", "lead_id", "created_at"),
+        # The hotline queue (dcc.calls.queue): only calls that ever queued are indexed.
+        Index(
+            "ix_calls_queued",
+            "queued_at",
+            postgresql_where=text("queued_at IS NOT NULL"),
+            sqlite_where=text("queued_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

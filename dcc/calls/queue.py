@@ -51,6 +51,16 @@ def waiting(session: Session, *, lock: bool = False) -> list[Call]:
     return list(session.scalars(query.with_for_update() if lock else query))
 
 
+def anyone_waiting(session: Session) -> bool:
+    """Whether a caller waits in the queue (read on every hotline call: one indexed row)."""
+    query = select(Call.id).where(
+        Call.queued_at.is_not(None),
+        Call.agent_id.is_(None),
+        Call.status.not_in(TERMINAL_CALL_STATUSES),
+    )
+    return session.scalar(query.limit(1)) is not None
+
+
 def _pickups_ringing(session: Session) -> list[Call]:
     """Pickup legs placed and not yet accepted nor ended."""
     return list(

@@ -18,6 +18,8 @@ down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+QUEUED = "queued_at IS NOT NULL"
+
 
 def upgrade() -> None:
     with op.batch_alter_table("calls", schema=None) as batch_op:
@@ -29,6 +31,13 @@ def upgrade() -> None:
             sa.Column("accepted_at", dcc.db.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.add_column(sa.Column("placement", sa.String(length=10), nullable=True))
+    op.create_index(
+        "ix_calls_queued",
+        "calls",
+        ["queued_at"],
+        postgresql_where=sa.text(QUEUED),
+        sqlite_where=sa.text(QUEUED),
+    )
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("skip_until", dcc.db.UTCDateTime(timezone=True), nullable=True)
@@ -39,6 +48,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_calls_queued", table_name="calls")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_column("wrap_up_until")
         batch_op.drop_column("skip_until")
