@@ -361,3 +361,16 @@ def test_in_the_browser_softphone_answering_is_taking_the_call(flow, staff, app)
     (leg,) = [c for c in flow.sim.calls() if c["parent_call_sid"] == caller]
     assert leg["to"].startswith("client:u")
     assert flow.sim.alerts() == []
+
+
+def test_a_caller_who_hangs_up_while_the_owner_rings_is_not_queued_and_is_called_back(flow, staff):
+    owner = make_agent(staff, 1)
+    lead_of(staff, CALLERS[0], owner)
+    flow.sim.set_behaviour(agent_phone(1), no_answer=True)
+    flow.sim.set_behaviour(CALLERS[0], abandon_after=5)
+    caller = flow.sim.originate_inbound(CALLERS[0], HOTLINE)
+    play(flow, 60)
+    parent = flow.session.scalar(select(Call).where(Call.sid == caller))
+    assert parent.queued_at is None and pickups(flow) == []
+    (callback,) = flow.session.scalars(select(Callback)).all()
+    assert callback.reason == "missed_call"

@@ -216,7 +216,8 @@ def dial() -> Response:
     outcome = request.form.get("DialCallStatus") or request.form.get("QueueResult", "")
     bridged = request.form.get("DialBridged")
     answered = bridged == "true" if bridged else outcome in ANSWERED_DIAL_STATUSES | {"bridged"}
-    if call.direction.value != "inbound" or answered:
+    caller_gone = request.form.get("CallStatus") in TERMINAL_CALL_STATUSES or outcome == "canceled"
+    if call.direction.value != "inbound" or answered or caller_gone:
         return _twiml(twiml.hangup())
     if outcome == "leave":  # pressed 1 in the queue: the callback is on record
         return _twiml(twiml.after_hours(CALLBACK_PROMISED))

@@ -140,7 +140,7 @@ def _track_agent(session: Session, call: Call) -> None:
         if call.accepted_at is not None:
             if agent.agent_status == AgentStatus.ON_CALL:
                 agents.begin_wrap_up(session, agent)  # the outcome is recorded next
-        elif _let_ring_go(call):
+        elif _let_ring_go(session, call):
             agents.skip(session, agent)
     state = {
         "call_id": call.id,
@@ -158,12 +158,16 @@ def _track_agent(session: Session, call: Call) -> None:
         live.publish(session, channel, "call", {**state, "agent_id": call.agent_id})
 
 
-def _let_ring_go(call: Call) -> bool:
+def _let_ring_go(session: Session, call: Call) -> bool:
     """A hotline ring (a stage of the hotline or a pickup from the queue) ended without the
     agent taking it: nobody answered, busy, or an answer that never pressed the key (a
-    voicemail). A ring canceled because someone else took the call does not count."""
+    voicemail). A ring ended because someone else took the call does not count."""
     if call.direction != CallDirection.INBOUND:
         return False  # the agent's own outbound call
+    if call.parent_sid:
+        parent = session.scalar(select(Call).where(Call.sid == call.parent_sid))
+        if parent is not None and parent.agent_id not in (None, call.agent_id):
+            return False
     return call.status in {CallStatus.NO_ANSWER, CallStatus.BUSY} or (
         call.answered_at is not None and call.status == CallStatus.COMPLETED
     )
