@@ -374,3 +374,30 @@ def test_a_caller_who_hangs_up_while_the_owner_rings_is_not_queued_and_is_called
     assert parent.queued_at is None and pickups(flow) == []
     (callback,) = flow.session.scalars(select(Callback)).all()
     assert callback.reason == "missed_call"
+
+
+def test_a_pickup_answered_by_voicemail_skips_that_agent_and_the_next_one_takes_the_caller(
+    flow, staff
+):
+    machine = make_agent(staff, 1, AgentStatus.AWAY)
+    person = make_agent(staff, 2, AgentStatus.AWAY)
+    sim = flow.sim
+    sim.set_behaviour(agent_phone(1), answer_after=1, voicemail=True)
+    sim.set_behaviour(agent_phone(2), answer_after=2, press="1", hangup_after=20)
+    sim.set_behaviour(CALLERS[0], abandon_after=600)
+    caller = sim.originate_inbound(CALLERS[0], HOTLINE)
+    play(flow, 5)
+    # Both come back from away (the status buttons); the longest idle is rung first.
+    with flow.at_now():
+        for agent in (machine, person):
+            agents.set_status(staff.session, agent, AgentStatus.AVAILABLE)
+            staff.session.commit()
+            dialer.serve_queue(staff.session, settings=get_settings(), telephony=flow.telephony)
+    play(flow, 90)
+    legs = pickups(flow)
+    assert [p.agent_id for p in legs] == [machine.id, person.id]
+    assert legs[0].accepted_at is None and legs[1].accepted_at is not None
+    parent = flow.session.scalar(select(Call).where(Call.sid == caller))
+    assert parent.agent_id == person.id and legs[1].parent_sid == caller
+    flow.session.refresh(machine)
+    assert machine.skip_until is not None and machine.agent_status == AgentStatus.AVAILABLE
