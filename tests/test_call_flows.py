@@ -117,9 +117,10 @@ def test_a_queued_caller_who_presses_1_gets_a_callback_at_once(flow, staff):
     assert flow.sim.call(caller.sid)["status"] == "completed"
 
 
-def lead_of(staff, phone: str, owner):
+def lead_of(staff, phone: str, owner, **details: str):
     """A lead for ``phone`` owned by ``owner`` (made before the customer calls)."""
-    lead = intake.receive(staff.session, intake.LeadInput(phone=phone, channel=Channel.PORTAL)).lead
+    enquiry = intake.LeadInput(phone=phone, channel=Channel.PORTAL, **details)
+    lead = intake.receive(staff.session, enquiry).lead
     lead.owner_id = owner.id
     staff.session.commit()
     return lead
@@ -139,7 +140,7 @@ def dial_nouns(flow: Flow) -> list[int]:
 def test_the_owner_does_not_answer_and_a_team_agent_answers_in_the_same_call(flow, staff):
     owner = make_agent(staff, 1)
     teammate = make_agent(staff, 2)
-    lead_of(staff, CALLERS[0], owner)
+    lead_of(staff, CALLERS[0], owner, name="王先生", series="凯美瑞")
     sim = flow.sim
     sim.set_behaviour(agent_phone(1), no_answer=True)
     sim.set_behaviour(agent_phone(2), answer_after=2, press="1", hangup_after=40)
@@ -156,6 +157,9 @@ def test_the_owner_does_not_answer_and_a_team_agent_answers_in_the_same_call(flo
     assert sim.call(caller)["status"] == "completed"
     # No goodbye was said: the caller went from the owner's ring to the teammate's.
     assert "很抱歉" not in "".join(body for _path, body in flow.answers)
+    # Each agent heard who calls before pressing 1.
+    screens = [body for path, body in flow.answers if path.endswith("/voice/screen")]
+    assert screens and all("400 来电：王先生，凯美瑞，按 1 接听" in body for body in screens)
     # The owner let it ring: skipped for a while.
     flow.session.refresh(owner)
     assert owner.skip_until is not None and owner.skip_until > flow.now()

@@ -208,9 +208,9 @@ def whisper(session: Session, call: Call | None, *, inbound: bool) -> str:
     """What the agent hears before pressing 1: where the call comes from, who, which car."""
     lead = session.get(Lead, call.lead_id) if call is not None and call.lead_id else None
     name = lead.customer.name if lead is not None and lead.customer.name else "新客户"
-    model = f"{lead.model}，" if lead is not None and lead.model else ""
+    car = (lead.series or lead.model) if lead is not None else None
     origin = "400 来电" if inbound else "外呼"
-    return f"{origin}：{name}，{model}按 1 接听"
+    return f"{origin}：{name}，{car + '，' if car else ''}按 1 接听"
 
 
 def _screen_pop(session: Session, parent: Call, agent_id: int) -> None:
