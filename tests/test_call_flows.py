@@ -405,3 +405,17 @@ def test_a_pickup_answered_by_voicemail_skips_that_agent_and_the_next_one_takes_
     assert parent.agent_id == person.id and legs[1].parent_sid == caller
     flow.session.refresh(machine)
     assert machine.skip_until is not None and machine.agent_status == AgentStatus.AVAILABLE
+
+
+def test_the_dealer_sets_the_call_flow_times_from_the_command_line(app, session):
+    cli = app.test_cli_runner()
+    shown = cli.invoke(args=["calls", "settings"])
+    assert shown.exit_code == 0 and "owner_ring_seconds = 15" in shown.output
+    changed = cli.invoke(args=["calls", "settings", "owner_ring_seconds=20", "wrap_up_seconds=90"])
+    assert changed.exit_code == 0, changed.output
+    assert policy.load(session).owner_ring_seconds == 20
+    assert policy.load(session).wrap_up_seconds == 90
+    for bad, words in (("owner_ring=3", "owner_ring"), ("wrap_up_seconds=soon", "wrap_up_seconds")):
+        refused = cli.invoke(args=["calls", "settings", bad])
+        assert refused.exit_code != 0 and words in refused.output
+    assert policy.load(session).wrap_up_seconds == 90  # nothing changed

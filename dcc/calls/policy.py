@@ -6,11 +6,14 @@ dialling: each value has exactly one home here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 
 from sqlalchemy.orm import Session
 
 from dcc import settings_store
+from dcc.errors import ValidationError
+from dcc.fields import Integer
 
 SETTING = "call_policy"
 
@@ -43,3 +46,25 @@ def save(session: Session, **changes: object) -> CallPolicy:
     policy = CallPolicy(**{**asdict(load(session)), **changes})
     settings_store.put(session, SETTING, asdict(policy))
     return policy
+
+
+#: The longest any of the call-flow times may be (seconds or minutes): an hour.
+LONGEST = 3600
+NOTICE = "recording_notice"
+
+
+def update(session: Session, changes: Mapping[str, str]) -> CallPolicy:
+    """Change the settings named in ``changes`` (as typed by an admin), each checked: times
+    are whole numbers from 0 to an hour, the notice is not empty."""
+    known = sorted(f.name for f in fields(CallPolicy))
+    values: dict[str, object] = {}
+    for key, raw in changes.items():
+        if key not in known:
+            raise ValidationError("field.bad_choice", field=key, choices=", ".join(known))
+        if key == NOTICE:
+            if not raw.strip():
+                raise ValidationError("field.required", field=key)
+            values[key] = raw.strip()
+        else:
+            values[key] = Integer(key, required=True, minimum=0, maximum=LONGEST).clean(raw)
+    return save(session, **values)
