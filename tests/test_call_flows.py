@@ -22,7 +22,7 @@ from dcc.jobs import tasks
 from dcc.leads import callbacks, intake
 from dcc.leads.models import Callback, Channel
 from dcc.users.models import AgentStatus
-from telephony import TWILIO
+from telephony import TWILIO, TelephonyUnavailable
 
 START = dt.datetime(2026, 11, 25, 2, 0, tzinfo=dt.UTC)  # Wednesday 10:00 in Shanghai
 CALLERS = ("+8613800000001", "+8613800000002", "+8613800000003")
@@ -419,3 +419,30 @@ def test_the_dealer_sets_the_call_flow_times_from_the_command_line(app, session)
         refused = cli.invoke(args=["calls", "settings", bad])
         assert refused.exit_code != 0 and words in refused.output
     assert policy.load(session).wrap_up_seconds == 90  # nothing changed
+
+
+def test_when_the_look_up_fails_too_the_status_callback_settles_the_attempt(
+    flow, staff, monkeypatch
+):
+    agent = make_agent(staff, 1)
+    lead = lead_of(staff, CALLERS[0], agent)
+    flow.sim.set_behaviour(agent_phone(1), answer_after=2, press="1", hangup_after=10)
+
+    def unreachable(**_: object) -> list[object]:
+        raise TelephonyUnavailable("look-up failed (test)")
+
+    monkeypatch.setattr(flow.telephony, "find_calls", unreachable)
+    flow.sim.respond_late(15)
+    with flow.at_now():
+        call = dialer.dial(
+            staff.session, lead, agent=agent, settings=get_settings(), telephony=flow.telephony
+        )
+    assert call.placement == dialer.UNKNOWN and call.sid is None  # not failed, not retried
+    play(flow, 60)  # the agent leg's status callbacks carry our call id
+    flow.session.expire_all()
+    settled = flow.session.get_one(Call, call.id)
+    assert settled.placement is None and settled.sid is not None
+    # The later look-up (due 30 s after the time-out, run while time played) found it settled.
+    assert settled.status.value == "completed" and settled.outcome is None
+    assert [c["to"] for c in flow.sim.calls()].count(agent_phone(1)) == 1
+    assert [c["to"] for c in flow.sim.calls()].count(CALLERS[0]) == 1
