@@ -9,7 +9,7 @@ import pytest
 from rq import Queue, SimpleWorker
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
-from support import RecordingTelephony, run_due
+from support import run_due
 
 from dcc import clock
 from dcc.calls import service as calls
@@ -23,13 +23,6 @@ from dcc.queues import QUEUE_NAMES
 from dcc.users.models import AgentStatus
 
 T0 = dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
-
-
-@pytest.fixture()
-def phone(app):
-    telephony = RecordingTelephony()
-    app.extensions["dcc.telephony"] = telephony
-    return telephony
 
 
 @pytest.fixture()
@@ -334,6 +327,16 @@ def test_a_due_sla_check_is_served_before_a_backlog_of_first_contact_jobs(
     assert all(row.done_at is None for row in first)  # … before any first-contact job
 
 
+def _dialled(session, agent) -> calls.Call:
+    """A new lead of ``agent``'s, called by click-to-dial, the call's first jobs run."""
+    lead = new_lead(session, agent)
+    call = calls.start_click_to_dial(session, lead, actor=agent, settings=get_settings())
+    call.sid = "CA" + "1" * 32
+    session.commit()
+    run_due(session)
+    return call
+
+
 def _customer_leg_event(session, call_id: int, status: str, at: dt.datetime, **extra: str):
     parent = session.get(calls.Call, call_id)
     calls.record_status(
@@ -361,11 +364,7 @@ def test_completed_with_talk_time_before_in_progress_owes_no_retry(
     time that arrives before its ``in-progress`` is an answered call, not a missed one."""
     agent = ready_agent(staff, "agent", "+8613900000001")
     with clock.frozen(T0):
-        lead = new_lead(session, agent)
-        call = calls.start_click_to_dial(session, lead, actor=agent, settings=get_settings())
-        call.sid = "CA" + "1" * 32
-        session.commit()
-        run_due(session)
+        call = _dialled(session, agent)
         _customer_leg_event(
             session, call.id, "completed", T0 + dt.timedelta(seconds=70), CallDuration="55"
         )
@@ -380,18 +379,14 @@ def test_completed_with_talk_time_before_in_progress_owes_no_retry(
     )
     leg = session.scalar(select(calls.Call).where(calls.Call.leg == "customer"))
     assert leg.answered_at == T0 + dt.timedelta(seconds=15)
-    assert session.get(Lead, lead.id).first_response_at is not None
+    assert session.get(Lead, call.lead_id).first_response_at is not None
 
 
 def test_a_late_in_progress_withdraws_a_retry_already_owed(session, staff, phone, always_open):
     """A leg reported as no-answer at first and answered later: the retry callback is withdrawn."""
     agent = ready_agent(staff, "agent", "+8613900000001")
     with clock.frozen(T0):
-        lead = new_lead(session, agent)
-        call = calls.start_click_to_dial(session, lead, actor=agent, settings=get_settings())
-        call.sid = "CA" + "1" * 32
-        session.commit()
-        run_due(session)
+        call = _dialled(session, agent)
         _customer_leg_event(session, call.id, "canceled", T0 + dt.timedelta(seconds=30))
         run_due(session)
         owed = session.scalars(select(Callback).where(Callback.reason == "retry")).all()
@@ -408,11 +403,7 @@ def test_the_dial_result_proves_the_customer_leg_answered(session, staff, phone,
     customer leg answered even when the leg's own ``in-progress`` never arrives."""
     agent = ready_agent(staff, "agent", "+8613900000001")
     with clock.frozen(T0):
-        lead = new_lead(session, agent)
-        call = calls.start_click_to_dial(session, lead, actor=agent, settings=get_settings())
-        call.sid = "CA" + "1" * 32
-        session.commit()
-        run_due(session)
+        call = _dialled(session, agent)
         _customer_leg_event(session, call.id, "ringing", T0 + dt.timedelta(seconds=5))
         leg_sid = "CA" + "d" * 24 + f"{call.id:08d}"
         calls.record_dial_result(

@@ -8,6 +8,7 @@ and row count; a refused one produces nothing and logs nothing.
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import marshmallow as ma
@@ -89,19 +90,7 @@ class ReportExport(MethodView):
         """The report as an Excel workbook (Chinese headers, a totals line); audit-logged."""
         user = current_user()
         report = _run(name, query, user)
-        body = export.report_workbook(report, max_rows=get_settings().export_max_rows)
-        audit.record(
-            get_session(),
-            actor_id=user.id,
-            action="export.report",
-            entity="report",
-            entity_id=None,
-            report=name,
-            filters=_filters(report),
-            rows=len(report.rows),
-        )
-        start, end = report.period.start.isoformat(), report.period.end.isoformat()
-        return _xlsx(body, f"{report.title}_{start}_{end}.xlsx")
+        return report_download(report, user, _filters(report))
 
 
 @blp.route("/<name>")
@@ -161,9 +150,26 @@ def _filters(report: reports.Report[Any, Any]) -> dict[str, Any]:
     }
 
 
-def _xlsx(body: bytes, filename: str) -> Response:
-    import io
+def report_download(
+    report: reports.Report[Any, Any], user: User, filters: dict[str, Any]
+) -> Response:
+    """``report`` as an Excel workbook download, audit-logged with ``filters`` and its rows."""
+    body = export.report_workbook(report, max_rows=get_settings().export_max_rows)
+    audit.record(
+        get_session(),
+        actor_id=user.id,
+        action="export.report",
+        entity="report",
+        entity_id=None,
+        report=report.name,
+        filters=filters,
+        rows=len(report.rows),
+    )
+    start, end = report.period.start.isoformat(), report.period.end.isoformat()
+    return _xlsx(body, f"{report.title}_{start}_{end}.xlsx")
 
+
+def _xlsx(body: bytes, filename: str) -> Response:
     return send_file(
         io.BytesIO(body), mimetype=export.XLSX, as_attachment=True, download_name=filename
     )
