@@ -109,12 +109,14 @@ def plan(session: Session, *, softphone: bool, hotline: str) -> list[tuple[Call,
     ring of their own, and put the agents' pickup legs on record: (pickup, caller) pairs.
 
     The waiting rows are locked, so two processes serving at once do not fetch one caller
-    twice. The caller commits, then places the legs (:func:`dcc.calls.dialer.place_pickup`).
+    twice; an agent whose wrap-up time is over is available again first. The caller commits, then places the legs (:func:`dcc.calls.dialer.place_pickup`).
     """
-    agents.end_due_wrap_ups(session)
     queue = waiting(session, lock=True)
     if not queue:
         return []
+    # Rows are locked in the order every webhook locks them (the call, then its agent), so a
+    # status callback and a serving never wait on each other in a circle.
+    agents.end_due_wrap_ups(session)
     ringing = _pickups_ringing(session)
     busy = {c.agent_id for c in ringing}
     ready = routing.ready_agents(session, softphone=softphone, inbound=True)
