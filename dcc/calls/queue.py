@@ -109,7 +109,8 @@ def plan(session: Session, *, softphone: bool, hotline: str) -> list[tuple[Call,
     ring of their own, and put the agents' pickup legs on record: (pickup, caller) pairs.
 
     The waiting rows are locked, so two processes serving at once do not fetch one caller
-    twice; an agent whose wrap-up time is over is available again first. The caller commits, then places the legs (:func:`dcc.calls.dialer.place_pickup`).
+    twice; an agent whose wrap-up time is over is available again first. The caller commits,
+    then places the legs (:func:`dcc.calls.dialer.place_pickup`).
     """
     queue = waiting(session, lock=True)
     if not queue:
