@@ -21,6 +21,7 @@ from dcc.api.auth import authenticate_request, current_user
 from dcc.api.blueprint import Blueprint
 from dcc.api.schemas import Id, Strict
 from dcc.config import get_settings
+from dcc.customers import listing
 from dcc.db import get_session
 from dcc.leads.models import Channel, Grade, LeadStatus
 from dcc.reports import export
@@ -43,6 +44,11 @@ class ReportQuery(Strict):
 
 
 class CustomerExportQuery(Strict):
+    q = ma.fields.String(
+        load_default=None,
+        validate=validate.Length(max=100),
+        metadata={"description": "a name, part of one, or a phone number in any format"},
+    )
     start = ma.fields.Date(data_key="from", load_default=None)
     end = ma.fields.Date(data_key="to", load_default=None)
     status = ma.fields.String(
@@ -114,7 +120,8 @@ class CustomerExport(MethodView):
         access.require(user, access.CUSTOMER_EXPORTERS)
         settings = get_settings()
         has_period = query.get("start") or query.get("end")
-        filters = export.CustomerFilters(
+        criteria = listing.CustomerSearch(
+            text=query.get("q") or "",
             period=_period(query) if has_period else None,
             status=LeadStatus(query["status"]) if query.get("status") else None,
             grade=Grade(query["grade"]) if query.get("grade") else None,
@@ -125,9 +132,10 @@ class CustomerExport(MethodView):
         body, count = export.customer_workbook(
             session,
             user,
-            filters,
+            criteria,
             timezone=settings.timezone,
             max_rows=settings.export_max_rows,
+            region=settings.default_region,
         )
         audit.record(
             session,
@@ -136,7 +144,7 @@ class CustomerExport(MethodView):
             entity="customer",
             entity_id=None,
             report="customers",
-            filters=filters.to_dict(),
+            filters=criteria.to_dict(),
             rows=count,
         )
         return _xlsx(body, "客户信息列表.xlsx")
