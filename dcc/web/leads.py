@@ -183,6 +183,7 @@ def outcome(lead_id: int) -> Response | tuple[str, int]:
         flash(say(error), "error")
         shown_call = None if isinstance(error, NotFound) else call_id
         return _page(lead_id, shown_call, form), 422
+    dialer.serve_queue(session, settings=settings, telephony=get_telephony())  # agent is free
     if saved.appointment is not None:
         flash(_("Saved. The visit is booked; the customer gets a confirmation SMS."), "info")
     else:
