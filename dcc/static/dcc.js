@@ -173,6 +173,7 @@
       .catch(function () {})
       .then(function () { refreshing = null; });
   }
+  var TERMINAL = ["completed", "busy", "failed", "no-answer", "canceled"];
   var WORK_KINDS = ["new_lead", "callback_due", "callback_open", "follow_up_due",
     "follow_up_overdue", "lead_reopened", "no_show", "unreachable"];
 

@@ -128,7 +128,7 @@ def test_an_unknown_hotline_caller_is_captured_from_the_panel(open_page, live, a
         available_agent(session)
         session.commit()
     agent = _agent_page(open_page)
-    live.sim.set_behaviour(AGENT_PHONE, answer_after=1, hangup_after=90)
+    live.sim.set_behaviour(AGENT_PHONE, answer_after=1, press="1", hangup_after=90)
     live.sim.originate_inbound(CUSTOMER, HOTLINE)
 
     pop = agent.locator("#pop .call-panel")
@@ -174,7 +174,7 @@ def test_a_reload_keeps_the_panel_and_an_ended_call_waits_for_its_outcome(
 ) -> None:
     lead_id = _known_caller(live)
     agent = _agent_page(open_page)
-    live.sim.set_behaviour(AGENT_PHONE, answer_after=1, hangup_after=100_000)
+    live.sim.set_behaviour(AGENT_PHONE, answer_after=1, press="1", hangup_after=100_000)
     live.sim.originate_inbound(CUSTOMER, HOTLINE)
     pop = agent.locator("#pop .call-panel")
     expect(pop.locator('.leg[data-leg="agent"] b')).to_have_attribute(
