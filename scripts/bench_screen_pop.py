@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""Benchmark: screen-pop latency, from the provider's status webhook to the agent's screen.
+"""Benchmark: screen-pop latency, from the agent's key press to the agent's screen.
 
 The app runs under gunicorn (gthread) on PostgreSQL (``DCC_BENCH_DATABASE_URL``, default a
 ``dcc_bench`` database on the local server) and a real Redis (``DCC_BENCH_REDIS_URL``). 20
 agents log in and hold their ``/stream`` open. For each inbound call the script posts the
-hotline webhook, then the signed status callback of the agent leg that answered
-(``CallStatus=in-progress``), and times from sending that callback to the ``screen_pop`` event
-arriving on that agent's stream. Prints p50 / p95 / p99. Target: p95 < 100 ms.
+hotline webhook, the signed status callback of the agent leg that answered
+(``CallStatus=in-progress``), then the agent's key at the screen (``Digits=1``, the moment the
+agent takes the call), and times from sending that key to the ``screen_pop`` event arriving on
+that agent's stream. Prints p50 / p95 / p99. Target: p95 < 100 ms.
 
     python scripts/bench_screen_pop.py [--calls 300] [--agents 20]
 """
@@ -198,11 +199,30 @@ def one_call(webhooks: Connection, stream: Stream, n: int, run: str) -> float | 
             "SequenceNumber": "2",
         },
     )
-    sent = time.perf_counter()
     status, _loc, response = webhooks.request("POST", path, body, headers)
     response.read()
     if status >= 300:
         raise RuntimeError(f"status webhook answered {status}")
+    # The agent hears the whisper and presses 1: that key takes the call and pops the screen.
+    path = f"/webhooks/twilio/voice/screen-key?parent_call_id={parent_id}"
+    body, headers = signed(
+        path,
+        {
+            "CallSid": f"CA{run}{n:026d}a"[:34],
+            "ParentCallSid": parent,
+            "AccountSid": ACCOUNT,
+            "From": caller,
+            "To": agent_phone(stream.index),
+            "CallStatus": "in-progress",
+            "Direction": "outbound-dial",
+            "Digits": "1",
+        },
+    )
+    sent = time.perf_counter()
+    status, _loc, response = webhooks.request("POST", path, body, headers)
+    response.read()
+    if status >= 300:
+        raise RuntimeError(f"screen key webhook answered {status}")
     arrived = stream.wait_for(parent_id)
     return None if arrived is None else (arrived - sent) * 1000
 

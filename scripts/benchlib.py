@@ -15,6 +15,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -143,6 +144,10 @@ def start_server(command: list[str], env: dict[str, str], port: int, *, name: st
     while time.monotonic() < deadline:
         try:
             urllib.request.urlopen(server.base_url + "/healthz", timeout=2)
+            return server
+        except urllib.error.HTTPError:
+            # It answers: a 503 only reports work a bench's database left overdue, with no
+            # worker running, which is not what a bench measures.
             return server
         except Exception:
             if process.poll() is not None:
