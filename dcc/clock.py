@@ -7,29 +7,40 @@ business rules such as calling hours and for display.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from zoneinfo import ZoneInfo
 
-_frozen: dt.datetime | None = None
+#: Where "now" comes from inside :func:`frozen` or :func:`following` (the innermost wins).
+_source: Callable[[], dt.datetime] | None = None
 
 
 def now() -> dt.datetime:
-    """The current time, aware, in UTC (or the frozen time inside :func:`frozen`)."""
-    return _frozen if _frozen is not None else dt.datetime.now(dt.UTC)
+    """The current time, aware, in UTC (or the frozen time inside :func:`frozen`, or the
+    followed clock's inside :func:`following`)."""
+    return _source() if _source is not None else dt.datetime.now(dt.UTC)
 
 
 @contextmanager
 def frozen(at: dt.datetime) -> Iterator[None]:
     """Make :func:`now` return ``at`` inside the block (tests, replays)."""
-    global _frozen
     if at.tzinfo is None:
         raise ValueError("frozen() needs an aware datetime")
-    previous, _frozen = _frozen, at.astimezone(dt.UTC)
+    moment = at.astimezone(dt.UTC)
+    with following(lambda: moment):
+        yield
+
+
+@contextmanager
+def following(source: Callable[[], dt.datetime]) -> Iterator[None]:
+    """Make :func:`now` ask ``source`` inside the block: a simulation's virtual clock, which
+    jumps from event to event while the app, its webhooks and its jobs run on it."""
+    global _source
+    previous, _source = _source, source
     try:
         yield
     finally:
-        _frozen = previous
+        _source = previous
 
 
 def local(moment: dt.datetime, timezone: str) -> dt.datetime:
