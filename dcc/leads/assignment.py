@@ -33,20 +33,21 @@ _KNOWN_OWNER = select(_users.c.id, _users.c.team_id, _users.c.role).where(
 )
 
 
-def _candidates(roles: tuple[str, ...], team_id: int | None) -> Select[Any]:
+def _candidates(roles: tuple[str, ...], team_id: int | None, on_shift: bool = True) -> Select[Any]:
     query = select(_users.c.id, _users.c.team_id).where(
         _users.c.is_active.is_(True),
-        _users.c.on_shift.is_(True),
         _users.c.role.in_([Role(r) for r in roles]),
     )
+    if on_shift:
+        query = query.where(_users.c.on_shift.is_(True))
     if team_id is not None:
         query = query.where(_users.c.team_id == team_id)
     return query
 
 
 @functools.cache
-def _in_turn(roles: tuple[str, ...], team_id: int | None) -> Select[Any]:
-    return _candidates(roles, team_id).order_by(_users.c.id)
+def _in_turn(roles: tuple[str, ...], team_id: int | None, on_shift: bool = True) -> Select[Any]:
+    return _candidates(roles, team_id, on_shift).order_by(_users.c.id)
 
 
 def choose_owner(
@@ -60,8 +61,10 @@ def choose_owner(
 
     A known customer goes back to its owner while that user is active. Otherwise the next
     active, on-shift user of the right role (and team, when the source has one) in
-    round-robin order. None when nobody can take it; the lead then waits, unowned, in the
-    manager's queue.
+    round-robin order; when nobody is on shift (a web lead at night), the next active one,
+    so that no lead waits without an owner (the loop audit's first rule) and the owner's
+    worklist has it at the start of their shift. None when nobody can take it; the lead then
+    waits, unowned, in the manager's queue.
     """
     roles = rules.owner_roles_for(channel)
     conn = session.connection()
@@ -69,16 +72,17 @@ def choose_owner(
         known = conn.execute(_KNOWN_OWNER, {"user_id": known_owner_id}).first()
         if known is not None and Role(known.role).value in roles:
             return Owner(known.id, known.team_id)
+    on_shift = conn.execute(_in_turn(roles, team_id).limit(1)).first() is not None
     turn = _next_turn(roles, team_id)
     if turn is not None:
         # A shared counter in Redis deals the leads in turn, with no row lock held for the
         # rest of the intake's transaction: concurrent intakes never queue behind each other.
-        agents = conn.execute(_in_turn(roles, team_id)).all()
+        agents = conn.execute(_in_turn(roles, team_id, on_shift)).all()
         return Owner(*agents[turn % len(agents)]) if agents else None
     # Without Redis: whoever was assigned longest ago, locked so that concurrent intakes on
     # PostgreSQL take different agents.
     agent = conn.execute(
-        _candidates(roles, team_id)
+        _candidates(roles, team_id, on_shift)
         .order_by(_users.c.last_assigned_at.asc().nulls_first(), _users.c.id)
         .limit(1)
         .with_for_update(skip_locked=True)
