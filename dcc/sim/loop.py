@@ -126,47 +126,44 @@ class Dealership:
         clock = self.sim.clock
         end = clock.at(until)
         while True:
+            job_due = self._run_jobs()
             candidates = [end]
             if self._events:
                 candidates.append(clock.at(self._events[0].at))
             sim_due = clock.next_due()
             if sim_due is not None:
                 candidates.append(sim_due)
-            job_due = self._next_job()
             if job_due is not None:
                 candidates.append(clock.at(job_due))
             step = max(clock.now(), min(candidates))
             self.sim.run_until(step)
             self._watch_agents()
-            if self._run_jobs():
-                continue
             if self._events and clock.at(self._events[0].at) <= step:
                 heapq.heappop(self._events).action()
-                continue
-            if step >= end:
+            elif step >= end and (job_due is None or clock.at(job_due) > end):
                 return
 
     # ------------------------------------------------------------------ jobs
-    def _next_job(self) -> dt.datetime | None:
-        with self.database.session_scope() as session:
-            return runner.next_due_at(session, self.skip_tasks)
-
-    def _run_jobs(self) -> bool:
+    def _run_jobs(self) -> dt.datetime | None:
         """Run the work due now, each row in its own transaction as a worker would (the
-        real :func:`dcc.jobs.runner.run`); True when something ran (or failed)."""
+        real :func:`dcc.jobs.runner.run`); returns when the next waiting work is due."""
         ran: set[int] = set()
         while True:
             with self.database.session_scope() as session:
-                due = runner.due_ids(session, self.now(), skip=self.skip_tasks, exclude=ran)
-            if not due:
-                return bool(ran)
+                now = self.now()
+                next_due = runner.next_due_at(session, self.skip_tasks)
+                if next_due is None or next_due > now:
+                    return next_due
+                due = runner.due_ids(session, now, skip=self.skip_tasks, exclude=ran)
+            if not due:  # only rows that ran once already in this pass (retries wait)
+                return None
             for outbox_id in due:
                 ran.add(outbox_id)
                 try:
                     runner.run(outbox_id)
                     self.tally.jobs_run += 1
                 except Exception as error:  # kept on its row, retried after its backoff
-                    self.tally.job_failures.append(f"{self.now().isoformat()}: {error}")
+                    self.tally.job_failures.append(f"{now.isoformat()}: {error}")
 
     # ------------------------------------------------------------------ one day
     def _plan_day(self) -> None:

@@ -30,8 +30,6 @@ from telephony.simulator import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, Simulat
 
 #: The host the simulator's webhooks are addressed to (never resolved: delivered in-process).
 PUBLIC_BASE_URL = "http://dcc.sim.invalid"
-#: The password of the simulation's staff (the demo's, so demo logins keep working).
-PASSWORD = "dcc-demo-desk"
 #: Lead sources the simulation delivers to (slug, name, channel, sub-source); web ones dial
 #: new leads at once (speed-to-lead).
 SOURCES = (
@@ -92,7 +90,13 @@ def customer_name(n: int) -> str:
 
 
 def _user(
-    session: Session, login: str, role: Role, name: str, phone: str | None, team: str | None
+    session: Session,
+    login: str,
+    role: Role,
+    name: str,
+    phone: str | None,
+    team: str | None,
+    password: str | None,
 ) -> User:
     """The staff member ``login``, added when missing (the demo's staff are kept as they are)."""
     found = session.scalar(select(User).where(User.login == login))
@@ -101,27 +105,38 @@ def _user(
             found.phone = phone
         return found
     return users.create_user(
-        session, login=login, role=role, name=name, password=PASSWORD, phone=phone, team=team
+        session, login=login, role=role, name=name, password=password, phone=phone, team=team
     )
 
 
-def setup_staff(session: Session, scenario: Scenario) -> Staff:
+def setup_staff(session: Session, scenario: Scenario, password: str | None = None) -> Staff:
     """Agents, consultants, a clerk, a manager and a supervisor, as the scenario says.
 
-    Agents start off shift (their shifts put them on); they are ``agent1`` … like the demo's.
+    Agents start off shift (their shifts put them on); they are ``agent1`` … like the demo's,
+    and those already there are kept. New ones get ``password`` (None: they cannot log in).
     """
     agents = []
     for n in range(1, scenario.staff.agents + 1):
-        user = _user(session, f"agent{n}", Role.DCC_AGENT, f"坐席{n}号", agent_phone(n), "DCC")
+        user = _user(
+            session, f"agent{n}", Role.DCC_AGENT, f"坐席{n}号", agent_phone(n), "DCC", password
+        )
         user.on_shift, user.agent_status = False, AgentStatus.OFFLINE
         agents.append(user)
     consultants = [
-        _user(session, f"consultant{n}", Role.CONSULTANT, f"顾问{n}号", consultant_phone(n), "展厅")
+        _user(
+            session,
+            f"consultant{n}",
+            Role.CONSULTANT,
+            f"顾问{n}号",
+            consultant_phone(n),
+            "展厅",
+            password,
+        )
         for n in range(1, scenario.staff.consultants + 1)
     ]
-    clerk = _user(session, "clerk", Role.CLERK, "信息员", None, "展厅")
-    manager = _user(session, "manager", Role.MANAGER, "销售经理", None, None)
-    _user(session, "supervisor", Role.SUPERVISOR, "DCC主管", None, "DCC")
+    clerk = _user(session, "clerk", Role.CLERK, "信息员", None, "展厅", password)
+    manager = _user(session, "manager", Role.MANAGER, "销售经理", None, None, password)
+    _user(session, "supervisor", Role.SUPERVISOR, "DCC主管", None, "DCC", password)
     session.flush()
     return Staff(
         agents=[a.id for a in agents],
