@@ -8,6 +8,7 @@ import sys
 import click
 import requests
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from dcc import demo, logs, migrate, phones, serve
 from dcc.cli_accounts import tokens_group, users_group
@@ -241,7 +242,9 @@ def serve_command(host: str, port: int | None) -> None:
     serve.run(host=host, port=port)
 
 
-@click.group("sim", help="The telephony simulator of the embedded mode.")
+@click.group(
+    "sim", help="The telephony simulator of the embedded mode, and the dealership simulation."
+)
 def sim_group() -> None:
     pass
 
@@ -250,6 +253,7 @@ def sim_group() -> None:
 @click.option("--from", "from_", required=True, help="The caller, in any format.")
 @click.option("--to", default=None, help="The hotline dialled (default DCC_HOTLINE_NUMBER).")
 @click.option("--hangup-after", type=float, default=None, help="Caller hangs up after N s.")
+@with_appcontext
 def sim_call(from_: str, to: str | None, hangup_after: float | None) -> None:
 
     settings = get_settings()

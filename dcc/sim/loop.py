@@ -12,6 +12,7 @@ its own transaction, as a request would.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import heapq
 import itertools
 import json
@@ -50,7 +51,7 @@ log = logging.getLogger(__name__)
 
 #: Models a simulated customer asks about (the demo catalogue's).
 SERIES = (("丰田", "凯美瑞"), ("丰田", "RAV4荣放"), ("丰田", "汉兰达"), ("丰田", "卡罗拉"))
-ORDER = {"brand": "丰田", "series": "凯美瑞", "model": "2024款 2.0G", "configuration": "豪华版"}
+ORDER = ("丰田", "凯美瑞", "2024款 2.0G", "豪华版")
 
 
 @dataclass(order=True)
@@ -103,7 +104,7 @@ class Dealership:
         self._wrapping: set[int] = set()
         self._dialling: dict[int, dt.datetime] = {}
         self._follow_ups: Counter[tuple[int, dt.date]] = Counter()
-        self._customers = itertools.count(seed * 100_000 % 90_000_000)
+        self._customers = itertools.count(1)
         self.wrong_numbers: set[str] = set()
         self.web_leads: list[int] = []  # lead ids delivered by the web sources
 
@@ -179,7 +180,7 @@ class Dealership:
             self.scenario, local_day, self.timezone, self.rng, next(self._customers) * 1000
         )
         for arrival in arrivals:
-            self.at(arrival.at, lambda a=arrival: self._arrive(a))
+            self.at(arrival.at, functools.partial(self._arrive, arrival))
 
     def _plan_shift(self, agent_id: int, midnight: dt.datetime, start: int, end: int) -> None:
         staff = self.scenario.staff
@@ -238,16 +239,15 @@ class Dealership:
         """Whoever is in wrap-up records the outcome after the scenario's wrap-up time."""
         with self.database.session_scope() as session:
             rows = session.execute(
-                select(User.id, User.status_since).where(
-                    User.agent_status == AgentStatus.WRAP_UP
-                )
+                select(User.id, User.status_since).where(User.agent_status == AgentStatus.WRAP_UP)
             ).all()
         wrap = dt.timedelta(seconds=self.scenario.staff.wrap_up_seconds)
         for user_id, since in rows:
             if user_id in self._wrapping:
                 continue
             self._wrapping.add(user_id)
-            self.at(max(self.now(), (since or self.now()) + wrap), lambda u=user_id: self._wrap_up(u))
+            due = max(self.now(), (since or self.now()) + wrap)
+            self.at(due, functools.partial(self._wrap_up, user_id))
 
     def _wrap_up(self, agent_id: int) -> None:
         self._wrapping.discard(agent_id)
@@ -261,9 +261,7 @@ class Dealership:
             if call is None or lead is None or not lead.is_open:
                 agent.agent_status = AgentStatus.AVAILABLE  # nothing to record
                 return
-            consultant = session.get(
-                User, self.rng.choice(self.staff.consultants)
-            )
+            consultant = session.get(User, self.rng.choice(self.staff.consultants))
             outcome = people.outcome(
                 self.scenario,
                 self.rng,
@@ -291,9 +289,7 @@ class Dealership:
             self._plan_visit(booked_id, visit_at, grade)
         self.at(self.now() + dt.timedelta(seconds=5), lambda: self._work_the_list(agent_id))
 
-    def _last_call(
-        self, session: Session, agent_id: int
-    ) -> tuple[Call | None, Lead | None, bool]:
+    def _last_call(self, session: Session, agent_id: int) -> tuple[Call | None, Lead | None, bool]:
         """The call the agent just finished (the hotline call or the click-to-dial call), its
         lead, and whether anyone spoke with the customer."""
         leg = session.scalar(
@@ -346,7 +342,11 @@ class Dealership:
                         )
                     else:
                         dialer.dial(
-                            session, item.lead, agent=agent, settings=self.settings, telephony=telephony
+                            session,
+                            item.lead,
+                            agent=agent,
+                            settings=self.settings,
+                            telephony=telephony,
                         )
                 except DCCError as error:
                     session.rollback()
@@ -361,7 +361,10 @@ class Dealership:
     # ------------------------------------------------------------------ customers
     def _arrive(self, arrival: Arrival) -> None:
         phone = customer_phone(arrival.number)
-        if arrival.channel != "walk_in" and self.rng.random() < self.scenario.customers.wrong_number:
+        if (
+            arrival.channel != "walk_in"
+            and self.rng.random() < self.scenario.customers.wrong_number
+        ):
             self.wrong_numbers.add(phone)
         if arrival.channel == HOTLINE:
             self.sim.originate_inbound(phone, self.settings.hotline_number)
@@ -434,7 +437,9 @@ class Dealership:
             self.tally.actions["walk_in"] += 1
             lead_id = visit.lead_id
         if orders_now and lead_id is not None:
-            self.at(self.now() + dt.timedelta(minutes=50), lambda: self._order(lead_id, consultant_id))
+            self.at(
+                self.now() + dt.timedelta(minutes=50), lambda: self._order(lead_id, consultant_id)
+            )
 
     def _plan_visit(self, appointment_id: int, at: dt.datetime, grade: str) -> None:
         """An invited customer comes (or not); a visitor may order after the test drive."""
@@ -458,7 +463,9 @@ class Dealership:
             lead_id, consultant_id = appointment.lead_id, appointment.consultant_id
         self.tally.actions["arrival"] += 1
         if orders_after and consultant_id is not None:
-            self.at(self.now() + dt.timedelta(minutes=60), lambda: self._order(lead_id, consultant_id))
+            self.at(
+                self.now() + dt.timedelta(minutes=60), lambda: self._order(lead_id, consultant_id)
+            )
 
     def _order(self, lead_id: int, consultant_id: int) -> None:
         """The consultant writes the sales order, with its expected delivery date."""
@@ -472,7 +479,12 @@ class Dealership:
                         session,
                         lead,
                         orders.OrderInput(
-                            **ORDER, price=Decimal(199_800), delivery_due=delivery
+                            brand=ORDER[0],
+                            series=ORDER[1],
+                            model=ORDER[2],
+                            configuration=ORDER[3],
+                            price=Decimal(199_800),
+                            delivery_due=delivery,
                         ),
                         actor=consultant,
                         timezone=self.timezone,

@@ -178,7 +178,9 @@ def violations(session: Session) -> list[dict[str, Any]]:
     ]
 
 
-def nightly_audits(session: Session, start: dt.datetime, end: dt.datetime, timezone: str) -> dict[dt.date, int]:
+def nightly_audits(
+    session: Session, start: dt.datetime, end: dt.datetime, timezone: str
+) -> dict[dt.date, int]:
     """The nightly loop audits' totals by the local day they ran."""
     zone = ZoneInfo(timezone)
     runs = session.execute(

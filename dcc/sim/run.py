@@ -72,7 +72,9 @@ def simulate(
                 days=days,
                 skip_tasks=skip_tasks,
             )
-            consultant_phones = {world.consultant_phone(n + 1) for n in range(len(staff.consultants))}
+            consultant_phones = {
+                world.consultant_phone(n + 1) for n in range(len(staff.consultants))
+            }
             sim.set_behaviour_script(
                 people.Phones(
                     scenario,
@@ -110,7 +112,9 @@ def measure(session: Any, loop: Dealership, scenario: Scenario, seed: int) -> di
 
     calls = metrics.hotline(session, settings, loop.start, loop.end, day_of)
     leads = metrics.speed_to_lead(session, settings, loop.start, loop.end, staffed, day_of)
-    nightly = metrics.nightly_audits(session, loop.start, loop.end + dt.timedelta(hours=6), settings.timezone)
+    nightly = metrics.nightly_audits(
+        session, loop.start, loop.end + dt.timedelta(hours=6), settings.timezone
+    )
     per_day = []
     for n in range(loop.days):
         day = loop.first_day + dt.timedelta(days=n)

@@ -167,7 +167,9 @@ def _share(table: dict[str, Any], key: str) -> float:
     return value
 
 
-def _numbers(table: dict[str, Any], key: str, count: int, *, share: bool = False) -> tuple[float, ...]:
+def _numbers(
+    table: dict[str, Any], key: str, count: int, *, share: bool = False
+) -> tuple[float, ...]:
     values = table.get(key)
     if not isinstance(values, list) or len(values) != count:
         raise ScenarioError(f"{key} must list {count} numbers")
