@@ -107,6 +107,9 @@ class Dealership:
         self._customers = itertools.count(1)
         self.wrong_numbers: set[str] = set()
         self.web_leads: list[int] = []  # lead ids delivered by the web sources
+        self._dirty = True  # something may have changed since the outbox was last read
+        self._job_due: dt.datetime | None = None
+        sim.engine.sender.before_delivery = self._delivered
 
     # ------------------------------------------------------------------ the calendar
     def now(self) -> dt.datetime:
@@ -127,7 +130,7 @@ class Dealership:
         clock = self.sim.clock
         end = clock.at(until)
         while True:
-            job_due = self._run_jobs()
+            job_due = self._run_jobs() if self._changed(clock.now()) else self._job_due
             candidates = [end]
             if self._events:
                 candidates.append(clock.at(self._events[0].at))
@@ -138,13 +141,25 @@ class Dealership:
                 candidates.append(clock.at(job_due))
             step = max(clock.now(), min(candidates))
             self.sim.run_until(step)
-            self._watch_agents()
+            if self._dirty:
+                self._watch_agents()
             if self._events and clock.at(self._events[0].at) <= step:
+                self._dirty = True  # people act: the database changes
                 heapq.heappop(self._events).action()
             elif step >= end and (job_due is None or clock.at(job_due) > end):
                 return
 
     # ------------------------------------------------------------------ jobs
+    def _delivered(self, _when: dt.datetime) -> None:
+        """A webhook reaches the app: the database may change."""
+        self._dirty = True
+
+    def _changed(self, now: float) -> bool:
+        """Whether the database may have changed, or known work fell due, since the last look
+        at the outbox."""
+        due = self._job_due
+        return self._dirty or (due is not None and self.sim.clock.at(due) <= now)
+
     def _run_jobs(self) -> dt.datetime | None:
         """Run the work due now, each row in its own transaction as a worker would (the
         real :func:`dcc.jobs.runner.run`); returns when the next waiting work is due."""
@@ -153,9 +168,14 @@ class Dealership:
             with self.database.session_scope() as session:
                 now = self.now()
                 next_due = runner.next_due_at(session, self.skip_tasks)
-                if next_due is None or next_due > now:
-                    return next_due
-                due = runner.due_ids(session, now, skip=self.skip_tasks, exclude=ran)
+                due = []
+                if next_due is not None and next_due <= now:
+                    due = runner.due_ids(session, now, skip=self.skip_tasks, exclude=ran)
+            if next_due is None or next_due > now:
+                if ran or self._dirty:
+                    self._watch_agents()
+                self._dirty, self._job_due = False, next_due
+                return next_due
             if not due:  # only rows that ran once already in this pass (retries wait)
                 return None
             for outbox_id in due:
