@@ -54,6 +54,10 @@ SERIES = (("丰田", "凯美瑞"), ("丰田", "RAV4荣放"), ("丰田", "汉兰�
 ORDER = ("丰田", "凯美瑞", "2024款 2.0G", "豪华版")
 
 
+#: How long the run goes on after the last day: the nightly work runs by 03:00.
+NIGHT = dt.timedelta(hours=3, minutes=30)
+
+
 @dataclass(order=True)
 class _Event:
     at: dt.datetime
@@ -119,10 +123,12 @@ class Dealership:
         heapq.heappush(self._events, _Event(when, next(self._seq), action))
 
     def run(self) -> None:
-        """Play every day, then let the last calls and due work finish."""
+        """Play every day, then the night after the last one: its calls and due work end,
+        and the nightly checks (no-shows, dormancy, the loop audit, the roll-ups) run."""
         for n in range(self.days):
             self.at(self.start + dt.timedelta(days=n), self._plan_day)
-        self._run_until(self.end)
+        self.at(self.end, functools.partial(sweeper.sweep_once, self.app))
+        self._run_until(self.end + NIGHT)
 
     def _run_until(self, until: dt.datetime) -> None:
         """Let time run to ``until``: the next of the calendar's actions, the simulator's

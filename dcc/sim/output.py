@@ -36,7 +36,7 @@ def num(value: float | None) -> str:
 
 
 def _kpi(name: str, value: Any) -> str:
-    if name.endswith(("rate", "share")):
+    if name.endswith(("rate", "share", "after_visit")):
         return pct(value)
     return num(value)
 
