@@ -147,8 +147,6 @@ class Dealership:
                 candidates.append(clock.at(job_due))
             step = max(clock.now(), min(candidates))
             self.sim.run_until(step)
-            if self._dirty:
-                self._watch_agents()
             if self._events and clock.at(self._events[0].at) <= step:
                 self._dirty = True  # people act: the database changes
                 heapq.heappop(self._events).action()
@@ -177,13 +175,12 @@ class Dealership:
                 due = []
                 if next_due is not None and next_due <= now:
                     due = runner.due_ids(session, now, skip=self.skip_tasks, exclude=ran)
-            if next_due is None or next_due > now:
-                if ran or self._dirty:
-                    self._watch_agents()
-                self._dirty, self._job_due = False, next_due
-                return next_due
-            if not due:  # only rows that ran once already in this pass (retries wait)
-                return None
+                if not due:
+                    self._watch_agents(session)
+            if not due:
+                self._dirty = False
+                self._job_due = next_due if next_due is None or next_due > now else None
+                return self._job_due
             for outbox_id in due:
                 ran.add(outbox_id)
                 try:
@@ -261,12 +258,11 @@ class Dealership:
                 return
             agent.on_shift, agent.agent_status = False, AgentStatus.OFFLINE
 
-    def _watch_agents(self) -> None:
+    def _watch_agents(self, session: Session) -> None:
         """Whoever is in wrap-up records the outcome after the scenario's wrap-up time."""
-        with self.database.session_scope() as session:
-            rows = session.execute(
-                select(User.id, User.status_since).where(User.agent_status == AgentStatus.WRAP_UP)
-            ).all()
+        rows = session.execute(
+            select(User.id, User.status_since).where(User.agent_status == AgentStatus.WRAP_UP)
+        ).all()
         wrap = dt.timedelta(seconds=self.scenario.staff.wrap_up_seconds)
         for user_id, since in rows:
             if user_id in self._wrapping:

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from dcc.callscripts import service as callscripts
 from dcc.config import Settings, get_settings
+from dcc.db import get_database
 from dcc.leads import sources
 from dcc.leads.models import Channel, LeadSource
 from dcc.sales import catalogue
@@ -167,6 +169,26 @@ def setup_sources(session: Session) -> dict[str, str]:
     callscripts.ensure_default(session)
     catalogue.seed_demo(session)
     return secrets
+
+
+def without_durability(app: Flask) -> None:
+    """A simulation's database is thrown away after the run: commits need not wait for the
+    disk (SQLite ``synchronous=OFF``, PostgreSQL ``synchronous_commit=off``). Call before the
+    app's first query."""
+    engine = get_database(app).engine
+    statement = (
+        "PRAGMA synchronous=OFF"
+        if engine.dialect.name == "sqlite"
+        else "SET synchronous_commit TO off"
+    )
+
+    @event.listens_for(engine, "connect")
+    def _fast(dbapi_conn: Any, _record: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        cursor.execute(statement)
+        cursor.close()
+        if engine.dialect.name != "sqlite":
+            dbapi_conn.commit()
 
 
 def make_simulator(settings: Settings, start: dt.datetime, seed: int) -> Simulator:
