@@ -127,8 +127,12 @@ class Dealership:
         and the nightly checks (no-shows, dormancy, the loop audit, the roll-ups) run."""
         for n in range(self.days):
             self.at(self.start + dt.timedelta(days=n), self._plan_day)
-        self.at(self.end, functools.partial(sweeper.sweep_once, self.app))
+        self.at(self.end, self._last_night)
         self._run_until(self.end + NIGHT)
+
+    def _last_night(self) -> None:
+        """The sweeper's pass that plans the night after the last day."""
+        sweeper.sweep_once(self.app)
 
     def _run_until(self, until: dt.datetime) -> None:
         """Let time run to ``until``: the next of the calendar's actions, the simulator's
