@@ -30,6 +30,7 @@ def fresh_app(database: str | None) -> Flask:
     """An app for one run: the schema brought up to date; refused on a database with leads."""
     instance = tempfile.mkdtemp(prefix="dcc-sim-")
     app = create_app(world.sim_settings(database or "", instance))
+    world.without_durability(app)
     url = get_database(app).url
     migrate.upgrade(url)
     with app.app_context(), get_database(app).session_scope() as session:

@@ -23,6 +23,7 @@ from dcc.sim.run import Result, simulate
 
 def sim_app(folder: Path) -> Flask:
     app = create_app(world.sim_settings("", str(folder)))
+    world.without_durability(app)
     migrate.upgrade(get_database(app).url)
     return app
 

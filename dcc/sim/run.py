@@ -44,6 +44,7 @@ def simulate(
     days: int,
     first_day: dt.date | None = None,
     skip_tasks: Collection[str] = (),
+    password: str | None = None,
 ) -> Result:
     """Play ``days`` days of ``scenario`` on ``app``'s database and measure them.
 
@@ -59,7 +60,7 @@ def simulate(
     try:
         with app.app_context(), clock.following(sim.now):
             with database.session_scope() as session:
-                staff = world.setup_staff(session, scenario)
+                staff = world.setup_staff(session, scenario, password)
                 secrets = world.setup_sources(session)
             loop = Dealership(
                 app,
@@ -72,14 +73,11 @@ def simulate(
                 days=days,
                 skip_tasks=skip_tasks,
             )
-            consultant_phones = {
-                world.consultant_phone(n + 1) for n in range(len(staff.consultants))
-            }
             sim.set_behaviour_script(
                 people.Phones(
                     scenario,
                     random.Random(seed * 7919 + 1),
-                    set(staff.phones) | consultant_phones,
+                    set(staff.phones),
                     loop.wrong_numbers,
                     sim.now,
                     settings.timezone,

@@ -71,7 +71,7 @@ class Staff:
     consultants: list[int]
     clerk: int
     manager: int
-    phones: dict[str, int] = field(default_factory=dict)  # agent phone -> user id
+    phones: dict[str, int] = field(default_factory=dict)  # staff phone -> user id
 
 
 def agent_phone(n: int) -> str:
@@ -145,7 +145,7 @@ def setup_staff(session: Session, scenario: Scenario, password: str | None = Non
         consultants=[c.id for c in consultants],
         clerk=clerk.id,
         manager=manager.id,
-        phones={a.phone: a.id for a in agents if a.phone},
+        phones={u.phone: u.id for u in (*agents, *consultants) if u.phone},
     )
 
 
