@@ -235,7 +235,7 @@ def demo_group() -> None:
 @click.option(
     "--history-days",
     type=click.IntRange(0, 60),
-    default=14,
+    default=7,
     show_default=True,
     help="Days of simulated history before today (0: none).",
 )

@@ -9,6 +9,7 @@ dealership``. Afterwards the staff are back at their desks, as the demo seeds th
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from flask import Flask
 from sqlalchemy import select
@@ -30,6 +31,11 @@ def seed_history(app: Flask, days: int, *, password: str, seed: int = 1) -> Resu
     # The run ends with the night after its last day (to 03:30): never later than now.
     today = now.date() if now.hour >= 4 else now.date() - dt.timedelta(days=1)
     telephony = app.extensions.get("dcc.telephony")
+    # Each simulated job and request would log a line: only warnings while the past plays.
+    loggers = [logging.getLogger(name) for name in ("dcc", "telephony", "webhooks")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
     try:
         result = simulate(
             app,
@@ -41,6 +47,8 @@ def seed_history(app: Flask, days: int, *, password: str, seed: int = 1) -> Resu
         )
     finally:
         app.extensions["dcc.telephony"] = telephony  # the service's own provider again
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
     with app.app_context(), get_database(app).session_scope() as session:
         for user in session.scalars(
             select(User).where(User.role.in_([Role.DCC_AGENT, Role.CONSULTANT]))
