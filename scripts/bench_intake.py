@@ -268,27 +268,13 @@ def check(url: str, run: str, count: int) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--requests", type=int, default=4000, help="at most 10000")
-    parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--speed-leads", type=int, default=100)
+    benchlib.load_options(parser)
     args = parser.parse_args()
-    if not 0 < args.requests <= 10_000:
-        parser.error("--requests must be 1..10000")
 
     url = benchlib.bench_database_url()
     seed(url, args.customers)
-    env = {
-        "DCC_DATABASE_URL": url,
-        "DCC_SECRET_KEY": "bench-secret-key-0123456789",
-        "DCC_METRICS_TOKEN": "bench-metrics",
-        "DCC_TELEPHONY": "sim",
-        "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
-        "TWILIO_AUTH_TOKEN": "bench-auth-token",
-        "DCC_TWILIO_API_BASE_URL": "http://127.0.0.1:9",
-        "DCC_REDIS_URL": os.environ.get("DCC_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
-    }
+    env = benchlib.app_env(url)
     run = f"{int(time.time()) % 10000:04d}"
     requests = deliveries(args.requests, args.customers, run)
     warmup = deliveries(200, args.customers, f"{(int(run) + 5000) % 10000:04d}")

@@ -183,26 +183,17 @@ def signed_requests(count: int, customers: int, run: str) -> list[benchlib.Reque
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--requests", type=int, default=4000, help="at most 10000")
-    parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8)
+    benchlib.load_options(parser)
     args = parser.parse_args()
 
     url = benchlib.bench_database_url()
     seed(url, args.customers)
-    env = {
-        "DCC_DATABASE_URL": url,
-        "DCC_SECRET_KEY": "bench-secret-key-0123456789",
-        "DCC_METRICS_TOKEN": "bench-metrics",
-        "DCC_TELEPHONY": "sim",
-        "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
-        "TWILIO_AUTH_TOKEN": TOKEN,
-        "DCC_TWILIO_API_BASE_URL": "http://127.0.0.1:9",
-        "DCC_PUBLIC_BASE_URL": PUBLIC,
-        "DCC_OPENING_HOURS": "00:00-24:00",
-        "DCC_REDIS_URL": os.environ.get("DCC_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
-    }
+    env = benchlib.app_env(
+        url,
+        TWILIO_AUTH_TOKEN=TOKEN,
+        DCC_PUBLIC_BASE_URL=PUBLIC,
+        DCC_OPENING_HOURS="00:00-24:00",
+    )
     sizing = {"workers": args.workers, "threads": args.threads}
     run = f"{int(time.time()) % 10000:04d}"
     requests = signed_requests(args.requests, args.customers, run)

@@ -6,6 +6,7 @@ in the same run on the same machine.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import signal
@@ -49,6 +50,38 @@ def bench_database_url() -> str:
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
         server.dispose()
     return url
+
+
+def load_options(parser: argparse.ArgumentParser) -> None:
+    """The load a web benchmark sends: ``--requests`` (1 to 10,000, the numbers the data sets
+    can tell apart), ``--clients`` at once, against gunicorn's ``--workers`` x ``--threads``."""
+    parser.add_argument("--requests", type=_requests, default=4000, help="at most 10000")
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8)
+
+
+def _requests(value: str) -> int:
+    count = int(value)
+    if not 0 < count <= 10_000:
+        raise argparse.ArgumentTypeError("--requests must be 1..10000")
+    return count
+
+
+def app_env(database_url: str, **overrides: str) -> dict[str, str]:
+    """The settings a benchmarked app starts with: the bench database and Redis, a simulated
+    provider whose REST calls go nowhere, plus ``overrides`` (``DCC_…`` or ``TWILIO_…`` names)."""
+    return {
+        "DCC_DATABASE_URL": database_url,
+        "DCC_SECRET_KEY": "bench-secret-key-0123456789",
+        "DCC_METRICS_TOKEN": "bench-metrics",
+        "DCC_TELEPHONY": "sim",
+        "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+        "TWILIO_AUTH_TOKEN": "bench-auth-token",
+        "DCC_TWILIO_API_BASE_URL": "http://127.0.0.1:9",
+        "DCC_REDIS_URL": os.environ.get("DCC_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
+        **overrides,
+    }
 
 
 @dataclass

@@ -31,6 +31,7 @@ from support import (
     PUBLIC_BASE_URL,
     TWILIO_ACCOUNT_SID,
     TWILIO_AUTH_TOKEN,
+    RecordingTelephony,
     app_config,
     bind_to,
 )
@@ -131,6 +132,14 @@ def app(
 @pytest.fixture()
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture()
+def phone(app: Flask) -> RecordingTelephony:
+    """The app's telephony replaced by a recorder of the calls and texts it is asked to make."""
+    telephony = RecordingTelephony()
+    app.extensions["dcc.telephony"] = telephony
+    return telephony
 
 
 @pytest.fixture()

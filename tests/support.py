@@ -9,6 +9,7 @@ import os
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -16,11 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from dcc.jobs import runner
+from dcc.leads import sources
 from telephony import TelephonyUnavailable
 
 Answer = tuple[int, dict[str, Any]]  # an HTTP status and its JSON body
@@ -28,6 +31,8 @@ Answer = tuple[int, dict[str, Any]]  # an HTTP status and its JSON body
 TWILIO_ACCOUNT_SID = "AC" + "1" * 32
 TWILIO_AUTH_TOKEN = "test-auth-token"
 PUBLIC_BASE_URL = "https://dcc.example.test"
+#: The lead source secret the tests' ``autohome`` source signs its deliveries with.
+LEAD_SECRET = "autohome-secret-0123456789"
 
 
 def app_config(database_url: str, redis_url: str, instance: Any, **overrides: Any) -> dict:
@@ -162,3 +167,27 @@ def scratch_database(database_url: str, suffix: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def deliver(
+    client: FlaskClient,
+    payload: dict[str, Any] | str | bytes,
+    *,
+    slug: str = "autohome",
+    content_type: str = "application/json",
+    secret: str | None = LEAD_SECRET,
+    headers: dict[str, str] | None = None,
+) -> Any:
+    """POST a delivery signed with ``secret`` (unsigned when None)."""
+    if isinstance(payload, dict):
+        body = (
+            json.dumps(payload, ensure_ascii=False).encode()
+            if content_type == "application/json"
+            else urllib.parse.urlencode(payload).encode()
+        )
+    else:
+        body = payload.encode() if isinstance(payload, str) else payload
+    sent = {"Content-Type": content_type, **(headers or {})}
+    if secret is not None:
+        sent["X-DCC-Signature"] = sources.sign(secret, body)
+    return client.post(f"/webhooks/leads/{slug}", data=body, headers=sent)

@@ -6,13 +6,12 @@ Every test freezes the clock: visit times, grace minutes and dormant days are al
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import pytest
 from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from support import RecordingTelephony, run_due
+from support import LEAD_SECRET, deliver, run_due
 
 from dcc import clock
 from dcc.calls.models import Call, CallDirection, CallStatus
@@ -39,13 +38,6 @@ from dcc.users.models import AgentStatus
 
 T0 = dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
 TZ = "Asia/Shanghai"
-
-
-@pytest.fixture()
-def phone(app):
-    telephony = RecordingTelephony()
-    app.extensions["dcc.telephony"] = telephony
-    return telephony
 
 
 @pytest.fixture()
@@ -234,8 +226,7 @@ def test_a_visit_that_passes_without_arrival_is_a_no_show_with_a_re_invite(
 
 def test_dormant_after_n_days_and_woken_by_a_portal_lead(client, session, people) -> None:
     policy.save(session, dormant_after_days=30)
-    secret = "autohome-secret-0123456789"
-    sources.create(session, slug="autohome", name="汽车之家", channel="portal", secret=secret)
+    sources.create(session, slug="autohome", name="汽车之家", channel="portal", secret=LEAD_SECRET)
     with clock.frozen(T0):
         lead = new_lead(session)
     with clock.frozen(T0 + dt.timedelta(days=29)):
@@ -249,16 +240,8 @@ def test_dormant_after_n_days_and_woken_by_a_portal_lead(client, session, people
     assert lead.status == LeadStatus.DORMANT and lead.close_reason == "dormant"
     assert pending(session, lead) == NOTHING
 
-    body = json.dumps({"phone": "+86 138-0013-8000", "series": "汉兰达"}).encode()
     with clock.frozen(T0 + dt.timedelta(days=40)):
-        answer = client.post(
-            "/webhooks/leads/autohome",
-            data=body,
-            headers={
-                "Content-Type": "application/json",
-                "X-DCC-Signature": sources.sign(secret, body),
-            },
-        )
+        answer = deliver(client, {"phone": "+86 138-0013-8000", "series": "汉兰达"})
         assert answer.status_code == 201, answer.get_json()
         assert answer.get_json()["lead_id"] == lead.id and not answer.get_json()["new_lead"]
     session.expire_all()

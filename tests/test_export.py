@@ -11,6 +11,7 @@ from report_data import build
 from sqlalchemy import select
 
 from dcc.audit import AuditEntry
+from dcc.customers import listing
 from dcc.reports import export
 
 MARCH = "from=2026-03-01&to=2026-03-31"
@@ -62,12 +63,31 @@ def test_customer_export_shows_full_phones_to_a_manager(client, session, staff, 
     assert entry.details["rows"] == 3 and entry.details["filters"]["status"] == "lost"
 
 
+def test_the_export_holds_what_the_list_shows_searched_by_name(
+    client, session, staff, world
+) -> None:
+    """The list's search box reaches the export: part of a name finds the same customers."""
+    world.leads[0].customer.name = "王建国"
+    session.commit()
+    typed = "建国"
+    shown = listing.search(session, world.boss, listing.CustomerSearch(text=typed))
+    answer = client.get(
+        "/api/v1/customers/export.xlsx", query_string={"q": typed}, headers=staff.token(world.boss)
+    )
+    assert answer.status_code == 200
+    exported = [r[0] for r in sheet_rows(answer.data)[1:]]
+    assert exported == [row.customer.id for row in shown.rows]
+    assert len(exported) == 1
+    [entry] = audits(session)
+    assert entry.details["filters"]["q"] == typed
+
+
 def test_phones_are_masked_for_a_role_without_the_right(session, staff, world) -> None:
     consultant = staff.user("viewer", "consultant")
     world.leads[0].owner_id = consultant.id
     session.commit()
     body, count = export.customer_workbook(
-        session, consultant, export.CustomerFilters(), timezone="Asia/Shanghai", max_rows=10
+        session, consultant, listing.CustomerSearch(), timezone="Asia/Shanghai", max_rows=10
     )
     rows = sheet_rows(body)
     assert count == 1

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from test_lead_webhooks import NOTHING, deliver, portal, rows  # noqa: F401 (portal: a fixture)
+from support import deliver
+from test_lead_webhooks import NOTHING, portal, rows  # noqa: F401 (portal: a fixture)
 from test_web import _inbound_call, _lead
 from web_support import PASSWORD, csrf_token, login, post
 
@@ -17,7 +18,7 @@ from dcc import untrusted
 from dcc.audit import AuditEntry
 from dcc.errors import MalformedInput
 from dcc.leads.models import Lead
-from dcc.sales.models import ShowroomVisit
+from dcc.sales.models import Order, ShowroomVisit
 
 HUGE_ID = "99999999999999999999"
 PHONE = '"phone": "13800138000"'
@@ -184,6 +185,46 @@ def test_api_query_strings_and_paths_hold_no_nul(client, session, staff) -> None
     answer = client.get("/api/v1/reports/%00", headers=auth)
     assert answer.status_code == 400
     assert answer.get_json()["error"]["field"] == "name"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ('{"brand": "丰田", "price": NaN}', "price"),
+        ('{"brand": "丰田", "deposit": 1e400}', "deposit"),
+        ('{"brand": "丰\\u0000田"}', "brand"),
+        ('{"brand": "丰田", "extra": {"k": -Infinity}}', "extra.k"),
+    ],
+)
+def test_api_orders_read_json_strictly(client, session, staff, body: str, field: str) -> None:
+    boss = staff.user("boss", "manager")
+    auth = staff.token(boss)
+    lead_id = _api(client, "POST", "/api/v1/leads", auth, {"phone": "13800138000"}).get_json()[
+        "lead_id"
+    ]
+    answer = client.post(
+        f"/api/v1/leads/{lead_id}/orders",
+        data=body,
+        headers={**auth, "Content-Type": "application/json"},
+    )
+    assert answer.status_code == 400, answer.get_data(as_text=True)
+    assert answer.get_json()["error"]["field"] == field
+    assert session.scalar(select(func.count()).select_from(Order)) == 0
+
+
+@pytest.mark.parametrize("path", ["/api/v1/reports/staffing", "/api/v1/reports/staffing.xlsx"])
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [(f"weeks={HUGE_ID}", 422), ("weeks=%00", 400), ("weeks=NaN", 422), ("weeks=1.5", 422)],
+)
+def test_api_staffing_refuses_a_hostile_query(
+    client, session, staff, path: str, query: str, status: int
+) -> None:
+    auth = staff.token(staff.user("boss", "manager"))
+    answer = client.get(f"{path}?{query}", headers=auth)
+    assert answer.status_code == status, answer.get_data(as_text=True)[:300]
+    assert answer.get_json()["error"]["field"] == "weeks"
+    assert session.scalars(select(AuditEntry.action)).all() == []  # nothing exported
 
 
 @pytest.mark.usefixtures("portal")

@@ -9,7 +9,7 @@ import pytest
 from rq import Queue, SimpleWorker
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
-from support import RecordingTelephony, run_due
+from support import run_due
 
 from dcc import clock
 from dcc.calls import service as calls
@@ -23,13 +23,6 @@ from dcc.queues import QUEUE_NAMES
 from dcc.users.models import AgentStatus
 
 T0 = dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
-
-
-@pytest.fixture()
-def phone(app):
-    telephony = RecordingTelephony()
-    app.extensions["dcc.telephony"] = telephony
-    return telephony
 
 
 @pytest.fixture()
@@ -332,3 +325,104 @@ def test_a_due_sla_check_is_served_before_a_backlog_of_first_contact_jobs(
     assert all(row.done_at is not None for row in sla)  # the twelve served first …
     first = session.scalars(select(OutboxJob).where(OutboxJob.task == "lead.first_contact"))
     assert all(row.done_at is None for row in first)  # … before any first-contact job
+
+
+def _dialled(session, agent) -> calls.Call:
+    """A new lead of ``agent``'s, called by click-to-dial, the call's first jobs run."""
+    lead = new_lead(session, agent)
+    call = calls.start_click_to_dial(session, lead, actor=agent, settings=get_settings())
+    call.sid = "CA" + "1" * 32
+    session.commit()
+    run_due(session)
+    return call
+
+
+def _customer_leg_event(session, call_id: int, status: str, at: dt.datetime, **extra: str):
+    parent = session.get(calls.Call, call_id)
+    calls.record_status(
+        session,
+        {
+            "CallSid": "CA" + "d" * 24 + f"{call_id:08d}",
+            "ParentCallSid": parent.sid,
+            "CallStatus": status,
+            "Direction": "outbound-dial",
+            "To": "+8613800138000",
+            "Timestamp": _rfc(at),
+            **extra,
+        },
+        parent_call_id=call_id,
+        leg="customer",
+    )
+    session.commit()
+
+
+@pytest.mark.parametrize("job_runs_between", [False, True])
+def test_completed_with_talk_time_before_in_progress_owes_no_retry(
+    session, staff, phone, always_open, job_runs_between
+):
+    """Twilio does not promise the order of status callbacks: a ``completed`` leg with talk
+    time that arrives before its ``in-progress`` is an answered call, not a missed one."""
+    agent = ready_agent(staff, "agent", "+8613900000001")
+    with clock.frozen(T0):
+        call = _dialled(session, agent)
+        _customer_leg_event(
+            session, call.id, "completed", T0 + dt.timedelta(seconds=70), CallDuration="55"
+        )
+        if job_runs_between:
+            run_due(session)
+        _customer_leg_event(session, call.id, "in-progress", T0 + dt.timedelta(seconds=15))
+        run_due(session)
+    session.expire_all()
+    assert (
+        session.scalars(select(Callback).where(Callback.status == CallbackStatus.PENDING)).all()
+        == []
+    )
+    leg = session.scalar(select(calls.Call).where(calls.Call.leg == "customer"))
+    assert leg.answered_at == T0 + dt.timedelta(seconds=15)
+    assert session.get(Lead, call.lead_id).first_response_at is not None
+
+
+def test_a_late_in_progress_withdraws_a_retry_already_owed(session, staff, phone, always_open):
+    """A leg reported as no-answer at first and answered later: the retry callback is withdrawn."""
+    agent = ready_agent(staff, "agent", "+8613900000001")
+    with clock.frozen(T0):
+        call = _dialled(session, agent)
+        _customer_leg_event(session, call.id, "canceled", T0 + dt.timedelta(seconds=30))
+        run_due(session)
+        owed = session.scalars(select(Callback).where(Callback.reason == "retry")).all()
+        assert len(owed) == 1
+        _customer_leg_event(session, call.id, "in-progress", T0 + dt.timedelta(seconds=12))
+        run_due(session)
+    session.expire_all()
+    retry = session.scalar(select(Callback).where(Callback.reason == "retry"))
+    assert (retry.status, retry.canceled_reason) == (CallbackStatus.CANCELED, "answered")
+
+
+def test_the_dial_result_proves_the_customer_leg_answered(session, staff, phone, always_open):
+    """``DialCallStatus=completed`` with talk time on the agent leg's ``<Dial>`` action marks the
+    customer leg answered even when the leg's own ``in-progress`` never arrives."""
+    agent = ready_agent(staff, "agent", "+8613900000001")
+    with clock.frozen(T0):
+        call = _dialled(session, agent)
+        _customer_leg_event(session, call.id, "ringing", T0 + dt.timedelta(seconds=5))
+        leg_sid = "CA" + "d" * 24 + f"{call.id:08d}"
+        calls.record_dial_result(
+            session,
+            {
+                "CallSid": call.sid,
+                "DialCallSid": leg_sid,
+                "DialCallStatus": "completed",
+                "DialCallDuration": "40",
+                "Timestamp": _rfc(T0 + dt.timedelta(seconds=60)),
+            },
+            call_id=call.id,
+        )
+        session.commit()
+        _customer_leg_event(
+            session, call.id, "completed", T0 + dt.timedelta(seconds=61), CallDuration="0"
+        )
+        run_due(session)
+    session.expire_all()
+    leg = session.scalar(select(calls.Call).where(calls.Call.sid == leg_sid))
+    assert leg.answered_at == T0 + dt.timedelta(seconds=20)
+    assert session.scalars(select(Callback)).all() == []

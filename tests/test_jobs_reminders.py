@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from sqlalchemy import select
-from support import RecordingTelephony, run_due
+from support import run_due
 
 from dcc import clock
 from dcc.jobs import runner
@@ -17,13 +16,6 @@ from dcc.messaging import SentMessage
 from dcc.notifications import Notification
 
 T0 = dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
-
-
-@pytest.fixture()
-def phone(app):
-    telephony = RecordingTelephony()
-    app.extensions["dcc.telephony"] = telephony
-    return telephony
 
 
 def kinds(session, user_id: int) -> list[str]:

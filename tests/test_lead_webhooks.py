@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from typing import Any
 
 import pytest
-from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from support import post_json_at_once
+from support import LEAD_SECRET as SECRET
+from support import deliver, post_json_at_once
 
 from dcc.customers.models import Customer, CustomerPhone
 from dcc.leads import deliveries, sources
 from dcc.leads.models import Grade, Lead, LeadDelivery, LeadSource, LeadTouch
 from webhooks import lead_payload
 
-SECRET = "autohome-secret-0123456789"
 TOKEN = "yiche-token-0123456789abcdef"
 STORED = (Customer, CustomerPhone, Lead, LeadTouch, LeadDelivery)
 
@@ -75,30 +73,6 @@ def token_portal(session: Session) -> LeadSource:
     )
     session.commit()
     return source
-
-
-def deliver(
-    client: FlaskClient,
-    payload: dict[str, Any] | str | bytes,
-    *,
-    slug: str = "autohome",
-    content_type: str = "application/json",
-    secret: str | None = SECRET,
-    headers: dict[str, str] | None = None,
-) -> Any:
-    """POST a delivery signed with ``secret`` (unsigned when None)."""
-    if isinstance(payload, dict):
-        body = (
-            json.dumps(payload, ensure_ascii=False).encode()
-            if content_type == "application/json"
-            else urllib.parse.urlencode(payload).encode()
-        )
-    else:
-        body = payload.encode() if isinstance(payload, str) else payload
-    sent = {"Content-Type": content_type, **(headers or {})}
-    if secret is not None:
-        sent["X-DCC-Signature"] = sources.sign(secret, body)
-    return client.post(f"/webhooks/leads/{slug}", data=body, headers=sent)
 
 
 def touches_of(session: Session, lead_id: int) -> list[LeadTouch]:

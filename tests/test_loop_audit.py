@@ -10,7 +10,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from support import RecordingTelephony, run_due
+from support import run_due
 
 from dcc import access, clock, demo
 from dcc.jobs import outbox
@@ -42,8 +42,8 @@ T0 = dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
         dt.datetime(2026, 12, 1, 15, 0, tzinfo=dt.UTC),  # 23:00
     ],
 )
+@pytest.mark.usefixtures("phone")
 def test_a_fresh_demo_is_a_closed_loop_at_any_hour(app, session, seeded_at) -> None:
-    app.extensions["dcc.telephony"] = RecordingTelephony()
     with clock.frozen(seeded_at):
         assert demo.seed(session)
         session.commit()

@@ -76,7 +76,7 @@ def test_the_list_and_its_export_count_the_same_customers(session, team) -> None
     filters = {"owner_id": bob.id, "status": LeadStatus.NEW}
     listed = listing.search(session, boss, listing.CustomerSearch(**filters))
     assert listed.total == 3
-    assert export.count_customers(session, boss, export.CustomerFilters(**filters)) == 3
+    assert export.count_customers(session, boss, listing.CustomerSearch(**filters)) == 3
 
 
 def test_pages(session, team) -> None:

@@ -4,11 +4,11 @@ vehicles, and the repurchase (续购) lead a delivered customer starts through e
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from support import LEAD_SECRET, deliver
 
 from dcc import clock, reception
 from dcc.leads import followups, intake, lifecycle, sources
@@ -255,18 +255,11 @@ def test_an_owner_enquiring_again_starts_a_repurchase_lead(
 ) -> None:
     lead = delivered_customer(session, people)
     if channel == "webhook":
-        secret = "autohome-secret-0123456789"
-        sources.create(session, slug="autohome", name="汽车之家", channel="portal", secret=secret)
-        session.commit()
-        body = json.dumps({"phone": "+86 138-0013-8000", "series": "汉兰达"}).encode()
-        answer = client.post(
-            "/webhooks/leads/autohome",
-            data=body,
-            headers={
-                "Content-Type": "application/json",
-                "X-DCC-Signature": sources.sign(secret, body),
-            },
+        sources.create(
+            session, slug="autohome", name="汽车之家", channel="portal", secret=LEAD_SECRET
         )
+        session.commit()
+        answer = deliver(client, {"phone": "+86 138-0013-8000", "series": "汉兰达"})
         assert answer.status_code == 201, answer.get_json()
         new_id = answer.get_json()["lead_id"]
     elif channel == "api":

@@ -8,10 +8,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from dcc import access
 from dcc.api.auth import authenticate_request, current_user
+from dcc.api.blueprint import Blueprint
 from dcc.api.schemas import DeliveryIn, OrderCancel, OrderCreate, OrderOut, VehicleOut
 from dcc.config import get_settings
 from dcc.db import get_session

@@ -8,6 +8,7 @@ and row count; a refused one produces nothing and logs nothing.
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import marshmallow as ma
@@ -20,6 +21,7 @@ from dcc.api.auth import authenticate_request, current_user
 from dcc.api.blueprint import Blueprint
 from dcc.api.schemas import Id, Strict
 from dcc.config import get_settings
+from dcc.customers import listing
 from dcc.db import get_session
 from dcc.leads.models import Channel, Grade, LeadStatus
 from dcc.reports import export
@@ -42,6 +44,11 @@ class ReportQuery(Strict):
 
 
 class CustomerExportQuery(Strict):
+    q = ma.fields.String(
+        load_default=None,
+        validate=validate.Length(max=100),
+        metadata={"description": "a name, part of one, or a phone number in any format"},
+    )
     start = ma.fields.Date(data_key="from", load_default=None)
     end = ma.fields.Date(data_key="to", load_default=None)
     status = ma.fields.String(
@@ -89,19 +96,7 @@ class ReportExport(MethodView):
         """The report as an Excel workbook (Chinese headers, a totals line); audit-logged."""
         user = current_user()
         report = _run(name, query, user)
-        body = export.report_workbook(report, max_rows=get_settings().export_max_rows)
-        audit.record(
-            get_session(),
-            actor_id=user.id,
-            action="export.report",
-            entity="report",
-            entity_id=None,
-            report=name,
-            filters=_filters(report),
-            rows=len(report.rows),
-        )
-        start, end = report.period.start.isoformat(), report.period.end.isoformat()
-        return _xlsx(body, f"{report.title}_{start}_{end}.xlsx")
+        return report_download(report, user, _filters(report))
 
 
 @blp.route("/<name>")
@@ -125,7 +120,8 @@ class CustomerExport(MethodView):
         access.require(user, access.CUSTOMER_EXPORTERS)
         settings = get_settings()
         has_period = query.get("start") or query.get("end")
-        filters = export.CustomerFilters(
+        criteria = listing.CustomerSearch(
+            text=query.get("q") or "",
             period=_period(query) if has_period else None,
             status=LeadStatus(query["status"]) if query.get("status") else None,
             grade=Grade(query["grade"]) if query.get("grade") else None,
@@ -136,9 +132,10 @@ class CustomerExport(MethodView):
         body, count = export.customer_workbook(
             session,
             user,
-            filters,
+            criteria,
             timezone=settings.timezone,
             max_rows=settings.export_max_rows,
+            region=settings.default_region,
         )
         audit.record(
             session,
@@ -147,7 +144,7 @@ class CustomerExport(MethodView):
             entity="customer",
             entity_id=None,
             report="customers",
-            filters=filters.to_dict(),
+            filters=criteria.to_dict(),
             rows=count,
         )
         return _xlsx(body, "客户信息列表.xlsx")
@@ -161,9 +158,26 @@ def _filters(report: reports.Report[Any, Any]) -> dict[str, Any]:
     }
 
 
-def _xlsx(body: bytes, filename: str) -> Response:
-    import io
+def report_download(
+    report: reports.Report[Any, Any], user: User, filters: dict[str, Any]
+) -> Response:
+    """``report`` as an Excel workbook download, audit-logged with ``filters`` and its rows."""
+    body = export.report_workbook(report, max_rows=get_settings().export_max_rows)
+    audit.record(
+        get_session(),
+        actor_id=user.id,
+        action="export.report",
+        entity="report",
+        entity_id=None,
+        report=report.name,
+        filters=filters,
+        rows=len(report.rows),
+    )
+    start, end = report.period.start.isoformat(), report.period.end.isoformat()
+    return _xlsx(body, f"{report.title}_{start}_{end}.xlsx")
 
+
+def _xlsx(body: bytes, filename: str) -> Response:
     return send_file(
         io.BytesIO(body), mimetype=export.XLSX, as_attachment=True, download_name=filename
     )

@@ -11,16 +11,14 @@ from typing import Any
 import marshmallow as ma
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import validate
 
-from dcc import access, audit, clock
+from dcc import access, clock
 from dcc.api.auth import authenticate_request, current_user
-from dcc.api.reports import _xlsx
+from dcc.api.blueprint import Blueprint
+from dcc.api.reports import report_download
 from dcc.api.schemas import Strict
-from dcc.config import get_settings
 from dcc.db import get_session
-from dcc.reports import export
 from dcc.staffing.report import StaffingView, staffing_view
 from dcc.staffing.targets import LIMITS
 from dcc.users.models import User
@@ -63,19 +61,4 @@ class StaffingExport(MethodView):
         """The half hours with work or shifts as an Excel workbook; audit-logged."""
         user = current_user()
         view = _view(query, user)
-        report = view.report()
-        body = export.report_workbook(report, max_rows=get_settings().export_max_rows)
-        audit.record(
-            get_session(),
-            actor_id=user.id,
-            action="export.report",
-            entity="report",
-            entity_id=None,
-            report=report.name,
-            filters={"weeks": view.plan.weeks},
-            rows=len(report.rows),
-        )
-        period = report.period
-        return _xlsx(
-            body, f"{report.title}_{period.start.isoformat()}_{period.end.isoformat()}.xlsx"
-        )
+        return report_download(view.report(), user, {"weeks": view.plan.weeks})

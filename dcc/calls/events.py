@@ -174,6 +174,18 @@ def merge_status(call: Call, params: Mapping[str, str]) -> None:
         duration = _int(params.get("CallDuration"))
         if duration is not None:
             call.duration = max(call.duration or 0, duration)
+        if status == CallStatus.COMPLETED and duration:
+            # Talk time proves an answer even when the in-progress event is late or lost.
+            call.answered_at = earliest(call.answered_at, at - dt.timedelta(seconds=duration))
+
+
+def merge_dial_result(call: Call, params: Mapping[str, str]) -> None:
+    """The parent's ``<Dial>`` action speaks for the dialled leg: ``completed`` with talk time
+    means that leg was answered, whatever its own status callbacks say or have not said yet."""
+    talk = _int(params.get("DialCallDuration"))
+    if params.get("DialCallStatus") != "completed" or not talk:
+        return
+    call.answered_at = earliest(call.answered_at, event_time(params) - dt.timedelta(seconds=talk))
 
 
 def merge_recording(call: Call, params: Mapping[str, str]) -> None:

@@ -81,6 +81,11 @@ class Call(Base):
         UTCDateTime(), default=clock.now, onupdate=clock.now
     )
 
+    @property
+    def reached_person(self) -> bool:
+        """Answered, and not by an answering machine: someone spoke on this leg."""
+        return self.answered_at is not None and not (self.answered_by or "").startswith("machine")
+
     lead: Mapped[Lead | None] = relationship()
     agent: Mapped[User | None] = relationship()
 

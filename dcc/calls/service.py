@@ -49,6 +49,11 @@ def record_dial_result(session: Session, params: Mapping[str, str], *, call_id: 
     events.log_event(session, "dial", params)
     if params.get("RecordingUrl"):
         events.merge_recording(call, {**params, "RecordingStatus": "completed"})
+    dialled_sid = params.get("DialCallSid")
+    dialled = session.scalar(select(Call).where(Call.sid == dialled_sid)) if dialled_sid else None
+    if dialled is not None:
+        events.merge_dial_result(dialled, params)
+        _after_event(session, dialled)
     _after_event(session, call)
     return call
 
@@ -114,7 +119,9 @@ def _after_event(session: Session, call: Call) -> None:
             _settle_inbound(session, parent)
     if call.leg == "customer" and call.direction == CallDirection.OUTBOUND:
         _customer_reached(session, call, call.answered_at)
-        if call.status in TERMINAL_CALL_STATUSES and call.answered_at is None:
+        if call.reached_person:
+            _withdraw_retry(session, call)
+        elif call.status in TERMINAL_CALL_STATUSES and call.answered_at is None:
             hooks.outbound_attempt_ended(session, call.id)
     if call.leg == "customer" and call.direction == CallDirection.INBOUND:
         # The caller's own leg is answered by the hotline's notice, not by a person: only an
@@ -162,6 +169,19 @@ def _screen_pop(session: Session, parent: Call, agent_id: int) -> None:
             "direction": "inbound",
         },
     )
+
+
+def _withdraw_retry(session: Session, call: Call) -> None:
+    """A retry owed because this leg looked unanswered, withdrawn once an event proves it was."""
+    retry = session.scalar(
+        select(Callback).where(
+            Callback.call_id == call.id,
+            Callback.reason == "retry",
+            Callback.status == CallbackStatus.PENDING,
+        )
+    )
+    if retry is not None:
+        retry.status, retry.canceled_reason = CallbackStatus.CANCELED, "answered"
 
 
 def _customer_reached(session: Session, call: Call, at: dt.datetime | None) -> None:

@@ -38,6 +38,18 @@ class CustomerSearch:
     channel: Channel | None = None
     period: Period | None = None  # when the lead came in, in the dealer's local days
 
+    def to_dict(self) -> dict[str, Any]:
+        """The filters as an audit entry records them."""
+        return {
+            "q": self.text or None,
+            "from": self.period.start.isoformat() if self.period else None,
+            "to": self.period.end.isoformat() if self.period else None,
+            "status": self.status.value if self.status else None,
+            "grade": self.grade.value if self.grade else None,
+            "channel": self.channel.value if self.channel else None,
+            "owner_id": self.owner_id,
+        }
+
 
 @dataclass(frozen=True)
 class CustomerRow:
@@ -68,7 +80,7 @@ def search(
     region: str = "CN",
 ) -> CustomerPage:
     """One page of the customers ``reader`` may see that match ``criteria``, newest lead first."""
-    latest = _latest_leads(reader, criteria, region)
+    latest = latest_leads(reader, criteria, region)
     total = session.scalar(select(func.count()).select_from(latest)) or 0
     page = max(1, min(page, max(1, -(-total // per_page))))
     owner = aliased(User)
@@ -85,7 +97,9 @@ def search(
     return CustomerPage(rows=rows, total=total, page=page, per_page=per_page)
 
 
-def _latest_leads(reader: User, criteria: CustomerSearch, region: str) -> Any:
+def latest_leads(reader: User, criteria: CustomerSearch, region: str) -> Any:
+    """Each customer once, by the newest lead ``reader`` may see that matches ``criteria``:
+    the one selection behind the list, its count and its export."""
     conditions: list[ColumnElement[bool]] = [
         visible_leads(reader),
         Customer.merged_into_id.is_(None),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
@@ -56,13 +58,7 @@ def upgrade_to_fleet(session: Session, customer: Customer, *, actor: User) -> No
     if customer.kind == CustomerKind.FLEET:
         return
     customer.kind = CustomerKind.FLEET
-    audit.record(
-        session,
-        actor_id=actor.id,
-        action="customer.fleet",
-        entity="customer",
-        entity_id=customer.id,
-    )
+    _record(session, actor, "customer.fleet", customer)
 
 
 def _has_order(session: Session, customer: Customer) -> bool:
@@ -115,14 +111,7 @@ def merge(
     session.flush()
     session.expire_all()  # the bulk updates moved rows under loaded collections
     _keep_one_open_lead(session, survivor)
-    audit.record(
-        session,
-        actor_id=actor.id,
-        action="customer.merge",
-        entity="customer",
-        entity_id=survivor.id,
-        merged=ids,
-    )
+    _record(session, actor, "customer.merge", survivor, merged=ids)
     session.flush()
     return survivor
 
@@ -133,13 +122,7 @@ def keep_one_open_lead(session: Session, customer: Customer, *, actor: User) -> 
     with two open leads, audited; a merge's last step."""
     access.check_may_manage_customer(session, actor, customer)
     _keep_one_open_lead(session, customer)
-    audit.record(
-        session,
-        actor_id=actor.id,
-        action="customer.keep_one_open_lead",
-        entity="customer",
-        entity_id=customer.id,
-    )
+    _record(session, actor, "customer.keep_one_open_lead", customer)
 
 
 def _keep_one_open_lead(session: Session, customer: Customer) -> None:
@@ -167,3 +150,15 @@ def _keep_one_open_lead(session: Session, customer: Customer) -> None:
                 details={"merged_lead_id": lead.id},
             )
         )
+
+
+def _record(session: Session, actor: User, action: str, customer: Customer, **details: Any) -> None:
+    """An audit entry on ``customer`` by ``actor``."""
+    audit.record(
+        session,
+        actor_id=actor.id,
+        action=action,
+        entity="customer",
+        entity_id=customer.id,
+        **details,
+    )

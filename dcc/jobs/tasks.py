@@ -212,6 +212,8 @@ def attempt_result(session: Session, *, call_id: int) -> str:
     call = session.get(Call, call_id)
     if call is None or call.lead_id is None:
         return "no lead"
+    if call.reached_person:
+        return "answered"  # a late event proved the customer picked up
     lead = session.get_one(Lead, call.lead_id)
     if not closing.owes_contact(lead) or lead.escalation == "unreachable":
         return "nothing to do"
@@ -271,7 +273,7 @@ def _unanswered_since_last_talk(session: Session, lead: Lead) -> list[Call]:
     legs = session.scalars(query.order_by(Call.created_at, Call.id)).all()
     misses: list[Call] = []
     for leg in legs:
-        if leg.answered_at is not None and not (leg.answered_by or "").startswith("machine"):
+        if leg.reached_person:
             misses = []  # a conversation resets the count
         elif leg.direction == CallDirection.OUTBOUND and leg.status in TERMINAL_CALL_STATUSES:
             misses.append(leg)

@@ -17,8 +17,9 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from dcc import access, audit, clock
@@ -50,6 +51,19 @@ class CloseReason(enum.StrEnum):
 
 #: Leads somebody works: open, and not asleep. Jobs act only on these.
 WORKED_STATUSES = OPEN_STATUSES - {LeadStatus.DORMANT}
+
+
+#: The work a lead owes or is owed, by the row's type, and the status it has while still owed.
+OWED_STATUS: dict[type[Any], enum.Enum] = {
+    FollowUp: FollowUpStatus.OPEN,
+    Callback: CallbackStatus.PENDING,
+    Appointment: AppointmentStatus.BOOKED,
+}
+
+
+def owed(model: Any) -> ColumnElement[bool]:
+    """The condition on ``model``'s rows (follow-ups, callbacks, visits) that are still owed."""
+    return model.status == OWED_STATUS[model]
 
 
 def owes_contact(lead: Lead | None) -> bool:
@@ -87,39 +101,21 @@ def release_open_work(
     now = clock.now()
     session.flush()
     released = Released(
-        follow_up_ids=list(
-            session.scalars(
-                update(FollowUp)
-                .where(FollowUp.lead_id == lead.id, FollowUp.status == FollowUpStatus.OPEN)
-                .values(status=FollowUpStatus.CANCELED, canceled_reason=reason.value)
-                .returning(FollowUp.id),
-            )
-        ),
-        callback_ids=list(
-            session.scalars(
-                update(Callback)
-                .where(Callback.lead_id == lead.id, Callback.status == CallbackStatus.PENDING)
-                .values(status=CallbackStatus.CANCELED, canceled_reason=reason.value)
-                .returning(Callback.id),
-            )
-        ),
-        appointment_ids=list(
-            session.scalars(
-                update(Appointment)
-                .where(
-                    Appointment.lead_id == lead.id,
-                    Appointment.status == AppointmentStatus.BOOKED,
-                    Appointment.scheduled_at > now,
-                )
-                .values(status=AppointmentStatus.CANCELED, canceled_reason=reason.value)
-                .returning(Appointment.id),
-            )
+        follow_up_ids=_cancel(session, FollowUp, lead, FollowUpStatus.CANCELED, reason),
+        callback_ids=_cancel(session, Callback, lead, CallbackStatus.CANCELED, reason),
+        appointment_ids=_cancel(
+            session,
+            Appointment,
+            lead,
+            AppointmentStatus.CANCELED,
+            reason,
+            Appointment.scheduled_at > now,
         ),
     )
     # A visit whose time has passed without an arrival was missed, whatever closed the lead.
     released.appointment_ids += session.scalars(
         update(Appointment)
-        .where(Appointment.lead_id == lead.id, Appointment.status == AppointmentStatus.BOOKED)
+        .where(Appointment.lead_id == lead.id, owed(Appointment))
         .values(status=AppointmentStatus.NO_SHOW)
         .returning(Appointment.id),
     )
@@ -140,6 +136,21 @@ def release_open_work(
             outbox_ids=released.outbox_ids,
         )
     return released
+
+
+def _cancel(
+    session: Session, model: Any, lead: Lead, to: enum.Enum, reason: CloseReason, *also: Any
+) -> list[int]:
+    """Set ``lead``'s still owed ``model`` rows (those matching ``also`` too) to ``to``, with
+    ``reason``; their ids."""
+    return list(
+        session.scalars(
+            update(model)
+            .where(model.lead_id == lead.id, owed(model), *also)
+            .values(status=to, canceled_reason=reason.value)
+            .returning(model.id),
+        )
+    )
 
 
 def release_leftovers(session: Session, lead: Lead, *, actor: User) -> Released:

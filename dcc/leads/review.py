@@ -7,6 +7,8 @@ The decisions themselves are :func:`dcc.leads.lifecycle.decide_lost` and :func:`
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
@@ -18,6 +20,7 @@ from dcc.reports.period import Period
 from dcc.users.models import User
 
 LIMIT = 200
+_Row = TypeVar("_Row", LostRequest, FollowUp)
 
 
 def pending_lost_requests(session: Session, reader: User) -> list[LostRequest]:
@@ -35,11 +38,7 @@ def pending_lost_requests(session: Session, reader: User) -> list[LostRequest]:
 
 def get_lost_request(session: Session, reader: User, request_id: int) -> LostRequest:
     """The request, or NotFound when it does not exist or its lead is not the reader's."""
-    found = session.scalar(
-        select(LostRequest)
-        .join(Lead, Lead.id == LostRequest.lead_id)
-        .where(LostRequest.id == request_id, access.visible_leads(reader))
-    )
+    found = _visible(session, reader, LostRequest, request_id)
     if found is None:
         raise NotFound("lost.request_not_found", field="request_id", request=request_id)
     return found
@@ -79,14 +78,20 @@ def follow_ups_done(
 
 
 def get_follow_up(session: Session, reader: User, follow_up_id: int) -> FollowUp:
-    found = session.scalar(
-        select(FollowUp)
-        .join(Lead, Lead.id == FollowUp.lead_id)
-        .where(FollowUp.id == follow_up_id, access.visible_leads(reader))
-    )
+    """The follow-up, or NotFound when it does not exist or its lead is not the reader's."""
+    found = _visible(session, reader, FollowUp, follow_up_id)
     if found is None:
         raise NotFound("follow_up.not_found", field="follow_up_id", follow_up=follow_up_id)
     return found
+
+
+def _visible(session: Session, reader: User, model: type[_Row], row_id: int) -> _Row | None:
+    """``model``'s row (a lead's lost request, follow-up) when its lead is the reader's."""
+    return session.scalar(
+        select(model)
+        .join(Lead, Lead.id == model.lead_id)
+        .where(model.id == row_id, access.visible_leads(reader))
+    )
 
 
 def comment(session: Session, follow_up: FollowUp, *, text: str, manager: User) -> None:

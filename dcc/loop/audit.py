@@ -33,17 +33,15 @@ from dcc import clock
 from dcc.calls.models import Call
 from dcc.jobs import policy as job_policy
 from dcc.jobs.models import OutboxJob
-from dcc.leads.closing import WORKED_STATUSES
+from dcc.leads.closing import WORKED_STATUSES, owed
 from dcc.leads.models import (
     OPEN_STATUSES,
     Callback,
-    CallbackStatus,
     FollowUp,
-    FollowUpStatus,
     Lead,
 )
 from dcc.loop.models import LoopAuditRun
-from dcc.sales.models import Appointment, AppointmentStatus, Order, OrderStatus
+from dcc.sales.models import Appointment, Order, OrderStatus
 
 Violation = dict[str, Any]
 
@@ -102,51 +100,43 @@ def _without_owner(session: Session) -> list[Violation]:
 
 
 def _without_next_action(session: Session) -> list[Violation]:
-    planned = exists().where(FollowUp.lead_id == Lead.id, FollowUp.status == FollowUpStatus.OPEN)
-    owed = exists().where(Callback.lead_id == Lead.id, Callback.status == CallbackStatus.PENDING)
+    planned = exists().where(FollowUp.lead_id == Lead.id, owed(FollowUp))
+    called = exists().where(Callback.lead_id == Lead.id, owed(Callback))
     rows = session.scalars(
-        select(Lead.id).where(Lead.status.in_(WORKED_STATUSES), ~planned, ~owed).order_by(Lead.id)
+        select(Lead.id).where(Lead.status.in_(WORKED_STATUSES), ~planned, ~called).order_by(Lead.id)
     )
     return [{"kind": "lead_without_next_action", "lead_id": lead_id} for lead_id in rows]
 
 
 def _callbacks_overdue(session: Session, due_before: dt.datetime) -> list[Violation]:
-    rows = session.execute(
-        select(Callback.id, Callback.lead_id)
-        .where(Callback.status == CallbackStatus.PENDING, Callback.due_at < due_before)
-        .order_by(Callback.due_at, Callback.id)
-    )
-    return [
-        {"kind": "callback_overdue", "lead_id": lead_id, "callback_id": callback_id}
-        for callback_id, lead_id in rows
-    ]
+    late = (owed(Callback), Callback.due_at < due_before)
+    by_due = (Callback.due_at, Callback.id)
+    return _each(session, "callback_overdue", "callback_id", Callback, late, by_due)
 
 
 def _appointments_unresolved(session: Session, scheduled_before: dt.datetime) -> list[Violation]:
-    rows = session.execute(
-        select(Appointment.id, Appointment.lead_id)
-        .where(
-            Appointment.status == AppointmentStatus.BOOKED,
-            Appointment.scheduled_at < scheduled_before,
-        )
-        .order_by(Appointment.scheduled_at, Appointment.id)
-    )
-    return [
-        {"kind": "appointment_unresolved", "lead_id": lead_id, "appointment_id": appointment_id}
-        for appointment_id, lead_id in rows
-    ]
+    passed = (owed(Appointment), Appointment.scheduled_at < scheduled_before)
+    by_time = (Appointment.scheduled_at, Appointment.id)
+    return _each(session, "appointment_unresolved", "appointment_id", Appointment, passed, by_time)
 
 
 def _orders_without_date(session: Session) -> list[Violation]:
-    rows = session.execute(
-        select(Order.id, Order.lead_id)
-        .where(Order.status == OrderStatus.ORDERED, Order.delivery_due.is_(None))
-        .order_by(Order.id)
-    )
-    return [
-        {"kind": "order_without_delivery_date", "lead_id": lead_id, "order_id": order_id}
-        for order_id, lead_id in rows
-    ]
+    undated = (Order.status == OrderStatus.ORDERED, Order.delivery_due.is_(None))
+    return _each(session, "order_without_delivery_date", "order_id", Order, undated, (Order.id,))
+
+
+def _each(
+    session: Session,
+    kind: str,
+    name: str,
+    model: Any,
+    where: Iterable[Any],
+    order_by: Iterable[Any],
+) -> list[Violation]:
+    """A violation of ``kind`` for each ``model`` row (a lead's callback, visit, order) that
+    matches ``where``, with the row's id as ``name``."""
+    rows = session.execute(select(model.id, model.lead_id).where(*where).order_by(*order_by))
+    return [{"kind": kind, "lead_id": lead_id, name: row_id} for row_id, lead_id in rows]
 
 
 def _work_for_closed_leads(session: Session) -> list[Violation]:
@@ -154,19 +144,12 @@ def _work_for_closed_leads(session: Session) -> list[Violation]:
     are closed or dormant."""
     closed = ~Lead.status.in_(WORKED_STATUSES)
     found: list[Violation] = []
-    owed = (
-        ("follow_up_id", FollowUp.id, FollowUp.lead_id, FollowUp.status == FollowUpStatus.OPEN),
-        ("callback_id", Callback.id, Callback.lead_id, Callback.status == CallbackStatus.PENDING),
-        (
-            "appointment_id",
-            Appointment.id,
-            Appointment.lead_id,
-            Appointment.status == AppointmentStatus.BOOKED,
-        ),
-    )
-    for name, ident, lead_id, pending in owed:
+    kinds = (("follow_up_id", FollowUp), ("callback_id", Callback), ("appointment_id", Appointment))
+    for name, model in kinds:
         rows = session.execute(
-            select(ident, lead_id).join(Lead, Lead.id == lead_id).where(pending, closed)
+            select(model.id, model.lead_id)
+            .join(Lead, Lead.id == model.lead_id)
+            .where(owed(model), closed)
         )
         found += [
             {"kind": "job_for_closed_lead", "lead_id": lead, name: row_id} for row_id, lead in rows

@@ -21,7 +21,7 @@ from dcc import clock, labels
 from dcc.leads.models import Lead
 from dcc.reports import scope
 from dcc.reports.period import Group, Period, as_date, local_day, prepare, rate
-from dcc.reports.result import Column, Report, chart, label_column
+from dcc.reports.result import Column, Report, Row, chart, label_column
 from dcc.sales.models import Appointment, AppointmentStatus
 from dcc.users.models import User
 
@@ -30,9 +30,7 @@ GROUPS = frozenset(Group)
 
 
 @dataclass
-class ArrivalRow:
-    key: Any = None
-    label: str = ""
+class ArrivalRow(Row):
     appointments: int = 0
     due: int = 0
     arrived: int = 0

@@ -94,21 +94,12 @@ def report(
     for row in ordered:
         row.finish()
     total.finish()
-    per_agent = _per_agent(ordered)
-    return Report(
-        NAME,
-        TITLE,
-        period,
-        group,
-        COLUMNS,
-        ordered,
-        total,
-        chart(
-            per_agent,
-            lambda r: r.agent,
-            {"通话量": "calls", "接通量": "connects", "邀约": "appointments", "到店": "arrivals"},
-        ),
+    agents_chart = chart(
+        _per_agent(ordered),
+        lambda r: r.agent,
+        {"通话量": "calls", "接通量": "connects", "邀约": "appointments", "到店": "arrivals"},
     )
+    return Report(NAME, TITLE, period, group, COLUMNS, ordered, total, agents_chart)
 
 
 def _per_agent(rows: list[DailyWorkRow]) -> list[DailyWorkRow]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,11 +25,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from dcc import clock, labels
-from dcc.access import phone_for, visible_leads
+from dcc.access import phone_for
+from dcc.customers.listing import CustomerSearch, latest_leads
 from dcc.customers.models import Customer
 from dcc.errors import DCCError
-from dcc.leads.models import Channel, Grade, Lead, LeadStatus
-from dcc.reports.period import Period
+from dcc.leads.models import Lead
 from dcc.reports.result import Column, Report
 from dcc.users.models import User
 
@@ -126,27 +125,6 @@ def _local(moment: dt.datetime | None, timezone: str) -> dt.datetime | None:
 # --- the customer list (客户信息列表) ---------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CustomerFilters:
-    """Optional filters of the customer export; the latest visible lead must match them."""
-
-    period: Period | None = None
-    status: LeadStatus | None = None
-    grade: Grade | None = None
-    channel: Channel | None = None
-    owner_id: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "from": self.period.start.isoformat() if self.period else None,
-            "to": self.period.end.isoformat() if self.period else None,
-            "status": self.status.value if self.status else None,
-            "grade": self.grade.value if self.grade else None,
-            "channel": self.channel.value if self.channel else None,
-            "owner_id": self.owner_id,
-        }
-
-
 CUSTOMER_HEADERS = [
     "客户编号",
     "客户姓名",
@@ -165,58 +143,40 @@ CUSTOMER_HEADERS = [
 ]
 
 
-def _customer_query(reader: User, filters: CustomerFilters) -> Any:
-    """Each customer once, with the newest lead the reader may see that matches the filters."""
-    conditions = [visible_leads(reader)]
-    if filters.period:
-        conditions += [
-            Lead.created_at >= filters.period.utc_start,
-            Lead.created_at < filters.period.utc_end,
-        ]
-    for column, wanted in (
-        (Lead.status, filters.status),
-        (Lead.grade, filters.grade),
-        (Lead.channel, filters.channel),
-        (Lead.owner_id, filters.owner_id),
-    ):
-        if wanted is not None:
-            conditions.append(column == wanted)
-    return (
-        select(func.max(Lead.id).label("lead_id"))
-        .join(Customer, Customer.id == Lead.customer_id)
-        .where(Customer.merged_into_id.is_(None), *conditions)
-        .group_by(Lead.customer_id)
-        .subquery()
-    )
-
-
-def count_customers(session: Session, reader: User, filters: CustomerFilters) -> int:
-    latest = _customer_query(reader, filters)
+def count_customers(
+    session: Session, reader: User, criteria: CustomerSearch, *, region: str = "CN"
+) -> int:
+    latest = latest_leads(reader, criteria, region)
     return session.scalar(select(func.count()).select_from(latest)) or 0
 
 
 def customer_workbook(
-    session: Session, reader: User, filters: CustomerFilters, *, timezone: str, max_rows: int
+    session: Session,
+    reader: User,
+    criteria: CustomerSearch,
+    *,
+    timezone: str,
+    max_rows: int,
+    region: str = "CN",
 ) -> tuple[bytes, int]:
     """The customer list as a workbook, and how many customers it holds.
 
     Refuses with :class:`ExportTooLarge` before building anything when over ``max_rows``.
     """
-    total = count_customers(session, reader, filters)
+    total = count_customers(session, reader, criteria, region=region)
     if total > max_rows:
         raise ExportTooLarge("export.too_large", rows=total, max=max_rows)
     book = Workbook(write_only=True)
     sheet = book.create_sheet("客户信息列表")
     sheet.append([_bold(sheet, h) for h in CUSTOMER_HEADERS])
-    for record in _customer_rows(session, reader, filters, timezone):
+    for record in _customer_rows(session, latest_leads(reader, criteria, region), reader, timezone):
         sheet.append(record)
     return _save(book), total
 
 
 def _customer_rows(
-    session: Session, reader: User, filters: CustomerFilters, timezone: str
+    session: Session, latest: Any, reader: User, timezone: str
 ) -> Iterator[list[Any]]:
-    latest = _customer_query(reader, filters)
     owner = aliased(User)
     stmt = (
         select(Customer, Lead, owner.name)

@@ -23,7 +23,7 @@ from dcc.leads.models import FollowUp, FollowUpStatus, Lead
 from dcc.reports import rollup, scope
 from dcc.reports.models import follow_up_days
 from dcc.reports.period import Group, Period, as_date, local_day, prepare, rate
-from dcc.reports.result import Column, Report, chart, label_column
+from dcc.reports.result import Column, Report, Row, chart, label_column
 from dcc.users.models import User
 
 NAME, TITLE = "followups", "有望客户跟踪进度"
@@ -31,9 +31,7 @@ GROUPS = frozenset(Group)
 
 
 @dataclass
-class FollowUpRow:
-    key: Any = None
-    label: str = ""
+class FollowUpRow(Row):
     open: int = 0
     due: int = 0
     overdue: int = 0
@@ -211,16 +209,9 @@ def _follow_up_changes(
     session: Session, span: Period, since: dt.datetime | None
 ) -> dict[dt.date, dt.datetime]:
     """Per day of ``span``, the last update of the lead of a follow-up done that day."""
+    done = select().select_from(FollowUp).join(Lead, Lead.id == FollowUp.lead_id)
     day = local_day(FollowUp.done_at, span.timezone)
-    stmt = (
-        select(day, func.max(Lead.updated_at))
-        .join(Lead, Lead.id == FollowUp.lead_id)
-        .where(done_between(span))
-        .group_by(day)
-    )
-    if since is not None:
-        stmt = stmt.where(Lead.updated_at >= since)
-    return {as_date(d): changed for d, changed in session.execute(stmt)}
+    return rollup.last_lead_update(session, day, done.where(done_between(span)), since)
 
 
 FOLLOW_UP_DAYS = rollup.Rollup(

@@ -307,15 +307,9 @@ def _lead_changes(
     session: Session, span: Period, since: dt.datetime | None
 ) -> dict[dt.date, dt.datetime]:
     """Per day of ``span``, the last update of a lead received that day (since ``since``)."""
+    received = select().where(Lead.created_at >= span.utc_start, Lead.created_at < span.utc_end)
     day = local_day(Lead.created_at, span.timezone)
-    stmt = (
-        select(day, func.max(Lead.updated_at))
-        .where(Lead.created_at >= span.utc_start, Lead.created_at < span.utc_end)
-        .group_by(day)
-    )
-    if since is not None:
-        stmt = stmt.where(Lead.updated_at >= since)
-    return {as_date(d): changed for d, changed in session.execute(stmt)}
+    return rollup.last_lead_update(session, day, received, since)
 
 
 LEAD_DAYS = rollup.Rollup("lead_day", lead_days, _lead_day_rows, _lead_changes)

@@ -23,16 +23,14 @@ from dcc import labels
 from dcc.leads.models import OBJECTIVE_LOST_REASONS, Lead, LeadStatus, LostReason
 from dcc.reports import scope
 from dcc.reports.period import Group, Period, prepare, rate
-from dcc.reports.result import Column, Report, chart, label_column
+from dcc.reports.result import Column, Report, Row, chart, label_column
 from dcc.users.models import User
 
 OBJECTIVE, SUBJECTIVE = labels.LOST_KIND["objective"], labels.LOST_KIND["subjective"]
 
 
 @dataclass
-class LostRow:
-    key: Any = None
-    label: str = ""
+class LostRow(Row):
     lost: int = 0
     objective: int = 0
     subjective: int = 0

@@ -46,6 +46,15 @@ def label_column(
     return Column(key, title, "text")
 
 
+@dataclass
+class Row:
+    """The head of a report's row: what it groups by (a day, an agent's id, a channel …) and
+    how that is shown; each report's row adds its measures after these two."""
+
+    key: Any = None
+    label: str = ""
+
+
 @dataclass(frozen=True)
 class Series:
     name: str

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from dcc import labels
 from dcc.reports import scope
 from dcc.reports.period import Group, Period, as_date, local_day, prepare, rate
-from dcc.reports.result import Column, Report, chart, label_column
-from dcc.reports.traffic import V, arrived_in
+from dcc.reports.result import Column, Report, Row, chart
+from dcc.reports.traffic import V, arrived_in, visit_label_column
 from dcc.users.models import User
 
 NAME, TITLE = "retention", "首洽客户信息留存率"
@@ -30,9 +30,7 @@ GROUPS = frozenset({Group.AGENT})
 
 
 @dataclass
-class RetentionRow:
-    key: Any = None
-    label: str = ""
+class RetentionRow(Row):
     first_visits: int = 0
     not_closed: int = 0
     left_phone: int = 0
@@ -91,7 +89,7 @@ def report(
         TITLE,
         period,
         group,
-        (label_column(group, ungrouped="日期", agent="销售顾问"), *COLUMNS),
+        (visit_label_column(group), *COLUMNS),
         rows,
         total,
         chart(rows, lambda r: r.label, {"信息留存率": "retention_rate"}),

@@ -26,13 +26,14 @@ from dataclasses import asdict, astuple, dataclass
 from itertools import groupby
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import Select, Table, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dcc import clock
+from dcc.leads.models import Lead
 from dcc.reports.models import AgentDay, BuiltDay
-from dcc.reports.period import Period, prepare
+from dcc.reports.period import Period, as_date, prepare
 from dcc.reports.work import AgentDayKey, AgentFilter, Work, live
 
 KIND = "agent_day"
@@ -176,6 +177,17 @@ class Rollup:
                 for d in days
             ],
         )
+
+
+def last_lead_update(
+    session: Session, day: Any, stmt: Select[Any], since: dt.datetime | None
+) -> dict[dt.date, dt.datetime]:
+    """Per ``day`` (a local day column of ``stmt``'s rows), the last update of their leads
+    since ``since`` (any, when None): when a lead roll-up's day last changed."""
+    stmt = stmt.add_columns(day, func.max(Lead.updated_at)).group_by(day)
+    if since is not None:
+        stmt = stmt.where(Lead.updated_at >= since)
+    return {as_date(d): changed for d, changed in session.execute(stmt)}
 
 
 def _agent_rows(session: Session, span: Period) -> list[dict[str, Any]]:

@@ -29,7 +29,7 @@ from dcc.reports.period import (
     prepare,
     rate,
 )
-from dcc.reports.result import Column, Report, chart, label_column
+from dcc.reports.result import Column, Report, Row, chart, label_column
 from dcc.sales.models import ShowroomVisit
 from dcc.users.models import User
 
@@ -39,9 +39,7 @@ V = ShowroomVisit
 
 
 @dataclass
-class TrafficRow:
-    key: Any = None
-    label: str = ""
+class TrafficRow(Row):
     visits: int = 0
     people: int = 0
     first_visits: int = 0
@@ -76,6 +74,11 @@ MEASURES = (
     "without_contact",
     "closed",
 )
+
+
+def visit_label_column(group: Group | None) -> Column:
+    """The first column of the showroom reports: a row is a day, or a consultant."""
+    return label_column(group, ungrouped="日期", agent="销售顾问")
 
 
 def arrived_in(period: Period) -> Any:
@@ -134,7 +137,7 @@ def report(
         TITLE,
         period,
         group,
-        (label_column(group, ungrouped="日期", agent="销售顾问"), *COLUMNS),
+        (visit_label_column(group), *COLUMNS),
         ordered,
         total,
         chart(

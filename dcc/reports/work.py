@@ -111,33 +111,36 @@ def live(
         work = result[(as_date(day), agent)]
         work.dialled, work.outbound_connects = dialled, connects
         work.inbound_answered, work.talk_seconds = answered, int(seconds)
-    booked_day = local_day(Appointment.created_at, timezone)
-    bookings = (
-        select(booked_day, Appointment.booked_by_id, func.count())
-        .where(
-            Appointment.created_at >= start,
-            Appointment.created_at < end,
-            Appointment.booked_by_id.is_not(None),
-        )
-        .group_by(booked_day, Appointment.booked_by_id)
-    )
-    for day, agent, n in session.execute(_limited(bookings, Appointment.booked_by_id, agents)):
-        result[(as_date(day), agent)].appointments = n
-    visit_day = local_day(ShowroomVisit.arrived_at, timezone)
-    visits = (
-        select(visit_day, Appointment.booked_by_id, func.count())
-        .join(Appointment, Appointment.id == ShowroomVisit.appointment_id)
-        .where(
-            ShowroomVisit.arrived_at >= start,
-            ShowroomVisit.arrived_at < end,
-            Appointment.booked_by_id.is_not(None),
-        )
-        .group_by(visit_day, Appointment.booked_by_id)
-    )
-    for day, agent, n in session.execute(_limited(visits, Appointment.booked_by_id, agents)):
-        result[(as_date(day), agent)].arrivals = n
+    window = (start, end, timezone, agents)
+    for key, n in _per_booker(session, Appointment.created_at, *window):
+        result[key].appointments = n
+    on_booking = (Appointment, Appointment.id == ShowroomVisit.appointment_id)
+    for key, n in _per_booker(session, ShowroomVisit.arrived_at, *window, join=on_booking):
+        result[key].arrivals = n
     return dict(result)
 
 
 def _limited(stmt: Any, column: Any, agents: AgentFilter | None) -> Any:
     return stmt if agents is None else stmt.where(agents(column))
+
+
+def _per_booker(
+    session: Session,
+    moment: Any,
+    start: dt.datetime,
+    end: dt.datetime,
+    timezone: str,
+    agents: AgentFilter | None,
+    *,
+    join: tuple[Any, Any] | None = None,
+) -> list[tuple[AgentDayKey, int]]:
+    """How many rows have ``moment`` between ``start`` and ``end``, per local day and agent who
+    booked the appointment (``join`` reaches the appointment from another table)."""
+    day = local_day(moment, timezone)
+    booker = Appointment.booked_by_id
+    stmt = select(day, booker, func.count())
+    if join is not None:
+        stmt = stmt.join(*join)
+    stmt = stmt.where(moment >= start, moment < end, booker.is_not(None)).group_by(day, booker)
+    rows = session.execute(_limited(stmt, booker, agents))
+    return [((as_date(d), agent), n) for d, agent, n in rows]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -110,15 +111,7 @@ def place(session: Session, lead: Lead, data: OrderInput, *, actor: User, timezo
     planned = followups.schedule(session, lead)
     if planned is not None:
         planned.purpose = "delivery"
-    audit.record(
-        session,
-        actor_id=actor.id,
-        action="order.create",
-        entity="order",
-        entity_id=order.id,
-        lead_id=lead.id,
-        vin=number,
-    )
+    _record(session, actor, "order.create", order, lead_id=lead.id, vin=number)
     return order
 
 
@@ -151,14 +144,7 @@ def deliver(
     )
     session.add(vehicle)
     closing.release_open_work(session, lead, reason=CloseReason.DELIVERED, actor_id=actor.id)
-    audit.record(
-        session,
-        actor_id=actor.id,
-        action="order.deliver",
-        entity="order",
-        entity_id=order.id,
-        lead_id=lead.id,
-    )
+    _record(session, actor, "order.deliver", order, lead_id=lead.id)
     session.flush()
     return vehicle
 
@@ -182,15 +168,7 @@ def cancel(session: Session, order: Order, *, actor: User, reason: str | None) -
     )
     followups.cancel_open_work(session, lead)
     followups.schedule(session, lead, due_at=clock.now())
-    audit.record(
-        session,
-        actor_id=actor.id,
-        action="order.cancel",
-        entity="order",
-        entity_id=order.id,
-        lead_id=lead.id,
-        reason=text[:200],
-    )
+    _record(session, actor, "order.cancel", order, lead_id=lead.id, reason=text[:200])
 
 
 def set_delivery_due(
@@ -206,14 +184,7 @@ def set_delivery_due(
         raise ValidationError("order.no_delivery_due", field="delivery_due")
     _check_due(due, timezone)
     order.delivery_due = due
-    audit.record(
-        session,
-        actor_id=actor.id,
-        action="order.delivery_due",
-        entity="order",
-        entity_id=order.id,
-        delivery_due=due.isoformat(),
-    )
+    _record(session, actor, "order.delivery_due", order, delivery_due=due.isoformat())
 
 
 def _check_due(due: dt.date | None, timezone: str) -> None:
@@ -233,4 +204,11 @@ def vehicles(session: Session, customer_id: int) -> list[Vehicle]:
             .where(Vehicle.customer_id == customer_id)
             .order_by(Vehicle.delivered_at.desc(), Vehicle.id.desc())
         )
+    )
+
+
+def _record(session: Session, actor: User, action: str, order: Order, **details: Any) -> None:
+    """An audit entry on ``order`` by ``actor``."""
+    audit.record(
+        session, actor_id=actor.id, action=action, entity="order", entity_id=order.id, **details
     )

@@ -187,16 +187,26 @@ def _in_scope(stmt: Any, reader: User | None, lead_column: Any) -> Any:
     return stmt.where(lead_column.in_(select(Lead.id).where(visible_leads(reader))))
 
 
-def _hotline(
-    session: Session,
-    reader: User | None,
-    start: dt.datetime,
-    end: dt.datetime,
-    settings: Settings,
-    tallies: dict[int, _Tally],
-    week: _Tally,
-) -> tuple[list[tuple[int | None, dt.datetime]], int]:
+@dataclass
+class _Window:
+    """The weeks measured, whose work counts (``reader``'s view), and the sums so far."""
+
+    session: Session
+    reader: User | None
+    start: dt.datetime  # UTC, half-open
+    end: dt.datetime
+    settings: Settings
+    tallies: dict[int, _Tally] = field(default_factory=lambda: defaultdict(_Tally))
+    week: _Tally = field(default_factory=_Tally)
+
+    def sums(self, moment: dt.datetime) -> tuple[_Tally, _Tally]:
+        """What an event at ``moment`` adds to: its half hour's tally and the week's."""
+        return self.tallies[_slot_of(moment, self.settings.timezone)], self.week
+
+
+def _hotline(w: _Window) -> tuple[list[tuple[int | None, dt.datetime]], int]:
     """Count the hotline's calls; returns the answering legs (lead, end) and the after-hours."""
+    session, reader, start, end, settings = w.session, w.reader, w.start, w.end, w.settings
     opening = parse_hours(settings.opening_hours)
     caller = aliased(Call)  # the caller's own leg
     in_weeks = _in_scope(
@@ -230,15 +240,15 @@ def _hotline(
         if not clock.within_hours(arrived, settings.timezone, opening):
             after_hours += 1
             continue
-        tally = tallies[_slot_of(arrived, settings.timezone)]
+        both = w.sums(arrived)
         answer = legs.get(parent.sid) if parent.sid else None
-        for t in (tally, week):
+        for t in both:
             t.calls += 1
         if answer is not None:
             _, lead_id, answered_at, ended_at, duration = answer
             wait = _seconds(answered_at, arrived) or 0.0
             talk = _busy(duration, answered_at, ended_at)
-            for t in (tally, week):
+            for t in both:
                 t.answered += 1
                 t.waited += wait
                 if talk is not None:
@@ -247,22 +257,15 @@ def _hotline(
                 answered_legs.append((lead_id, ended_at))
         elif parent.ended_at is not None:  # hung up (or was cut off) before an answer
             wait = _seconds(parent.ended_at, arrived) or 0.0
-            for t in (tally, week):
+            for t in both:
                 t.abandoned += 1
                 t.waited += wait
     return answered_legs, after_hours
 
 
-def _web_leads(
-    session: Session,
-    reader: User | None,
-    start: dt.datetime,
-    end: dt.datetime,
-    settings: Settings,
-    tallies: dict[int, _Tally],
-    week: _Tally,
-) -> list[tuple[int | None, dt.datetime]]:
+def _web_leads(w: _Window) -> list[tuple[int | None, dt.datetime]]:
     """Count the web leads and their first calls; returns the answered first calls' ends."""
+    session, reader, start, end, settings = w.session, w.reader, w.start, w.end, w.settings
     calling = parse_hours(settings.calling_hours)
     leads = select(Lead.id, Lead.created_at).where(
         Lead.channel.in_(WEB_CHANNELS), Lead.created_at >= start, Lead.created_at < end
@@ -286,8 +289,8 @@ def _web_leads(
     ended: list[tuple[int | None, dt.datetime]] = []
     for lead_id, created_at in rows:
         due = clock.next_opening(created_at, settings.timezone, calling)
-        tally = tallies[_slot_of(due, settings.timezone)]
-        for t in (tally, week):
+        both = w.sums(due)
+        for t in both:
             t.web_leads += 1
         first = first_calls.get(lead_id)
         if first is None:
@@ -295,7 +298,7 @@ def _web_leads(
         _, answered_at, ended_at, duration = first
         busy = _busy(duration, answered_at, ended_at)
         if busy:
-            for t in (tally, week):
+            for t in both:
                 t.web_calls.append(busy)
             if ended_at is not None:
                 ended.append((lead_id, ended_at))
@@ -364,10 +367,10 @@ def recommend(
         raise ValueError("weeks must be 1 or more")
     end = now.astimezone(dt.UTC)
     start = end - dt.timedelta(weeks=weeks)
-    tallies: dict[int, _Tally] = defaultdict(_Tally)
-    week = _Tally()
-    answered, after_hours = _hotline(session, reader, start, end, settings, tallies, week)
-    first_calls = _web_leads(session, reader, start, end, settings, tallies, week)
+    window = _Window(session, reader, start, end, settings)
+    answered, after_hours = _hotline(window)
+    first_calls = _web_leads(window)
+    tallies, week = window.tallies, window.week
     wraps = _wrap_ups(session, answered + first_calls, start)
     enough = targets.min_samples
     wrap = _mean(wraps) if len(wraps) >= enough else float(targets.wrap_up_seconds)

@@ -8,7 +8,7 @@ not the tokens: new ones are issued.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -61,28 +61,15 @@ def create(
     session: Session,
     *,
     actor: User | None,
-    login: str,
-    role: Role | str,
-    name: str | None = None,
     password: str | None = None,
-    phone: str | None = None,
-    team: str | None = None,
-    region: str = "CN",
+    **fields: Unpack[users.UserFields],
 ) -> User:
-    """Add an account; a password, when given, must pass the policy. Without one the account
-    has no web login (an integration that only holds API tokens)."""
+    """Add an account (:func:`dcc.users.service.create_user`); a password, when given, must
+    pass the policy. Without one the account has no web login (an integration that only
+    holds API tokens)."""
     if password is not None:
-        _check_password(password, login.strip(), name, phone)
-    user = users.create_user(
-        session,
-        login=login,
-        role=role,
-        name=name,
-        password=password,
-        phone=phone,
-        team=team,
-        region=region,
-    )
+        _check_password(password, fields["login"].strip(), fields.get("name"), fields.get("phone"))
+    user = users.create_user(session, password=password, **fields)
     _record(
         session,
         actor,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
+from typing import Required, TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,6 +14,17 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from dcc import clock, phones
 from dcc.errors import Conflict, NotFound, ValidationError
 from dcc.users.models import ApiToken, Role, Team, User
+
+
+class UserFields(TypedDict, total=False):
+    """What describes a new account besides its password (see :func:`create_user`)."""
+
+    login: Required[str]
+    role: Required[Role | str]
+    name: str | None
+    phone: str | None
+    team: str | None
+    region: str
 
 
 def create_user(

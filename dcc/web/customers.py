@@ -100,8 +100,9 @@ def _criteria(form: CustomerFilterForm, timezone: str) -> listing.CustomerSearch
 
 
 def _export_url(criteria: listing.CustomerSearch) -> str:
-    """The export of what the list shows (the export has no name/phone search)."""
+    """The export of exactly what the list shows."""
     params: dict[str, Any] = {
+        "q": criteria.text or None,
         "status": criteria.status.value if criteria.status else None,
         "grade": criteria.grade.value if criteria.grade else None,
         "channel": criteria.channel.value if criteria.channel else None,

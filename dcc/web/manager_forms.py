@@ -63,7 +63,7 @@ class CustomerFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField(_l("Name or phone"), validators=[Optional(), Length(max=60)])
+    q = StringField(_l("Name or phone"), validators=[Optional(), Length(max=100)])
     grade = SelectField(_l("Grade"), choices=_any("grade"), default="")
     status = SelectField(_l("Status"), choices=_any("lead_status"), default="")
     owner = SelectField(_l("Owner"), coerce=optional_id, choices=[])
