@@ -195,15 +195,13 @@ def release_callback(session: Session, *, callback_id: int) -> str:
 
 
 def schedule_callback(session: Session, callback: Callback, due_at: dt.datetime) -> None:
+    """Ring the callback again at ``due_at`` (called by its own running ``callback.fire``).
+
+    A new round of its own: under the callback's key the running row itself would be moved,
+    then marked done, and the callback would never ring at the new time.
+    """
     callback.due_at = due_at
-    outbox.schedule(
-        session,
-        "callback.fire",
-        run_at=due_at,
-        key=f"callback-fire-{callback.id}",
-        again=True,
-        callback_id=callback.id,
-    )
+    outbox.schedule(session, "callback.fire", run_at=due_at, callback_id=callback.id)
 
 
 @task("call.attempt_result", queue=CALLS)
