@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 
 import click
 import requests
@@ -11,6 +12,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from dcc import demo, logs, migrate, phones, serve
+from dcc.calls import policy as call_policy
 from dcc.cli_accounts import tokens_group, users_group
 from dcc.cli_support import echo_table
 from dcc.cli_support import fail as _fail
@@ -60,6 +62,7 @@ def init_app(app: Flask) -> None:
         sim_group,
         jobs_group,
         rota_group,
+        calls_group,
     ):
         app.cli.add_command(group)
     app.cli.add_command(serve_command)
@@ -302,6 +305,26 @@ def sim_call(from_: str, to: str | None, hangup_after: float | None) -> None:
     except requests.RequestException as error:
         _fail(DCCError("cli.simulator_unreachable", field="simulator", url=base, detail=error))
     click.echo(f"calling the hotline from {from_}: {answer.json().get('sid', answer.text)}")
+
+
+@click.group("calls", help="Call flows.")
+def calls_group() -> None:
+    pass
+
+
+@calls_group.command(
+    "settings", help="Show the dealer's call-flow settings; change some with KEY=VALUE."
+)
+@click.argument("changes", nargs=-1)
+def calls_settings(changes: tuple[str, ...]) -> None:
+    wanted = dict(change.partition("=")[::2] for change in changes)
+    try:
+        with get_database().session_scope() as session:
+            current = call_policy.update(session, wanted) if wanted else call_policy.load(session)
+    except DCCError as error:
+        _fail(error)
+    for key, value in asdict(current).items():
+        click.echo(f"{key} = {value}")
 
 
 @click.group("jobs", help="Background work.")

@@ -63,6 +63,14 @@ class Settings:
     # Where the twilio REST client sends its requests; empty means api.twilio.com. The
     # simulator mode points it at the local simulator, which speaks the same API.
     twilio_api_base_url: str = ""
+    # Twilio's data-centre edge and region (e.g. "singapore", "au1"); passed to the client.
+    twilio_edge: str = ""
+    twilio_region: str = ""
+    # Outbound calls the account accepts per second (Twilio's default is 1): calls are paced.
+    calls_per_second: int = 1
+    # Where the simulator lets calls go: comma-separated E.164 prefixes (e.g. "+86,+852");
+    # empty lets every destination through, as a domestic carrier does.
+    sim_geo_allowed: str = ""
     metrics_token: str = ""  # when set, GET /metrics needs "Authorization: Bearer <token>"
     export_max_rows: int = 100_000  # Excel exports refuse (413) beyond this many rows
     streams_per_user: int = 10  # live streams one user may hold open at once (429 beyond)
@@ -248,6 +256,11 @@ def _check_numbers(s: Settings) -> Found:
         yield "DCC_OVERDUE_AFTER_SECONDS", "must be at least 1"
     if s.streams_per_user < 1:
         yield "DCC_STREAMS_PER_USER", "must be at least 1"
+    for prefix in filter(None, (p.strip() for p in s.sim_geo_allowed.split(","))):
+        if not re.fullmatch(r"\+\d{1,6}", prefix):
+            yield "DCC_SIM_GEO_ALLOWED", f"{prefix!r} is not an E.164 prefix (e.g. +86)"
+    if s.calls_per_second < 1:
+        yield "DCC_CALLS_PER_SECOND", "must be at least 1 (Twilio's default account rate)"
     if s.log_format not in {"text", "json"}:
         yield "DCC_LOG_FORMAT", f"{s.log_format!r}: use 'text' or 'json'"
 

@@ -104,6 +104,8 @@ TEXTS: dict[str, str] = {
     "call.outside_hours": N_("outside calling hours (%(hours)s %(timezone)s)"),
     "call.no_agent_phone": N_("your user has no phone to ring; ask an admin"),
     "call.provider_refused": N_("the telephony provider refused the call: %(detail)s"),
+    "call.provider_rules": N_("the telephony provider would refuse this call: %(reason)s"),
+    "agent.not_in_wrap_up": N_("you are not in wrap-up"),
     "call.unknown": N_("unknown call"),
     "recording.none": N_("this call has no recording"),
     "recording.foreign_host": N_("the recording is not on the provider's host"),

@@ -126,6 +126,8 @@ CALLBACK_REASON = {
     "after_hours": Label("非工作时间来电", "After-hours call"),
     "retry": Label("重拨", "Retry"),
     "scheduled": Label("预约回电", "Scheduled"),
+    "queue_callback": Label("排队转回电", "Callback from the queue"),
+    "fallback": Label("系统故障来电", "Call during an outage"),
 }
 LOST_REQUEST_STATUS = {
     LostRequestStatus.PENDING: Label("待审批", "Pending"),

@@ -202,6 +202,8 @@ def simulator_command(sim: SimulatorConfig, public_base_url: str) -> list[str]:
         "--auth-token", sim.auth_token,
         "--voice-url", f"{public_base_url}/webhooks/twilio/voice/inbound",
         "--voice-status-url", f"{public_base_url}/webhooks/twilio/voice/status",
+        "--voice-fallback-url", f"{public_base_url}/webhooks/twilio/voice/fallback",
+        *(["--geo-allow", ",".join(sim.geo_allowed)] if sim.geo_allowed else []),
     ]  # fmt: skip
 
 
@@ -215,6 +217,9 @@ class SimulatorConfig:
     port: int
     account_sid: str
     auth_token: str
+    #: Destinations the simulator lets calls reach (E.164 prefixes); empty: everywhere, as a
+    #: domestic carrier would, so the demo calls Chinese numbers.
+    geo_allowed: tuple[str, ...] = ()
 
     @property
     def api_base_url(self) -> str:
@@ -260,6 +265,7 @@ def simulator_config(settings: Settings, instance: str) -> SimulatorConfig | Non
         port=int(os.environ.get("DCC_SIM_PORT") or DEFAULT_SIM_PORT),
         account_sid=settings.twilio_account_sid or SIM_ACCOUNT_SID,
         auth_token=_sim_auth_token(settings, instance),
+        geo_allowed=tuple(p.strip() for p in settings.sim_geo_allowed.split(",") if p.strip()),
     )
 
 

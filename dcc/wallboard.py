@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from dcc import access, clock, live
 from dcc.broker import get_broker
-from dcc.calls import routing
+from dcc.calls import queue, routing
 from dcc.calls.models import Call, CallDirection
 from dcc.db import get_database
 from dcc.leads.models import Lead
@@ -95,11 +95,8 @@ def snapshot(
         select(Call).where(Call.status.in_(LIVE_STATUSES), Call.created_at >= day_start - SLA)
     ).all()
     on_call = {c.agent_id: c.id for c in live_calls if c.agent_id and c.leg == "agent"}
-    waiting = [
-        c
-        for c in live_calls
-        if c.direction == CallDirection.INBOUND and c.parent_sid is None and c.agent_id is None
-    ]
+    # The hotline queue as it is served (dcc.calls.queue): callers queued and not yet taken.
+    waiting = [c for c in live_calls if c.queued_at is not None and c.agent_id is None]
     ready = [a.id for a in routing.ready_agents(session, softphone=softphone, inbound=True)]
     in_progress = [
         c
@@ -125,10 +122,7 @@ def snapshot(
         "calls_in_progress": len(in_progress),
         "queue": {
             "length": len(waiting),
-            "longest_wait_seconds": max(
-                (int((now - (c.started_at or c.created_at)).total_seconds()) for c in waiting),
-                default=0,
-            ),
+            "longest_wait_seconds": queue.longest_wait_seconds(waiting, now),
         },
         **_speed_to_lead(session, day_start, now, team_id),
     }

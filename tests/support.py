@@ -84,6 +84,18 @@ class RecordingTelephony:
     def redirect_call(self, sid: str, url: str) -> None:
         pass
 
+    def update_call(self, sid: str, *, url: str | None = None, twiml: str | None = None) -> None:
+        pass
+
+    def find_calls(self, *, to: str, since: dt.datetime) -> list[Any]:
+        return []
+
+    def find_messages(self, *, to: str, since: dt.datetime) -> list[Any]:
+        return []
+
+    def check_dial(self, destination: str, caller_id: str | None) -> str | None:
+        return None
+
     def send_sms(self, **request: Any) -> str:
         sid = f"SM{next(_sids):032x}"
         self.messages.append({**request, "sid": sid})

@@ -25,6 +25,7 @@ def test_bridged_call_rings_agent_first_and_lands_in_history(live) -> None:
         token = users.create_token(session, agent)
         session.commit()
         lead_id = lead.id
+    live.sim.set_behaviour(AGENT_PHONE, press="1")  # the agent takes the screened call
     live.sim.set_behaviour(CUSTOMER, answer_after=3, hangup_after=42)
     client = live.app.test_client()
     auth = {"Authorization": f"Bearer {token}"}
@@ -43,7 +44,9 @@ def test_bridged_call_rings_agent_first_and_lands_in_history(live) -> None:
     call = history[0]
     assert call["direction"] == "outbound" and call["agent_id"] is not None
     assert call["status"] == "completed"
-    assert call["duration"] == 42
+    # The agent leg lasts the conversation, and the screen and the customer's recording notice
+    # before it (how long those take depends on the machine: not asserted).
+    assert call["duration"] >= 42
     assert call["recording_url"]
     detail = client.get(f"/api/v1/leads/{lead_id}", headers=auth).get_json()
     assert detail["calls"] == history
@@ -56,7 +59,7 @@ def test_inbound_call_through_the_simulator_creates_one_lead(live) -> None:
         agent = users.create_user(session, login="agent", role="dcc_agent", phone=AGENT_PHONE)
         agent.agent_status = AgentStatus.AVAILABLE
         session.commit()
-    live.sim.set_behaviour(AGENT_PHONE, answer_after=2, hangup_after=30)
+    live.sim.set_behaviour(AGENT_PHONE, answer_after=2, press="1", hangup_after=30)
     live.sim.originate_inbound("13800138000", "+864008123123")
     live.sim.wait_idle(timeout=30)
     live.sim.originate_inbound("+86 138-0013-8000", "+864008123123")

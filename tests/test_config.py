@@ -11,6 +11,8 @@ import pytest
 from dcc import create_app
 from dcc.config import Settings
 from dcc.errors import ConfigurationError
+from dcc.serve import simulator_command, simulator_config
+from dcc.voice import get_telephony
 
 
 @pytest.fixture(autouse=True)
@@ -117,6 +119,8 @@ BAD_SETTINGS = [
     ({**TWILIO, "TWILIO_ACCOUNT_SID": "nope"}, "TWILIO_ACCOUNT_SID", "AC"),
     ({**TWILIO, "TWILIO_AUTH_TOKEN": ""}, "TWILIO_AUTH_TOKEN", "required"),
     ({**TWILIO, "DCC_HOTLINE_NUMBER": "4008123123"}, "DCC_HOTLINE_NUMBER", "E.164"),
+    ({"DCC_CALLS_PER_SECOND": "0"}, "DCC_CALLS_PER_SECOND", "at least 1"),
+    ({"DCC_SIM_GEO_ALLOWED": "86"}, "DCC_SIM_GEO_ALLOWED", "E.164 prefix"),
 ]
 
 
@@ -232,3 +236,34 @@ def test_gunicorn_and_the_rq_worker_refuse_bad_settings_with_exit_2(tmp_path, re
         assert done.returncode == 2, (program, done.stderr[-2000:])
         assert "DCC_TIMEZONE: 'Mars/Base' is not a time zone" in done.stderr, program
         assert "Traceback" not in done.stderr, program
+
+
+def test_twilio_edge_region_and_rate_reach_the_adapter(tmp_path) -> None:
+    settings = {
+        "telephony": "twilio",
+        "twilio_account_sid": "AC" + "1" * 32,
+        "twilio_auth_token": "token",
+        "twilio_edge": "singapore",
+        "twilio_region": "sg1",
+        "calls_per_second": 3,
+        "public_base_url": "https://dcc.example.com",
+    }
+    app = create_app({"instance_path": str(tmp_path), "testing": True, **settings})
+    adapter = get_telephony(app)
+    assert (adapter.client.edge, adapter.client.region) == ("singapore", "sg1")
+    assert adapter.check_dial("+8613800138000", "+14155550100") is not None  # Twilio's rules
+
+
+def test_the_simulators_geo_permissions_are_a_setting_that_allows_everything_by_default(
+    tmp_path,
+) -> None:
+    default = simulator_config(Settings.from_env({}), str(tmp_path))
+    assert default is not None and default.geo_allowed == ()
+    command = simulator_command(default, "http://127.0.0.1:5000")
+    assert "--geo-allow" not in command  # the demo calls Chinese numbers
+    assert "http://127.0.0.1:5000/webhooks/twilio/voice/fallback" in command
+    narrowed = simulator_config(
+        Settings.from_env({"DCC_SIM_GEO_ALLOWED": "+852, +853"}), str(tmp_path)
+    )
+    assert narrowed is not None
+    assert simulator_command(narrowed, "http://x")[-2:] == ["--geo-allow", "+852,+853"]

@@ -66,7 +66,7 @@ def _kill(process: subprocess.Popen[bytes]) -> None:
 def test_a_worker_killed_mid_run_does_not_delay_a_callback_due_30_s_later(
     live, database_url, redis_url, redis
 ) -> None:
-    live.sim.set_behaviour(AGENT_PHONE, answer_after=1, hangup_after=5)
+    live.sim.set_behaviour(AGENT_PHONE, answer_after=1, press="1", hangup_after=5)
     live.sim.set_behaviour(CUSTOMER, answer_after=1, hangup_after=4)
     with live.session() as session:
         agent = users.create_user(session, login="agent", role="dcc_agent", phone=AGENT_PHONE)

@@ -34,6 +34,7 @@ def test_auto_dial_source_rings_the_agent_leg_for_a_new_lead(live) -> None:
             auto_dial=True,
         )
         session.commit()
+    live.sim.set_behaviour(AGENT_PHONE, press="1")  # the agent takes the screened call
     body = json.dumps({"phone": "138 0013 8000", "name": "王先生", "series": "凯美瑞"}).encode()
     signature = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
     answer = live.app.test_client().post(

@@ -6,6 +6,8 @@ import xml.etree.ElementTree as ET
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from support import PUBLIC_BASE_URL, TWILIO_AUTH_TOKEN
+from twilio.request_validator import RequestValidator
 
 from dcc import clock
 from dcc.calls import service as calls
@@ -185,8 +187,19 @@ def test_answered_inbound_call_names_the_agent_and_owes_nothing(twilio, session,
             status(sid, "completed", 2, OPEN + dt.timedelta(seconds=90), CallDuration="90"),
         )
         twilio.post(
-            path, {**status(child, "in-progress", 1, OPEN + dt.timedelta(seconds=5)), **leg}
+            path, {**status(child, "in-progress", 1, OPEN + dt.timedelta(seconds=4)), **leg}
         )
+        # The agent heard the whisper and pressed 1: only now is the caller theirs.
+        key = f"/webhooks/twilio/voice/screen-key?parent_call_id={parent_id}"
+        pressed = twilio.post(
+            key,
+            {
+                **status(child, "in-progress", 2, OPEN + dt.timedelta(seconds=5)),
+                **leg,
+                "Digits": "1",
+            },
+        )
+        assert pressed.status_code == 200
     session.expire_all()
     parent = session.get(Call, parent_id)
     assert parent.agent_id == agent.id
@@ -214,3 +227,45 @@ def test_the_bridge_rings_the_customer_unless_the_lead_closed_meanwhile(twilio, 
     assert root.find("Dial") is None and root.find("Say") is not None
     unknown = twilio.post("/webhooks/twilio/voice/bridge?call_id=999999", params)
     assert unknown.status_code == 404
+
+
+def test_the_signature_covers_the_mount_prefix(app, session, agent):
+    """Served under /dcc (SCRIPT_NAME), Twilio signed https://…/dcc/webhooks/…: that URL is
+    checked, and the URLs the app gives Twilio carry the prefix too."""
+    client = app.test_client()
+    params = incoming("CA" + "e" * 32)
+    validator = RequestValidator(TWILIO_AUTH_TOKEN)
+    mounted = PUBLIC_BASE_URL + "/dcc/webhooks/twilio/voice/inbound"
+    headers = {"X-Twilio-Signature": validator.compute_signature(mounted, params)}
+    with clock.frozen(OPEN):
+        answer = client.post(
+            "/webhooks/twilio/voice/inbound",
+            data=params,
+            headers=headers,
+            environ_overrides={"SCRIPT_NAME": "/dcc"},
+        )
+        assert answer.status_code == 200
+        action = ET.fromstring(answer.data).find("Dial").get("action")
+        assert action.startswith(PUBLIC_BASE_URL + "/dcc/webhooks/twilio/voice/dial")
+        unmounted = {"X-Twilio-Signature": validator.compute_signature(mounted[:-1], params)}
+        refused = client.post(
+            "/webhooks/twilio/voice/inbound",
+            data=params,
+            headers=unmounted,
+            environ_overrides={"SCRIPT_NAME": "/dcc"},
+        )
+    assert refused.status_code == 403
+
+
+def test_the_numbers_fallback_url_apologises_and_owes_a_callback(twilio, session):
+    with clock.frozen(OPEN):
+        answer = twilio.post(
+            "/webhooks/twilio/voice/fallback",
+            {**incoming("CA" + "f" * 32), "ErrorCode": "11200", "ErrorUrl": "https://x/y"},
+        )
+    assert answer.status_code == 200
+    root = ET.fromstring(answer.data)
+    assert "很抱歉" in (root.find("Say").text or "") and root.find("Hangup") is not None
+    (callback,) = session.scalars(select(Callback)).all()
+    assert callback.reason == "fallback" and callback.due_at == OPEN
+    assert session.scalars(select(Lead)).one().customer.phone == "+8613800138000"

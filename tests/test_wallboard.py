@@ -94,7 +94,8 @@ def test_snapshot_figures(session: Session, staff) -> None:
         direction=CallDirection.INBOUND,
         leg="customer",
         status=CallStatus.IN_PROGRESS,
-        started_at=NOW - dt.timedelta(seconds=45),
+        started_at=NOW - dt.timedelta(seconds=50),
+        queued_at=NOW - dt.timedelta(seconds=45),
     )
     with clock.frozen(at(20)):
         booked = lifecycle.book_appointment(

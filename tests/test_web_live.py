@@ -102,6 +102,7 @@ def test_recording_is_served_through_the_access_controlled_proxy(live) -> None:
         session.add(stray)
         session.commit()
         stray_id = stray.id
+    live.sim.set_behaviour(AGENT_PHONE, press="1")  # the agent takes the screened call
     live.sim.set_behaviour(CUSTOMER, answer_after=2, hangup_after=20)
     client = live.app.test_client()
     login(client, "agent")

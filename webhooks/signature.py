@@ -5,12 +5,14 @@ from __future__ import annotations
 from flask import current_app, request
 
 from dcc.errors import PermissionDenied
-from dcc.voice import get_telephony
+from dcc.voice import get_telephony, mounted_base
 
 
 def signed_url() -> str:
-    """The URL Twilio requested, rebuilt from the configured public base URL."""
-    base = current_app.extensions["dcc.settings"].public_base_url.rstrip("/")
+    """The URL Twilio requested, rebuilt from the configured public base URL and the mount
+    prefix the app is served under (``SCRIPT_NAME``), as :func:`dcc.voice.public_url` gave it."""
+    settings = current_app.extensions["dcc.settings"]
+    base = mounted_base(settings.public_base_url, request.script_root)
     query = request.query_string.decode()
     return base + request.path + (f"?{query}" if query else "")
 

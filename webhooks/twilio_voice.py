@@ -1,24 +1,34 @@
 """Twilio voice webhooks: the 400 hotline, the click-to-dial bridge, call progress, recordings.
 
 Handlers are thin: the signature hook has already run; each parses the form, calls one
-``dcc.calls.service`` function and answers TwiML from the pure builders in ``telephony.twiml``.
+``dcc.calls`` function and answers TwiML from the pure builders in ``telephony.twiml``.
+
+The hotline rings in stages (the owner, then up to ten agents at a time, then the queue);
+every agent leg is screened (a whisper, then press 1) before the customer is connected, so a
+voicemail never takes a call. Configure the number's fallback URL as
+``<public base URL>/webhooks/twilio/voice/fallback``.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
 
+from dcc.calls import dialer, policy
 from dcc.calls import inbound as inbound_calls
+from dcc.calls import queue as hotline_queue
 from dcc.calls import service as calls
+from dcc.calls.models import TERMINAL_CALL_STATUSES, Call
 from dcc.config import Settings
 from dcc.db import get_session
 from dcc.voice import (
     AFTER_HOURS,
     CALL_CANCELED,
+    CALLBACK_PROMISED,
+    FALLBACK_APOLOGY,
     HOTLINE_QUEUE,
     NOBODY_ANSWERED,
     NOTICE,
-    WAIT,
+    get_telephony,
     public_url,
 )
 from telephony import twiml
@@ -44,6 +54,44 @@ def _int_arg(name: str) -> int | None:
     return int(value) if value.isdigit() else None
 
 
+def _ids_arg(name: str) -> list[int]:
+    return [int(v) for v in request.args.get(name, "").split(",") if v.isdigit()]
+
+
+def _route(decision: inbound_calls.InboundDecision, notice: str = "") -> Response:
+    """A stage of agents to ring (screened), or the queue when nobody is left."""
+    if not decision.endpoints:
+        session = get_session()
+        session.commit()
+        dialer.serve_queue(session, settings=_settings(), telephony=get_telephony())
+        return _twiml(
+            twiml.enqueue_caller(
+                notice=notice,
+                queue=HOTLINE_QUEUE,
+                wait_url=public_url("twilio_voice.queue_wait", call_id=decision.call_id),
+                action_url=public_url("twilio_voice.dial", call_id=decision.call_id),
+            )
+        )
+    return _twiml(
+        twiml.dial_stage(
+            notice=notice,
+            targets=decision.endpoints,
+            timeout=decision.ring_seconds,
+            action_url=public_url(
+                "twilio_voice.dial",
+                call_id=decision.call_id,
+                tried=",".join(str(i) for i in decision.tried),
+            ),
+            status_callback=public_url(
+                "twilio_voice.status", parent_call_id=decision.call_id, leg="agent"
+            ),
+            screen_url=public_url("twilio_voice.agent_screen", parent_call_id=decision.call_id),
+            caller_id=request.form.get("From"),
+            recording_callback=public_url("twilio_voice.recording"),
+        )
+    )
+
+
 @bp.post("/voice/inbound")
 def inbound() -> Response:
     """The hotline's voice URL: notice, then ring the owner or the inbound agents, or queue."""
@@ -51,35 +99,66 @@ def inbound() -> Response:
     decision = inbound_calls.receive(get_session(), request.form, settings)
     if decision.after_hours:
         return _twiml(twiml.after_hours(AFTER_HOURS))
-    notice = NOTICE.format(dealer=settings.dealer_name)
-    dial_action = public_url("twilio_voice.dial", call_id=decision.call_id)
-    if not decision.endpoints:
-        return _twiml(
-            twiml.enqueue_caller(
-                notice=notice,
-                queue=HOTLINE_QUEUE,
-                wait_url=public_url("twilio_voice.queue_wait"),
-                action_url=dial_action,
-            )
-        )
+    return _route(decision, NOTICE.format(dealer=settings.dealer_name))
+
+
+@bp.post("/voice/screen")
+def agent_screen() -> Response:
+    """An agent's leg answered: the whisper, then press 1 to take the call (a voicemail
+    never presses, so it never takes one). In the browser softphone the agent's Answer is
+    that key: a browser has no voicemail."""
+    session = get_session()
+    call_id, parent_id = _int_arg("call_id"), _int_arg("parent_call_id")
+    about = session.get(Call, parent_id if parent_id is not None else call_id or 0)
+    if about is not None and about.kind == hotline_queue.PICKUP:
+        about = hotline_queue.head(session)
+    inbound = parent_id is not None or (about is not None and about.direction.value == "inbound")
+    whisper = calls.whisper(session, about, inbound=inbound)
+    if (request.form.get("To") or "").startswith("client:"):
+        return _accepted(whisper)
+    values = {"call_id": call_id} if call_id is not None else {"parent_call_id": parent_id}
     return _twiml(
-        twiml.inbound_route(
-            notice=notice,
-            targets=decision.endpoints,
-            action_url=dial_action,
-            status_callback=public_url(
-                "twilio_voice.status", parent_call_id=decision.call_id, leg="agent"
-            ),
-            caller_id=request.form.get("From"),
-            recording_callback=public_url("twilio_voice.recording"),
+        twiml.screen_prompt(
+            whisper=whisper, action_url=public_url("twilio_voice.agent_key", **values)
         )
     )
 
 
-@bp.post("/voice/bridge")
-def bridge() -> Response:
-    """The agent answered a click-to-dial call: ring the customer with the hotline shown."""
-    call, customer = calls.bridge_target(get_session(), _int_arg("call_id"))
+@bp.post("/voice/screen-key")
+def agent_key() -> Response:
+    """The agent's key at the screen: 1 connects (the hotline caller, the customer of a
+    click-to-dial call, or the longest waiting caller of the queue); anything else hangs up."""
+    if (request.form.get("Digits") or "").strip() != twiml.ACCEPT_KEY:
+        return _twiml(twiml.hangup())
+    return _accepted()
+
+
+def _accepted(whisper: str | None = None) -> Response:
+    """The agent took the leg: put it on record and connect them."""
+    session = get_session()
+    call = calls.accept_leg(
+        session,
+        request.form,
+        call_id=_int_arg("call_id"),
+        parent_call_id=_int_arg("parent_call_id"),
+    )
+    if _int_arg("parent_call_id") is not None:
+        # The hotline's <Dial> bridges when this document ends.
+        return _twiml(twiml.say(whisper) if whisper else twiml.screen_decision(twiml.ACCEPT_KEY))
+    if call.kind == hotline_queue.PICKUP:
+        return _twiml(
+            twiml.dequeue(
+                queue=HOTLINE_QUEUE,
+                action_url=public_url("twilio_voice.pickup_done", call_id=call.id),
+                recording_callback=public_url("twilio_voice.recording"),
+            )
+        )
+    return _bridge(call.id, whisper)
+
+
+def _bridge(call_id: int | None, whisper: str | None = None) -> Response:
+    """Ring the customer with the hotline shown; they hear the recording notice first."""
+    call, customer = calls.bridge_target(get_session(), call_id)
     if customer is None:
         return _twiml(twiml.say(CALL_CANCELED))
     return _twiml(
@@ -91,36 +170,118 @@ def bridge() -> Response:
                 "twilio_voice.status", parent_call_id=call.id, leg="customer"
             ),
             recording_callback=public_url("twilio_voice.recording"),
+            customer_notice_url=public_url("twilio_voice.customer_notice"),
+            whisper=whisper,
         )
     )
 
 
+@bp.post("/voice/bridge")
+def bridge() -> Response:
+    """The agent's leg of a click-to-dial call placed before screening: bridge at once."""
+    return _bridge(_int_arg("call_id"))
+
+
+@bp.post("/voice/notice")
+def customer_notice() -> Response:
+    """The called customer answered a recorded call: the dealer's name and the notice."""
+    text = policy.load(get_session()).recording_notice
+    return _twiml(twiml.recording_notice(text.format(dealer=_settings().dealer_name)))
+
+
 @bp.post("/voice/status")
 def status() -> Response:
-    """Status callbacks of every leg; order and repetition do not matter."""
-    calls.record_status(
-        get_session(),
+    """Status callbacks of every leg; order and repetition do not matter. A leg that ends
+    may free an agent: the queue is served."""
+    session = get_session()
+    call = calls.record_status(
+        session,
         request.form,
         call_id=_int_arg("call_id"),
         parent_call_id=_int_arg("parent_call_id"),
         leg=request.args.get("leg"),
     )
+    if call.leg == "agent" and call.status in TERMINAL_CALL_STATUSES:
+        session.commit()
+        dialer.serve_queue(session, settings=_settings(), telephony=get_telephony())
     return Response(status=204)
 
 
 @bp.post("/voice/dial")
 def dial() -> Response:
-    """The ``<Dial>`` (or ``<Enqueue>``) action: say goodbye when nobody took the call."""
-    call = calls.record_dial_result(get_session(), request.form, call_id=_int_arg("call_id"))
+    """The ``<Dial>`` (or ``<Enqueue>``) action: the next stage when nobody took the call,
+    goodbye only when nobody is left to try."""
+    session = get_session()
+    call = calls.record_dial_result(session, request.form, call_id=_int_arg("call_id"))
     outcome = request.form.get("DialCallStatus") or request.form.get("QueueResult", "")
-    if call.direction.value == "inbound" and outcome not in ANSWERED_DIAL_STATUSES | {"bridged"}:
-        return _twiml(twiml.after_hours(NOBODY_ANSWERED))
-    return _twiml(twiml.hangup())
+    bridged = request.form.get("DialBridged")
+    answered = bridged == "true" if bridged else outcome in ANSWERED_DIAL_STATUSES | {"bridged"}
+    caller_gone = request.form.get("CallStatus") in TERMINAL_CALL_STATUSES or outcome == "canceled"
+    if call.direction.value != "inbound" or answered or caller_gone:
+        return _twiml(twiml.hangup())
+    if outcome == "leave":  # pressed 1 in the queue: the callback is on record
+        return _twiml(twiml.after_hours(CALLBACK_PROMISED))
+    if "DialCallStatus" in request.form:
+        decision = inbound_calls.next_stage(session, call.id, _ids_arg("tried"), _settings())
+        if decision is not None:
+            return _route(decision)
+    return _twiml(twiml.after_hours(NOBODY_ANSWERED))
 
 
 @bp.post("/voice/queue-wait")
 def queue_wait() -> Response:
-    return _twiml(twiml.queue_wait_message(WAIT))
+    """Hold TwiML for a queued caller: their place, the expected wait, after the dealer-set
+    wait the offer to press 1 for a callback. Each announcement also serves the queue."""
+    session = get_session()
+    call = session.get(Call, _int_arg("call_id") or 0)
+    rules = policy.load(session)
+    place = int(request.form.get("QueuePosition") or 0) or (
+        hotline_queue.position(session, call) if call else 1
+    )
+    average = float(request.form.get("AvgQueueTime") or 0)
+    waited = (
+        hotline_queue.waited_seconds(call)
+        if call is not None
+        else float(request.form.get("QueueTime") or 0)
+    )
+    dialer.serve_queue(session, settings=_settings(), telephony=get_telephony())
+    return _twiml(
+        twiml.queue_wait(
+            position=place,
+            expected_wait=hotline_queue.expected_wait(place, average),
+            waited=waited,
+            callback_after=rules.queue_callback_after_seconds,
+            callback_url=public_url("twilio_voice.queue_callback", call_id=_int_arg("call_id")),
+        )
+    )
+
+
+@bp.post("/voice/queue-callback")
+def queue_callback() -> Response:
+    """A queued caller's key: 1 keeps their place as a callback, owed at once."""
+    if (request.form.get("Digits") or "").strip() != twiml.ACCEPT_KEY:
+        return _twiml(twiml.say(""))
+    session = get_session()
+    call = session.get(Call, _int_arg("call_id") or 0)
+    if call is not None:
+        hotline_queue.keep_place_as_callback(session, call)
+    return _twiml(twiml.leave_queue())
+
+
+@bp.post("/voice/pickup-done")
+def pickup_done() -> Response:
+    """An agent's pickup leg's ``<Dial><Queue>`` ended: whom it was bridged to."""
+    session = get_session()
+    calls.record_dial_result(session, request.form, call_id=_int_arg("call_id"))
+    return _twiml(twiml.hangup())
+
+
+@bp.post("/voice/fallback")
+def fallback() -> Response:
+    """The number's fallback URL, requested when the voice URL failed: apologise, and owe the
+    caller a callback."""
+    inbound_calls.fallback(get_session(), request.form, _settings())
+    return _twiml(twiml.fallback_apology(FALLBACK_APOLOGY))
 
 
 @bp.post("/recording")

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from dcc import clock
-from dcc.calls import events, routing
+from dcc.calls import events, policy, queue, routing
 from dcc.calls.models import Call, CallDirection
 from dcc.config import Settings, parse_hours
-from dcc.errors import InvalidPhoneNumber
+from dcc.errors import InvalidPhoneNumber, ValidationError
 from dcc.leads import callbacks, intake, sources
 from dcc.leads.models import Channel, Lead
 
@@ -24,8 +24,10 @@ class InboundDecision:
 
     call_id: int
     lead_id: int | None
-    endpoints: list[str]  # whom to ring at once; none: the caller queues
+    endpoints: list[str]  # whom to ring at once (at most ten); none: the caller queues
     after_hours: bool
+    tried: list[int] = field(default_factory=list)  # every agent rung so far, this stage's too
+    ring_seconds: int = 20  # how long this stage rings
 
 
 _calls = cast(Table, Call.__table__)
@@ -78,8 +80,45 @@ def receive(session: Session, params: Mapping[str, str], settings: Settings) -> 
             lead = session.get_one(Lead, lead_id)
             callbacks.owe(session, lead, reason="after_hours", due_at=due, call_id=call_id)
         return InboundDecision(call_id, lead_id, [], after_hours=True)
-    endpoints = routing.inbound_endpoints(session, owner_id, softphone=settings.softphone)
-    return InboundDecision(call_id, lead_id, endpoints, after_hours=False)
+    return _stage(session, call_id, lead_id, owner_id, [], settings)
+
+
+def next_stage(
+    session: Session, call_id: int | None, tried: list[int], settings: Settings
+) -> InboundDecision | None:
+    """Nobody took the hotline call in the last stage (the ``<Dial>`` action): the next
+    stage of agents not yet rung, or the queue. None for a call not on record."""
+    call = session.get(Call, call_id) if call_id is not None else None
+    if call is None:
+        return None
+    lead = session.get(Lead, call.lead_id) if call.lead_id is not None else None
+    owner_id = lead.owner_id if lead is not None else None
+    return _stage(session, call.id, call.lead_id, owner_id, tried, settings)
+
+
+def _stage(
+    session: Session,
+    call_id: int,
+    lead_id: int | None,
+    owner_id: int | None,
+    tried: list[int],
+    settings: Settings,
+) -> InboundDecision:
+    """Owner first, then up to ten ready inbound agents at a time, then the queue. Callers
+    already waiting come first: a new caller joins the queue behind them."""
+    stage = routing.next_stage(session, owner_id, softphone=settings.softphone, tried=tried)
+    if stage.agents and not (not tried and queue.anyone_waiting(session)):
+        rules = policy.load(session)
+        return InboundDecision(
+            call_id,
+            lead_id,
+            [a.endpoint(softphone=settings.softphone) for a in stage.agents],
+            after_hours=False,
+            tried=[*tried, *(a.id for a in stage.agents)],
+            ring_seconds=rules.owner_ring_seconds if stage.owner else rules.agent_ring_seconds,
+        )
+    queue.join(session.get_one(Call, call_id))
+    return InboundDecision(call_id, lead_id, [], after_hours=False, tried=tried)
 
 
 def _attach_lead(
@@ -98,3 +137,27 @@ def _attach_lead(
         )
     except InvalidPhoneNumber:  # the intake checks the number before it writes anything
         return None
+
+
+def fallback(session: Session, params: Mapping[str, str], settings: Settings) -> int:
+    """The hotline's voice URL failed and the provider asked the fallback URL: the call and
+    the caller's lead are put on record (as on the voice URL) and a callback is owed now.
+    Returns the call's id."""
+    sid = params.get("CallSid", "")
+    if not sid:
+        raise ValidationError("field.required", field="CallSid")
+    on_record = session.connection().execute(_CALL_ON_RECORD, {"sid": sid}).first()
+    lead_id = on_record.lead_id if on_record is not None else None
+    if lead_id is None:
+        attached = _attach_lead(session, sid, params, settings)
+        lead_id = attached.lead_id if attached is not None else None
+        link = {"lead_id": lead_id, "customer_id": attached.customer_id} if attached else {}
+    else:
+        link = {}
+    call = events.call_for_sid(session, sid, CallDirection.INBOUND, params, **link)
+    call.lead_id = call.lead_id or lead_id
+    events.log_event(session, "fallback", params)
+    if call.lead_id is not None:
+        lead = session.get_one(Lead, call.lead_id)
+        callbacks.owe(session, lead, reason="fallback", due_at=clock.now(), call_id=call.id)
+    return call.id

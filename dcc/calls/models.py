@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dcc import clock
@@ -50,6 +50,13 @@ class Call(Base):
     __table_args__ = (
         Index("ix_calls_agent_created", "agent_id", "created_at"),
         Index("ix_calls_lead_created", "lead_id", "created_at"),
+        # The hotline queue (dcc.calls.queue): only calls that ever queued are indexed.
+        Index(
+            "ix_calls_queued",
+            "queued_at",
+            postgresql_where=text("queued_at IS NOT NULL"),
+            sqlite_where=text("queued_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -76,6 +83,15 @@ class Call(Base):
     recording_duration: Mapped[int | None] = mapped_column()
     script_step: Mapped[int | None] = mapped_column()  # furthest step of the 7-step script
     outcome: Mapped[str | None] = mapped_column(String(200))
+    # "pickup": an agent leg that takes the longest waiting caller off the hotline queue.
+    kind: Mapped[str | None] = mapped_column(String(20))
+    # When the caller joined the hotline queue (None: never queued).
+    queued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # When the agent of a screened leg pressed the key that connects the customer.
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # "unknown": the provider may have accepted the call but never said so (a REST time-out);
+    # it is reconciled before any retry (see dcc.calls.dialer.reconcile).
+    placement: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
     updated_at: Mapped[dt.datetime] = mapped_column(
         UTCDateTime(), default=clock.now, onupdate=clock.now

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Select, Table, bindparam, select
+from sqlalchemy import Select, Table, bindparam, or_, select
 from sqlalchemy.orm import Session
 
+from dcc import clock
 from dcc.users.models import AgentStatus, Role, User
 
 CLIENT_PREFIX = "client:"
@@ -61,11 +63,13 @@ _LONGEST_IDLE = (_users.c.status_since.asc().nulls_first(), _users.c.id)
 @functools.cache
 def _ready_query(*, softphone: bool, one_user: bool, team: bool, inbound: bool) -> Select[Any]:
     """The one definition of a ready agent, as a prebuilt statement: active, on shift, marked
-    available, and reachable (the browser in softphone mode, else a phone on record)."""
+    available, not skipped after a ring they let go unanswered (``skip_until``), and reachable
+    (the browser in softphone mode, else a phone on record)."""
     query = select(_users.c.id, _users.c.login, _users.c.phone).where(
         _users.c.is_active.is_(True),
         _users.c.on_shift.is_(True),
         _users.c.agent_status == AgentStatus.AVAILABLE,
+        or_(_users.c.skip_until.is_(None), _users.c.skip_until <= bindparam("now")),
     )
     if not softphone:
         query = query.where(_users.c.phone.is_not(None))
@@ -87,7 +91,10 @@ def ready_agents(
     query = _ready_query(
         softphone=softphone, one_user=False, team=team_id is not None, inbound=inbound
     )
-    rows = session.connection().execute(query, {"team_id": team_id} if team_id else {})
+    params: dict[str, object] = {"now": clock.now()}
+    if team_id:
+        params["team_id"] = team_id
+    rows = session.connection().execute(query, params)
     return [Agent(*row) for row in rows]
 
 
@@ -96,22 +103,47 @@ def ready_user(session: Session, user_id: int | None, *, softphone: bool) -> Age
     if user_id is None:
         return None
     query = _ready_query(softphone=softphone, one_user=True, team=False, inbound=False)
-    row = session.connection().execute(query, {"user_id": user_id}).first()
+    row = session.connection().execute(query, {"user_id": user_id, "now": clock.now()}).first()
     return Agent(*row) if row is not None else None
+
+
+#: Twilio rings at most ten ``<Number>`` / ``<Client>`` nouns of one ``<Dial>``.
+STAGE_SIZE = 10
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of routing a hotline call: whom to ring at once, and whether it is the
+    owner's own stage (which rings for the owner's ring time)."""
+
+    agents: list[Agent]
+    owner: bool = False
+
+
+def next_stage(
+    session: Session, owner_id: int | None, *, softphone: bool, tried: Collection[int] = ()
+) -> Stage:
+    """Whom the hotline rings next: the lead's owner when ready and not yet tried; else up
+    to ten ready inbound agents not yet tried in this call, longest idle first. No agent
+    left: the caller queues. Read on every hotline call, so only the columns it needs."""
+    if owner_id is not None and owner_id not in tried:
+        owner = ready_user(session, owner_id, softphone=softphone)
+        if owner is not None:
+            return Stage([owner], owner=True)
+    agents = [
+        a
+        for a in ready_agents(session, softphone=softphone, inbound=True)
+        if a.id not in tried and a.id != owner_id
+    ]
+    return Stage(agents[:STAGE_SIZE])
 
 
 def inbound_endpoints(
     session: Session, owner_id: int | None, *, softphone: bool = False
 ) -> list[str]:
-    """Whom the hotline rings: the lead's owner when ready; otherwise every ready inbound
-    agent (they ring at once). Read on every hotline call, so only the columns it needs."""
-    owner = ready_user(session, owner_id, softphone=softphone)
-    if owner is not None:
-        return [owner.endpoint(softphone=softphone)]
-    return [
-        a.endpoint(softphone=softphone)
-        for a in ready_agents(session, softphone=softphone, inbound=True)
-    ]
+    """Whom the hotline rings first (see :func:`next_stage`)."""
+    stage = next_stage(session, owner_id, softphone=softphone)
+    return [a.endpoint(softphone=softphone) for a in stage.agents]
 
 
 def agent_for_endpoint(session: Session, endpoint: str | None) -> User | None:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dcc import access, clock, live
-from dcc.calls import events, routing
+from dcc.calls import agents, events, queue, routing
 from dcc.calls.models import TERMINAL_CALL_STATUSES, Call, CallDirection, CallStatus
 from dcc.config import Settings, parse_hours
 from dcc.customers.models import Customer
@@ -81,6 +81,7 @@ def _locate(
         call = events.lock_call(session, call_id)
         if call is not None and call.sid in (None, sid):
             call.sid = sid
+            call.placement = None  # the provider has it: an unknown placement is settled
             if status:
                 events.merge_status(call, params)
             return call
@@ -108,14 +109,15 @@ def _inherit(session: Session, child: Call, parent_call_id: int) -> None:
 def _after_event(session: Session, call: Call) -> None:
     """Consequences for the lead, each idempotent so that replays change nothing."""
     _track_agent(session, call)
-    if call.leg == "agent" and call.parent_sid and call.answered_at is not None:
+    if call.leg == "agent" and call.parent_sid and call.accepted_at is not None:
         parent = session.scalar(select(Call).where(Call.sid == call.parent_sid))
         if parent is not None and parent.direction == CallDirection.INBOUND:
-            # An agent picked up the hotline call: the caller's leg was answered by them.
+            # An agent took the hotline call (pressed 1 at the screen): the caller's leg was
+            # answered by them.
             if parent.agent_id is None and call.agent_id is not None:
                 parent.agent_id = call.agent_id
                 _screen_pop(session, parent, call.agent_id)
-            _customer_reached(session, parent, call.answered_at)
+            _customer_reached(session, parent, call.accepted_at)
             _settle_inbound(session, parent)
     if call.leg == "customer" and call.direction == CallDirection.OUTBOUND:
         _customer_reached(session, call, call.answered_at)
@@ -134,11 +136,12 @@ def _track_agent(session: Session, call: Call) -> None:
     if call.agent_id is None:
         return
     agent = session.get(User, call.agent_id)
-    if agent is not None and call.leg == "agent":
-        if call.status == CallStatus.IN_PROGRESS:
-            agent.agent_status = AgentStatus.ON_CALL
-        elif call.status in TERMINAL_CALL_STATUSES and agent.agent_status == AgentStatus.ON_CALL:
-            agent.agent_status = AgentStatus.WRAP_UP  # the outcome is recorded next
+    if agent is not None and call.leg == "agent" and call.status in TERMINAL_CALL_STATUSES:
+        if call.accepted_at is not None:
+            if agent.agent_status == AgentStatus.ON_CALL:
+                agents.begin_wrap_up(session, agent)  # the outcome is recorded next
+        elif _let_ring_go(session, call):
+            agents.skip(session, agent)
     state = {
         "call_id": call.id,
         "sid": call.sid,
@@ -153,6 +156,61 @@ def _track_agent(session: Session, call: Call) -> None:
     live.to_user(session, call.agent_id, "call", state)
     for channel in access.call_channels(session, call):  # the dealer's board and the teams'
         live.publish(session, channel, "call", {**state, "agent_id": call.agent_id})
+
+
+def _let_ring_go(session: Session, call: Call) -> bool:
+    """A hotline ring (a stage of the hotline or a pickup from the queue) ended without the
+    agent taking it: nobody answered, busy, or an answer that never pressed the key (a
+    voicemail). A ring ended because someone else took the call does not count."""
+    if call.direction != CallDirection.INBOUND:
+        return False  # the agent's own outbound call
+    if call.parent_sid:
+        parent = session.scalar(select(Call).where(Call.sid == call.parent_sid))
+        if parent is not None and parent.agent_id not in (None, call.agent_id):
+            return False
+    return call.status in {CallStatus.NO_ANSWER, CallStatus.BUSY} or (
+        call.answered_at is not None and call.status == CallStatus.COMPLETED
+    )
+
+
+def accept_leg(
+    session: Session,
+    params: Mapping[str, str],
+    *,
+    call_id: int | None = None,
+    parent_call_id: int | None = None,
+) -> Call:
+    """The agent pressed the key at the screen: this leg is theirs and is connected now.
+
+    ``call_id`` names a leg the app created (click-to-dial, a queue pickup); ``parent_call_id``
+    the hotline call whose ``<Dial>`` rang this leg. Repeats change nothing.
+    """
+    call = _locate(session, params, call_id, leg="agent")
+    events.log_event(session, "screen", params)
+    call.leg = "agent"
+    if parent_call_id is not None:
+        _inherit(session, call, parent_call_id)
+    if call.kind == queue.PICKUP and call.parent_sid is None:
+        # <Dial><Queue> takes the longest waiting caller: the agent's leg is now theirs.
+        caller = queue.head(session)
+        call.parent_sid = caller.sid if caller is not None else None
+    if call.accepted_at is None:
+        call.accepted_at = events.event_time(params)
+    if call.agent_id is not None:
+        agent = session.get(User, call.agent_id)
+        if agent is not None:
+            agents.set_status(session, agent, AgentStatus.ON_CALL)
+    _after_event(session, call)
+    return call
+
+
+def whisper(session: Session, call: Call | None, *, inbound: bool) -> str:
+    """What the agent hears before pressing 1: where the call comes from, who, which car."""
+    lead = session.get(Lead, call.lead_id) if call is not None and call.lead_id else None
+    name = lead.customer.name if lead is not None and lead.customer.name else "新客户"
+    car = (lead.series or lead.model) if lead is not None else None
+    origin = "400 来电" if inbound else "外呼"
+    return f"{origin}：{name}，{car + '，' if car else ''}按 1 接听"
 
 
 def _screen_pop(session: Session, parent: Call, agent_id: int) -> None:
@@ -219,7 +277,7 @@ def _child_answered(session: Session, call: Call) -> bool:
     return (
         session.scalar(
             select(Call.id)
-            .where(Call.parent_sid == call.sid, Call.answered_at.is_not(None))
+            .where(Call.parent_sid == call.sid, Call.accepted_at.is_not(None))
             .limit(1)
         )
         is not None

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dcc import access, clock
-from dcc.calls import dialer
+from dcc.calls import agents, dialer
 from dcc.calls.models import Call
 from dcc.config import Settings
 from dcc.errors import InvalidTransition, ValidationError
@@ -128,7 +128,7 @@ def save_outcome(
     if call is not None:
         call.outcome = outcome.result.strip()[:200]
     if actor.agent_status == AgentStatus.WRAP_UP:
-        actor.agent_status = AgentStatus.AVAILABLE  # wrap-up ends with the saved outcome
+        agents.set_status(session, actor, AgentStatus.AVAILABLE)  # wrap-up ends with the outcome
     session.flush()
     return WrapUp(current, next_one, appointment)
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dcc import access, audit, clock, reports
-from dcc.calls import dialer, routing
+from dcc.calls import agents, dialer, routing
 from dcc.calls.models import TERMINAL_CALL_STATUSES, Call, CallDirection, CallStatus
 from dcc.config import get_settings, parse_hours
 from dcc.jobs import outbox, policy
@@ -279,6 +279,22 @@ def _unanswered_since_last_talk(session: Session, lead: Lead) -> list[Call]:
 
 
 # --- follow-ups, appointments, escalations ---------------------------------------------------
+
+
+@task(agents.WRAP_UP_END_TASK, queue=CALLS)
+def wrap_up_end(session: Session, *, user_id: int) -> str:
+    """The agent's wrap-up time is over: available again, and the queue is served."""
+    ended = agents.end_due_wrap_ups(session, user_id)
+    if not ended:
+        return "not due"
+    placed = dialer.serve_queue(session, settings=get_settings(), telephony=get_telephony())
+    return f"available; {len(placed)} queued caller(s) fetched"
+
+
+@task(dialer.RECONCILE_TASK, queue=CALLS)
+def reconcile_call(session: Session, *, call_id: int) -> str:
+    """An attempt whose REST request timed out: found at the provider, or known never made."""
+    return dialer.settle_unknown(session, call_id, telephony=get_telephony())
 
 
 @task("followup.remind", queue=DEFAULT)

@@ -245,7 +245,7 @@ class Callback(Base):
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
-    reason: Mapped[str] = mapped_column(String(30))  # missed_call, after_hours, retry, scheduled
+    reason: Mapped[str] = mapped_column(String(30))  # see dcc.labels.CALLBACK_REASON
     # The call that left this callback owed (a missed or after-hours call): one per call.
     call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"), unique=True)
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -102,20 +102,36 @@
     sync();
   }
 
-  var TERMINAL = ["completed", "busy", "failed", "no-answer", "canceled"];
 
   function showMyStatus(data) {
-    /* The server moves the agent on call and into wrap-up; the status bar follows it. */
+    /* The server says the agent's status as it changes (on call, wrap-up and its end, a
+       status set in another tab): the badge, the buttons and the wrap-up countdown follow. */
     var badge = document.getElementById("my-status");
-    if (!badge || data.leg !== "agent") return;
-    var next = null;
-    if (data.status === "in-progress") next = "on_call";
-    else if (TERMINAL.indexOf(data.status) >= 0 && badge.dataset.status === "on_call") next = "wrap_up";
-    if (next) { badge.dataset.status = next; badge.textContent = label("agent_status", next); }
+    if (!badge) return;
+    badge.dataset.status = data.status;
+    badge.textContent = label("agent_status", data.status);
+    document.querySelectorAll(".statusbar .status-btn[value]").forEach(function (b) {
+      b.classList.toggle("current", b.value === data.status);
+    });
+    var wrap = document.getElementById("wrap-up");
+    if (wrap) {
+      wrap.dataset.until = data.wrap_up_until || "";
+      wrap.hidden = !data.wrap_up_until;
+      countdown();
+    }
   }
 
+  function countdown() {
+    var wrap = document.getElementById("wrap-up");
+    if (!wrap || !wrap.dataset.until) return;
+    var left = Math.max(0, Math.round((Date.parse(wrap.dataset.until) - Date.now()) / 1000));
+    wrap.querySelector(".countdown").textContent =
+      Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0");
+  }
+  setInterval(countdown, 1000);
+  countdown();
+
   function showCall(data) {
-    showMyStatus(data);
     document.querySelectorAll(".call-panel").forEach(function (p) {
       var mine = String(data.call_id) === p.dataset.callId ||
         (data.lead_id && String(data.lead_id) === p.dataset.leadId);
@@ -178,6 +194,7 @@
     source.addEventListener("wallboard", function (e) {
       document.dispatchEvent(new CustomEvent("dcc:wallboard", { detail: JSON.parse(e.data) }));
     });
+    source.addEventListener("agent_status", function (e) { showMyStatus(JSON.parse(e.data)); });
     source.addEventListener("screen_pop", function (e) {
       var data = JSON.parse(e.data);
       openPanel(data.call_id).catch(function () {});

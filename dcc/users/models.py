@@ -75,6 +75,10 @@ class User(Base):
     # hotline and callbacks ring the longest idle first. Stamped by every change of status
     # (see _stamp_status), whatever the path and whether Redis is up.
     status_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # An agent who let a hotline ring go unanswered is not rung again before this time.
+    skip_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # When the agent's wrap-up ends by itself (the dealer-set wrap-up time, extendable).
+    wrap_up_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # Round-robin assignment hands the next lead to whoever waited longest.
     last_assigned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)

@@ -8,7 +8,7 @@ from flask_login import login_required
 from werkzeug.wrappers import Response
 
 from dcc import worklist
-from dcc.calls import wrapup
+from dcc.calls import agents, dialer, wrapup
 from dcc.config import get_settings
 from dcc.db import get_session
 from dcc.errors import DCCError, NotFound
@@ -51,8 +51,22 @@ def set_status() -> Response:
         status = None
     if status not in SETTABLE:
         flash(_("Unknown status."), "error")
-    else:
-        me().agent_status = status
+        return redirect(url_for("web_agent.worklist"))
+    session = get_session()
+    agents.set_status(session, me(), status)
+    if status == AgentStatus.AVAILABLE:  # back from away or wrap-up: the queue is served
+        dialer.serve_queue(session, settings=get_settings(), telephony=get_telephony())
+    return redirect(url_for("web_agent.worklist"))
+
+
+@bp.post("/wrap-up/extend")
+@login_required
+def extend_wrap_up() -> Response:
+    """More time for the wrap-up: it ends one extension later."""
+    try:
+        agents.extend_wrap_up(get_session(), me())
+    except DCCError as error:
+        return refused(error, url_for("web_agent.worklist"))
     return redirect(url_for("web_agent.worklist"))
 
 

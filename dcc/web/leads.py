@@ -162,6 +162,7 @@ def outcome(lead_id: int) -> Response:
         )
     except DCCError as error:
         return refused(error, back)
+    dialer.serve_queue(session, settings=settings, telephony=get_telephony())  # agent is free
     if saved.appointment is not None:
         flash(_("Saved. The visit is booked; the customer gets a confirmation SMS."), "info")
     else:

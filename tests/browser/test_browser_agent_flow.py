@@ -70,7 +70,7 @@ def test_inbound_pop_script_appointment_arrival_and_reminder(open_page, live, ar
     _stream_open(consultant)
 
     # The customer calls the hotline; the agent's phone answers (scripted in the simulator).
-    live.sim.set_behaviour(AGENT_PHONE, answer_after=1, hangup_after=90)
+    live.sim.set_behaviour(AGENT_PHONE, answer_after=1, press="1", hangup_after=90)
     live.sim.originate_inbound(CUSTOMER, HOTLINE)
 
     pop = agent.locator("#pop .call-panel")

@@ -66,7 +66,7 @@ def test_the_wallboard_follows_a_hotline_call(open_page, live, artifacts) -> Non
         board.screenshot(path=str(artifacts / "1-wallboard-idle.png"))
 
         # A customer calls the hotline; the agent's phone answers and stays on the line.
-        live.sim.set_behaviour(AGENT_PHONE, answer_after=1, hangup_after=100_000)
+        live.sim.set_behaviour(AGENT_PHONE, answer_after=1, press="1", hangup_after=100_000)
         sid = live.sim.originate_inbound(CUSTOMER, HOTLINE)
         expect(row).to_have_class("talking", timeout=15_000)
         expect(row.locator(".call")).to_have_text("通话中")

@@ -1,0 +1,70 @@
+"""The dealer's call-flow settings, with their defaults; admins may override them.
+
+Stored like the job policy (``dcc.settings_store``), read by routing, the queue, wrap-up and
+dialling: each value has exactly one home here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+
+from sqlalchemy.orm import Session
+
+from dcc import settings_store
+from dcc.errors import ValidationError
+from dcc.fields import Integer
+
+SETTING = "call_policy"
+
+
+@dataclass(frozen=True)
+class CallPolicy:
+    #: How long the lead's owner rings before the team is tried (seconds).
+    owner_ring_seconds: int = 15
+    #: How long each stage of up to ten agents rings (seconds).
+    agent_ring_seconds: int = 20
+    #: An agent who let a ring go unanswered is skipped for this long (minutes).
+    skip_unanswered_minutes: int = 5
+    #: A queued caller may press 1 for a callback after waiting this long (seconds).
+    queue_callback_after_seconds: int = 90
+    #: Wrap-up ends by itself after this long (seconds); the agent may extend it.
+    wrap_up_seconds: int = 60
+    #: What one extension of the wrap-up adds (seconds).
+    wrap_up_extension_seconds: int = 60
+    #: Said to the customer before a recorded outbound call; ``{dealer}`` is the dealer's name.
+    recording_notice: str = "您好，这里是{dealer}。为保证服务质量，本次通话将被录音。"
+
+
+def load(session: Session) -> CallPolicy:
+    stored = settings_store.get(session, SETTING, {}) or {}
+    known = {f.name for f in fields(CallPolicy)}
+    return CallPolicy(**{k: v for k, v in stored.items() if k in known})
+
+
+def save(session: Session, **changes: object) -> CallPolicy:
+    policy = CallPolicy(**{**asdict(load(session)), **changes})
+    settings_store.put(session, SETTING, asdict(policy))
+    return policy
+
+
+#: The longest any of the call-flow times may be (seconds or minutes): an hour.
+LONGEST = 3600
+NOTICE = "recording_notice"
+
+
+def update(session: Session, changes: Mapping[str, str]) -> CallPolicy:
+    """Change the settings named in ``changes`` (as typed by an admin), each checked: times
+    are whole numbers from 0 to an hour, the notice is not empty."""
+    known = sorted(f.name for f in fields(CallPolicy))
+    values: dict[str, object] = {}
+    for key, raw in changes.items():
+        if key not in known:
+            raise ValidationError("field.bad_choice", field=key, choices=", ".join(known))
+        if key == NOTICE:
+            if not raw.strip():
+                raise ValidationError("field.required", field=key)
+            values[key] = raw.strip()
+        else:
+            values[key] = Integer(key, required=True, minimum=0, maximum=LONGEST).clean(raw)
+    return save(session, **values)

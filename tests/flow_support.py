@@ -1,0 +1,81 @@
+"""The app and a virtual-time telephony simulator in one process: webhooks delivered into the
+app's WSGI (signed as Twilio signs them), REST requests answered by the simulator's engine
+through the real Twilio adapter. The app's clock follows the simulated one."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask
+from sqlalchemy.orm import Session
+from support import PUBLIC_BASE_URL, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
+
+from dcc import clock
+from telephony import ANYWHERE, TwilioTelephony
+from telephony.simulator import Simulator
+
+HOTLINE = "+864008123123"
+
+
+@dataclass
+class Flow:
+    sim: Simulator
+    app: Flask
+    session: Session
+    telephony: TwilioTelephony
+    #: (path, body) of every answer the app gave the simulator, in order.
+    answers: list[tuple[str, str]] = field(default_factory=list)
+
+    def now(self) -> dt.datetime:
+        return self.sim.clock.wall(self.sim.clock.now())
+
+    def run(self, seconds: float) -> None:
+        """Play ``seconds`` of simulated time; the test's clock follows."""
+        self.sim.run_until(self.sim.clock.now() + seconds)
+        clock._frozen = self.now()
+        self.session.expire_all()
+
+    def at_now(self) -> Any:
+        """The app's clock at the simulated now, for what the test does itself."""
+        return clock.frozen(self.now())
+
+    def webhooks(self, path: str) -> list[dict[str, Any]]:
+        return [w for w in self.sim.webhooks() if path in w["url"]]
+
+
+def make_flow(app: Flask, session: Session, start: dt.datetime, **options: Any) -> Flow:
+    sim = Simulator(
+        account_sid=TWILIO_ACCOUNT_SID,
+        auth_token=TWILIO_AUTH_TOKEN,
+        voice_url=PUBLIC_BASE_URL + "/webhooks/twilio/voice/inbound",
+        voice_status_url=PUBLIC_BASE_URL + "/webhooks/twilio/voice/status",
+        voice_fallback_url=PUBLIC_BASE_URL + "/webhooks/twilio/voice/fallback",
+        hotline=HOTLINE,
+        virtual=True,
+        start=start,
+        seed=5,
+        **options,
+    )
+
+    def follow(at: dt.datetime) -> None:
+        clock._frozen = at
+
+    adapter = TwilioTelephony(
+        TWILIO_ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN,
+        api_base_url="http://sim.test",
+        http_client=sim.http_client(),
+        rules=ANYWHERE,
+    )
+    app.extensions["dcc.telephony"] = adapter
+    flow = Flow(sim, app, session, adapter)
+
+    def recording(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        body = b"".join(app(environ, start_response))
+        flow.answers.append((environ.get("PATH_INFO", ""), body.decode()))
+        return [body]
+
+    sim.deliver_to(recording, before_delivery=follow)
+    return flow
