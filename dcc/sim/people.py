@@ -52,7 +52,10 @@ class Phones:
     def __call__(self, number: str) -> Behaviour | None:
         staff, people = self.scenario.staff, self.scenario.customers
         if number in self.agents:
-            return Behaviour(answer_after=staff.answer_after_seconds, abandon_after=120.0)
+            # Staff press 1 to take a screened call (the whisper's prompt).
+            return Behaviour(
+                answer_after=staff.answer_after_seconds, abandon_after=120.0, press="1"
+            )
         if number in self.wrong_numbers:
             return Behaviour(fail=True)
         hour = self.now().astimezone(self.zone).hour
