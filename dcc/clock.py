@@ -11,24 +11,30 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from zoneinfo import ZoneInfo
 
-#: Where "now" comes from inside :func:`frozen` or :func:`following` (the innermost wins).
+_frozen: dt.datetime | None = None
+#: The clock :func:`following` follows (a simulation's virtual clock); it wins over a frozen one.
 _source: Callable[[], dt.datetime] | None = None
 
 
 def now() -> dt.datetime:
-    """The current time, aware, in UTC (or the frozen time inside :func:`frozen`, or the
-    followed clock's inside :func:`following`)."""
-    return _source() if _source is not None else dt.datetime.now(dt.UTC)
+    """The current time, aware, in UTC (the followed clock's inside :func:`following`, or the
+    frozen time inside :func:`frozen`)."""
+    if _source is not None:
+        return _source()
+    return _frozen if _frozen is not None else dt.datetime.now(dt.UTC)
 
 
 @contextmanager
 def frozen(at: dt.datetime) -> Iterator[None]:
     """Make :func:`now` return ``at`` inside the block (tests, replays)."""
+    global _frozen
     if at.tzinfo is None:
         raise ValueError("frozen() needs an aware datetime")
-    moment = at.astimezone(dt.UTC)
-    with following(lambda: moment):
+    previous, _frozen = _frozen, at.astimezone(dt.UTC)
+    try:
         yield
+    finally:
+        _frozen = previous
 
 
 @contextmanager
