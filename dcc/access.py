@@ -481,10 +481,16 @@ def shows_full_phone(user: User | None) -> bool:
     return user is not None and user.role in FULL_PHONE
 
 
-def phone_for(user: User | None, e164: str | None, *, national: bool = False) -> str:
-    """A number as ``user`` may read it: in full (E.164, or national for pages) or masked."""
+def phone_for(
+    user: User | None, e164: str | None, *, national: bool = False, owner_id: int | None = None
+) -> str:
+    """A number as ``user`` may read it: in full (E.164, or national for pages) or masked.
+
+    ``owner_id`` is who owns the lead or customer the number belongs to: its owner (a
+    consultant, say) reads it in full whatever the role."""
     if not e164:
         return ""
-    if not shows_full_phone(user):
+    own = user is not None and owner_id is not None and owner_id == user.id
+    if not (own or shows_full_phone(user)):
         return phones.mask(e164)
     return phones.national(e164) if national else e164

@@ -215,6 +215,8 @@ TEXTS: dict[str, str] = {
     "script.no_steps": N_("a script needs at least one step"),
     "script.step_incomplete": N_("step %(step)s needs a title and a text"),
     "script.unknown_placeholder": N_("step %(step)s uses unknown placeholder {%(placeholder)s}"),
+    "offer.ends_before_start": N_("an offer must end on or after the day it starts"),
+    "offer.not_found": N_("no offer %(offer)s"),
     "report.not_found": N_("no report %(report)s"),
     "rota.not_a_shift": N_("%(value)s is not a shift like 09:00-17:30"),
     "rota.ends_before_start": N_("%(value)s: a shift must end after it starts"),

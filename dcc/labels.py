@@ -200,6 +200,29 @@ WORK_KIND = {
     "callback": Label("回电", "Callback"),
     "follow_up": Label("跟进", "Follow-up"),
 }
+#: Where a text message stands (``sent_messages.status``).
+SMS_STATUS = {
+    "sending": Label("发送中", "Sending"),
+    "sent": Label("已发送", "Sent"),
+    "failed": Label("发送失败", "Failed"),
+}
+#: What the lead's next action says (``leads.next_action``, stored in the trade's words).
+NEXT_ACTION = {
+    "首次联系": Label("首次联系", "First contact"),
+    "跟进回访": Label("跟进回访", "Follow-up call"),
+    "再次邀约": Label("再次邀约", "Invite again"),
+}
+#: The kinds of call a script is worded for (``calls.script_variant``).
+SCRIPT_VARIANT = {
+    "inbound_first": Label("来电：首次来电", "Inbound: first call"),
+    "inbound_known": Label("来电：老客户", "Inbound: known customer"),
+    "new_lead": Label("新线索首次联系", "First contact of a new lead"),
+    "follow_up": Label("跟进回访", "Follow-up"),
+    "invitation": Label("邀约到店", "Invitation"),
+    "confirmation": Label("预约确认", "Appointment confirmation"),
+    "no_show": Label("未到店再邀约", "No-show re-invitation"),
+    "repurchase": Label("增购/换购", "Repurchase"),
+}
 #: What a notification is about (``notifications.kind``).
 NOTIFICATION_KIND = {
     "arrival": Label("到店提醒", "Arrival"),
@@ -321,6 +344,9 @@ TABLES: dict[str, Mapping[Any, Label]] = {
     "loop_kind": LOOP_KIND,
     "visit_kind": VISIT_KIND,
     "work": WORK_KIND,
+    "script_variant": SCRIPT_VARIANT,
+    "next_action": NEXT_ACTION,
+    "sms_status": SMS_STATUS,
     "notification": NOTIFICATION_KIND,
     "report_group": REPORT_GROUP,
     "report_word": REPORT_WORDS,

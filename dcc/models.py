@@ -2,7 +2,7 @@
 
 from dcc.audit import AuditEntry
 from dcc.calls.models import Call, CallEvent
-from dcc.callscripts.models import CallScript
+from dcc.callscripts.models import CallScript, Offer
 from dcc.customers.models import Customer, CustomerPhone
 from dcc.db import Base
 from dcc.jobs.models import OutboxJob
@@ -38,6 +38,7 @@ __all__ = [
     "LoopAuditRun",
     "LostRequest",
     "Notification",
+    "Offer",
     "Order",
     "OutboxJob",
     "RotaShift",

@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from flask import Flask, abort, request
+from flask import Flask, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
@@ -168,7 +168,17 @@ class IdOutOfRange(BadRequest):
         shown = value if len(value) <= 30 else value[:27] + "..."
         text = f"{shown} is not an id (ids run from 1 to {MAX_ID})"
         super().__init__(f"{field}: {text}")
+        self.field = field
         self.data = {"messages": {"path": {field: [text]}}}
+
+
+class PageInputRefused(BadRequest):
+    """A page's request with input no service accepts (a NUL, bad UTF-8 …): a 400 whose
+    page says :attr:`error` in the reader's language."""
+
+    def __init__(self, error: MalformedInput) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 class IdConverter(IntegerConverter):
@@ -226,7 +236,7 @@ def _check_request() -> None:
     except MalformedInput as error:
         if request.path.startswith(JSON_PREFIXES):
             raise
-        abort(400, description=error.message)
+        raise PageInputRefused(error) from error
 
 
 def init_app(app: Flask) -> None:

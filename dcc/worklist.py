@@ -11,10 +11,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from dcc import access, clock
+from dcc.calls.models import TERMINAL_CALL_STATUSES, Call
 from dcc.jobs import policy
 from dcc.leads.models import (
     OPEN_STATUSES,
@@ -55,6 +56,53 @@ class Worklist:
     grade_counts: dict[str, int]
     sla_minutes: int
     now: dt.datetime = field(default_factory=clock.now)
+    awaiting: list[Call] = field(default_factory=list)  # calls whose outcome is owed
+
+
+#: How far back a call still counts as the agent's current one, or as owing its outcome.
+CALL_MEMORY = dt.timedelta(hours=12)
+
+
+def _own_calls(user: User, now: dt.datetime) -> list[ColumnElement[bool]]:
+    """The conversations ``user`` was given (a dialled leg belongs to its parent's)."""
+    return [
+        Call.agent_id == user.id,
+        Call.parent_sid.is_(None),
+        Call.lead_id.is_not(None),
+        Call.created_at >= now - CALL_MEMORY,
+    ]
+
+
+def current_call(session: Session, user: User, now: dt.datetime | None = None) -> Call | None:
+    """The call ``user`` is on now (ringing or talking), for the panel of every page."""
+    now = now or clock.now()
+    return session.scalar(
+        select(Call)
+        .where(*_own_calls(user, now), Call.status.not_in(TERMINAL_CALL_STATUSES))
+        .order_by(Call.id.desc())
+        .limit(1)
+    )
+
+
+def awaiting_outcome(session: Session, user: User, now: dt.datetime | None = None) -> list[Call]:
+    """Ended calls in which the customer was reached and whose outcome is still owed."""
+    now = now or clock.now()
+    leg = aliased(Call)
+    reached = exists().where(leg.parent_sid == Call.sid, leg.answered_at.is_not(None))
+    return list(
+        session.scalars(
+            select(Call)
+            .join(Lead, Lead.id == Call.lead_id)
+            .where(
+                *_own_calls(user, now),
+                Call.status.in_(TERMINAL_CALL_STATUSES),
+                Call.outcome.is_(None),
+                reached,
+                Lead.status.in_(OPEN_STATUSES),
+            )
+            .order_by(Call.id.desc())
+        )
+    )
 
 
 def local_day(now: dt.datetime, timezone: str) -> tuple[dt.datetime, dt.datetime]:
@@ -82,6 +130,7 @@ def build(
         grade_counts=grade_counts(session, user),
         sla_minutes=sla,
         now=now,
+        awaiting=awaiting_outcome(session, user, now),
     )
 
 

@@ -97,7 +97,7 @@ def test_managers_see_their_teams_leads_only(client, staff) -> None:
     assert client.get(f"/api/v1/leads/{south_lead}", headers=north_boss).status_code == 404
 
 
-def test_lead_detail_has_history_and_masks_for_consultants(client, staff) -> None:
+def test_lead_detail_has_history_and_the_owning_consultant_reads_the_number(client, staff) -> None:
     consultant = staff.user("c1", "consultant")
     auth = staff.token(consultant)
     created = client.post(
@@ -107,7 +107,7 @@ def test_lead_detail_has_history_and_masks_for_consultants(client, staff) -> Non
     ).get_json()
     detail = client.get(f"/api/v1/leads/{created['lead_id']}", headers=auth).get_json()
     assert detail["owner_id"] == consultant.id
-    assert detail["customer"]["phone"] == "138****8000"
+    assert detail["customer"]["phone"] == "+8613800138000"  # their own lead
     assert detail["series"] == "凯美瑞"
     assert len(detail["follow_ups"]) == 1
     assert detail["calls"] == [] and detail["appointments"] == [] and detail["visits"] == []

@@ -270,13 +270,13 @@ def test_page_forms_refuse_nul_and_huge_ids_and_store_nothing(client, session, s
     assert "name" in nul.get_data(as_text=True)
     for consultant_id in (HUGE_ID, "9" * 5000):
         answer = post(client, "/reception/walk-in", {**base, "consultant": consultant_id})
-        assert answer.status_code == 302  # back to the page with a message
+        assert answer.status_code == 422  # the page again, with a message and what was typed
     arrival = post(
         client,
         "/reception/arrival",
         {"appointment_id": HUGE_ID, "consultant": "0", "party_size": "1"},
     )
-    assert arrival.status_code == 302
+    assert arrival.status_code == 422
     assert session.scalars(select(ShowroomVisit)).all() == []
     assert leads(session) == 0
     ok = post(client, "/reception/walk-in", {**base, "consultant": str(consultant.id)})
@@ -295,7 +295,7 @@ def test_an_outcome_naming_a_call_out_of_range_is_refused(client, session, staff
         f"/leads/{lead_id}/outcome",
         {"call_id": HUGE_ID, "result": "聊过了", "grade": "A", "action": "none"},
     )
-    assert answer.status_code == 302
+    assert answer.status_code == 422  # refused, the form shown again as typed
     lead = session.get(Lead, lead_id)
     assert lead is not None and lead.grade.value != "A"  # nothing saved
 

@@ -8,18 +8,23 @@ import json
 import re
 
 import pytest
+from flask import session as flask_session
 from sqlalchemy import select
 from support import RecordingTelephony
 from web_support import PASSWORD, csrf_token, login, post
 
 from dcc import clock, worklist
 from dcc.calls.models import Call, CallDirection, CallStatus
+from dcc.callscripts import service as callscripts
+from dcc.callscripts.models import Offer
+from dcc.jobs import tasks
 from dcc.jobs.models import OutboxJob
 from dcc.leads import intake, lifecycle
 from dcc.leads.models import Callback, CallbackStatus, Channel, FollowUpStatus, Lead
 from dcc.notifications import Notification
 from dcc.sales.models import Appointment, ShowroomVisit
 from dcc.users.models import AgentStatus
+from dcc.web import reports as web_reports
 
 CUSTOMER = "13800138000"
 
@@ -95,9 +100,7 @@ def test_an_agent_cannot_open_another_agents_lead_page(client, session, staff, a
     assert post(client, f"/leads/{lead.id}/call").status_code == 404
 
 
-def test_a_consultant_sees_masked_numbers_and_the_agent_the_full_one(
-    client, session, staff, agent
-) -> None:
+def test_a_consultant_reads_the_number_of_their_own_walk_in(client, session, staff, agent) -> None:
     consultant = staff.user("consultant", "consultant", password=PASSWORD, name="刘强")
     lead = intake.receive(
         session,
@@ -106,9 +109,9 @@ def test_a_consultant_sees_masked_numbers_and_the_agent_the_full_one(
     session.commit()
     login(client, "consultant")
     text = client.get(f"/leads/{lead.id}").get_data(as_text=True)
-    assert "138****8000" in text and "13800138000" not in text
+    assert "138****8000" not in text and "13800138000" in text
     worklist = client.get("/").get_data(as_text=True)
-    assert "138****8000" in worklist and "13800138000" not in worklist
+    assert "138****8000" not in worklist and "13800138000" in worklist
 
 
 def test_worklist_orders_new_leads_callbacks_and_follow_ups(client, session, agent) -> None:
@@ -200,6 +203,8 @@ def test_sms_is_sent_and_kept(client, session, agent, telephony) -> None:
     from dcc.messaging import SentMessage
 
     assert session.scalars(select(SentMessage)).one().lead_id == lead.id
+    history = client.get(f"/leads/{lead.id}").get_data(as_text=True).split('id="messages"')[1]
+    assert "地址：XX路1号" in history.split("</table>")[0]  # the lead's history shows it
 
 
 def _inbound_call(session, lead, agent) -> Call:
@@ -360,7 +365,6 @@ def test_admin_edits_the_script_as_a_new_version(client, session, staff) -> None
     steps = {f"steps-{i}-title": f"第{i + 1}步" for i in range(7)}
     steps.update({f"steps-{i}-text": f"{{customer_name}}您好 {i}" for i in range(7)})
     assert post(client, "/admin/script", steps).status_code == 302
-    from dcc.callscripts import service as callscripts
 
     active = callscripts.active(session)
     assert active is not None and active.steps[0]["title"] == "第1步"
@@ -523,3 +527,131 @@ def test_the_softphone_is_on_the_page_when_agents_are_rung_in_the_browser(
     staff.user("clerk", "clerk", password=PASSWORD)
     login(client, "clerk")
     assert 'id="softphone"' not in client.get("/reception").get_data(as_text=True)
+
+
+def test_each_script_variant_is_edited_as_a_new_version_keeping_the_others(
+    client, session, staff
+) -> None:
+    staff.user("admin", "admin", password=PASSWORD)
+    login(client, "admin")
+    page = client.get("/admin/script?variant=confirmation").get_data(as_text=True)
+    assert "预约确认" in page and "{appointment_time}" in page
+    steps = {
+        "variant": "confirmation",
+        "steps-0-title": "确认",
+        "steps-0-text": "{appointment_time}见",
+    }
+    assert post(client, "/admin/script", steps).status_code == 302
+    first = callscripts.active(session)
+    assert callscripts.steps_of(first, "confirmation")[0]["text"] == "{appointment_time}见"
+    follow = {"variant": "follow_up", "steps-0-title": "回访", "steps-0-text": "{customer_name}好"}
+    assert post(client, "/admin/script", follow).status_code == 302
+    session.expire_all()
+    second = callscripts.active(session)
+    assert second.version == first.version + 1
+    assert callscripts.steps_of(second, "confirmation")[0]["text"] == "{appointment_time}见"
+    assert callscripts.steps_of(second, "follow_up")[0]["text"] == "{customer_name}好"
+    # A refused save shows the page again with what was typed.
+    bad = {"variant": "no_show", "steps-0-title": "再邀", "steps-0-text": "{nope}请再来"}
+    answer = post(client, "/admin/script", bad)
+    assert answer.status_code == 200 and "{nope}请再来" in answer.get_data(as_text=True)
+    assert client.get("/admin/script?variant=nope").status_code == 404
+
+
+def test_admin_keeps_the_list_of_offers_the_scripts_mention(client, session, staff) -> None:
+    staff.user("admin", "admin", password=PASSWORD)
+    login(client, "admin")
+    assert client.get("/admin/offers").status_code == 200
+    bad = {"title": "试驾会", "starts_on": "2026-12-05", "ends_on": "2026-12-01"}
+    answer = post(client, "/admin/offers", bad)
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and "结束日期不能早于开始日期" in page
+    assert 'value="试驾会"' in page  # what was typed stays
+    good = {**bad, "ends_on": "2026-12-06"}
+    assert post(client, "/admin/offers", good).status_code == 302
+    offer = session.scalars(select(Offer)).one()
+    assert (offer.title, offer.ends_on) == ("试驾会", dt.date(2026, 12, 6))
+    assert post(client, f"/admin/offers/{offer.id}/end").status_code == 302
+    session.refresh(offer)
+    assert not offer.is_active
+
+
+def test_each_role_lands_on_its_own_home(client, session, staff) -> None:
+    homes = {
+        "dcc_agent": "/",
+        "consultant": "/",
+        "clerk": "/reception",
+        "supervisor": "/wallboard",
+        "manager": "/manager/escalations",
+        "admin": "/admin/users",
+    }
+    for role, home in homes.items():
+        staff.user(role, role, password=PASSWORD)
+        token = csrf_token(client)
+        answer = client.post(
+            "/login", data={"login": role, "password": PASSWORD, "csrf_token": token}
+        )
+        assert answer.headers["Location"] == home, role
+        page = client.get("/").get_data(as_text=True)
+        assert ('id="my-status"' in page) == (role == "dcc_agent"), role  # who takes calls
+        post(client, "/logout")
+
+
+def test_a_consultant_reads_the_numbers_of_their_own_leads(client, session, staff) -> None:
+    consultant = staff.user("consultant", "consultant", password=PASSWORD, name="刘强")
+    lead = _lead(session)
+    login(client, "consultant")
+    lead.owner_id = consultant.id
+    session.commit()
+    page = client.get(f"/leads/{lead.id}").get_data(as_text=True)
+    at = page.find("138****8000")
+    assert at < 0, page[at - 300 : at + 50]
+    assert "13800138000" in page
+    assert client.get(f"/api/v1/customers/{lead.customer_id}").status_code in (200, 404)
+
+
+def test_a_walk_in_does_not_tell_the_consultant_to_call_the_customer_they_serve(
+    session, staff
+) -> None:
+    consultant = staff.user("consultant", "consultant", name="刘强")
+    lead = intake.receive(
+        session,
+        intake.LeadInput(
+            phone="13800138000", channel=Channel.WALK_IN, name="王先生", owner_id=consultant.id
+        ),
+    ).lead
+    assert tasks.first_contact(session, lead_id=lead.id) == "served in the showroom"
+    assert session.scalars(select(Notification)).all() == []
+
+
+def test_refused_forms_keep_what_was_typed(client, session, staff, agent) -> None:
+    lead = _lead(session)
+    login(client, "agent")
+    typed = {"result": "客户说再考虑", "grade": "B", "action": "lost", "lost_reason": ""}
+    answer = post(client, f"/leads/{lead.id}/outcome", typed)
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 422 and 'class="flash error' in page
+    assert "客户说再考虑" in page
+    assert re.search(r'<option selected value="B">|<option value="B" selected>', page)
+    assert re.search(r'value="lost"[^>]*checked|checked[^>]*value="lost"', page)
+    post(client, "/logout")
+
+    staff.user("clerk", "clerk", password=PASSWORD)
+    login(client, "clerk")
+    walk_in = {"name": "钱女士", "phone": "12345", "party_size": "2", "consultant": ""}
+    answer = post(client, "/reception/walk-in", walk_in)
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 422 and 'value="钱女士"' in page
+
+
+def test_durations_read_in_minutes_and_seconds_and_pages_have_an_icon(client, agent) -> None:
+    login(client, "agent")
+    with client.application.test_request_context():
+        assert web_reports.duration(267) == "4分27秒"
+        assert web_reports.duration(3723) == "1小时2分"
+    post(client, "/locale/en", {"next": "/"})
+    with client.application.test_request_context():
+        flask_session["locale"] = "en"
+        assert web_reports.duration(267) == "4 min 27 s"
+    assert 'rel="icon"' in client.get("/").get_data(as_text=True)
+    assert client.get("/static/favicon.svg").status_code == 200

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, current_app, jsonify, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
@@ -79,7 +79,8 @@ def _http_error(error: HTTPException) -> Any:
     """JSON errors with a code, naming the field, for API and webhook clients; HTML pages
     stay HTML. A schema's refusals keep the code each field's check gave them."""
     if not request.path.startswith((API_PREFIX, "/webhooks/")):
-        return error
+        page = current_app.extensions.get("dcc.error_page")  # the pages' own, translated
+        return page(error) if page is not None else error
     status = error.code or 500
     code = HTTP_CODES.get(status, "request.invalid" if status < 500 else "request.failed")
     body: dict[str, Any] = {"code": code, "message": error.description or error.name}

@@ -27,8 +27,8 @@ def customer(session: Session, row: Customer, reader: User) -> dict[str, Any]:
     ).all()
     return {
         **_columns(row, ["id", "name", "kind", "owner_id", "do_not_call", "merged_into_id"]),
-        "phone": phone_for(reader, row.phone),
-        "phones": [phone_for(reader, p.phone) for p in row.phones],
+        "phone": phone_for(reader, row.phone, owner_id=row.owner_id),
+        "phones": [phone_for(reader, p.phone, owner_id=row.owner_id) for p in row.phones],
         "leads": [lead_summary(lead) for lead in leads],
     }
 
@@ -76,7 +76,7 @@ def lead_detail(session: Session, lead: Lead, reader: User) -> dict[str, Any]:
         "customer": {
             "id": cust.id,
             "name": cust.name,
-            "phone": phone_for(reader, cust.phone),
+            "phone": phone_for(reader, cust.phone, owner_id=lead.owner_id),
             "kind": cust.kind.value,
             "do_not_call": cust.do_not_call,
         },

@@ -82,6 +82,10 @@ class Call(Base):
     recording_url: Mapped[str | None] = mapped_column(String(500))
     recording_duration: Mapped[int | None] = mapped_column()
     script_step: Mapped[int | None] = mapped_column()  # furthest step of the 7-step script
+    # The script the agent's screen shows for this call: its variant and version, chosen when
+    # the call got its agent (dcc.callscripts.service.VARIANTS).
+    script_variant: Mapped[str | None] = mapped_column(String(30))
+    script_version: Mapped[int | None] = mapped_column()
     outcome: Mapped[str | None] = mapped_column(String(200))
     # "pickup": an agent leg that takes the longest waiting caller off the hotline queue.
     kind: Mapped[str | None] = mapped_column(String(20))

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 from dcc import access, clock, live
 from dcc.calls import agents, events, queue, routing
 from dcc.calls.models import TERMINAL_CALL_STATUSES, Call, CallDirection, CallStatus
+from dcc.callscripts import context as script_context
+from dcc.callscripts import service as callscripts
 from dcc.config import Settings, parse_hours
 from dcc.customers.models import Customer
 from dcc.errors import CallRefused, NotFound, ValidationError
@@ -115,8 +117,7 @@ def _after_event(session: Session, call: Call) -> None:
             # An agent took the hotline call (pressed 1 at the screen): the caller's leg was
             # answered by them.
             if parent.agent_id is None and call.agent_id is not None:
-                parent.agent_id = call.agent_id
-                _screen_pop(session, parent, call.agent_id)
+                give_agent(session, parent, call.agent_id)
             _customer_reached(session, parent, call.accepted_at)
             _settle_inbound(session, parent)
     if call.leg == "customer" and call.direction == CallDirection.OUTBOUND:
@@ -213,18 +214,33 @@ def whisper(session: Session, call: Call | None, *, inbound: bool) -> str:
     return f"{origin}：{name}，{car + '，' if car else ''}按 1 接听"
 
 
-def _screen_pop(session: Session, parent: Call, agent_id: int) -> None:
-    """The answering agent's screen opens the caller's lead (or a new-customer form)."""
+def give_agent(session: Session, call: Call, agent_id: int) -> None:
+    """``call`` gets the agent who talks on it: an answered hotline call, or any outbound
+    call (click-to-dial, a callback, speed-to-lead). The one place a screen pop is sent: the
+    agent's screen (every tab) opens the call's panel with the script chosen for this call.
+    """
+    call.agent_id = agent_id
+    session.flush()
+    lead = session.get(Lead, call.lead_id) if call.lead_id else None
+    inbound = call.direction == CallDirection.INBOUND
+    script = callscripts.active(session)
+    call.script_variant = script_context.variant_for(session, lead, inbound=inbound)
+    call.script_version = script.version if script is not None else 0
+    # Who is on the other end: the caller's number, or the customer an outbound call rings.
+    number = call.from_number if inbound or lead is None else lead.customer.phone
     live.to_user(
         session,
         agent_id,
         "screen_pop",
         {
-            "call_id": parent.id,
-            "lead_id": parent.lead_id,
-            "customer_id": parent.customer_id,
-            "from": access.phone_for(session.get(User, agent_id), parent.from_number),
-            "direction": "inbound",
+            "call_id": call.id,
+            "lead_id": call.lead_id,
+            "customer_id": call.customer_id,
+            "from": access.phone_for(
+                session.get(User, agent_id), number, owner_id=lead.owner_id if lead else None
+            ),
+            "direction": call.direction.value,
+            "variant": call.script_variant,
         },
     )
 
@@ -313,7 +329,6 @@ def start_click_to_dial(session: Session, lead: Lead, *, actor: User, settings: 
     call = Call(
         lead_id=lead.id,
         customer_id=customer.id,
-        agent_id=actor.id,
         direction=CallDirection.OUTBOUND,
         leg="agent",
         from_number=settings.hotline_number,
@@ -322,6 +337,7 @@ def start_click_to_dial(session: Session, lead: Lead, *, actor: User, settings: 
         requested_at=now,
     )
     session.add(call)
+    give_agent(session, call, actor.id)  # the script is chosen from the lead before this call
     lead.attempt_count += 1
     if lead.first_response_at is None:
         lead.first_response_at = now  # the first call attempt is the first response

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dcc import clock
@@ -23,6 +23,22 @@ class CallScript(Base):
     version: Mapped[int] = mapped_column()
     # [{"title": "准备", "text": "…{customer_name}…"}, …]
     steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # The other kinds of call's wording: {"inbound_first": [steps], …}; ``steps`` is the
+    # invitation's. A variant missing here reads with its built-in wording.
+    variants: Mapped[dict[str, list[dict[str, Any]]] | None] = mapped_column(JSON, default=dict)
     is_active: Mapped[bool] = mapped_column(default=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)
+
+
+class Offer(Base):
+    """A current offer or showroom event the scripts mention, with the days it runs."""
+
+    __tablename__ = "script_offers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))  # as the agent says it: 本周六试驾会
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date] = mapped_column(Date)
+    is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now)

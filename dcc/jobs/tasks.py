@@ -21,6 +21,7 @@ from dcc.leads import callbacks, closing, lifecycle, manager
 from dcc.leads.models import (
     Callback,
     CallbackStatus,
+    Channel,
     FollowUp,
     FollowUpStatus,
     Lead,
@@ -47,6 +48,13 @@ def _alert(
         notify(session, person.id, kind, title, lead_id=lead_id, **data)
 
 
+def who(lead: Lead | None) -> dict[str, str]:
+    """Who a notification is about, for the toast to say: the customer's name and model."""
+    if lead is None:
+        return {}
+    return {"name": lead.customer.name, "model": lead.series or lead.model or ""}
+
+
 # --- speed to lead ---------------------------------------------------------------------------
 
 
@@ -56,6 +64,8 @@ def first_contact(session: Session, *, lead_id: int) -> str:
     lead = session.get(Lead, lead_id)
     if lead is None or not closing.owes_contact(lead) or lead.first_response_at is not None:
         return "already contacted"
+    if lead.channel == Channel.WALK_IN or lead.arrived_at is not None:
+        return "served in the showroom"  # the consultant is with the customer already
     settings = get_settings()
     owner = session.get(User, lead.owner_id) if lead.owner_id else None
     can_dial = (
@@ -69,7 +79,7 @@ def first_contact(session: Session, *, lead_id: int) -> str:
         call = dialer.dial(session, lead, agent=owner, settings=settings, telephony=get_telephony())
         return f"dialled (call {call.id})"
     if owner is not None:
-        notify(session, owner.id, "new_lead", "新线索：请立即联系", lead_id=lead.id)
+        notify(session, owner.id, "new_lead", "新线索：请立即联系", lead_id=lead.id, **who(lead))
         return "owner alerted"
     _alert(session, {Role.MANAGER}, "unassigned_lead", "新线索无人可分配", lead.id)
     return "manager alerted"
@@ -127,6 +137,7 @@ def fire_callback(session: Session, *, callback_id: int) -> str:
                     "回电已到期",
                     lead_id=lead.id,
                     callback_id=callback.id,
+                    **who(lead),
                 )
             release_at = callback.due_at + dt.timedelta(
                 minutes=policy.load(session).agent_only_minutes
@@ -183,6 +194,7 @@ def release_callback(session: Session, *, callback_id: int) -> str:
                 "有回电可以领取",
                 lead_id=callback.lead_id,
                 callback_id=callback.id,
+                **who(session.get(Lead, callback.lead_id)),
             )
     outbox.schedule(
         session,
@@ -312,6 +324,7 @@ def remind_follow_up(session: Session, *, follow_up_id: int) -> str:
             "跟进提醒：今天需要回访",
             lead_id=follow_up.lead_id,
             follow_up_id=follow_up.id,
+            **who(session.get(Lead, follow_up.lead_id)),
         )
     overdue_at = follow_up.due_at + dt.timedelta(hours=policy.load(session).follow_up_overdue_hours)
     outbox.schedule(

@@ -160,6 +160,7 @@ def register_arrival(
             lead_id=lead.id,
             visit_id=visit.id,
             party_size=party_size,
+            name=customer.name,
         )
     return visit
 

@@ -143,6 +143,7 @@ class Lead(Base):
     purchase_timeframe: Mapped[str | None] = mapped_column(String(60))
     comments: Mapped[str | None] = mapped_column(Text, info={"max_length": 4000})
     is_repurchase: Mapped[bool] = mapped_column(default=False)
+    trade_in: Mapped[bool | None] = mapped_column()  # has a car to trade in (None: not asked)
     next_action: Mapped[str | None] = mapped_column(String(200))
     next_action_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     first_response_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

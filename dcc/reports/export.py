@@ -191,7 +191,7 @@ def _customer_rows(
             customer.id,
             as_text(customer.name),
             # Normalised by the service (E.164 or masked): digits, never a formula.
-            phone_for(reader, customer.phone),
+            phone_for(reader, customer.phone, owner_id=lead.owner_id),
             labels.of(customer.kind),
             as_text(customer.city),
             lead.id,

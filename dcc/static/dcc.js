@@ -21,7 +21,19 @@
     var box = el("div", "toast " + (note.kind || ""));
     box.dataset.kind = note.kind || "";
     box.appendChild(el("b", "", label("notification", note.kind)));
-    box.appendChild(el("span", "toast-title", note.title || ""));
+    /* Who and what: the customer's name and model when the note names them (in the data,
+       so the words around them are the page's language), else the note's own title. */
+    var data = note.data || {};
+    var who = [data.name, data.model].filter(function (v) { return v; }).join(" · ");
+    /* The stored title is the dealership's Chinese wording: a Chinese page shows it; another
+       language's page says the kind (its label) and who. */
+    var chinese = (document.documentElement.lang || "").indexOf("zh") === 0;
+    var text = who;
+    if (chinese && note.title) {
+      text = note.title;
+      if (who && (!data.name || note.title.indexOf(data.name) < 0)) text += " · " + who;
+    }
+    box.appendChild(el("span", "toast-title", text ? " " + text : ""));
     /* An arrival's lead is usually the DCC agent's, which the consultant cannot open. */
     if (note.lead_id && note.kind !== "arrival") {
       var link = el("a", "", " →");
@@ -48,6 +60,22 @@
     });
     root.querySelectorAll(".script").forEach(bindScript);
     root.querySelectorAll("form.outcome").forEach(bindOutcome);
+    root.querySelectorAll("form.capture").forEach(bindCapture);
+  }
+
+  /* The script's questions: saved at once, and the panel (script included) comes back
+     filled with the answers; a refusal comes back with what was typed. */
+  function bindCapture(form) {
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      fetch(form.action, {
+        method: "POST", credentials: "same-origin",
+        headers: { "X-DCC-Fragment": "panel", "X-CSRFToken": csrf },
+        body: new FormData(form)
+      }).then(function (r) { return r.text(); }).then(function (html) {
+        pop.innerHTML = html; pop.classList.add("open"); bindPanel(pop);
+      });
+    });
   }
 
   function bindScript(section) {
@@ -131,7 +159,30 @@
   setInterval(countdown, 1000);
   countdown();
 
+  /* --- the live worklist: the server renders it; new work swaps it in without a reload --- */
+  var refreshing = null;
+  function refreshWork() {
+    var work = document.getElementById("work");
+    if (!work || refreshing) return;
+    refreshing = fetch(window.location.pathname + window.location.search, { credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("work");
+        if (fresh) { work.innerHTML = fresh.innerHTML; tick(); }
+      })
+      .catch(function () {})
+      .then(function () { refreshing = null; });
+  }
+  var TERMINAL = ["completed", "busy", "failed", "no-answer", "canceled"];
+  var WORK_KINDS = ["new_lead", "callback_due", "callback_open", "follow_up_due",
+    "follow_up_overdue", "lead_reopened", "no_show", "unreachable"];
+
   function showCall(data) {
+    if (TERMINAL.indexOf(data.status) >= 0 && (data.leg === "agent" || data.direction === "inbound")) {
+      /* "Calling…" is over; the call now waits for its outcome on the worklist. */
+      document.querySelectorAll(".flash.calling").forEach(function (f) { f.remove(); });
+      setTimeout(refreshWork, 500);
+    }
     document.querySelectorAll(".call-panel").forEach(function (p) {
       var mine = String(data.call_id) === p.dataset.callId ||
         (data.lead_id && String(data.lead_id) === p.dataset.leadId);
@@ -189,7 +240,11 @@
       if (source.readyState === EventSource.CLOSED) retryLater();
       else showLive("closed");
     });
-    source.addEventListener("notification", function (e) { toast(JSON.parse(e.data)); });
+    source.addEventListener("notification", function (e) {
+      var note = JSON.parse(e.data);
+      toast(note);
+      if (WORK_KINDS.indexOf(note.kind) >= 0) refreshWork();
+    });
     /* Pages with live figures (the wallboard) take them from here: one connection per tab. */
     source.addEventListener("wallboard", function (e) {
       document.dispatchEvent(new CustomEvent("dcc:wallboard", { detail: JSON.parse(e.data) }));

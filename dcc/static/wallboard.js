@@ -43,7 +43,7 @@
     var row = el("tr", agent.call_id ? "talking" : "");
     row.dataset.agentId = agent.id;
     var who = el("td", "who", agent.name);
-    who.appendChild(el("small", "", L.roles[agent.role] || agent.role));
+    who.appendChild(el("small", "", (common.role || {})[agent.role] || agent.role));
     row.appendChild(who);
     var status = el("td", "status");
     var badge = el("span", "wb-status " + agent.status, statusLabel(agent.status));

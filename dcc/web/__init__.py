@@ -17,16 +17,19 @@ from flask_babel import refresh as refresh_babel
 from flask_login import current_user
 
 from dcc import access, clock
+from dcc.db import get_session
 from dcc.web import (
     admin,
     agent,
     auth,
     calls,
     customers,
+    error_pages,
     key_rotation,
     labels,
     leads,
     orders,
+    panel,
     queues,
     reception,
     reports,
@@ -39,7 +42,7 @@ from dcc.web import (
     users,
     wallboard,
 )
-from dcc.web.common import login_manager
+from dcc.web.common import TAKES_CALLS, home_url, login_manager
 from dcc.web.key_rotation import RotatingCSRFProtect
 
 csrf = RotatingCSRFProtect()
@@ -84,6 +87,7 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(module.bp)
     app.register_blueprint(staffing.bp)
     admin.mount_rq_dashboard(app)
+    error_pages.init_app(app)
     _template_helpers(app, settings.timezone)
 
 
@@ -96,10 +100,11 @@ def _template_helpers(app: Flask, timezone: str) -> None:
         return clock.local(moment, timezone).strftime(fmt) if moment else ""
 
     @app.template_filter("phone")
-    def _phone(e164: str | None) -> str:
-        """Masked (138****8000) for roles that do not dial; dialable for the others."""
+    def _phone(e164: str | None, owner_id: int | None = None) -> str:
+        """Masked (138****8000) for roles that do not dial, unless the reader owns the lead
+        (``owner_id``); dialable for the others."""
         user = current_user.user if current_user.is_authenticated else None
-        return access.phone_for(user, e164, national=True)
+        return access.phone_for(user, e164, national=True, owner_id=owner_id)
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
@@ -111,4 +116,7 @@ def _template_helpers(app: Flask, timezone: str) -> None:
             "dealer_name": app.extensions["dcc.settings"].dealer_name,
             "softphone": app.extensions["dcc.settings"].softphone,
             "now": clock.now(),
+            "current_panel": (lambda: panel.current(get_session(), user)) if user else None,
+            "home": home_url(user) if user else "/",
+            "takes_calls": user is not None and user.role in TAKES_CALLS,
         }

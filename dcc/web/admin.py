@@ -5,6 +5,8 @@ The queues are rq-dashboard's, mounted under ``/admin/rq`` behind the admin logi
 
 from __future__ import annotations
 
+import datetime as dt
+
 import redis
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -13,13 +15,15 @@ from flask_wtf.csrf import generate_csrf
 from rq import Queue
 from rq.registry import FailedJobRegistry
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.wrappers import Response
 
 from dcc import clock
 from dcc.broker import get_broker, get_redis
 from dcc.callscripts import service as callscripts
-from dcc.callscripts.models import CallScript
+from dcc.callscripts.models import CallScript, Offer
+from dcc.config import get_settings
 from dcc.db import get_session
 from dcc.errors import DCCError
 from dcc.jobs import outbox
@@ -28,7 +32,9 @@ from dcc.queues import QUEUE_NAMES
 from dcc.users.models import Role, User
 from dcc.web import security
 from dcc.web.common import login_manager, me, refused, roles
-from dcc.web.forms import ScriptForm
+from dcc.web.forms import OfferForm, ScriptForm
+from dcc.web.manager_forms import flash_errors
+from dcc.web.messages import say
 from dcc.web.panel import active_script
 
 bp = Blueprint("web_admin", __name__, url_prefix="/admin")
@@ -68,25 +74,36 @@ RQ_CONTENT_SECURITY_POLICY = {
 @bp.route("/script", methods=["GET", "POST"])
 @roles(Role.ADMIN)
 def script() -> str | Response:
-    """Edit the 7-step script; every save is a new version, earlier calls keep theirs."""
+    """Edit one variant of the script; every save is a new version (the other variants carried
+    over), earlier calls keep theirs. A refused save shows the page again with what was typed."""
     session = get_session()
     current = active_script(session)
+    variant = request.values.get("variant") or callscripts.INVITATION_CALL
+    if variant not in callscripts.VARIANTS:
+        abort(404)
     form = ScriptForm()
     if request.method == "POST":
         if not form.validate():
             flash(_("Every step needs a title and a text."), "error")
-            return redirect(url_for("web_admin.script"))
+            return _script_page(session, current, form, variant)
         steps = [{"title": s.title.data, "text": s.text.data} for s in form.steps]
         try:
-            saved = callscripts.save_version(session, steps, author_id=me().id)
+            saved = callscripts.save_version(session, steps, author_id=me().id, variant=variant)
         except DCCError as error:
-            return refused(error, url_for("web_admin.script"))
+            session.rollback()
+            flash(say(error), "error")
+            return _script_page(session, current, form, variant)
         flash(_("Saved as version %(version)s.", version=saved.version), "info")
-        return redirect(url_for("web_admin.script"))
-    for step in current.steps:
+        return redirect(url_for("web_admin.script", variant=variant))
+    shown = callscripts.steps_of(current, variant)
+    for step in shown:
         form.steps.append_entry(step)
-    if len(form.steps) > len(current.steps):  # min_entries added an empty first row
-        form.steps.entries = form.steps.entries[-len(current.steps) :]
+    if len(form.steps) > len(shown):  # min_entries added an empty first row
+        form.steps.entries = form.steps.entries[-len(shown) :]
+    return _script_page(session, current, form, variant)
+
+
+def _script_page(session: Session, current: CallScript, form: ScriptForm, variant: str) -> str:
     versions = session.scalars(
         select(CallScript)
         .where(CallScript.name == callscripts.INVITATION)
@@ -100,7 +117,50 @@ def script() -> str | Response:
         versions=versions,
         authors=authors,
         placeholders=callscripts.PLACEHOLDERS,
+        variants=callscripts.VARIANTS,
+        variant=variant,
     )
+
+
+@bp.route("/offers", methods=["GET", "POST"])
+@roles(Role.ADMIN)
+def offers() -> str | Response:
+    """The dealer's current offers and events, which the scripts' {offer} mentions by date."""
+    session = get_session()
+    form = OfferForm()
+    if request.method == "POST":
+        if form.validate():
+            try:
+                callscripts.add_offer(
+                    session, form.title.data, form.starts_on.data, form.ends_on.data
+                )
+            except DCCError as error:
+                session.rollback()
+                flash(say(error, fields={"ends_on": form.ends_on.label.text}), "error")
+            else:
+                flash(_("Offer added."), "info")
+                return redirect(url_for("web_admin.offers"))
+        else:
+            flash_errors(form)
+    rows = session.scalars(
+        select(Offer).order_by(Offer.is_active.desc(), Offer.starts_on.desc(), Offer.id.desc())
+    ).all()
+    return render_template("web/admin_offers.html", form=form, rows=rows, today=_today())
+
+
+def _today() -> dt.date:
+    return clock.local(clock.now(), get_settings().timezone).date()
+
+
+@bp.post("/offers/<int:offer_id>/end")
+@roles(Role.ADMIN)
+def end_offer(offer_id: int) -> Response:
+    try:
+        callscripts.end_offer(get_session(), offer_id)
+    except DCCError as error:
+        return refused(error, url_for("web_admin.offers"))
+    flash(_("The offer is no longer mentioned."), "info")
+    return redirect(url_for("web_admin.offers"))
 
 
 @bp.get("/jobs")

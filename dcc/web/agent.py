@@ -85,5 +85,5 @@ def take_callback(callback_id: int) -> Response:
         )
     except DCCError as error:
         return refused(error, back)
-    flash(_("Calling back: your phone rings first."), "info")
+    flash(_("Calling back: your phone rings first."), "info calling")
     return redirect(url_for("web_agent.worklist", call=call.id))

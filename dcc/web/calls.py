@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -14,13 +24,15 @@ from dcc.calls.models import Call
 from dcc.config import get_settings
 from dcc.db import get_session
 from dcc.errors import Conflict, DCCError, NotFound
+from dcc.leads import capture as lead_capture
 from dcc.leads import intake
 from dcc.leads.models import Channel
 from dcc.voice import get_telephony
 from dcc.web import panel
 from dcc.web.common import me, refused
-from dcc.web.forms import NewCustomerForm
-from dcc.web.manager_forms import flash_errors
+from dcc.web.forms import CaptureForm, NewCustomerForm
+from dcc.web.manager_forms import first_errors, flash_errors
+from dcc.web.messages import say
 
 bp = Blueprint("web_calls", __name__)
 
@@ -89,6 +101,55 @@ def new_customer(call_id: int) -> BaseResponse:
         return refused(error, back)
     call.lead_id, call.customer_id = result.lead_id, result.customer_id
     return redirect(url_for("web_leads.page", lead_id=result.lead_id, call=call.id))
+
+
+def _fragment_wanted() -> bool:
+    """The panel's own script posts for the panel's HTML back; a plain form goes back home."""
+    return request.headers.get("X-DCC-Fragment") == "panel"
+
+
+@bp.post("/calls/<int:call_id>/capture")
+@login_required
+def capture(call_id: int) -> BaseResponse | tuple[str, int] | str:
+    """The script's questions answered: written to the customer and the lead, and the panel
+    (script included) comes back filled with them; a refusal keeps what was typed."""
+    session, user = get_session(), me()
+    call = _call_or_404(call_id)
+    form = CaptureForm()
+    problem = None
+    if call.lead is None:
+        abort(404)
+    if form.validate():
+        try:
+            lead_capture.capture(
+                session,
+                call.lead,
+                lead_capture.Capture(
+                    name=form.name.data,
+                    title=form.title.data or None,
+                    series=form.series.data,
+                    budget=form.budget.data,
+                    timeframe=form.timeframe.data,
+                    city=form.city.data,
+                    trade_in={"yes": True, "no": False}.get(form.trade_in.data or ""),
+                    consent=bool(form.consent.data),
+                ),
+                actor=user,
+            )
+        except DCCError as error:
+            session.rollback()
+            problem = say(error)
+    else:
+        problem = "; ".join(first_errors(form))
+    if not _fragment_wanted():
+        if problem:
+            flash(problem, "error")
+        return redirect(url_for("web_agent.worklist", call=call.id))
+    if problem:
+        built = panel.build(session, user, call, capture=form)
+        built.problem = problem
+        return render_template("web/_call_panel.html", panel=built), 400
+    return render_template("web/_call_panel.html", panel=panel.build(session, user, call))
 
 
 @bp.get("/calls/<int:call_id>/recording")

@@ -23,7 +23,16 @@ login_manager.login_view = "web_auth.login"
 login_manager.login_message = None  # the login page says enough
 
 #: Where each role starts its day.
-HOME = {Role.CLERK: "web_reception.page"}
+#: Where each role lands: agents and consultants on their worklist (the consultant's shows
+#: their prospects and today's arrivals), the others on the page of their work.
+HOME = {
+    Role.CLERK: "web_reception.page",
+    Role.SUPERVISOR: "web_wallboard.page",
+    Role.MANAGER: "web_queues.escalated",
+    Role.ADMIN: "web_users.index",
+}
+#: The roles whose people take calls, and so set an agent status.
+TAKES_CALLS = frozenset({Role.DCC_AGENT})
 
 
 def me() -> User:

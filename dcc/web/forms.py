@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     DateTimeLocalField,
     FieldList,
     Form,
@@ -142,6 +143,45 @@ class NewCustomerForm(FlaskForm):
     name = StringField(_l("Name"), validators=[Checked(lead_fields.NAME)])
     phone = StringField(_l("Phone"), validators=[DataRequired()])
     series = StringField(_l("Model of interest"), validators=[Checked(lead_fields.SERIES)])
+
+
+class OfferForm(FlaskForm):
+    """A current offer or showroom event, with the days the scripts mention it."""
+
+    title = StringField(_l("Offer or event, as the agent says it"), validators=[DataRequired()])
+    starts_on = DateField(_l("From"), validators=[DataRequired()])
+    ends_on = DateField(_l("Until"), validators=[DataRequired()])
+
+
+class CaptureForm(FlaskForm):
+    """The script's questions in the call panel: what the agent learns, written at once."""
+
+    name = StringField(_l("Surname or name"), validators=[Checked(lead_fields.NAME)])
+    title = SelectField(
+        _l("Title"),
+        choices=[
+            SelectChoice("", "—"),
+            SelectChoice("先生", _l("Mr")),
+            SelectChoice("女士", _l("Ms")),
+        ],
+        validate_choice=False,
+    )
+    series = StringField(_l("Model of interest"), validators=[Checked(lead_fields.SERIES)])
+    budget = StringField(_l("Budget"), validators=[Checked(lead_fields.BUDGET)])
+    timeframe = StringField(
+        _l("Purchase timeframe"), validators=[Checked(lead_fields.PURCHASE_TIMEFRAME)]
+    )
+    city = StringField(_l("City"), validators=[Checked(lead_fields.CITY)])
+    trade_in = SelectField(
+        _l("Car to trade in"),
+        choices=[
+            SelectChoice("", _l("Not asked")),
+            SelectChoice("yes", _l("Yes")),
+            SelectChoice("no", _l("No")),
+        ],
+        validate_choice=False,
+    )
+    consent = BooleanField(_l("Agrees to be contacted"))
 
 
 class ArrivalForm(FlaskForm):

@@ -42,4 +42,7 @@ def choices(table: str, codes: Iterable[Any] | None = None) -> list[SelectChoice
 def js_labels() -> dict[str, dict[str, str]]:
     """The tables the live panel needs in the browser, in the reader's language."""
     names = labels.display_names(language())
-    return {table: names[table] for table in ("call_status", "leg", "notification", "agent_status")}
+    return {
+        table: names[table]
+        for table in ("call_status", "leg", "notification", "agent_status", "role")
+    }

@@ -21,6 +21,8 @@ from dcc.db import get_session
 from dcc.errors import CallRefused, DCCError, NotFound
 from dcc.leads import rules
 from dcc.leads.models import Grade, Lead, LostReason, LostRequest
+from dcc.messaging import SentMessage
+from dcc.reception import consultants
 from dcc.sales import catalogue, orders
 from dcc.sales.models import Appointment, ShowroomVisit
 from dcc.untrusted import db_id
@@ -28,7 +30,8 @@ from dcc.users.models import User
 from dcc.voice import get_telephony
 from dcc.web import panel
 from dcc.web.common import me, refused
-from dcc.web.forms import OutcomeForm, SmsForm, aware
+from dcc.web.forms import OutcomeForm, SmsForm, aware, choices
+from dcc.web.messages import say
 from telephony import TelephonyError
 
 bp = Blueprint("web_leads", __name__)
@@ -44,10 +47,21 @@ def _lead_or_404(lead_id: int) -> Lead:
 @bp.get("/leads/<int:lead_id>")
 @login_required
 def page(lead_id: int) -> str:
+    return _page(lead_id, request.args.get("call", type=db_id))
+
+
+def _page(lead_id: int, call_id: int | None, submitted: OutcomeForm | None = None) -> str:
+    """The lead page; ``submitted`` is an outcome form refused, shown again as it was typed
+    (in the call panel when it named a call of this lead)."""
     session, user = get_session(), me()
     lead = _lead_or_404(lead_id)
     may_work = lead.is_open and access.may_work_lead(session, user, lead)
-    call_panel = panel.for_request(session, user, request.args.get("call", type=db_id))
+    if submitted is not None:
+        submitted.consultant.choices = choices([(c.id, c.name) for c in consultants(session)])
+    call_panel = panel.for_request(session, user, call_id, outcome=submitted)
+    in_panel = (
+        call_panel is not None and call_panel.lead is not None and call_panel.lead.id == lead.id
+    )
     calls_made = call_history.lead_history(session, lead.id)
     return render_template(
         "web/lead.html",
@@ -66,13 +80,18 @@ def page(lead_id: int) -> str:
         visits=session.scalars(
             select(ShowroomVisit).where(ShowroomVisit.lead_id == lead.id).order_by(ShowroomVisit.id)
         ).all(),
+        sms_messages=session.scalars(
+            select(SentMessage)
+            .where(SentMessage.lead_id == lead.id)
+            .order_by(SentMessage.created_at.desc(), SentMessage.id.desc())
+        ).all(),
         lost_requests=session.scalars(
             select(LostRequest).where(LostRequest.lead_id == lead.id).order_by(LostRequest.id)
         ).all(),
         panel=call_panel,
         outcome=None
-        if call_panel or not may_work
-        else panel.outcome_form(session, lead, user, None),
+        if in_panel or not may_work
+        else submitted or panel.outcome_form(session, lead, user, None),
         outcome_rule_days=json.dumps(rules.follow_up_days(session)),
         sms=SmsForm(formdata=None),
         may_call=may_work,
@@ -103,7 +122,7 @@ def call(lead_id: int) -> Response:
         )
     except DCCError as error:
         return refused(error, back)
-    flash(_("Calling: your phone rings first, then the customer's."), "info")
+    flash(_("Calling: your phone rings first, then the customer's."), "info calling")
     return redirect(url_for("web_leads.page", lead_id=lead_id, call=placed.id))
 
 
@@ -142,26 +161,28 @@ def sms(lead_id: int) -> Response:
 
 @bp.post("/leads/<int:lead_id>/outcome")
 @login_required
-def outcome(lead_id: int) -> Response:
+def outcome(lead_id: int) -> Response | tuple[str, int]:
     """Wrap-up: result (required), grade, next follow-up, and a visit or a lost request."""
     session, user, settings = get_session(), me(), get_settings()
     lead = _lead_or_404(lead_id)
     form = OutcomeForm()
     form.consultant.choices = []  # checked by the domain: an active consultant
     call_id = form.call_id.data if isinstance(form.call_id.data, int) else None
-    back = url_for("web_leads.page", lead_id=lead_id, call=call_id)
     if not form.validate():
         for errors in form.errors.values():
             for message in errors:
                 flash(str(message), "error")
-        return redirect(back)
+        return _page(lead_id, call_id, form), 422
     try:
         the_call = access.get_visible_call(session, user, call_id) if call_id else None
         saved = wrapup.save_outcome(
             session, lead, _outcome(form, session, settings.timezone), actor=user, call=the_call
         )
     except DCCError as error:
-        return refused(error, back)
+        session.rollback()
+        flash(say(error), "error")
+        shown_call = None if isinstance(error, NotFound) else call_id
+        return _page(lead_id, shown_call, form), 422
     dialer.serve_queue(session, settings=settings, telephony=get_telephony())  # agent is free
     if saved.appointment is not None:
         flash(_("Saved. The visit is booked; the customer gets a confirmation SMS."), "info")

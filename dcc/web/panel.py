@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dcc import access, clock
+from dcc import access, clock, worklist
 from dcc.calls.models import Call
 from dcc.callscripts import context as script_context
 from dcc.callscripts import service as callscripts
@@ -22,7 +22,7 @@ from dcc.leads import rules
 from dcc.leads.models import Lead
 from dcc.reception import consultants
 from dcc.users.models import User
-from dcc.web.forms import NewCustomerForm, OutcomeForm, choices, local_input
+from dcc.web.forms import CaptureForm, NewCustomerForm, OutcomeForm, choices, local_input
 
 
 @dataclass
@@ -34,13 +34,30 @@ class Panel:
     outcome: OutcomeForm | None
     rule_days: str  # JSON: the next follow-up's default per grade, for the form's script
     new_customer: NewCustomerForm | None
+    variant: str
+    capture: CaptureForm | None = None
+    problem: str | None = None  # why the capture form was refused
 
 
 def active_script(session: Session) -> CallScript:
     """The dealer's active script, or the built-in one before an admin saved any."""
     return callscripts.active(session) or CallScript(
-        name=callscripts.INVITATION, version=0, steps=callscripts.DEFAULT_STEPS
+        name=callscripts.INVITATION, version=0, steps=callscripts.DEFAULT_STEPS, variants={}
     )
+
+
+def script_of(session: Session, call: Call) -> CallScript:
+    """The script version the call was given its agent with (the active one otherwise)."""
+    if call.script_version:
+        kept = session.scalar(
+            select(CallScript).where(
+                CallScript.name == callscripts.INVITATION,
+                CallScript.version == call.script_version,
+            )
+        )
+        if kept is not None:
+            return kept
+    return active_script(session)
 
 
 def outcome_form(session: Session, lead: Lead, user: User, call: Call | None) -> OutcomeForm:
@@ -61,11 +78,32 @@ def outcome_form(session: Session, lead: Lead, user: User, call: Call | None) ->
     return form
 
 
-def build(session: Session, user: User, call: Call) -> Panel:
+def capture_form(lead: Lead) -> CaptureForm:
+    """The script's questions, showing what is known of the customer and the lead."""
+    form = CaptureForm(formdata=None)
+    form.name.data = lead.customer.name
+    form.series.data = lead.series or lead.model or ""
+    form.budget.data = lead.budget or ""
+    form.timeframe.data = lead.purchase_timeframe or ""
+    form.city.data = lead.customer.city or ""
+    form.trade_in.data = "" if lead.trade_in is None else ("yes" if lead.trade_in else "no")
+    form.consent.data = lead.customer.consent_at is not None
+    return form
+
+
+def build(
+    session: Session,
+    user: User,
+    call: Call,
+    *,
+    capture: CaptureForm | None = None,
+    outcome: OutcomeForm | None = None,
+) -> Panel:
     settings = get_settings()
     lead = session.get(Lead, call.lead_id) if call.lead_id else None
     ctx = script_context.for_lead(session, lead, user, settings)
-    steps = callscripts.fill(active_script(session), ctx.values)
+    variant = call.script_variant or callscripts.INVITATION_CALL
+    steps = callscripts.fill(script_of(session, call), ctx.values, variant)
     new_customer = None
     if lead is None:
         new_customer = NewCustomerForm(formdata=None)
@@ -75,11 +113,15 @@ def build(session: Session, user: User, call: Call) -> Panel:
         lead=lead,
         steps=steps,
         legs=legs_of(session, call, user),
-        outcome=outcome_form(session, lead, user, call)
+        outcome=(outcome or outcome_form(session, lead, user, call))
         if lead and lead.is_open and access.may_work_lead(session, user, lead)
         else None,
         rule_days=json.dumps(rules.follow_up_days(session)),
         new_customer=new_customer,
+        variant=variant,
+        capture=(capture or capture_form(lead))
+        if lead and access.may_work_lead(session, user, lead)
+        else None,
     )
 
 
@@ -98,12 +140,22 @@ def legs_of(session: Session, call: Call, user: User) -> dict[str, str]:
     return legs
 
 
-def for_request(session: Session, user: User, call_id: int | None) -> Panel | None:
-    """The panel of ``call_id`` when the user may see it, else none (the page still opens)."""
+def current(session: Session, user: User) -> Panel | None:
+    """The panel of the call ``user`` is on, on whatever page they open: a reload or another
+    page keeps it (the state is the server's)."""
+    call = worklist.current_call(session, user)
+    return build(session, user, call) if call is not None else None
+
+
+def for_request(
+    session: Session, user: User, call_id: int | None, *, outcome: OutcomeForm | None = None
+) -> Panel | None:
+    """The panel of ``call_id`` when the user may see it, else none (the page still opens);
+    ``outcome`` is a refused wrap-up form, shown again as it was typed."""
     if call_id is None:
-        return None
+        return current(session, user)
     try:
         call = access.get_visible_call(session, user, call_id)
     except NotFound:
         return None
-    return build(session, user, call)
+    return build(session, user, call, outcome=outcome)

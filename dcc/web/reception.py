@@ -12,15 +12,18 @@ from dcc.db import get_session
 from dcc.errors import DCCError, NotFound
 from dcc.sales.models import Appointment
 from dcc.users.models import User
-from dcc.web.common import me, refused, roles
+from dcc.web.common import me, roles
 from dcc.web.forms import ArrivalForm, WalkInForm, choices
+from dcc.web.messages import say
 
 bp = Blueprint("web_reception", __name__)
 
 
-def _forms() -> tuple[ArrivalForm, WalkInForm]:
+def _forms(posted: str | None = None) -> tuple[ArrivalForm, WalkInForm]:
+    """The two forms; only the ``posted`` one ("arrival", "walk_in") holds the request's data."""
     pairs = [(c.id, c.name) for c in reception.consultants(get_session())]
-    arrival, walk_in = ArrivalForm(), WalkInForm()
+    arrival = ArrivalForm() if posted == "arrival" else ArrivalForm(formdata=None)
+    walk_in = WalkInForm() if posted == "walk_in" else WalkInForm(formdata=None)
     arrival.consultant.choices = choices([(0, _("As booked")), *pairs])
     walk_in.consultant.choices = choices(pairs)
     return arrival, walk_in
@@ -29,8 +32,12 @@ def _forms() -> tuple[ArrivalForm, WalkInForm]:
 @bp.get("/reception")
 @roles(*access.RECEPTION)
 def page() -> str:
+    return _page(*_forms())
+
+
+def _page(arrival: ArrivalForm, walk_in: WalkInForm) -> str:
+    """The register; after a refusal, the refused form shows what was typed."""
     session, timezone = get_session(), get_settings().timezone
-    arrival, walk_in = _forms()
     return render_template(
         "web/reception.html",
         arrival=arrival,
@@ -42,14 +49,14 @@ def page() -> str:
 
 @bp.post("/reception/arrival")
 @roles(*access.RECEPTION)
-def arrival() -> Response:
+def arrival() -> Response | tuple[str, int]:
     """An invited customer arrived: by phone in any format, or from today's list."""
     session, settings = get_session(), get_settings()
     back = url_for("web_reception.page")
-    form, _walk_in = _forms()
+    form, walk_in_form = _forms("arrival")
     if not form.validate():
         flash(_("Check the party size."), "error")
-        return redirect(back)
+        return _page(form, walk_in_form), 422
     try:
         if isinstance(form.appointment_id.data, int):
             appointment = session.get(Appointment, form.appointment_id.data)
@@ -68,7 +75,9 @@ def arrival() -> Response:
             party_size=form.party_size.data or 1,
         )
     except DCCError as error:
-        return refused(error, back)
+        session.rollback()
+        flash(say(error), "error")
+        return _page(form, walk_in_form), 422
     name = visit.consultant.name if visit.consultant else _("nobody")
     flash(_("Arrival registered; %(name)s has been told.", name=name), "info")
     return redirect(back)
@@ -76,14 +85,14 @@ def arrival() -> Response:
 
 @bp.post("/reception/walk-in")
 @roles(*access.RECEPTION)
-def walk_in() -> Response:
+def walk_in() -> Response | tuple[str, int]:
     """A visitor without an appointment, with or without contact details."""
     session, settings = get_session(), get_settings()
     back = url_for("web_reception.page")
-    _arrival, form = _forms()
+    arrival_form, form = _forms("walk_in")
     if not form.validate():
         flash(_("Choose the receiving consultant and the party size."), "error")
-        return redirect(back)
+        return _page(arrival_form, form), 422
     data = reception.WalkIn(
         consultant=session.get(User, form.consultant.data) if form.consultant.data else None,
         party_size=form.party_size.data or 1,
@@ -96,7 +105,9 @@ def walk_in() -> Response:
     try:
         visit = reception.walk_in(session, data, clerk=me(), region=settings.default_region)
     except DCCError as error:
-        return refused(error, back)
+        session.rollback()
+        flash(say(error), "error")
+        return _page(arrival_form, form), 422
     if visit.left_contact:
         flash(_("Walk-in registered with contact details."), "info")
     else:

@@ -80,7 +80,7 @@ HEADERS = {
     "呼入接听": _l("Inbound answered"),
     "接通量": _l("Connected calls"),
     "接通率": _l("Connect rate"),
-    "通话时长(秒)": _l("Talk time (s)"),
+    "通话时长(秒)": _l("Talk time"),
     "邀约": _l("Appointments"),
     "邀约数": _l("Invitations"),
     "到店": _l("Arrivals"),
@@ -104,7 +104,7 @@ HEADERS = {
     "成交": _l("Orders"),
     "战败": _l("Lost"),
     "线索有效率": _l("Valid lead rate"),
-    "首次响应时长中位数(秒)": _l("Median first response (s)"),
+    "首次响应时长中位数(秒)": _l("Median first response"),
     "5分钟内响应占比": _l("Responded within 5 min"),
     "邀约率": _l("Invitation rate"),
     "邀约到店率": _l("Invited show rate"),
@@ -237,8 +237,21 @@ def totals_cells(report: reports.Report[Any, Any]) -> list[str]:
     return cells
 
 
+def duration(seconds: float) -> str:
+    """A length of time as the reader says it: 4分27秒, 4 min 27 s (1:02:03 past an hour)."""
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return _("%(h)s h %(m)s min", h=f"{hours:,}", m=minutes)
+    if minutes:
+        return _("%(m)s min %(s)s s", m=minutes, s=secs)
+    return _("%(s)s s", s=secs)
+
+
 def cell(row: Any, key: str, kind: str) -> str:
-    """One table cell: rates as percents, seconds and counts as numbers, dates ISO."""
+    """One table cell: rates as percents, durations in minutes and seconds, counts as
+    numbers, dates ISO."""
     raw = value(row, key)
     if raw is None:
         return "—"
@@ -246,7 +259,9 @@ def cell(row: Any, key: str, kind: str) -> str:
         return f"{raw * 100:.1f}%"
     if kind == "float":
         return f"{raw:.2f}"
-    if kind in ("int", "seconds"):
+    if kind == "seconds":
+        return duration(raw)
+    if kind == "int":
         return f"{int(raw):,}"
     if isinstance(raw, dt.date):
         return raw.isoformat()
