@@ -11,8 +11,9 @@ from __future__ import annotations
 from flask import Flask
 from flask.cli import FlaskGroup
 
+from dcc import sim_cli
 from dcc.app import create_app
-from dcc.cli import config_group
+from dcc.cli import config_group, sim_group
 from dcc.config import refuse_to_start
 from dcc.errors import ConfigurationError
 
@@ -29,6 +30,10 @@ def main() -> None:
     """Entry point of the ``dcc`` console script."""
     cli = FlaskGroup(create_app=build, help="DCC: leads and calls for dealers.")
     cli.add_command(config_group)
+    # The simulation builds apps of its own: its commands join ``dcc sim`` here, above the
+    # factory, and run without the service's app.
+    sim_cli.add_to(sim_group)
+    cli.add_command(sim_group)
     cli.main(prog_name="dcc")
 
 

@@ -9,6 +9,7 @@ from dataclasses import asdict
 import click
 import requests
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from dcc import demo, logs, migrate, phones, serve
 from dcc.calls import policy as call_policy
@@ -21,6 +22,7 @@ from dcc.errors import DCCError
 from dcc.jobs import sweeper
 from dcc.leads import sources
 from dcc.loop import audit
+from dcc.sim import history
 from dcc.staffing_cli import rota_group
 
 
@@ -228,11 +230,33 @@ def demo_group() -> None:
     pass
 
 
-@demo_group.command("seed", help="Add demo users, sources, the default script and leads (once).")
-def demo_seed() -> None:
+@demo_group.command(
+    "seed",
+    help="Add demo users, sources, the default script and leads, and a simulated recent "
+    "history of calls, leads and visits (once).",
+)
+@click.option(
+    "--history-days",
+    type=click.IntRange(0, 60),
+    default=7,
+    show_default=True,
+    help="Days of simulated history before today (0: none).",
+)
+def demo_seed(history_days: int) -> None:
     with get_database().session_scope() as session:
         created = demo.seed(session)
     click.echo("demo data added" if created else "demo data already present")
+    settings = get_settings()
+    # The simulated past drives the telephony simulator in-process; the suite's apps skip it.
+    if created and history_days and settings.telephony == "sim" and not settings.testing:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        result = history.seed_history(app, history_days, password=demo.PASSWORD)
+        activity = result.figures["activity"]
+        click.echo(
+            f"simulated history: {history_days} day(s), {result.figures['kpis']['leads']} "
+            f"leads, {activity.get('hotline_call', 0)} hotline calls, "
+            f"{activity.get('walk_in', 0)} walk-ins"
+        )
     for login, role, password in demo.LOGINS:
         click.echo(f"  {role:<11} {login:<10} {password}")
 
@@ -244,7 +268,9 @@ def serve_command(host: str, port: int | None) -> None:
     serve.run(host=host, port=port)
 
 
-@click.group("sim", help="The telephony simulator of the embedded mode.")
+@click.group(
+    "sim", help="The telephony simulator of the embedded mode, and the dealership simulation."
+)
 def sim_group() -> None:
     pass
 
@@ -253,6 +279,7 @@ def sim_group() -> None:
 @click.option("--from", "from_", required=True, help="The caller, in any format.")
 @click.option("--to", default=None, help="The hotline dialled (default DCC_HOTLINE_NUMBER).")
 @click.option("--hangup-after", type=float, default=None, help="Caller hangs up after N s.")
+@with_appcontext
 def sim_call(from_: str, to: str | None, hangup_after: float | None) -> None:
 
     settings = get_settings()

@@ -7,15 +7,20 @@ business rules such as calling hours and for display.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from zoneinfo import ZoneInfo
 
 _frozen: dt.datetime | None = None
+#: The clock :func:`following` follows (a simulation's virtual clock); it wins over a frozen one.
+_source: Callable[[], dt.datetime] | None = None
 
 
 def now() -> dt.datetime:
-    """The current time, aware, in UTC (or the frozen time inside :func:`frozen`)."""
+    """The current time, aware, in UTC (the followed clock's inside :func:`following`, or the
+    frozen time inside :func:`frozen`)."""
+    if _source is not None:
+        return _source()
     return _frozen if _frozen is not None else dt.datetime.now(dt.UTC)
 
 
@@ -30,6 +35,18 @@ def frozen(at: dt.datetime) -> Iterator[None]:
         yield
     finally:
         _frozen = previous
+
+
+@contextmanager
+def following(source: Callable[[], dt.datetime]) -> Iterator[None]:
+    """Make :func:`now` ask ``source`` inside the block: a simulation's virtual clock, which
+    jumps from event to event while the app, its webhooks and its jobs run on it."""
+    global _source
+    previous, _source = _source, source
+    try:
+        yield
+    finally:
+        _source = previous
 
 
 def local(moment: dt.datetime, timezone: str) -> dt.datetime:

@@ -287,3 +287,33 @@ def test_a_number_that_never_rings_closes_the_lead_as_invalid(app, session, peop
         select(Notification.kind).where(Notification.user_id == people["manager"].id)
     ).all()
     assert "invalid_number" in manager_notes
+
+
+def test_a_lead_met_already_whose_calls_fail_goes_to_the_manager(app, session, people) -> None:
+    """A customer who came to the showroom is not an empty number: when every later call
+    fails, the lead goes to the unreachable queue instead of failing the job."""
+    policy.save(session, max_attempts=2)
+    with clock.frozen(T0):
+        lead = new_lead(session)
+        lifecycle.register_arrival(session, lead, clerk=None, consultant=None)
+        calls = [
+            Call(
+                lead_id=lead.id,
+                customer_id=lead.customer_id,
+                direction=CallDirection.OUTBOUND,
+                leg="customer",
+                status=CallStatus.FAILED,
+                sid=f"CB{n:032d}",
+                created_at=T0 + dt.timedelta(minutes=n),
+            )
+            for n in range(2)
+        ]
+        session.add_all(calls)
+        session.flush()
+        session.add(
+            OutboxJob(task="call.attempt_result", queue="dcc-calls", args={"call_id": calls[1].id})
+        )
+        session.commit()
+        assert run_due(session)[-1] == "call.attempt_result: unreachable after 2 attempts"
+    session.expire_all()
+    assert lead.status == LeadStatus.ARRIVED and lead.escalation == "unreachable"

@@ -12,7 +12,7 @@ from dcc.errors import InvalidPhoneNumber
 from dcc.leads import intake, lifecycle
 from dcc.leads.models import Channel, FollowUp, Grade, Lead, LeadStatus, LeadTouch, ValueTier
 from dcc.sales import orders
-from dcc.users.models import User
+from dcc.users.models import AgentStatus, User
 
 VIN = "LVGBE40K58G123456"  # a valid check digit
 
@@ -190,6 +190,24 @@ def test_round_robin_over_active_on_shift_agents(session: Session, staff) -> Non
     gone.is_active = False
     owners = [intake.receive(session, enquiry(f"1390000000{i}")).lead.owner_id for i in range(4)]
     assert owners == [a1.id, a2.id, a1.id, a2.id]
+
+
+def test_an_available_agent_takes_a_new_lead_before_a_busy_one(session: Session, staff) -> None:
+    busy = staff.user("a1", "dcc_agent")
+    busy.agent_status = AgentStatus.ON_CALL
+    ready = staff.user("a2", "dcc_agent")
+    ready.agent_status = AgentStatus.AVAILABLE
+    owners = [intake.receive(session, enquiry(f"1390000000{i}")).lead.owner_id for i in range(3)]
+    assert owners == [ready.id] * 3  # the first call goes out at once
+
+
+def test_with_nobody_on_shift_a_new_lead_still_gets_an_owner(session: Session, staff) -> None:
+    night = staff.user("a1", "dcc_agent")
+    night.on_shift = False
+    gone = staff.user("a2", "dcc_agent")
+    gone.on_shift, gone.is_active = False, False
+    lead = intake.receive(session, enquiry()).lead
+    assert lead.owner_id == night.id  # on the owner's worklist when the shift starts
 
 
 def test_known_customer_goes_back_to_its_owner(session: Session, staff) -> None:

@@ -426,3 +426,23 @@ def test_the_dial_result_proves_the_customer_leg_answered(session, staff, phone,
     leg = session.scalar(select(calls.Call).where(calls.Call.sid == leg_sid))
     assert leg.answered_at == T0 + dt.timedelta(seconds=20)
     assert session.scalars(select(Callback)).all() == []
+
+
+def test_a_callback_due_after_calling_hours_rings_at_the_next_opening(session, staff, phone):
+    agent = ready_agent(staff, "agent", "+8613900000001")
+    night = dt.datetime(2026, 11, 27, 14, 0, tzinfo=dt.UTC)  # 22:00 in Shanghai
+    opening = dt.datetime(2026, 11, 28, 0, 0, tzinfo=dt.UTC)  # 08:00 the next morning
+    with clock.frozen(night - dt.timedelta(minutes=5)):
+        lead = new_lead(session, agent)
+        session.execute(OutboxJob.__table__.update().values(done_at=clock.now()))
+        callback = callbacks.schedule(session, lead, due_at=night, actor=agent)
+        session.commit()
+    with clock.frozen(night):
+        assert run_due(session) == [f"callback.fire: moved to {opening.isoformat()}"]
+    assert phone.calls == []
+    with clock.frozen(opening):
+        (result,) = run_due(session)
+        assert result.startswith("callback.fire: dialled")
+    assert [c["agent"] for c in phone.calls] == ["+8613900000001"]
+    session.expire_all()
+    assert session.get(Callback, callback.id).status == CallbackStatus.DONE

@@ -14,10 +14,11 @@ import datetime as dt
 import logging
 import time
 import traceback
+from collections.abc import Collection
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dcc import clock, logs
@@ -109,28 +110,59 @@ def _record_failure(app: Flask, outbox_id: int, error: Exception) -> None:
     )
 
 
-def run_due(session: Session, until: dt.datetime | None = None) -> list[str]:
+def _waiting(skip: Collection[str]) -> tuple[Any, ...]:
+    """Rows still to run (neither done, canceled nor given up), except the ``skip`` tasks."""
+    where = (
+        OutboxJob.done_at.is_(None),
+        OutboxJob.canceled_at.is_(None),
+        OutboxJob.failed_at.is_(None),
+    )
+    return (*where, OutboxJob.task.not_in(skip)) if skip else where
+
+
+def next_due_at(session: Session, skip: Collection[str] = ()) -> dt.datetime | None:
+    """When the earliest waiting work is due (None: nothing waits): a virtual clock's next
+    stop."""
+    return session.scalar(select(func.min(OutboxJob.run_at)).where(*_waiting(skip)))
+
+
+def due_ids(
+    session: Session,
+    until: dt.datetime | None = None,
+    *,
+    skip: Collection[str] = (),
+    exclude: Collection[int] = (),
+) -> list[int]:
+    """The rows due by ``until`` (default now), in order, but the ``skip`` tasks and the
+    ``exclude`` rows."""
+    return list(
+        session.scalars(
+            select(OutboxJob.id)
+            .where(
+                *_waiting(skip),
+                OutboxJob.run_at <= (until or clock.now()),
+                OutboxJob.id.not_in(exclude or {0}),
+            )
+            .order_by(OutboxJob.run_at, OutboxJob.id)
+        ).all()
+    )
+
+
+def run_due(
+    session: Session, until: dt.datetime | None = None, *, skip: Collection[str] = ()
+) -> list[str]:
     """Run, in this process and in order, every piece of work due by ``until`` (default:
     :func:`dcc.clock.now`): what the sweeper and the workers together do, without Redis.
 
-    Tests and simulations on a virtual clock drive the jobs with it. Work that a run schedules
-    and that is due too runs in the same call; each row runs at most once per call.
+    Tests drive the jobs with it. Work that a run schedules and that is due too runs in the
+    same call; each row runs at most once per call. ``skip`` names tasks left waiting (a fault
+    injected: a job that never runs).
     """
     results: list[str] = []
     ran: set[int] = set()
     while True:
         session.expire_all()
-        due = session.scalars(
-            select(OutboxJob.id)
-            .where(
-                OutboxJob.done_at.is_(None),
-                OutboxJob.canceled_at.is_(None),
-                OutboxJob.failed_at.is_(None),
-                OutboxJob.run_at <= (until or clock.now()),
-                OutboxJob.id.not_in(ran or {0}),
-            )
-            .order_by(OutboxJob.run_at, OutboxJob.id)
-        ).all()
+        due = due_ids(session, until, skip=skip, exclude=ran)
         if not due:
             return results
         for outbox_id in due:

@@ -18,7 +18,15 @@ from dcc.config import get_settings, parse_hours
 from dcc.jobs import outbox, policy
 from dcc.jobs.registry import task
 from dcc.leads import callbacks, closing, lifecycle, manager
-from dcc.leads.models import Callback, CallbackStatus, Channel, FollowUp, FollowUpStatus, Lead
+from dcc.leads.models import (
+    Callback,
+    CallbackStatus,
+    Channel,
+    FollowUp,
+    FollowUpStatus,
+    Lead,
+    LeadStatus,
+)
 from dcc.messaging import send_once
 from dcc.notifications import notify
 from dcc.queues import ALERTS, CALLS, DEFAULT, LOW
@@ -28,6 +36,8 @@ from dcc.users.models import Role, User
 from dcc.voice import get_telephony
 
 SUPERVISORS = {Role.SUPERVISOR, Role.MANAGER}
+#: A released callback that finds no ready agent rings again after this long.
+RELEASED_RETRY = dt.timedelta(minutes=10)
 
 
 def _alert(
@@ -111,7 +121,13 @@ def fire_callback(session: Session, *, callback_id: int) -> str:
         return f"moved to {due.isoformat()}"
     agent = _callback_agent(session, callback, softphone=settings.softphone)
     if agent is None:
-        if callback.released_at is None:
+        if callback.released_at is not None:
+            # The team's and still nobody ready: ring again shortly. Once calling hours end
+            # that moves it to the next opening (above), so it never waits overdue overnight.
+            outbox.schedule(
+                session, "callback.fire", run_at=now + RELEASED_RETRY, callback_id=callback.id
+            )
+        else:
             owner_id = callback.owner_id
             if owner_id is not None:
                 notify(
@@ -191,15 +207,13 @@ def release_callback(session: Session, *, callback_id: int) -> str:
 
 
 def schedule_callback(session: Session, callback: Callback, due_at: dt.datetime) -> None:
+    """Ring the callback again at ``due_at`` (called by its own running ``callback.fire``).
+
+    A new round of its own: under the callback's key the running row itself would be moved,
+    then marked done, and the callback would never ring at the new time.
+    """
     callback.due_at = due_at
-    outbox.schedule(
-        session,
-        "callback.fire",
-        run_at=due_at,
-        key=f"callback-fire-{callback.id}",
-        again=True,
-        callback_id=callback.id,
-    )
+    outbox.schedule(session, "callback.fire", run_at=due_at, callback_id=callback.id)
 
 
 @task("call.attempt_result", queue=CALLS)
@@ -222,8 +236,13 @@ def attempt_result(session: Session, *, call_id: int) -> str:
     if len(misses) >= rules.max_attempts or now - first_miss >= dt.timedelta(
         days=rules.attempt_window_days
     ):
-        if misses and all(miss.status == CallStatus.FAILED for miss in misses):
+        if (
+            misses
+            and all(miss.status == CallStatus.FAILED for miss in misses)
+            and lifecycle.may_move(lead, LeadStatus.INVALID)
+        ):
             # Not one attempt even rang: the number is empty or wrong (空号), not just unanswered.
+            # (A lead invited or met already is not invalid: it goes to the manager below.)
             lifecycle.mark_invalid(session, lead, actor=None, reason="number_failed")
             _alert(
                 session,

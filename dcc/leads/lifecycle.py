@@ -50,9 +50,14 @@ TRANSITIONS: dict[LeadStatus, frozenset[LeadStatus]] = {
 CLOSED = frozenset({S.DELIVERED, S.LOST, S.INVALID, S.DUPLICATE})
 
 
+def may_move(lead: Lead, to: LeadStatus) -> bool:
+    """Whether the lead may go from its status to ``to``."""
+    return to in TRANSITIONS[lead.status]
+
+
 def move(lead: Lead, to: LeadStatus) -> None:
     """Change the lead's status, or raise InvalidTransition naming both states."""
-    if to not in TRANSITIONS[lead.status]:
+    if not may_move(lead, to):
         raise InvalidTransition(
             "lead.bad_transition", field="status", lead=lead.id, status=lead.status, to=to
         )

@@ -118,6 +118,7 @@ class Engine:
         self.queue_served: dict[str, tuple[int, float]] = {}
         self.alerts: list[dict[str, Any]] = []
         self._behaviours: dict[str, Behaviour] = {}
+        self.behaviour_script: Callable[[str], Behaviour | None] | None = None
         self._default = config.default_behaviour
         self._duplicate = probability(config.duplicate_events)
         self._reorder = config.reorder_events
@@ -153,9 +154,19 @@ class Engine:
 
     # ----------------------------------------------------------------- behaviours and chaos
     def behaviour_for(self, number: str) -> Behaviour:
-        """The behaviour scripted for ``number``, or the default one."""
+        """The behaviour scripted for ``number``, or the script's for this leg (see
+        :meth:`set_behaviour_script`), or the default one."""
         with self.cv:
-            return self._behaviours.get(number.strip(), self._default)
+            found = self._behaviours.get(number.strip())
+            if found is None and self.behaviour_script is not None:
+                found = self.behaviour_script(number.strip())
+            return found if found is not None else self._default
+
+    def set_behaviour_script(self, script: Callable[[str], Behaviour | None] | None) -> None:
+        """Ask ``script`` for the behaviour of each new leg of a number that has no behaviour
+        of its own (None: the default): a driver's people, who answer or not by the hour."""
+        with self.cv:
+            self.behaviour_script = script
 
     def set_behaviour(self, number: str, data: Mapping[str, Any] | None) -> Behaviour | None:
         """Script ``number`` (``"*"`` for the default); ``None`` data forgets the script.

@@ -277,6 +277,11 @@ class Simulator:
         """
         self.engine.set_behaviour(number, behaviour)
 
+    def set_behaviour_script(self, script: Callable[[str], Behaviour | None] | None) -> None:
+        """Script each new leg of a number that has no behaviour of its own: ``script(number)``
+        returns its :class:`Behaviour` (or None for the default), e.g. by the hour of day."""
+        self.engine.set_behaviour_script(script)
+
     def set_default_behaviour(self, **behaviour: Any) -> None:
         """Script every number that has no script of its own."""
         self.engine.set_behaviour("*", behaviour)

@@ -1,0 +1,536 @@
+"""The discrete-event loop: a dealership's days on the virtual clock, driving the real system.
+
+One driver thread holds the calendar of the people's actions (arrivals, shifts, wrap-ups, the
+clerk, the manager). Between two of them it lets time run: the telephony simulator plays out
+every call event due (its webhooks reach the app, signed), and the outbox's due work runs
+through the real job runner (:func:`dcc.jobs.runner.run_due`) as the clock reaches it; the
+sweeper's pass starts each day's nightly work. People act through the domain functions the
+pages call (``wrapup.save_outcome``, ``dialer.dial``, ``reception.arrive`` …), each action in
+its own transaction, as a request would.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import heapq
+import itertools
+import json
+import logging
+import random
+from collections import Counter
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dcc import reception, worklist
+from dcc.calls import dialer, wrapup
+from dcc.calls.models import Call, CallDirection
+from dcc.config import get_settings
+from dcc.db import get_database
+from dcc.errors import DCCError
+from dcc.jobs import runner, sweeper
+from dcc.leads import lifecycle, review, sources
+from dcc.leads.models import Grade, Lead, LeadStatus
+from dcc.sales import orders
+from dcc.sales.models import Appointment
+from dcc.sim import people
+from dcc.sim.arrivals import HOTLINE, WEB, Arrival, day_arrivals
+from dcc.sim.scenario import Scenario
+from dcc.sim.world import Staff, customer_name, customer_phone, local_midnight
+from dcc.users.models import AgentStatus, User
+from dcc.voice import get_telephony
+from telephony.simulator import Simulator
+
+log = logging.getLogger(__name__)
+
+#: Models a simulated customer asks about (the demo catalogue's).
+SERIES = (("丰田", "凯美瑞"), ("丰田", "RAV4荣放"), ("丰田", "汉兰达"), ("丰田", "卡罗拉"))
+ORDER = ("丰田", "凯美瑞", "2024款 2.0G", "豪华版")
+
+
+#: How long the run goes on after the last day: the nightly work runs by 03:00.
+NIGHT = dt.timedelta(hours=3, minutes=30)
+
+
+@dataclass(order=True)
+class _Event:
+    at: dt.datetime
+    seq: int
+    action: Callable[[], None] = field(compare=False)
+
+
+@dataclass
+class Tally:
+    """What the people did, and what the system refused them (domain refusals are expected
+    now and then: a lead closed meanwhile; a failing job is not)."""
+
+    actions: Counter[str] = field(default_factory=Counter)
+    refusals: Counter[str] = field(default_factory=Counter)
+    job_failures: list[str] = field(default_factory=list)
+    jobs_run: int = 0
+
+
+class Dealership:
+    """Plays ``days`` local days of ``scenario`` from ``first_day``."""
+
+    def __init__(
+        self,
+        app: Flask,
+        sim: Simulator,
+        scenario: Scenario,
+        staff: Staff,
+        secrets: dict[str, str],
+        *,
+        seed: int,
+        first_day: dt.date,
+        days: int,
+        skip_tasks: Collection[str] = (),
+    ) -> None:
+        self.app, self.sim, self.scenario, self.staff = app, sim, scenario, staff
+        self.secrets, self.days, self.first_day = secrets, days, first_day
+        self.settings = get_settings(app)
+        self.timezone = self.settings.timezone
+        self.zone = ZoneInfo(self.timezone)
+        self.database = get_database(app)
+        self.rng = random.Random(seed)
+        self.skip_tasks = tuple(skip_tasks)
+        self.tally = Tally()
+        self.start = local_midnight(first_day, self.timezone)
+        self.end = local_midnight(first_day + dt.timedelta(days=days), self.timezone)
+        self._events: list[_Event] = []
+        self._seq = itertools.count()
+        self._wrapping: set[int] = set()
+        self._dialling: dict[int, dt.datetime] = {}
+        self._follow_ups: Counter[tuple[int, dt.date]] = Counter()
+        self._customers = itertools.count(1)
+        self.wrong_numbers: set[str] = set()
+        self.web_leads: list[int] = []  # lead ids delivered by the web sources
+        self._dirty = True  # something may have changed since the outbox was last read
+        self._job_due: dt.datetime | None = None
+        sim.engine.sender.before_delivery = self._delivered
+
+    # ------------------------------------------------------------------ the calendar
+    def now(self) -> dt.datetime:
+        return self.sim.now()
+
+    def at(self, when: dt.datetime, action: Callable[[], None]) -> None:
+        heapq.heappush(self._events, _Event(when, next(self._seq), action))
+
+    def run(self) -> None:
+        """Play every day, then the night after the last one: its calls and due work end,
+        and the nightly checks (no-shows, dormancy, the loop audit, the roll-ups) run."""
+        for n in range(self.days):
+            self.at(self.start + dt.timedelta(days=n), self._plan_day)
+        self.at(self.end, self._last_night)
+        self._run_until(self.end + NIGHT)
+
+    def _last_night(self) -> None:
+        """The sweeper's pass that plans the night after the last day."""
+        sweeper.sweep_once(self.app)
+
+    def _run_until(self, until: dt.datetime) -> None:
+        """Let time run to ``until``: the next of the calendar's actions, the simulator's
+        call events and the due jobs, in time order (virtual seconds, exactly)."""
+        clock = self.sim.clock
+        end = clock.at(until)
+        while True:
+            job_due = self._run_jobs() if self._changed(clock.now()) else self._job_due
+            candidates = [end]
+            if self._events:
+                candidates.append(clock.at(self._events[0].at))
+            sim_due = clock.next_due()
+            if sim_due is not None:
+                candidates.append(sim_due)
+            if job_due is not None:
+                candidates.append(clock.at(job_due))
+            step = max(clock.now(), min(candidates))
+            self.sim.run_until(step)
+            if self._events and clock.at(self._events[0].at) <= step:
+                self._dirty = True  # people act: the database changes
+                heapq.heappop(self._events).action()
+            elif step >= end and (job_due is None or clock.at(job_due) > end):
+                return
+
+    # ------------------------------------------------------------------ jobs
+    def _delivered(self, _when: dt.datetime) -> None:
+        """A webhook reaches the app: the database may change."""
+        self._dirty = True
+
+    def _changed(self, now: float) -> bool:
+        """Whether the database may have changed, or known work fell due, since the last look
+        at the outbox."""
+        due = self._job_due
+        return self._dirty or (due is not None and self.sim.clock.at(due) <= now)
+
+    def _run_jobs(self) -> dt.datetime | None:
+        """Run the work due now, each row in its own transaction as a worker would (the
+        real :func:`dcc.jobs.runner.run`); returns when the next waiting work is due."""
+        ran: set[int] = set()
+        while True:
+            with self.database.session_scope() as session:
+                now = self.now()
+                next_due = runner.next_due_at(session, self.skip_tasks)
+                due = []
+                if next_due is not None and next_due <= now:
+                    due = runner.due_ids(session, now, skip=self.skip_tasks, exclude=ran)
+                if not due:
+                    self._watch_agents(session)
+            if not due:
+                self._dirty = False
+                self._job_due = next_due if next_due is None or next_due > now else None
+                return self._job_due
+            for outbox_id in due:
+                ran.add(outbox_id)
+                try:
+                    runner.run(outbox_id)
+                    self.tally.jobs_run += 1
+                except Exception as error:  # kept on its row, retried after its backoff
+                    self.tally.job_failures.append(f"{now.isoformat()}: {error}")
+
+    # ------------------------------------------------------------------ one day
+    def _plan_day(self) -> None:
+        local_day = (self.now() + dt.timedelta(hours=12)).astimezone(self.zone).date()
+        sweeper.sweep_once(self.app)  # the nightly work of the loop, and the 30-day rule
+        midnight = local_midnight(local_day, self.timezone)
+        for index, agent_id in enumerate(self.staff.agents):
+            start, end = self.scenario.staff.shifts[index % len(self.scenario.staff.shifts)]
+            self._plan_shift(agent_id, midnight, start, end)
+        review_at = midnight + dt.timedelta(minutes=self.scenario.managers.review_at)
+        self.at(review_at, self._manager_review)
+        arrivals = day_arrivals(
+            self.scenario, local_day, self.timezone, self.rng, next(self._customers) * 1000
+        )
+        for arrival in arrivals:
+            self.at(arrival.at, functools.partial(self._arrive, arrival))
+
+    def _plan_shift(self, agent_id: int, midnight: dt.datetime, start: int, end: int) -> None:
+        staff = self.scenario.staff
+        begin = midnight + dt.timedelta(minutes=start)
+        finish = midnight + dt.timedelta(minutes=end)
+        pause = begin + dt.timedelta(hours=staff.break_after_hours)
+        self.at(begin, lambda: self._start_shift(agent_id))
+        if staff.break_minutes and pause < finish:
+            self.at(pause, lambda: self._take_break(agent_id))
+            back = pause + dt.timedelta(minutes=staff.break_minutes)
+            self.at(back, lambda: self._back_from_break(agent_id))
+        self.at(finish, lambda: self._end_shift(agent_id))
+        every = dt.timedelta(minutes=staff.worklist_every_minutes)
+        check = begin + dt.timedelta(seconds=30)
+        while check < finish:
+            self.at(check, lambda: self._work_the_list(agent_id))
+            check += every
+
+    # ------------------------------------------------------------------ agents
+    def _agent(self, session: Session, agent_id: int) -> User:
+        return session.get_one(User, agent_id)
+
+    def _start_shift(self, agent_id: int) -> None:
+        with self.database.session_scope() as session:
+            agent = self._agent(session, agent_id)
+            agent.on_shift, agent.agent_status = True, AgentStatus.AVAILABLE
+        self.tally.actions["shift_started"] += 1
+
+    def _take_break(self, agent_id: int) -> None:
+        with self.database.session_scope() as session:
+            agent = self._agent(session, agent_id)
+            if agent.agent_status != AgentStatus.AVAILABLE:
+                self.at(self.now() + dt.timedelta(minutes=1), lambda: self._take_break(agent_id))
+                return
+            agent.agent_status = AgentStatus.AWAY
+
+    def _back_from_break(self, agent_id: int) -> None:
+        with self.database.session_scope() as session:
+            agent = self._agent(session, agent_id)
+            if agent.agent_status == AgentStatus.AWAY:
+                agent.agent_status = AgentStatus.AVAILABLE
+            elif agent.on_shift:  # the break started late: it ends late too
+                self.at(
+                    self.now() + dt.timedelta(minutes=1), lambda: self._back_from_break(agent_id)
+                )
+
+    def _end_shift(self, agent_id: int) -> None:
+        with self.database.session_scope() as session:
+            agent = self._agent(session, agent_id)
+            if agent.agent_status in (AgentStatus.ON_CALL, AgentStatus.WRAP_UP):
+                self.at(self.now() + dt.timedelta(minutes=1), lambda: self._end_shift(agent_id))
+                return
+            agent.on_shift, agent.agent_status = False, AgentStatus.OFFLINE
+
+    def _watch_agents(self, session: Session) -> None:
+        """Whoever is in wrap-up records the outcome after the scenario's wrap-up time."""
+        rows = session.execute(
+            select(User.id, User.status_since).where(User.agent_status == AgentStatus.WRAP_UP)
+        ).all()
+        wrap = dt.timedelta(seconds=self.scenario.staff.wrap_up_seconds)
+        for user_id, since in rows:
+            if user_id in self._wrapping:
+                continue
+            self._wrapping.add(user_id)
+            due = max(self.now(), (since or self.now()) + wrap)
+            self.at(due, functools.partial(self._wrap_up, user_id))
+
+    def _wrap_up(self, agent_id: int) -> None:
+        self._wrapping.discard(agent_id)
+        self._dialling.pop(agent_id, None)
+        booked: Appointment | None = None
+        with self.database.session_scope() as session:
+            agent = self._agent(session, agent_id)
+            if agent.agent_status != AgentStatus.WRAP_UP:
+                return
+            call, lead, talked = self._last_call(session, agent_id)
+            if call is None or lead is None or not lead.is_open:
+                agent.agent_status = AgentStatus.AVAILABLE  # nothing to record
+                return
+            consultant = session.get(User, self.rng.choice(self.staff.consultants))
+            outcome = people.outcome(
+                self.scenario,
+                self.rng,
+                talked=talked,
+                grade=lead.grade,
+                may_invite=lead.status in (LeadStatus.NEW, LeadStatus.CONTACTING),
+                consultant=consultant,
+                now=self.now(),
+                timezone=self.timezone,
+            )
+            try:
+                with session.begin_nested():
+                    saved = wrapup.save_outcome(session, lead, outcome, actor=agent, call=call)
+                booked = saved.appointment
+                self.tally.actions[f"outcome_{outcome.action}"] += 1
+            except DCCError as error:
+                # Refused (e.g. a colleague's lead answered on the hotline): the agent sets
+                # themselves available again on the page, as a person would.
+                self.tally.refusals[f"outcome:{error.code}"] += 1
+                agent.agent_status = AgentStatus.AVAILABLE
+            booked_id = booked.id if booked is not None else None
+            visit_at = booked.scheduled_at if booked is not None else None
+            grade = (lead.grade or Grade.C).value
+        if booked_id is not None and visit_at is not None:
+            self._plan_visit(booked_id, visit_at, grade)
+        self.at(self.now() + dt.timedelta(seconds=5), lambda: self._work_the_list(agent_id))
+
+    def _last_call(self, session: Session, agent_id: int) -> tuple[Call | None, Lead | None, bool]:
+        """The call the agent just finished (the hotline call or the click-to-dial call), its
+        lead, and whether anyone spoke with the customer."""
+        leg = session.scalar(
+            select(Call).where(Call.agent_id == agent_id).order_by(Call.id.desc()).limit(1)
+        )
+        if leg is None:
+            return None, None, False
+        root = leg
+        if leg.parent_sid:
+            root = session.scalar(select(Call).where(Call.sid == leg.parent_sid)) or leg
+        lead = session.get(Lead, root.lead_id) if root.lead_id else None
+        if root.direction == CallDirection.INBOUND:
+            return root, lead, True
+        children = session.scalars(select(Call).where(Call.parent_sid == root.sid)).all()
+        talked = any(
+            c.answered_at is not None and not (c.answered_by or "").startswith("machine")
+            for c in children
+            if c.leg == "customer"
+        )
+        return root, lead, talked
+
+    def _work_the_list(self, agent_id: int) -> None:
+        """An idle agent takes the most urgent item of the worklist: a due callback, a new
+        lead, or a follow-up call (up to the day's quota)."""
+        now = self.now()
+        if self._dialling.get(agent_id, now) > now:
+            return
+        today = now.astimezone(self.zone).date()
+        with self.database.session_scope() as session:
+            agent = self._agent(session, agent_id)
+            if not agent.on_shift or agent.agent_status != AgentStatus.AVAILABLE:
+                return
+            items = worklist.build(session, agent, timezone=self.timezone, now=now).items
+            for item in items:
+                if item.due_at > now:
+                    continue
+                follow_up = item.kind == "follow_up"
+                quota = self.scenario.staff.follow_ups_per_agent_day
+                if follow_up and self._follow_ups[(agent_id, today)] >= quota:
+                    continue
+                telephony = get_telephony(self.app)
+                try:  # the call is committed before the provider is asked (dialer.place)
+                    if item.kind == "callback" and item.callback is not None:
+                        wrapup.take_callback(
+                            session,
+                            item.callback,
+                            agent=agent,
+                            settings=self.settings,
+                            telephony=telephony,
+                        )
+                    else:
+                        dialer.dial(
+                            session,
+                            item.lead,
+                            agent=agent,
+                            settings=self.settings,
+                            telephony=telephony,
+                        )
+                except DCCError as error:
+                    session.rollback()
+                    self.tally.refusals[f"{item.kind}:{error.code}"] += 1
+                    return
+                self.tally.actions[f"worklist_{item.kind}"] += 1
+                if follow_up:
+                    self._follow_ups[(agent_id, today)] += 1
+                self._dialling[agent_id] = now + dt.timedelta(minutes=2)
+                return
+
+    # ------------------------------------------------------------------ customers
+    def _arrive(self, arrival: Arrival) -> None:
+        phone = customer_phone(arrival.number)
+        if (
+            arrival.channel != "walk_in"
+            and self.rng.random() < self.scenario.customers.wrong_number
+        ):
+            self.wrong_numbers.add(phone)
+        if arrival.channel == HOTLINE:
+            self.sim.originate_inbound(phone, self.settings.hotline_number)
+            self.tally.actions["hotline_call"] += 1
+        elif arrival.channel == WEB:
+            self._deliver_web_lead(arrival, phone)
+        else:
+            self._walk_in(arrival, phone)
+
+    def _deliver_web_lead(self, arrival: Arrival, phone: str) -> None:
+        """A portal's signed delivery to the lead webhook, as the portal sends it."""
+        slug = people.pick(self.rng, self.scenario.arrivals.web_sources)
+        brand, series = self.rng.choice(SERIES)
+        body = json.dumps(
+            {
+                "phone": phone,
+                "name": customer_name(arrival.number),
+                "brand": brand,
+                "series": series,
+                "external_id": f"sim-{arrival.number}",
+                "consent": True,
+            },
+            ensure_ascii=False,
+        ).encode()
+        stamp = str(int(self.now().timestamp()))
+        response = self.app.test_client().post(
+            f"/webhooks/leads/{slug}",
+            data=body,
+            content_type="application/json",
+            headers={
+                sources.SIGNATURE_HEADER: sources.sign(self.secrets[slug], body, stamp),
+                sources.TIMESTAMP_HEADER: stamp,
+            },
+        )
+        if response.status_code >= 300:
+            self.tally.refusals[f"web_lead:{response.status_code}"] += 1
+            return
+        lead_id = (response.get_json() or {}).get("lead_id")
+        if isinstance(lead_id, int):
+            self.web_leads.append(lead_id)
+        self.tally.actions["web_lead"] += 1
+
+    def _walk_in(self, arrival: Arrival, phone: str) -> None:
+        """The clerk registers a visitor; some leave their phone, a few order on the day."""
+        people_ = self.scenario.customers
+        first = self.rng.random() < people_.walk_in_first_visit
+        leaves_contact = self.rng.random() < people_.walk_in_leave_contact
+        orders_now = leaves_contact and self.rng.random() < people_.walk_in_order
+        consultant_id = self.rng.choice(self.staff.consultants)
+        with self.database.session_scope() as session:
+            clerk = session.get_one(User, self.staff.clerk)
+            consultant = session.get_one(User, consultant_id)
+            try:
+                with session.begin_nested():
+                    visit = reception.walk_in(
+                        session,
+                        reception.WalkIn(
+                            consultant=consultant,
+                            first_visit=first,
+                            phone=phone if leaves_contact else None,
+                            name=customer_name(arrival.number) if leaves_contact else "",
+                            series=self.rng.choice(SERIES)[1],
+                        ),
+                        clerk=clerk,
+                        region=self.settings.default_region,
+                    )
+            except DCCError as error:
+                self.tally.refusals[f"walk_in:{error.code}"] += 1
+                return
+            self.tally.actions["walk_in"] += 1
+            lead_id = visit.lead_id
+        if orders_now and lead_id is not None:
+            self.at(
+                self.now() + dt.timedelta(minutes=50), lambda: self._order(lead_id, consultant_id)
+            )
+
+    def _plan_visit(self, appointment_id: int, at: dt.datetime, grade: str) -> None:
+        """An invited customer comes (or not); a visitor may order after the test drive."""
+        people_ = self.scenario.customers
+        if self.rng.random() >= people_.show:
+            return  # a no-show: the appointment's own job notices it
+        arrive_at = at + dt.timedelta(minutes=self.rng.uniform(-20, 25))
+        orders_after = self.rng.random() < people_.order_after_visit.get(grade, 0.0)
+        self.at(max(arrive_at, self.now()), lambda: self._arrival(appointment_id, orders_after))
+
+    def _arrival(self, appointment_id: int, orders_after: bool) -> None:
+        with self.database.session_scope() as session:
+            appointment = session.get_one(Appointment, appointment_id)
+            clerk = session.get_one(User, self.staff.clerk)
+            try:
+                with session.begin_nested():
+                    reception.arrive(session, appointment, clerk=clerk)
+            except DCCError as error:
+                self.tally.refusals[f"arrival:{error.code}"] += 1
+                return
+            lead_id, consultant_id = appointment.lead_id, appointment.consultant_id
+        self.tally.actions["arrival"] += 1
+        if orders_after and consultant_id is not None:
+            self.at(
+                self.now() + dt.timedelta(minutes=60), lambda: self._order(lead_id, consultant_id)
+            )
+
+    def _order(self, lead_id: int, consultant_id: int) -> None:
+        """The consultant writes the sales order, with its expected delivery date."""
+        with self.database.session_scope() as session:
+            lead = session.get_one(Lead, lead_id)
+            consultant = session.get_one(User, consultant_id)
+            delivery = self.now().astimezone(self.zone).date() + dt.timedelta(days=21)
+            try:
+                with session.begin_nested():
+                    orders.place(
+                        session,
+                        lead,
+                        orders.OrderInput(
+                            brand=ORDER[0],
+                            series=ORDER[1],
+                            model=ORDER[2],
+                            configuration=ORDER[3],
+                            price=Decimal(199_800),
+                            delivery_due=delivery,
+                        ),
+                        actor=consultant,
+                        timezone=self.timezone,
+                    )
+            except DCCError as error:
+                self.tally.refusals[f"order:{error.code}"] += 1
+                return
+        self.tally.actions["order"] += 1
+
+    # ------------------------------------------------------------------ the manager
+    def _manager_review(self) -> None:
+        """The manager decides the day's lost requests (战败审批)."""
+        with self.database.session_scope() as session:
+            manager = session.get_one(User, self.staff.manager)
+            for request in review.pending_lost_requests(session, manager):
+                approve = self.rng.random() < self.scenario.managers.approve_lost
+                try:
+                    with session.begin_nested():
+                        lifecycle.decide_lost(session, request, approve=approve, manager=manager)
+                except DCCError as error:
+                    self.tally.refusals[f"lost_review:{error.code}"] += 1
+                    continue
+                self.tally.actions["lost_approved" if approve else "lost_rejected"] += 1
