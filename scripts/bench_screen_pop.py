@@ -184,20 +184,18 @@ def one_call(webhooks: Connection, stream: Stream, n: int, run: str) -> float | 
     if status != 200 or found is None:
         raise RuntimeError(f"inbound webhook answered {status}: {twiml[:200]}")
     parent_id = int(found.group(1))
+    agent_leg = {
+        "CallSid": f"CA{run}{n:026d}a"[:34],
+        "ParentCallSid": parent,
+        "AccountSid": ACCOUNT,
+        "From": caller,
+        "To": agent_phone(stream.index),
+        "CallStatus": "in-progress",
+        "Direction": "outbound-dial",
+    }
     path = f"/webhooks/twilio/voice/status?parent_call_id={parent_id}&leg=agent"
     body, headers = signed(
-        path,
-        {
-            "CallSid": f"CA{run}{n:026d}a"[:34],
-            "ParentCallSid": parent,
-            "AccountSid": ACCOUNT,
-            "From": caller,
-            "To": agent_phone(stream.index),
-            "CallStatus": "in-progress",
-            "Direction": "outbound-dial",
-            "CallbackSource": "call-progress-events",
-            "SequenceNumber": "2",
-        },
+        path, {**agent_leg, "CallbackSource": "call-progress-events", "SequenceNumber": "2"}
     )
     status, _loc, response = webhooks.request("POST", path, body, headers)
     response.read()
@@ -205,19 +203,7 @@ def one_call(webhooks: Connection, stream: Stream, n: int, run: str) -> float | 
         raise RuntimeError(f"status webhook answered {status}")
     # The agent hears the whisper and presses 1: that key takes the call and pops the screen.
     path = f"/webhooks/twilio/voice/screen-key?parent_call_id={parent_id}"
-    body, headers = signed(
-        path,
-        {
-            "CallSid": f"CA{run}{n:026d}a"[:34],
-            "ParentCallSid": parent,
-            "AccountSid": ACCOUNT,
-            "From": caller,
-            "To": agent_phone(stream.index),
-            "CallStatus": "in-progress",
-            "Direction": "outbound-dial",
-            "Digits": "1",
-        },
-    )
+    body, headers = signed(path, {**agent_leg, "Digits": "1"})
     sent = time.perf_counter()
     status, _loc, response = webhooks.request("POST", path, body, headers)
     response.read()

@@ -9,6 +9,7 @@ import json
 
 from rq import Queue, SimpleWorker
 from support import RecordingTelephony, run_due
+from web_support import PORTAL_SECRET, auto_dial_portal
 
 from dcc.broker import get_redis
 from dcc.calls import routing
@@ -18,21 +19,14 @@ from dcc.users import service as users
 from dcc.users.models import AgentStatus
 
 AGENT_PHONE = "+8613900000001"
-SECRET = "autohome-secret-0123456789"
+SECRET = PORTAL_SECRET
 
 
 def test_auto_dial_source_rings_the_agent_leg_for_a_new_lead(live) -> None:
     with live.session() as session:
         agent = users.create_user(session, login="agent", role="dcc_agent", phone=AGENT_PHONE)
         agent.agent_status = AgentStatus.AVAILABLE
-        sources.create(
-            session,
-            slug="autohome",
-            name="汽车之家",
-            channel="portal",
-            secret=SECRET,
-            auto_dial=True,
-        )
+        auto_dial_portal(session)
         session.commit()
     live.sim.set_behaviour(AGENT_PHONE, press="1")  # the agent takes the screened call
     body = json.dumps({"phone": "138 0013 8000", "name": "王先生", "series": "凯美瑞"}).encode()

@@ -8,6 +8,8 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
+from dcc.leads import sources
+
 PASSWORD = "secret-pw"
 
 
@@ -54,6 +56,21 @@ def available_agent(session: Any) -> Any:
     )
     agent.agent_status = AgentStatus.AVAILABLE
     return agent
+
+
+PORTAL_SECRET = "autohome-secret-0123456789"
+
+
+def auto_dial_portal(session: Any) -> Any:
+    """汽车之家 as a lead source whose new leads are dialled at once (speed-to-lead)."""
+    return sources.create(
+        session,
+        slug="autohome",
+        name="汽车之家",
+        channel="portal",
+        secret=PORTAL_SECRET,
+        auto_dial=True,
+    )
 
 
 def sign_in(page: Any, login_name: str, password: str = BROWSER_PASSWORD) -> Any:

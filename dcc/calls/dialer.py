@@ -16,7 +16,7 @@ from dcc.calls import service as calls
 from dcc.calls.models import Call
 from dcc.config import Settings
 from dcc.errors import CallRefused, DCCError
-from dcc.jobs import outbox
+from dcc.jobs import hooks, outbox
 from dcc.leads.models import Callback, CallbackStatus, Lead
 from dcc.users.models import User
 from dcc.voice import public_url
@@ -242,11 +242,5 @@ def settle_unknown(session: Session, call_id: int, *, telephony: Telephony) -> s
             None,
             None,
         )
-        outbox.schedule(
-            session,
-            "callback.fire",
-            key=f"callback-fire-{callback.id}",
-            again=True,
-            callback_id=callback.id,
-        )
+        hooks.callback_ring_again(session, callback.id)
     return "not placed"

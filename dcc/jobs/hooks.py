@@ -39,6 +39,18 @@ def callback_owed(session: Session, callback: Callback) -> None:
     )
 
 
+def callback_ring_again(session: Session, callback_id: int) -> None:
+    """Ring a callback again now: it was released to the team, or its call never reached the
+    provider. Under its own key, so that it replaces any round still waiting."""
+    outbox.schedule(
+        session,
+        "callback.fire",
+        key=f"callback-fire-{callback_id}",
+        again=True,
+        callback_id=callback_id,
+    )
+
+
 def follow_up_planned(session: Session, follow_up: FollowUp) -> None:
     outbox.schedule(
         session,

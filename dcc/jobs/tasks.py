@@ -15,7 +15,7 @@ from dcc import access, audit, clock, reports
 from dcc.calls import agents, dialer, routing
 from dcc.calls.models import TERMINAL_CALL_STATUSES, Call, CallDirection, CallStatus
 from dcc.config import get_settings, parse_hours
-from dcc.jobs import outbox, policy
+from dcc.jobs import hooks, outbox, policy
 from dcc.jobs.registry import task
 from dcc.leads import callbacks, closing, lifecycle, manager
 from dcc.leads.models import (
@@ -196,13 +196,7 @@ def release_callback(session: Session, *, callback_id: int) -> str:
                 callback_id=callback.id,
                 **who(session.get(Lead, callback.lead_id)),
             )
-    outbox.schedule(
-        session,
-        "callback.fire",
-        key=f"callback-fire-{callback.id}",
-        again=True,
-        callback_id=callback.id,
-    )
+    hooks.callback_ring_again(session, callback.id)
     return "released"
 
 

@@ -16,7 +16,16 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from web_support import AGENT_PHONE, BROWSER_PASSWORD, CUSTOMER, HOTLINE, available_agent, sign_in
+from web_support import (
+    AGENT_PHONE,
+    BROWSER_PASSWORD,
+    CUSTOMER,
+    HOTLINE,
+    PORTAL_SECRET,
+    auto_dial_portal,
+    available_agent,
+    sign_in,
+)
 
 from dcc import clock
 from dcc.calls.models import Call
@@ -29,7 +38,7 @@ from dcc.users.models import AgentStatus
 
 expect = pytest.importorskip("playwright.sync_api", reason="pip install playwright").expect
 Page = Any
-SECRET = "autohome-secret-0123456789"
+SECRET = PORTAL_SECRET
 
 
 def _agent_page(open_page: Any) -> Page:
@@ -72,14 +81,7 @@ def test_speed_to_lead_and_a_callback_each_pop_the_panel_with_their_script(
 ) -> None:
     with live.session() as session:
         available_agent(session)
-        sources.create(
-            session,
-            slug="autohome",
-            name="汽车之家",
-            channel="portal",
-            secret=SECRET,
-            auto_dial=True,
-        )
+        auto_dial_portal(session)
         session.commit()
     agent = _agent_page(open_page)
     live.sim.set_behaviour(AGENT_PHONE, answer_after=1, hangup_after=3)
