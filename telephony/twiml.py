@@ -182,7 +182,25 @@ def bridge(
     response = VoiceResponse()
     if whisper:
         _say(response, whisper)
-    dial = response.dial(
+    dial = _bridging_dial(
+        response, action_url, timeout, caller_id, record, recording_callback, time_limit
+    )
+    _add_target(dial, customer, status_callback, customer_notice_url)
+    return str(response)
+
+
+def _bridging_dial(
+    response: VoiceResponse,
+    action_url: str,
+    timeout: int,
+    caller_id: str | None,
+    record: bool,
+    recording_callback: str | None,
+    time_limit: int | None = None,
+) -> Dial:
+    """A ``<Dial>`` that keeps the caller on ringback until someone answers
+    (``answerOnBridge``) and reports how it ended to ``action_url``."""
+    return response.dial(
         action=action_url,
         method="POST",
         timeout=timeout,
@@ -191,8 +209,6 @@ def bridge(
         time_limit=time_limit,
         **_recording_attrs(record, recording_callback),
     )
-    _add_target(dial, customer, status_callback, customer_notice_url)
-    return str(response)
 
 
 def dequeue(
@@ -288,14 +304,7 @@ def dial_stage(
     _check_targets(targets)
     response = VoiceResponse()
     _say(response, notice)
-    dial = response.dial(
-        action=action_url,
-        method="POST",
-        timeout=timeout,
-        caller_id=caller_id,
-        answer_on_bridge=True,
-        **_recording_attrs(record, recording_callback),
-    )
+    dial = _bridging_dial(response, action_url, timeout, caller_id, record, recording_callback)
     for target in targets:
         _add_target(dial, target, status_callback, screen_url)
     return str(response)

@@ -341,8 +341,10 @@ def test_escalation_queues_and_their_reassign(client, session, boss, alice, bob)
     invited.escalation = escalations.NO_SHOW
     session.commit()
     login(client, "boss")
+    html = client.get("/manager/escalations").get_data(as_text=True)
     page = _text(client.get("/manager/escalations"))
     assert "未接通客户" in page and "邀约未到客户" in page
+    assert html.count('class="reassign"') == 2  # one form a row, in each queue
     missing = post(
         client, f"/manager/leads/{unreachable.id}/reassign", {"owner_id": ""}, follow_redirects=True
     )
