@@ -291,7 +291,8 @@ def get_visible_call(session: Session, user: User, call_id: int) -> Call:
 
 def check_may_work_call(session: Session, user: User, call: Call) -> None:
     """Tick the script, name an unknown caller, record the call's outcome: the agent who took
-    the call, or whoever may work its lead."""
+    the call (a teammate's customer on the hotline or a released callback included), or
+    whoever may work its lead."""
     if not may_see_call(session, user, call):
         raise NotFound("call.not_found", field="call_id", call=call.id)
     if call.agent_id == user.id:
@@ -300,6 +301,28 @@ def check_may_work_call(session: Session, user: User, call: Call) -> None:
     if lead is None:
         raise PermissionDenied("call.agent_only", field="call_id")
     check_may_work_lead(session, user, lead)
+
+
+def check_may_work_lead_on(
+    session: Session, user: User, lead: Lead, call: Call | None, refusal: str | None = None
+) -> None:
+    """Work ``lead`` (record an outcome, capture what the customer said), through ``call``
+    when it is given: the call's agent may, for that call, though the lead is a teammate's."""
+    if call is None:
+        check_may_work_lead(session, user, lead, *([refusal] if refusal else []))
+        return
+    if call.lead_id != lead.id:
+        raise ValidationError("call.not_this_leads", field="call_id")
+    check_may_work_call(session, user, call)
+
+
+def may_work_lead_on(session: Session, user: User, lead: Lead, call: Call) -> bool:
+    """:func:`check_may_work_lead_on` as a yes/no, for the call panel's forms."""
+    try:
+        check_may_work_lead_on(session, user, lead, call)
+    except (NotFound, PermissionDenied, ValidationError):
+        return False
+    return True
 
 
 # --- callbacks -----------------------------------------------------------------------------

@@ -92,11 +92,7 @@ def save_outcome(
     a lost request for the manager. Saving ends the agent's wrap-up. ``call``, when given, is
     the lead's call whose outcome this is.
     """
-    access.check_may_work_lead(session, actor, lead)
-    if call is not None:
-        access.check_may_work_call(session, actor, call)
-        if call.lead_id != lead.id:
-            raise ValidationError("call.not_this_leads", field="call_id")
+    access.check_may_work_lead_on(session, actor, lead, call)
     outcome.check()
     if not lead.is_open:
         raise InvalidTransition("lead.closed", field="lead_id", lead=lead.id, status=lead.status)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from dcc import access, clock
+from dcc.calls.models import Call
 from dcc.errors import ValidationError
 from dcc.leads import fields as lead_fields
 from dcc.leads import rules
@@ -45,13 +46,16 @@ def full_name(name: str | None, title: str | None) -> str | None:
     return name
 
 
-def capture(session: Session, lead: Lead, data: Capture, *, actor: User) -> Lead:
+def capture(
+    session: Session, lead: Lead, data: Capture, *, actor: User, call: Call | None = None
+) -> Lead:
     """Write the call's answers to ``lead`` and its customer; blanks change nothing.
 
     A stated purchase timeframe also grades the lead (:func:`rules.grade_for_timeframe`)
-    when it says something clear.
+    when it says something clear. ``call``: the call they were said on, whose agent may
+    capture them though the lead is a teammate's.
     """
-    access.check_may_work_lead(session, actor, lead)
+    access.check_may_work_lead_on(session, actor, lead, call)
     if data.title and data.title not in TITLES:
         raise ValidationError("field.bad_choice", field="title", choices=", ".join(TITLES))
     name = lead_fields.NAME.clean(full_name(data.name, data.title))

@@ -135,6 +135,7 @@ def capture(call_id: int) -> BaseResponse | tuple[str, int] | str:
                     consent=bool(form.consent.data),
                 ),
                 actor=user,
+                call=call,
             )
         except DCCError as error:
             session.rollback()

@@ -16,6 +16,7 @@ from dcc import access, messaging
 from dcc.access import get_visible_lead, visible_leads
 from dcc.calls import dialer, wrapup
 from dcc.calls import history as call_history
+from dcc.calls.models import Call
 from dcc.config import get_settings
 from dcc.db import get_session
 from dcc.errors import CallRefused, DCCError, NotFound
@@ -164,14 +165,19 @@ def sms(lead_id: int) -> Response:
 def outcome(lead_id: int) -> Response | tuple[str, int]:
     """Wrap-up: result (required), grade, next follow-up, and a visit or a lost request."""
     session, user, settings = get_session(), me(), get_settings()
-    lead = _lead_or_404(lead_id)
     form = OutcomeForm()
     form.consultant.choices = []  # checked by the domain: an active consultant
     call_id = form.call_id.data if isinstance(form.call_id.data, int) else None
+    lead = _lead_of_call(call_id, lead_id) or _lead_or_404(lead_id)
+    # The agent who took a teammate's customer records the call's outcome from the panel,
+    # without the lead page, which stays its owner's.
+    on_lead_page = access.may_see_lead(session, user, lead_id)
     if not form.validate():
         for errors in form.errors.values():
             for message in errors:
                 flash(str(message), "error")
+        if not on_lead_page:
+            return redirect(url_for("web_agent.worklist", call=call_id))
         return _page(lead_id, call_id, form), 422
     try:
         the_call = access.get_visible_call(session, user, call_id) if call_id else None
@@ -182,13 +188,29 @@ def outcome(lead_id: int) -> Response | tuple[str, int]:
         session.rollback()
         flash(say(error), "error")
         shown_call = None if isinstance(error, NotFound) else call_id
+        if not on_lead_page:
+            return redirect(url_for("web_agent.worklist", call=shown_call))
         return _page(lead_id, shown_call, form), 422
     dialer.serve_queue(session, settings=settings, telephony=get_telephony())  # agent is free
     if saved.appointment is not None:
         flash(_("Saved. The visit is booked; the customer gets a confirmation SMS."), "info")
     else:
         flash(_("Saved."), "info")
+    if not on_lead_page:
+        return redirect(url_for("web_agent.worklist"))
     return redirect(url_for("web_leads.page", lead_id=lead_id))
+
+
+def _lead_of_call(call_id: int | None, lead_id: int) -> Lead | None:
+    """``lead_id``'s lead when it is the lead of a call the user may see (their own call on a
+    teammate's customer included); None otherwise."""
+    if call_id is None:
+        return None
+    session = get_session()
+    call = session.get(Call, call_id)
+    if call is None or call.lead_id != lead_id or not access.may_see_call(session, me(), call):
+        return None
+    return session.get(Lead, lead_id)
 
 
 def _outcome(form: OutcomeForm, session: Any, timezone: str) -> wrapup.Outcome:

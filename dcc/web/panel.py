@@ -114,13 +114,13 @@ def build(
         steps=steps,
         legs=legs_of(session, call, user),
         outcome=(outcome or outcome_form(session, lead, user, call))
-        if lead and lead.is_open and access.may_work_lead(session, user, lead)
+        if lead and lead.is_open and access.may_work_lead_on(session, user, lead, call)
         else None,
         rule_days=json.dumps(rules.follow_up_days(session)),
         new_customer=new_customer,
         variant=variant,
         capture=(capture or capture_form(lead))
-        if lead and access.may_work_lead(session, user, lead)
+        if lead and access.may_work_lead_on(session, user, lead, call)
         else None,
     )
 
