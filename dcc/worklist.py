@@ -11,8 +11,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, exists, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, case, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased, contains_eager, joinedload
 
 from dcc import access, clock
 from dcc.calls.models import TERMINAL_CALL_STATUSES, Call
@@ -31,6 +31,8 @@ from dcc.users.models import User
 
 #: Grades the worklist counts, in the order the trade reads them.
 COUNTED_GRADES = (Grade.H, Grade.A, Grade.B, Grade.C, Grade.N, Grade.O)
+#: The due follow-ups the worklist lists at most (the most urgent); the rest are counted.
+FOLLOW_UPS_SHOWN = 50
 #: Follow-ups of hotter grades come first among follow-ups due at the same time.
 _GRADE_RANK = {Grade.O: 0, Grade.H: 1, Grade.A: 2, Grade.N: 3, Grade.B: 4, Grade.C: 5}
 
@@ -57,6 +59,12 @@ class Worklist:
     sla_minutes: int
     now: dt.datetime = field(default_factory=clock.now)
     awaiting: list[Call] = field(default_factory=list)  # calls whose outcome is owed
+    more_follow_ups: int = 0  # due follow-ups beyond those listed
+
+    @property
+    def due_count(self) -> int:
+        """Everything due now: the items listed and the follow-ups beyond them."""
+        return len(self.items) + self.more_follow_ups
 
 
 #: How far back a call still counts as the agent's current one, or as owing its outcome.
@@ -118,10 +126,11 @@ def build(
     """Everything ``user`` should do now, sorted by urgency."""
     now = now or clock.now()
     sla = policy.load(session).first_response_sla_minutes
+    follow_ups, more_follow_ups = _due_follow_ups(session, user, now)
     items = [
         *_new_leads(session, user, now, sla),
         *_due_callbacks(session, user, now),
-        *_due_follow_ups(session, user, now),
+        *follow_ups,
     ]
     items.sort(key=lambda item: item.rank)
     return Worklist(
@@ -131,12 +140,15 @@ def build(
         sla_minutes=sla,
         now=now,
         awaiting=awaiting_outcome(session, user, now),
+        more_follow_ups=more_follow_ups,
     )
 
 
 def _new_leads(session: Session, user: User, now: dt.datetime, sla: int) -> list[WorkItem]:
     leads = session.scalars(
-        select(Lead).where(Lead.owner_id == user.id, Lead.status == LeadStatus.NEW)
+        select(Lead)
+        .where(Lead.owner_id == user.id, Lead.status == LeadStatus.NEW)
+        .options(joinedload(Lead.customer))
     ).all()
     items = []
     for lead in leads:
@@ -152,6 +164,7 @@ def _due_callbacks(session: Session, user: User, now: dt.datetime) -> list[WorkI
         select(Callback)
         .where(access.pending_callbacks_for(user), Callback.due_at <= now)
         .order_by(Callback.due_at)
+        .options(joinedload(Callback.lead).joinedload(Lead.customer))
     ).all()
     return [
         WorkItem(
@@ -167,19 +180,34 @@ def _due_callbacks(session: Session, user: User, now: dt.datetime) -> list[WorkI
     ]
 
 
-def _due_follow_ups(session: Session, user: User, now: dt.datetime) -> list[WorkItem]:
+def _due_follow_ups(session: Session, user: User, now: dt.datetime) -> tuple[list[WorkItem], int]:
+    """The most urgent due follow-ups (:data:`FOLLOW_UPS_SHOWN` at most), and how many more
+    are due: an agent behind on follow-ups sees the hottest first, not a page of hundreds."""
+    due = (
+        FollowUp.owner_id == user.id,
+        FollowUp.status == FollowUpStatus.OPEN,
+        FollowUp.due_at <= now,
+        Lead.status.in_(OPEN_STATUSES - {LeadStatus.NEW, LeadStatus.DORMANT}),
+    )
     rows = session.scalars(
         select(FollowUp)
         .join(Lead, Lead.id == FollowUp.lead_id)
-        .where(
-            FollowUp.owner_id == user.id,
-            FollowUp.status == FollowUpStatus.OPEN,
-            FollowUp.due_at <= now,
-            Lead.status.in_(OPEN_STATUSES - {LeadStatus.NEW, LeadStatus.DORMANT}),
-        )
-        .order_by(FollowUp.due_at)
+        .where(*due)
+        .order_by(case(_GRADE_RANK, value=Lead.grade, else_=9), FollowUp.due_at, FollowUp.id)
+        .limit(FOLLOW_UPS_SHOWN)
+        # One query for the list: each row shows its lead and customer.
+        .options(contains_eager(FollowUp.lead).joinedload(Lead.customer))
     ).all()
-    return [
+    more = 0
+    if len(rows) == FOLLOW_UPS_SHOWN:
+        total = session.scalar(
+            select(func.count())
+            .select_from(FollowUp)
+            .join(Lead, Lead.id == FollowUp.lead_id)
+            .where(*due)
+        )
+        more = (total or 0) - len(rows)
+    items = [
         WorkItem(
             "follow_up",
             row.lead,
@@ -189,6 +217,7 @@ def _due_follow_ups(session: Session, user: User, now: dt.datetime) -> list[Work
         )
         for row in rows
     ]
+    return items, more
 
 
 def _todays_appointments(

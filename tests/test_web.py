@@ -19,8 +19,8 @@ from dcc.callscripts import service as callscripts
 from dcc.callscripts.models import Offer
 from dcc.jobs import tasks
 from dcc.jobs.models import OutboxJob
-from dcc.leads import intake, lifecycle
-from dcc.leads.models import Callback, CallbackStatus, Channel, FollowUpStatus, Lead
+from dcc.leads import followups, intake, lifecycle
+from dcc.leads.models import Callback, CallbackStatus, Channel, FollowUpStatus, Grade, Lead
 from dcc.notifications import Notification
 from dcc.sales.models import Appointment, ShowroomVisit
 from dcc.users.models import AgentStatus
@@ -655,3 +655,32 @@ def test_durations_read_in_minutes_and_seconds_and_pages_have_an_icon(client, ag
         assert web_reports.duration(267) == "4 min 27 s"
     assert 'rel="icon"' in client.get("/").get_data(as_text=True)
     assert client.get("/static/favicon.svg").status_code == 200
+
+
+def test_an_agent_behind_on_follow_ups_sees_the_hottest_first_and_how_many_more(
+    client, session, agent
+) -> None:
+    now = dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
+    with clock.frozen(now - dt.timedelta(days=3)):
+        leads = [
+            _lead(session, phone=f"138001{n:05d}") for n in range(worklist.FOLLOW_UPS_SHOWN + 3)
+        ]
+    hot = leads[-3:]
+    for n, lead in enumerate(leads):
+        lead.owner_id, lead.status = agent.id, lifecycle.S.CONTACTING
+        lead.grade = Grade.H if lead in hot else Grade.C
+        # The hot ones fell due last: grade, not age, puts them on top.
+        (planned,) = followups.open_follow_ups(session, lead)
+        planned.due_at = now - dt.timedelta(hours=60 - n)
+    session.commit()
+    with clock.frozen(now):
+        work = worklist.build(session, agent, timezone="Asia/Shanghai")
+        login(client, "agent")
+        page = client.get("/").get_data(as_text=True)
+    follow_ups = [item for item in work.items if item.kind == "follow_up"]
+    assert len(follow_ups) == worklist.FOLLOW_UPS_SHOWN
+    assert [item.lead.id for item in follow_ups[:3]] == [lead.id for lead in hot]
+    assert work.more_follow_ups == 3
+    assert work.due_count == len(work.items) + 3
+    assert "另有 3 条到期回访" in page
+    assert f"<small>({work.due_count})</small>" in page

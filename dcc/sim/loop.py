@@ -22,10 +22,11 @@ from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from dcc import reception, worklist
@@ -35,6 +36,7 @@ from dcc.config import get_settings
 from dcc.db import get_database
 from dcc.errors import DCCError
 from dcc.jobs import runner, sweeper
+from dcc.jobs.models import OutboxJob
 from dcc.leads import lifecycle, review, sources
 from dcc.leads.models import Grade, Lead, LeadStatus
 from dcc.sales import orders
@@ -53,6 +55,8 @@ log = logging.getLogger(__name__)
 SERIES = (("丰田", "凯美瑞"), ("丰田", "RAV4荣放"), ("丰田", "汉兰达"), ("丰田", "卡罗拉"))
 ORDER = ("丰田", "凯美瑞", "2024款 2.0G", "豪华版")
 
+
+OUTBOX, USERS = OutboxJob.__tablename__, User.__tablename__
 
 #: How long the run goes on after the last day: the nightly work runs by 03:00.
 NIGHT = dt.timedelta(hours=3, minutes=30)
@@ -111,9 +115,10 @@ class Dealership:
         self._customers = itertools.count(1)
         self.wrong_numbers: set[str] = set()
         self.web_leads: list[int] = []  # lead ids delivered by the web sources
-        self._dirty = True  # something may have changed since the outbox was last read
+        # Tables written since the loop last looked: the outbox (work to run) and the users
+        # (an agent in wrap-up). Only a write to them makes the loop read them again.
+        self._written: set[str] = {OUTBOX, USERS}
         self._job_due: dt.datetime | None = None
-        sim.engine.sender.before_delivery = self._delivered
 
     # ------------------------------------------------------------------ the calendar
     def now(self) -> dt.datetime:
@@ -128,7 +133,11 @@ class Dealership:
         for n in range(self.days):
             self.at(self.start + dt.timedelta(days=n), self._plan_day)
         self.at(self.end, self._last_night)
-        self._run_until(self.end + NIGHT)
+        event.listen(self.database.engine, "after_execute", self._note_write)
+        try:
+            self._run_until(self.end + NIGHT)
+        finally:
+            event.remove(self.database.engine, "after_execute", self._note_write)
 
     def _last_night(self) -> None:
         """The sweeper's pass that plans the night after the last day."""
@@ -152,37 +161,41 @@ class Dealership:
             step = max(clock.now(), min(candidates))
             self.sim.run_until(step)
             if self._events and clock.at(self._events[0].at) <= step:
-                self._dirty = True  # people act: the database changes
                 heapq.heappop(self._events).action()
             elif step >= end and (job_due is None or clock.at(job_due) > end):
                 return
 
     # ------------------------------------------------------------------ jobs
-    def _delivered(self, _when: dt.datetime) -> None:
-        """A webhook reaches the app: the database may change."""
-        self._dirty = True
+    def _note_write(self, _conn: Any, statement: Any, *_args: Any) -> None:
+        """Every statement the app (a webhook, a job, a person's action) runs: which tables it
+        writes. A write later rolled back only costs one needless look."""
+        if getattr(statement, "is_dml", False) and statement.table.name in (OUTBOX, USERS):
+            self._written.add(statement.table.name)
 
     def _changed(self, now: float) -> bool:
-        """Whether the database may have changed, or known work fell due, since the last look
-        at the outbox."""
+        """Whether the outbox or an agent may have changed, or known work fell due, since the
+        last look."""
         due = self._job_due
-        return self._dirty or (due is not None and self.sim.clock.at(due) <= now)
+        return bool(self._written) or (due is not None and self.sim.clock.at(due) <= now)
 
     def _run_jobs(self) -> dt.datetime | None:
         """Run the work due now, each row in its own transaction as a worker would (the
         real :func:`dcc.jobs.runner.run`); returns when the next waiting work is due."""
         ran: set[int] = set()
+        next_due = self._job_due
         while True:
-            with self.database.session_scope() as session:
-                now = self.now()
-                next_due = runner.next_due_at(session, self.skip_tasks)
-                due = []
-                if next_due is not None and next_due <= now:
-                    due = runner.due_ids(session, now, skip=self.skip_tasks, exclude=ran)
-                if not due:
-                    self._watch_agents(session)
+            now = self.now()
+            due: list[int] = []
+            if OUTBOX in self._written or (next_due is not None and next_due <= now):
+                self._written.discard(OUTBOX)
+                with self.database.session_scope() as session:
+                    next_due = runner.next_due_at(session, self.skip_tasks)
+                    if next_due is not None and next_due <= now:
+                        due = runner.due_ids(session, now, skip=self.skip_tasks, exclude=ran)
             if not due:
-                self._dirty = False
+                if USERS in self._written:
+                    self._written.discard(USERS)
+                    self._watch_agents()
                 self._job_due = next_due if next_due is None or next_due > now else None
                 return self._job_due
             for outbox_id in due:
@@ -262,11 +275,12 @@ class Dealership:
                 return
             agent.on_shift, agent.agent_status = False, AgentStatus.OFFLINE
 
-    def _watch_agents(self, session: Session) -> None:
+    def _watch_agents(self) -> None:
         """Whoever is in wrap-up records the outcome after the scenario's wrap-up time."""
-        rows = session.execute(
-            select(User.id, User.status_since).where(User.agent_status == AgentStatus.WRAP_UP)
-        ).all()
+        with self.database.session_scope() as session:
+            rows = session.execute(
+                select(User.id, User.status_since).where(User.agent_status == AgentStatus.WRAP_UP)
+            ).all()
         wrap = dt.timedelta(seconds=self.scenario.staff.wrap_up_seconds)
         for user_id, since in rows:
             if user_id in self._wrapping:
