@@ -19,6 +19,8 @@ from dcc.calls import service as calls_service
 from dcc.calls.models import Call
 from dcc.config import get_settings
 from dcc.jobs import tasks
+from dcc.jobs.models import OutboxJob
+from dcc.jobs.outbox import open_work
 from dcc.leads import callbacks, intake
 from dcc.leads.models import Callback, Channel
 from dcc.users.models import AgentStatus
@@ -297,6 +299,14 @@ def test_wrap_up_counts_down_can_be_extended_and_ends_by_itself(client, session,
     assert post(client, "/wrap-up/extend").status_code == 302
     session.refresh(agent)
     assert agent.wrap_up_until == until + dt.timedelta(seconds=60)
+    timers = session.scalars(
+        select(OutboxJob).where(OutboxJob.task == agents.WRAP_UP_END_TASK).order_by(OutboxJob.id)
+    ).all()
+    # The extended wrap-up keeps one timer: the first one never runs.
+    assert [(t.run_at, t.canceled_at is None) for t in timers] == [
+        (until, False),
+        (until + dt.timedelta(seconds=60), True),
+    ]
     with clock.frozen(until + dt.timedelta(seconds=30)):
         run_due(session)
     session.refresh(agent)
@@ -309,6 +319,17 @@ def test_wrap_up_counts_down_can_be_extended_and_ends_by_itself(client, session,
         page = client.get("/").get_data(as_text=True)
     assert 'value="available" class="status-btn current"' in page
     assert 'id="wrap-up" data-until=""' in page
+    # Saving an outcome ends the wrap-up early: its timer is canceled with it.
+    with clock.frozen(until + dt.timedelta(seconds=120)):
+        agents.set_status(session, agent, AgentStatus.WRAP_UP)
+        session.commit()
+        (timer,) = session.scalars(
+            select(OutboxJob).where(OutboxJob.task == agents.WRAP_UP_END_TASK, *open_work())
+        ).all()
+        agents.set_status(session, agent, AgentStatus.AVAILABLE)
+        session.commit()
+    session.refresh(timer)
+    assert timer.canceled_at is not None and timer.done_at is None
     # Extending is for wrap-up only.
     refused = post(client, "/wrap-up/extend", follow_redirects=True)
     assert "不在话后整理状态" in refused.get_data(as_text=True)

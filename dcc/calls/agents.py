@@ -23,6 +23,10 @@ def set_status(session: Session, agent: User, status: AgentStatus) -> None:
     if status == AgentStatus.WRAP_UP:
         begin_wrap_up(session, agent)
         return
+    until = agent.wrap_up_until
+    if until is not None and until > clock.now():
+        # The wrap-up ends before its time (the outcome is saved): its timer has nothing to do.
+        outbox.cancel(session, _wrap_up_key(agent, until))
     agent.agent_status = status
     agent.wrap_up_until = None
     announce(session, agent)
@@ -60,16 +64,19 @@ def extend_wrap_up(session: Session, agent: User) -> dt.datetime:
     return until
 
 
+def _wrap_up_key(agent: User, until: dt.datetime) -> str:
+    return f"wrap-up-end-{agent.id}-{until.isoformat()}"
+
+
 def _time_wrap_up(session: Session, agent: User, until: dt.datetime) -> None:
+    earlier = agent.wrap_up_until
+    if earlier is not None and earlier != until:
+        outbox.cancel(session, _wrap_up_key(agent, earlier))  # extended: the later timer holds
     agent.wrap_up_until = until
     announce(session, agent)
     session.flush()
     outbox.schedule(
-        session,
-        WRAP_UP_END_TASK,
-        run_at=until,
-        key=f"wrap-up-end-{agent.id}-{until.isoformat()}",
-        user_id=agent.id,
+        session, WRAP_UP_END_TASK, run_at=until, key=_wrap_up_key(agent, until), user_id=agent.id
     )
 
 

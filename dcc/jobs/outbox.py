@@ -29,7 +29,7 @@ from rq.registry import (
     ScheduledJobRegistry,
     StartedJobRegistry,
 )
-from sqlalchemy import Select, case, event, func, select
+from sqlalchemy import Select, case, event, func, select, update
 from sqlalchemy.orm import Session
 
 from dcc import clock, logs
@@ -139,6 +139,16 @@ def schedule_all(session: Session, plans: list[Plan], *, again: bool = False) ->
         else _key_taken(session, plan, want, again=again)
         for plan, want in zip(plans, wanted, strict=True)
     ]
+
+
+def cancel(session: Session, key: str) -> None:
+    """Work with ``key`` not started yet is no longer wanted: it never runs (a worker that
+    was handed it already finds it canceled)."""
+    session.execute(
+        update(OutboxJob)
+        .where(OutboxJob.dedupe_key == key, *open_work(), OutboxJob.failed_at.is_(None))
+        .values(canceled_at=clock.now())
+    )
 
 
 def _key_taken(session: Session, plan: Plan, want: Scheduled, *, again: bool) -> Scheduled:
