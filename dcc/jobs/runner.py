@@ -18,7 +18,7 @@ from collections.abc import Collection
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from dcc import clock, logs
@@ -120,14 +120,14 @@ def _waiting(skip: Collection[str]) -> tuple[Any, ...]:
     return (*where, OutboxJob.task.not_in(skip)) if skip else where
 
 
-def next_due_at(session: Session, skip: Collection[str] = ()) -> dt.datetime | None:
+def next_due_at(session: Session | Connection, skip: Collection[str] = ()) -> dt.datetime | None:
     """When the earliest waiting work is due (None: nothing waits): a virtual clock's next
-    stop."""
+    stop. A plain connection will do: a driver that asks often skips the ORM."""
     return session.scalar(select(func.min(OutboxJob.run_at)).where(*_waiting(skip)))
 
 
 def due_ids(
-    session: Session,
+    session: Session | Connection,
     until: dt.datetime | None = None,
     *,
     skip: Collection[str] = (),

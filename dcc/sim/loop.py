@@ -188,10 +188,10 @@ class Dealership:
             due: list[int] = []
             if OUTBOX in self._written or (next_due is not None and next_due <= now):
                 self._written.discard(OUTBOX)
-                with self.database.session_scope() as session:
-                    next_due = runner.next_due_at(session, self.skip_tasks)
+                with self.database.engine.connect() as connection:
+                    next_due = runner.next_due_at(connection, self.skip_tasks)
                     if next_due is not None and next_due <= now:
-                        due = runner.due_ids(session, now, skip=self.skip_tasks, exclude=ran)
+                        due = runner.due_ids(connection, now, skip=self.skip_tasks, exclude=ran)
             if not due:
                 if USERS in self._written:
                     self._written.discard(USERS)
@@ -277,8 +277,8 @@ class Dealership:
 
     def _watch_agents(self) -> None:
         """Whoever is in wrap-up records the outcome after the scenario's wrap-up time."""
-        with self.database.session_scope() as session:
-            rows = session.execute(
+        with self.database.engine.connect() as connection:
+            rows = connection.execute(
                 select(User.id, User.status_since).where(User.agent_status == AgentStatus.WRAP_UP)
             ).all()
         wrap = dt.timedelta(seconds=self.scenario.staff.wrap_up_seconds)
