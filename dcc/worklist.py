@@ -15,7 +15,9 @@ from sqlalchemy import ColumnElement, case, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased, contains_eager, joinedload
 
 from dcc import access, clock
+from dcc.calls import dialer, wrapup
 from dcc.calls.models import TERMINAL_CALL_STATUSES, Call
+from dcc.config import Settings
 from dcc.jobs import policy
 from dcc.leads.models import (
     OPEN_STATUSES,
@@ -28,6 +30,7 @@ from dcc.leads.models import (
 )
 from dcc.sales.models import Appointment, AppointmentStatus
 from dcc.users.models import User
+from telephony import Telephony
 
 #: Grades the worklist counts, in the order the trade reads them.
 COUNTED_GRADES = (Grade.H, Grade.A, Grade.B, Grade.C, Grade.N, Grade.O)
@@ -127,7 +130,10 @@ def build(
     """Everything ``user`` should do now, sorted by urgency."""
     now = now or clock.now()
     sla = policy.load(session).first_response_sla_minutes
-    follow_ups, more_follow_ups = _due_follow_ups(session, user, now)
+    follow_ups = _due_follow_ups(session, user, now)
+    more_follow_ups = 0
+    if len(follow_ups) == FOLLOW_UPS_SHOWN:  # perhaps more: counted, not listed
+        more_follow_ups = _count_follow_ups_due(session, user, now) - FOLLOW_UPS_SHOWN
     items = [
         *_new_leads(session, user, now, sla),
         *_due_callbacks(session, user, now),
@@ -143,6 +149,31 @@ def build(
         awaiting=awaiting_outcome(session, user, now),
         more_follow_ups=more_follow_ups,
     )
+
+
+def next_due(
+    session: Session, user: User, *, now: dt.datetime | None = None, follow_ups: bool = True
+) -> WorkItem | None:
+    """The most urgent thing due now, the list's first item, found without building the whole
+    list: what "Call the next one" dials. ``follow_ups=False`` leaves follow-ups out."""
+    now = now or clock.now()
+    sla = policy.load(session).first_response_sla_minutes
+    items = [*_new_leads(session, user, now, sla), *_due_callbacks(session, user, now)]
+    if follow_ups:
+        items += _due_follow_ups(session, user, now, limit=1)
+    return min((i for i in items if i.due_at <= now), key=lambda i: i.rank, default=None)
+
+
+def call(
+    session: Session, item: WorkItem, *, agent: User, settings: Settings, telephony: Telephony
+) -> Call:
+    """Call the customer of ``item``: a due callback is taken (no teammate takes it too), any
+    other item's lead is dialled. Refusals as :func:`dcc.calls.dialer.dial` makes them."""
+    if item.callback is not None:
+        return wrapup.take_callback(
+            session, item.callback, agent=agent, settings=settings, telephony=telephony
+        )
+    return dialer.dial(session, item.lead, agent=agent, settings=settings, telephony=telephony)
 
 
 def _new_leads(session: Session, user: User, now: dt.datetime, sla: int) -> list[WorkItem]:
@@ -181,34 +212,30 @@ def _due_callbacks(session: Session, user: User, now: dt.datetime) -> list[WorkI
     ]
 
 
-def _due_follow_ups(session: Session, user: User, now: dt.datetime) -> tuple[list[WorkItem], int]:
-    """The most urgent due follow-ups (:data:`FOLLOW_UPS_SHOWN` at most), and how many more
-    are due: an agent behind on follow-ups sees the hottest first, not a page of hundreds."""
-    due = (
+def _follow_ups_due(user: User, now: dt.datetime) -> tuple[ColumnElement[bool], ...]:
+    return (
         FollowUp.owner_id == user.id,
         FollowUp.status == FollowUpStatus.OPEN,
         FollowUp.due_at <= now,
         Lead.status.in_(OPEN_STATUSES - {LeadStatus.NEW, LeadStatus.DORMANT}),
     )
+
+
+def _due_follow_ups(
+    session: Session, user: User, now: dt.datetime, *, limit: int = FOLLOW_UPS_SHOWN
+) -> list[WorkItem]:
+    """The ``limit`` most urgent due follow-ups: an agent behind on follow-ups sees the
+    hottest first, not a page of hundreds."""
     rows = session.scalars(
         select(FollowUp)
         .join(Lead, Lead.id == FollowUp.lead_id)
-        .where(*due)
+        .where(*_follow_ups_due(user, now))
         .order_by(case(_GRADE_RANK, value=Lead.grade, else_=9), FollowUp.due_at, FollowUp.id)
-        .limit(FOLLOW_UPS_SHOWN)
+        .limit(limit)
         # One query for the list: each row shows its lead and customer.
         .options(contains_eager(FollowUp.lead).joinedload(Lead.customer))
     ).all()
-    more = 0
-    if len(rows) == FOLLOW_UPS_SHOWN:
-        total = session.scalar(
-            select(func.count())
-            .select_from(FollowUp)
-            .join(Lead, Lead.id == FollowUp.lead_id)
-            .where(*due)
-        )
-        more = (total or 0) - len(rows)
-    items = [
+    return [
         WorkItem(
             "follow_up",
             row.lead,
@@ -218,7 +245,18 @@ def _due_follow_ups(session: Session, user: User, now: dt.datetime) -> tuple[lis
         )
         for row in rows
     ]
-    return items, more
+
+
+def _count_follow_ups_due(session: Session, user: User, now: dt.datetime) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(FollowUp)
+            .join(Lead, Lead.id == FollowUp.lead_id)
+            .where(*_follow_ups_due(user, now))
+        )
+        or 0
+    )
 
 
 def _todays_appointments(

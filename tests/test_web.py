@@ -684,3 +684,36 @@ def test_an_agent_behind_on_follow_ups_sees_the_hottest_first_and_how_many_more(
     assert work.due_count == len(work.items) + 3
     assert "另有 3 条到期回访" in page
     assert f"<small>({work.due_count})</small>" in page
+
+
+def test_call_the_next_one_calls_the_most_urgent_item_then_says_nothing_is_due(
+    client, session, agent, telephony
+) -> None:
+    now = dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
+    with clock.frozen(now - dt.timedelta(days=2)):
+        followed = _lead(session, phone="13800138001")
+        followed.status, followed.grade = lifecycle.S.CONTACTING, Grade.H
+        (planned,) = followups.open_follow_ups(session, followed)
+        planned.due_at = now - dt.timedelta(hours=1)
+        session.commit()
+    with clock.frozen(now - dt.timedelta(minutes=10)):
+        fresh = _lead(session, phone="13800138002")
+    with clock.frozen(now):
+        assert worklist.next_due(session, agent).lead.id == fresh.id  # a new lead comes first
+        assert worklist.next_due(session, agent, follow_ups=False).lead.id == fresh.id
+        login(client, "agent")
+        answer = post(client, "/next")
+        assert answer.status_code == 302 and "call=" in answer.headers["Location"]
+        assert [c["customer"] for c in telephony.calls] == ["+8613800138002"]
+        fresh.status = lifecycle.S.CONTACTING  # called: no longer new, next contact tomorrow
+        for later in followups.open_follow_ups(session, fresh):
+            later.due_at = now + dt.timedelta(days=1)
+        session.commit()
+        item = worklist.next_due(session, agent)
+        assert item.kind == "follow_up" and item.lead.id == followed.id
+        assert worklist.next_due(session, agent, follow_ups=False) is None
+        planned.status = FollowUpStatus.DONE
+        session.commit()
+        page = post(client, "/next", follow_redirects=True).get_data(as_text=True)
+    assert "现在没有到期的工作" in page
+    assert len(telephony.calls) == 1

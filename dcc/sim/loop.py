@@ -30,7 +30,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from dcc import reception, worklist
-from dcc.calls import dialer, wrapup
+from dcc.calls import wrapup
 from dcc.calls.models import Call, CallDirection
 from dcc.config import get_settings
 from dcc.db import get_database
@@ -352,51 +352,38 @@ class Dealership:
         return root, lead, talked
 
     def _work_the_list(self, agent_id: int) -> None:
-        """An idle agent takes the most urgent item of the worklist: a due callback, a new
-        lead, or a follow-up call (up to the day's quota)."""
+        """An idle agent presses "Call the next one": the most urgent item of the worklist
+        (a due callback, a new lead, or a follow-up call up to the day's quota) is called."""
         now = self.now()
         if self._dialling.get(agent_id, now) > now:
             return
         today = now.astimezone(self.zone).date()
+        quota_left = (
+            self._follow_ups[(agent_id, today)] < self.scenario.staff.follow_ups_per_agent_day
+        )
         with self.database.session_scope() as session:
             agent = self._agent(session, agent_id)
             if not agent.on_shift or agent.agent_status != AgentStatus.AVAILABLE:
                 return
-            items = worklist.build(session, agent, timezone=self.timezone, now=now).items
-            for item in items:
-                if item.due_at > now:
-                    continue
-                follow_up = item.kind == "follow_up"
-                quota = self.scenario.staff.follow_ups_per_agent_day
-                if follow_up and self._follow_ups[(agent_id, today)] >= quota:
-                    continue
-                telephony = get_telephony(self.app)
-                try:  # the call is committed before the provider is asked (dialer.place)
-                    if item.kind == "callback" and item.callback is not None:
-                        wrapup.take_callback(
-                            session,
-                            item.callback,
-                            agent=agent,
-                            settings=self.settings,
-                            telephony=telephony,
-                        )
-                    else:
-                        dialer.dial(
-                            session,
-                            item.lead,
-                            agent=agent,
-                            settings=self.settings,
-                            telephony=telephony,
-                        )
-                except DCCError as error:
-                    session.rollback()
-                    self.tally.refusals[f"{item.kind}:{error.code}"] += 1
-                    return
-                self.tally.actions[f"worklist_{item.kind}"] += 1
-                if follow_up:
-                    self._follow_ups[(agent_id, today)] += 1
-                self._dialling[agent_id] = now + dt.timedelta(minutes=2)
+            item = worklist.next_due(session, agent, now=now, follow_ups=quota_left)
+            if item is None:
                 return
+            try:  # the call is committed before the provider is asked (dialer.place)
+                worklist.call(
+                    session,
+                    item,
+                    agent=agent,
+                    settings=self.settings,
+                    telephony=get_telephony(self.app),
+                )
+            except DCCError as error:
+                session.rollback()
+                self.tally.refusals[f"{item.kind}:{error.code}"] += 1
+                return
+            self.tally.actions[f"worklist_{item.kind}"] += 1
+            if item.kind == "follow_up":
+                self._follow_ups[(agent_id, today)] += 1
+            self._dialling[agent_id] = now + dt.timedelta(minutes=2)
 
     # ------------------------------------------------------------------ customers
     def _arrive(self, arrival: Arrival) -> None:

@@ -70,6 +70,27 @@ def extend_wrap_up() -> Response:
     return redirect(url_for("web_agent.worklist"))
 
 
+@bp.post("/next")
+@login_required
+def call_next() -> Response:
+    """ "Call the next one": the most urgent item due is called (a callback taken, a lead
+    dialled), so the agent works down the list without choosing."""
+    session, user, settings = get_session(), me(), get_settings()
+    back = url_for("web_agent.worklist")
+    item = worklist.next_due(session, user)
+    if item is None:
+        flash(_("Nothing is due now."), "info")
+        return redirect(back)
+    try:
+        call = worklist.call(
+            session, item, agent=user, settings=settings, telephony=get_telephony()
+        )
+    except DCCError as error:
+        return refused(error, back)
+    flash(_("Calling: your phone rings first, then the customer's."), "info calling")
+    return redirect(url_for("web_agent.worklist", call=call.id))
+
+
 @bp.post("/callbacks/<int:callback_id>/take")
 @login_required
 def take_callback(callback_id: int) -> Response:
