@@ -28,7 +28,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from telephony.errors import TelephonyError, TelephonyTimeout, TelephonyUnavailable
 from telephony.pacing import Pacer
-from telephony.port import ALL_CALL_EVENTS, ProviderCall, ProviderMessage
+from telephony.port import CALL_EVENTS, ProviderCall, ProviderMessage
 from telephony.rules import TWILIO, DialRules, check_dial
 
 #: Seconds to wait for the provider; the twilio library waits forever by default.
@@ -170,7 +170,7 @@ class TwilioTelephony:
                 method="POST",
                 status_callback=status_callback,
                 # A list: the client sends StatusCallbackEvent once per event, as Twilio wants.
-                status_callback_event=list(ALL_CALL_EVENTS),
+                status_callback_event=list(CALL_EVENTS),
                 status_callback_method="POST",
                 timeout=timeout,
                 **options,

@@ -12,12 +12,15 @@ from collections.abc import Sequence
 
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
+from telephony import port
+
 #: Mandarin text-to-speech: Amazon Polly's Zhiyu voice, addressed by its BCP-47 tag.
 LANGUAGE = "cmn-CN"
 VOICE = "Polly.Zhiyu"
 
-#: Every leg event: the app needs them all to keep one call record per CallSid up to date.
-CALL_EVENTS = "initiated ringing answered completed"
+#: The leg events the service asks for (:data:`telephony.port.CALL_EVENTS`), as TwiML writes
+#: them: one call record per CallSid is kept up to date with them.
+CALL_EVENTS = " ".join(port.CALL_EVENTS)
 
 #: Both parties on separate channels, starting when the callee answers (no ringback recorded).
 RECORD_MODE = "record-from-answer-dual"

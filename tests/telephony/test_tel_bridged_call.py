@@ -42,7 +42,7 @@ def test_agent_leg_first_then_customer_with_full_event_trail(sim, bridge_app, pl
     assert (customer["to"], customer["from"]) == (CUSTOMER, HOTLINE)
     assert agent["requested_at"] < customer["requested_at"]
 
-    full = ["initiated", "ringing", "in-progress", "completed"]
+    full = ["ringing", "in-progress", "completed"]
     assert bridge_app.statuses(sid) == full
     assert bridge_app.statuses(customer["sid"]) == full
 
@@ -51,7 +51,7 @@ def test_agent_leg_first_then_customer_with_full_event_trail(sim, bridge_app, pl
     assert fetch["Direction"] == "outbound-api" and fetch["To"] == AGENT
 
     child_events = bridge_app.received("status", CallSid=customer["sid"])
-    assert [e["SequenceNumber"] for e in child_events] == ["0", "1", "2", "3"]
+    assert [e["SequenceNumber"] for e in child_events] == ["0", "1", "2"]
     for event in child_events:
         assert event["ParentCallSid"] == sid
         assert event["Direction"] == "outbound-dial"
@@ -111,7 +111,7 @@ def test_customer_busy(sim, bridge_app, place_call):
     sid = place_call(AGENT, CUSTOMER)
     sim.wait_idle(10)
     _, customer = legs(sim)
-    assert bridge_app.statuses(customer["sid"]) == ["initiated", "busy"]
+    assert bridge_app.statuses(customer["sid"]) == ["busy"]
     busy = bridge_app.received("status", CallSid=customer["sid"], CallStatus="busy")[0]
     assert busy["CallDuration"] == "0" and busy["SipResponseCode"] == "486"
     (action,) = bridge_app.received("dial-action")
@@ -126,7 +126,7 @@ def test_customer_does_not_answer(sim, bridge_app, place_call):
     place_call(AGENT, CUSTOMER)
     sim.wait_idle(10)
     _, customer = legs(sim)
-    assert bridge_app.statuses(customer["sid"]) == ["initiated", "ringing", "no-answer"]
+    assert bridge_app.statuses(customer["sid"]) == ["ringing", "no-answer"]
     assert bridge_app.received("dial-action")[0]["DialCallStatus"] == "no-answer"
     ended = customer["history"][-1]["sim_time"] - customer["history"][0]["sim_time"]
     assert ended == pytest.approx(30)  # the bridge TwiML's Dial timeout
@@ -137,7 +137,7 @@ def test_customer_number_fails(sim, bridge_app, place_call):
     place_call(AGENT, CUSTOMER)
     sim.wait_idle(10)
     _, customer = legs(sim)
-    assert bridge_app.statuses(customer["sid"]) == ["initiated", "failed"]
+    assert bridge_app.statuses(customer["sid"]) == ["failed"]
     assert bridge_app.received("dial-action")[0]["DialCallStatus"] == "failed"
 
 
@@ -147,8 +147,8 @@ def test_agent_busy_or_unanswered_never_dials_the_customer(sim, bridge_app, plac
     busy = place_call("+8613700137000", CUSTOMER)
     unanswered = place_call(AGENT, CUSTOMER, timeout=10)
     sim.wait_idle(10)
-    assert bridge_app.statuses(busy) == ["initiated", "busy"]
-    assert bridge_app.statuses(unanswered) == ["initiated", "ringing", "no-answer"]
+    assert bridge_app.statuses(busy) == ["busy"]
+    assert bridge_app.statuses(unanswered) == ["ringing", "no-answer"]
     assert bridge_app.received("bridge") == []
     assert len(sim.calls()) == 2
 
@@ -200,7 +200,7 @@ def test_end_call_while_ringing_cancels(sim, telephony, bridge_app, place_call):
     wait_for(lambda: sim.call(sid)["status"] == "ringing")
     telephony.end_call(sid)
     sim.wait_idle(5)
-    assert bridge_app.statuses(sid) == ["initiated", "ringing", "canceled"]
+    assert bridge_app.statuses(sid) == ["ringing", "canceled"]
 
 
 def test_redirect_takes_the_agent_out_of_the_bridge(sim, telephony, bridge_app, place_call):

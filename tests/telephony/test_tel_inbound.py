@@ -46,13 +46,11 @@ def test_incoming_call_rings_agents_at_once_and_the_first_wins(sim, app_server):
         assert child["parent_call_sid"] == sid and child["direction"] == "outbound-dial"
         assert child["from"] == CALLER  # no callerId: the caller's number is shown
     assert app_server.statuses(phone["sid"], "voice/leg-status") == [
-        "initiated",
         "ringing",
         "in-progress",
         "completed",
     ]
     assert app_server.statuses(client["sid"], "voice/leg-status") == [
-        "initiated",
         "ringing",
         "canceled",
     ]

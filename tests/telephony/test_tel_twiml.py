@@ -8,7 +8,7 @@ import pytest
 
 from telephony import twiml
 
-EVENTS = "initiated ringing answered completed"
+EVENTS = "ringing answered completed"
 
 
 def parse(document: str) -> ET.Element:
