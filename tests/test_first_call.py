@@ -109,8 +109,8 @@ def test_a_busy_owners_new_lead_is_dialled_at_once_by_the_ready_teammate_who_the
 
 def test_the_owner_when_ready_keeps_the_lead(flow, staff):
     owner = make_agent(staff, 1)
-    make_agent(staff, 2)  # idle longer than the owner: not taken all the same
-    owner.status_since = START  # the teammate has been idle longer
+    teammate = make_agent(staff, 2)
+    teammate.status_since = START - dt.timedelta(hours=1)  # idle longer: first in line else
     lead = new_lead(staff, CUSTOMERS[0], owner, auto_dial_portal(staff.session))
     flow.sim.set_behaviour(agent_phone(1), no_answer=True)
     play(flow, 5)
