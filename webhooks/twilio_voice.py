@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
 
-from dcc.calls import dialer, policy
 from dcc.calls import inbound as inbound_calls
+from dcc.calls import policy, ready
 from dcc.calls import queue as hotline_queue
 from dcc.calls import service as calls
 from dcc.calls.models import TERMINAL_CALL_STATUSES, Call
@@ -63,7 +63,7 @@ def _route(decision: inbound_calls.InboundDecision, notice: str = "") -> Respons
     if not decision.endpoints:
         session = get_session()
         session.commit()
-        dialer.serve_queue(session, settings=_settings(), telephony=get_telephony())
+        ready.agent_may_be_ready(session, settings=_settings(), telephony=get_telephony())
         return _twiml(
             twiml.enqueue_caller(
                 notice=notice,
@@ -203,7 +203,7 @@ def status() -> Response:
     )
     if call.leg == "agent" and call.status in TERMINAL_CALL_STATUSES:
         session.commit()
-        dialer.serve_queue(session, settings=_settings(), telephony=get_telephony())
+        ready.agent_may_be_ready(session, settings=_settings(), telephony=get_telephony())
     return Response(status=204)
 
 
@@ -244,7 +244,7 @@ def queue_wait() -> Response:
         if call is not None
         else float(request.form.get("QueueTime") or 0)
     )
-    dialer.serve_queue(session, settings=_settings(), telephony=get_telephony())
+    ready.agent_may_be_ready(session, settings=_settings(), telephony=get_telephony())
     return _twiml(
         twiml.queue_wait(
             position=place,

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dcc import access, audit, clock, reports
-from dcc.calls import agents, dialer, routing
+from dcc.calls import agents, dialer, ready, routing
 from dcc.calls.models import TERMINAL_CALL_STATUSES, Call, CallDirection, CallStatus
 from dcc.config import get_settings, parse_hours
 from dcc.jobs import hooks, outbox, policy
@@ -60,24 +60,20 @@ def who(lead: Lead | None) -> dict[str, str]:
 
 @task("lead.first_contact", queue=CALLS)
 def first_contact(session: Session, *, lead_id: int) -> str:
-    """Speed-to-lead: dial a new lead at once when its source says so, else alert the owner."""
+    """Speed-to-lead: a new lead whose source auto-dials is dialled at once by its owner when
+    ready, else by a ready agent who may take it (:func:`dcc.calls.ready.first_call`); when
+    nobody is ready it waits for the first agent who becomes ready, and the owner is alerted."""
     lead = session.get(Lead, lead_id)
     if lead is None or not closing.owes_contact(lead) or lead.first_response_at is not None:
         return "already contacted"
     if lead.channel == Channel.WALK_IN or lead.arrived_at is not None:
         return "served in the showroom"  # the consultant is with the customer already
     settings = get_settings()
-    owner = session.get(User, lead.owner_id) if lead.owner_id else None
-    can_dial = (
-        lead.source is not None
-        and lead.source.auto_dial
-        and routing.ready_user(session, lead.owner_id, softphone=settings.softphone) is not None
-        and not lead.customer.do_not_call
-        and clock.within_hours(clock.now(), settings.timezone, parse_hours(settings.calling_hours))
-    )
-    if can_dial and owner is not None:
-        call = dialer.dial(session, lead, agent=owner, settings=settings, telephony=get_telephony())
+    call = ready.first_call(session, lead.id, settings=settings, telephony=get_telephony())
+    if call is not None:
         return f"dialled (call {call.id})"
+    session.refresh(lead)  # the first call's transaction may have moved on
+    owner = session.get(User, lead.owner_id) if lead.owner_id else None
     if owner is not None:
         notify(session, owner.id, "new_lead", "新线索：请立即联系", lead_id=lead.id, **who(lead))
         return "owner alerted"
@@ -289,12 +285,15 @@ def _unanswered_since_last_talk(session: Session, lead: Lead) -> list[Call]:
 
 @task(agents.WRAP_UP_END_TASK, queue=CALLS)
 def wrap_up_end(session: Session, *, user_id: int) -> str:
-    """The agent's wrap-up time is over: available again, and the queue is served."""
-    ended = agents.end_due_wrap_ups(session, user_id)
-    if not ended:
+    """The agent's wrap-up time is over: available again, and served (the queue, then the
+    new leads waiting for their first call)."""
+    served = ready.end_wrap_up(session, user_id, settings=get_settings(), telephony=get_telephony())
+    if served is None:
         return "not due"
-    placed = dialer.serve_queue(session, settings=get_settings(), telephony=get_telephony())
-    return f"available; {len(placed)} queued caller(s) fetched"
+    return (
+        f"available; {len(served.pickups)} queued caller(s) fetched,"
+        f" {len(served.first_calls)} new lead(s) dialled"
+    )
 
 
 @task(dialer.RECONCILE_TASK, queue=CALLS)

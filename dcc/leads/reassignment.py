@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from dcc import access, audit, clock
 from dcc.customers import listing
 from dcc.customers.models import Customer
-from dcc.errors import DCCError, InvalidTransition
+from dcc.errors import DCCError, InvalidTransition, ValidationError
 from dcc.leads import followups, manager
 from dcc.leads.models import OPEN_STATUSES, Grade, Lead, LeadStatus
 from dcc.users.models import User
@@ -42,6 +42,25 @@ def reassign(session: Session, lead: Lead, new_owner: User, *, actor: User) -> N
     """
     access.check_may_manage_lead(session, actor, lead, "lead.only_manager_reassigns")
     check_owner(session, new_owner, actor=actor)
+    _move(session, lead, new_owner, actor_id=actor.id)
+
+
+def give_to_ready_agent(session: Session, lead: Lead, new_owner: User, *, reason: str) -> None:
+    """The dealer's rules, not a manager, give the open ``lead`` to ``new_owner``: a new lead
+    whose owner is busy goes to the teammate who is ready to call it now (see
+    :mod:`dcc.calls.ready`). The same move as :func:`reassign`, audited as ``lead.reassign``
+    with no actor and the ``reason`` the manager reads in the lead's history.
+    """
+    if not new_owner.is_active:
+        raise ValidationError("lead.owner_inactive", field="owner_id", user=new_owner.login)
+    if new_owner.role not in access.LEAD_OWNERS:
+        raise ValidationError("lead.owner_cannot_own", field="owner_id", user=new_owner.login)
+    _move(session, lead, new_owner, actor_id=None, reason=reason)
+
+
+def _move(
+    session: Session, lead: Lead, new_owner: User, *, actor_id: int | None, **why: str
+) -> None:
     if not lead.is_open:
         raise InvalidTransition("lead.closed", field="status", lead=lead.id, status=lead.status)
     previous_owner, escalation = lead.owner_id, lead.escalation
@@ -51,12 +70,13 @@ def reassign(session: Session, lead: Lead, new_owner: User, *, actor: User) -> N
     followups.retarget_open_work(session, lead, new_owner)
     audit.record(
         session,
-        actor_id=actor.id,
+        actor_id=actor_id,
         action=access.REASSIGNED,
         entity="lead",
         entity_id=lead.id,
         previous_owner_id=previous_owner,
         new_owner_id=new_owner.id,
+        **why,
     )
     if escalation is not None:
         # escalated_at now says when the lead left the queue: the attempt policy counts the
@@ -64,7 +84,7 @@ def reassign(session: Session, lead: Lead, new_owner: User, *, actor: User) -> N
         lead.escalation, lead.escalated_at = None, clock.now()
         audit.record(
             session,
-            actor_id=actor.id,
+            actor_id=actor_id,
             action="lead.escalation.clear",
             entity="lead",
             entity_id=lead.id,

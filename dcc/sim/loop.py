@@ -5,7 +5,7 @@ clerk, the manager). Between two of them it lets time run: the telephony simulat
 every call event due (its webhooks reach the app, signed), and the outbox's due work runs
 through the real job runner (:func:`dcc.jobs.runner.run_due`) as the clock reaches it; the
 sweeper's pass starts each day's nightly work. People act through the domain functions the
-pages call (``wrapup.save_outcome``, ``dialer.dial``, ``reception.arrive`` …), each action in
+pages call (``ready.save_outcome``, ``worklist.call``, ``reception.arrive`` …), each action in
 its own transaction, as a request would.
 """
 
@@ -30,7 +30,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from dcc import reception, worklist
-from dcc.calls import wrapup
+from dcc.calls import ready
 from dcc.calls.models import Call, CallDirection
 from dcc.config import get_settings
 from dcc.db import get_database
@@ -246,7 +246,9 @@ class Dealership:
     def _start_shift(self, agent_id: int) -> None:
         with self.database.session_scope() as session:
             agent = self._agent(session, agent_id)
-            agent.on_shift, agent.agent_status = True, AgentStatus.AVAILABLE
+            ready.start_shift(
+                session, agent, settings=self.settings, telephony=get_telephony(self.app)
+            )
         self.tally.actions["shift_started"] += 1
 
     def _take_break(self, agent_id: int) -> None:
@@ -255,13 +257,25 @@ class Dealership:
             if agent.agent_status != AgentStatus.AVAILABLE:
                 self.at(self.now() + dt.timedelta(minutes=1), lambda: self._take_break(agent_id))
                 return
-            agent.agent_status = AgentStatus.AWAY
+            ready.set_status(
+                session,
+                agent,
+                AgentStatus.AWAY,
+                settings=self.settings,
+                telephony=get_telephony(self.app),
+            )
 
     def _back_from_break(self, agent_id: int) -> None:
         with self.database.session_scope() as session:
             agent = self._agent(session, agent_id)
             if agent.agent_status == AgentStatus.AWAY:
-                agent.agent_status = AgentStatus.AVAILABLE
+                ready.set_status(
+                    session,
+                    agent,
+                    AgentStatus.AVAILABLE,
+                    settings=self.settings,
+                    telephony=get_telephony(self.app),
+                )
             elif agent.on_shift:  # the break started late: it ends late too
                 self.at(
                     self.now() + dt.timedelta(minutes=1), lambda: self._back_from_break(agent_id)
@@ -273,7 +287,7 @@ class Dealership:
             if agent.agent_status in (AgentStatus.ON_CALL, AgentStatus.WRAP_UP):
                 self.at(self.now() + dt.timedelta(minutes=1), lambda: self._end_shift(agent_id))
                 return
-            agent.on_shift, agent.agent_status = False, AgentStatus.OFFLINE
+            ready.end_shift(session, agent)
 
     def _watch_agents(self) -> None:
         """Whoever is in wrap-up records the outcome after the scenario's wrap-up time."""
@@ -299,7 +313,13 @@ class Dealership:
                 return
             call, lead, talked = self._last_call(session, agent_id)
             if call is None or lead is None or not lead.is_open:
-                agent.agent_status = AgentStatus.AVAILABLE  # nothing to record
+                ready.set_status(
+                    session,
+                    agent,
+                    AgentStatus.AVAILABLE,
+                    settings=self.settings,
+                    telephony=get_telephony(self.app),
+                )  # nothing to record
                 return
             consultant = session.get(User, self.rng.choice(self.staff.consultants))
             outcome = people.outcome(
@@ -313,15 +333,28 @@ class Dealership:
                 timezone=self.timezone,
             )
             try:
-                with session.begin_nested():
-                    saved = wrapup.save_outcome(session, lead, outcome, actor=agent, call=call)
+                saved = ready.save_outcome(
+                    session,
+                    lead,
+                    outcome,
+                    actor=agent,
+                    call=call,
+                    settings=self.settings,
+                    telephony=get_telephony(self.app),
+                )
                 booked = saved.appointment
                 self.tally.actions[f"outcome_{outcome.action}"] += 1
             except DCCError as error:
                 # Refused (e.g. a colleague's lead answered on the hotline): the agent sets
                 # themselves available again on the page, as a person would.
                 self.tally.refusals[f"outcome:{error.code}"] += 1
-                agent.agent_status = AgentStatus.AVAILABLE
+                ready.set_status(
+                    session,
+                    agent,
+                    AgentStatus.AVAILABLE,
+                    settings=self.settings,
+                    telephony=get_telephony(self.app),
+                )
             booked_id = booked.id if booked is not None else None
             visit_at = booked.scheduled_at if booked is not None else None
             grade = (lead.grade or Grade.C).value

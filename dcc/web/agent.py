@@ -8,7 +8,7 @@ from flask_login import login_required
 from werkzeug.wrappers import Response
 
 from dcc import worklist
-from dcc.calls import agents, dialer, wrapup
+from dcc.calls import agents, ready, wrapup
 from dcc.config import get_settings
 from dcc.db import get_session
 from dcc.errors import DCCError, NotFound
@@ -52,10 +52,10 @@ def set_status() -> Response:
     if status not in SETTABLE:
         flash(_("Unknown status."), "error")
         return redirect(url_for("web_agent.worklist"))
-    session = get_session()
-    agents.set_status(session, me(), status)
-    if status == AgentStatus.AVAILABLE:  # back from away or wrap-up: the queue is served
-        dialer.serve_queue(session, settings=get_settings(), telephony=get_telephony())
+    # Back from away or wrap-up: the queue is served, then the waiting new leads.
+    ready.set_status(
+        get_session(), me(), status, settings=get_settings(), telephony=get_telephony()
+    )
     return redirect(url_for("web_agent.worklist"))
 
 

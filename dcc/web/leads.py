@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 
 from dcc import access, messaging
 from dcc.access import get_visible_lead, visible_leads
-from dcc.calls import dialer, wrapup
+from dcc.calls import dialer, ready, wrapup
 from dcc.calls import history as call_history
 from dcc.calls.models import Call
 from dcc.config import get_settings
@@ -181,8 +181,14 @@ def outcome(lead_id: int) -> Response | tuple[str, int]:
         return _page(lead_id, call_id, form), 422
     try:
         the_call = access.get_visible_call(session, user, call_id) if call_id else None
-        saved = wrapup.save_outcome(
-            session, lead, _outcome(form, session, settings.timezone), actor=user, call=the_call
+        saved = ready.save_outcome(
+            session,
+            lead,
+            _outcome(form, session, settings.timezone),
+            actor=user,
+            call=the_call,
+            settings=settings,
+            telephony=get_telephony(),
         )
     except DCCError as error:
         session.rollback()
@@ -191,7 +197,6 @@ def outcome(lead_id: int) -> Response | tuple[str, int]:
         if not on_lead_page:
             return redirect(url_for("web_agent.worklist", call=shown_call))
         return _page(lead_id, shown_call, form), 422
-    dialer.serve_queue(session, settings=settings, telephony=get_telephony())  # agent is free
     if saved.appointment is not None:
         flash(_("Saved. The visit is booked; the customer gets a confirmation SMS."), "info")
     else:
