@@ -15,7 +15,8 @@ from sqlalchemy import ColumnElement, case, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased, contains_eager, joinedload
 
 from dcc import access, clock
-from dcc.calls import dialer, wrapup
+from dcc.calls import dialer, routing, wrapup
+from dcc.calls import policy as call_policy
 from dcc.calls.models import TERMINAL_CALL_STATUSES, Call
 from dcc.config import Settings
 from dcc.jobs import policy
@@ -151,15 +152,32 @@ def build(
     )
 
 
+def follow_ups_wait(session: Session, user: User, *, settings: Settings) -> bool:
+    """Whether ``user``'s follow-up calls wait: starting one would leave fewer agents ready for
+    the hotline and new leads than the dealer keeps (``keep_ready_agents``). New leads and
+    callbacks never wait."""
+    keep = call_policy.load(session).keep_ready_agents
+    if keep <= 0:
+        return False
+    ready = routing.ready_agents(session, softphone=settings.softphone, inbound=True)
+    return sum(agent.id != user.id for agent in ready) < keep
+
+
 def next_due(
-    session: Session, user: User, *, now: dt.datetime | None = None, follow_ups: bool = True
+    session: Session,
+    user: User,
+    *,
+    settings: Settings,
+    now: dt.datetime | None = None,
+    follow_ups: bool = True,
 ) -> WorkItem | None:
     """The most urgent thing due now, the list's first item, found without building the whole
-    list: what "Call the next one" dials. ``follow_ups=False`` leaves follow-ups out."""
+    list: what "Call the next one" dials. Follow-ups are left out with ``follow_ups=False``,
+    and while they wait (:func:`follow_ups_wait`)."""
     now = now or clock.now()
     sla = policy.load(session).first_response_sla_minutes
     items = [*_new_leads(session, user, now, sla), *_due_callbacks(session, user, now)]
-    if follow_ups:
+    if follow_ups and not follow_ups_wait(session, user, settings=settings):
         items += _due_follow_ups(session, user, now, limit=1)
     return min((i for i in items if i.due_at <= now), key=lambda i: i.rank, default=None)
 

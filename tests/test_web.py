@@ -687,8 +687,9 @@ def test_an_agent_behind_on_follow_ups_sees_the_hottest_first_and_how_many_more(
 
 
 def test_call_the_next_one_calls_the_most_urgent_item_then_says_nothing_is_due(
-    client, session, agent, telephony
+    app, client, session, staff, agent, telephony
 ) -> None:
+    settings = app.extensions["dcc.settings"]
     now = dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
     with clock.frozen(now - dt.timedelta(days=2)):
         followed = _lead(session, phone="13800138001")
@@ -699,8 +700,8 @@ def test_call_the_next_one_calls_the_most_urgent_item_then_says_nothing_is_due(
     with clock.frozen(now - dt.timedelta(minutes=10)):
         fresh = _lead(session, phone="13800138002")
     with clock.frozen(now):
-        assert worklist.next_due(session, agent).lead.id == fresh.id  # a new lead comes first
-        assert worklist.next_due(session, agent, follow_ups=False).lead.id == fresh.id
+        first = worklist.next_due(session, agent, settings=settings)
+        assert first.lead.id == fresh.id  # a new lead comes first
         login(client, "agent")
         answer = post(client, "/next")
         assert answer.status_code == 302 and "call=" in answer.headers["Location"]
@@ -709,9 +710,16 @@ def test_call_the_next_one_calls_the_most_urgent_item_then_says_nothing_is_due(
         for later in followups.open_follow_ups(session, fresh):
             later.due_at = now + dt.timedelta(days=1)
         session.commit()
-        item = worklist.next_due(session, agent)
+        # Nobody else is ready for the hotline: the follow-up waits, and the page says why.
+        assert worklist.next_due(session, agent, settings=settings) is None
+        page = post(client, "/next", follow_redirects=True).get_data(as_text=True)
+        assert "其他坐席都不空闲" in page and len(telephony.calls) == 1
+        mate = staff.user("mate", "dcc_agent", phone="13900000002")
+        mate.agent_status = AgentStatus.AVAILABLE
+        session.commit()
+        item = worklist.next_due(session, agent, settings=settings)
         assert item.kind == "follow_up" and item.lead.id == followed.id
-        assert worklist.next_due(session, agent, follow_ups=False) is None
+        assert worklist.next_due(session, agent, settings=settings, follow_ups=False) is None
         planned.status = FollowUpStatus.DONE
         session.commit()
         page = post(client, "/next", follow_redirects=True).get_data(as_text=True)

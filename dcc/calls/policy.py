@@ -32,6 +32,9 @@ class CallPolicy:
     wrap_up_seconds: int = 60
     #: What one extension of the wrap-up adds (seconds).
     wrap_up_extension_seconds: int = 60
+    #: "Call the next one" leaves follow-ups waiting while fewer than this many other agents
+    #: are ready for the hotline and new leads (0: follow-ups never wait).
+    keep_ready_agents: int = 1
     #: Said to the customer before a recorded outbound call; ``{dealer}`` is the dealer's name.
     recording_notice: str = "您好，这里是{dealer}。为保证服务质量，本次通话将被录音。"
 

@@ -102,7 +102,11 @@ class Dealership:
         self.timezone = self.settings.timezone
         self.zone = ZoneInfo(self.timezone)
         self.database = get_database(app)
-        self.rng = random.Random(seed)
+        # Who comes, when and wanting what draws from its own stream, and what the staff
+        # decide from another: a change in the staff's behaviour (or their head-count) meets
+        # the very same customers.
+        self.customers = random.Random(seed)
+        self.rng = random.Random(seed * 7919 + 2)
         self.skip_tasks = tuple(skip_tasks)
         self.tally = Tally()
         self.start = local_midnight(first_day, self.timezone)
@@ -112,7 +116,7 @@ class Dealership:
         self._wrapping: set[int] = set()
         self._dialling: dict[int, dt.datetime] = {}
         self._follow_ups: Counter[tuple[int, dt.date]] = Counter()
-        self._customers = itertools.count(1)
+        self._days_planned = itertools.count(1)  # numbers each day's customers
         self.wrong_numbers: set[str] = set()
         self.web_leads: list[int] = []  # lead ids delivered by the web sources
         # Tables written since the loop last looked: the outbox (work to run) and the users
@@ -217,7 +221,7 @@ class Dealership:
         review_at = midnight + dt.timedelta(minutes=self.scenario.managers.review_at)
         self.at(review_at, self._manager_review)
         arrivals = day_arrivals(
-            self.scenario, local_day, self.timezone, self.rng, next(self._customers) * 1000
+            self.scenario, local_day, self.timezone, self.customers, next(self._days_planned) * 1000
         )
         for arrival in arrivals:
             self.at(arrival.at, functools.partial(self._arrive, arrival))
@@ -398,7 +402,9 @@ class Dealership:
             agent = self._agent(session, agent_id)
             if not agent.on_shift or agent.agent_status != AgentStatus.AVAILABLE:
                 return
-            item = worklist.next_due(session, agent, now=now, follow_ups=quota_left)
+            item = worklist.next_due(
+                session, agent, settings=self.settings, now=now, follow_ups=quota_left
+            )
             if item is None:
                 return
             try:  # the call is committed before the provider is asked (dialer.place)
@@ -423,7 +429,7 @@ class Dealership:
         phone = customer_phone(arrival.number)
         if (
             arrival.channel != "walk_in"
-            and self.rng.random() < self.scenario.customers.wrong_number
+            and self.customers.random() < self.scenario.customers.wrong_number
         ):
             self.wrong_numbers.add(phone)
         if arrival.channel == HOTLINE:
@@ -436,8 +442,8 @@ class Dealership:
 
     def _deliver_web_lead(self, arrival: Arrival, phone: str) -> None:
         """A portal's signed delivery to the lead webhook, as the portal sends it."""
-        slug = people.pick(self.rng, self.scenario.arrivals.web_sources)
-        brand, series = self.rng.choice(SERIES)
+        slug = people.pick(self.customers, self.scenario.arrivals.web_sources)
+        brand, series = self.customers.choice(SERIES)
         body = json.dumps(
             {
                 "phone": phone,
@@ -470,10 +476,10 @@ class Dealership:
     def _walk_in(self, arrival: Arrival, phone: str) -> None:
         """The clerk registers a visitor; some leave their phone, a few order on the day."""
         people_ = self.scenario.customers
-        first = self.rng.random() < people_.walk_in_first_visit
-        leaves_contact = self.rng.random() < people_.walk_in_leave_contact
-        orders_now = leaves_contact and self.rng.random() < people_.walk_in_order
-        consultant_id = self.rng.choice(self.staff.consultants)
+        first = self.customers.random() < people_.walk_in_first_visit
+        leaves_contact = self.customers.random() < people_.walk_in_leave_contact
+        orders_now = self.customers.random() < people_.walk_in_order and leaves_contact
+        consultant_id = self.customers.choice(self.staff.consultants)
         with self.database.session_scope() as session:
             clerk = session.get_one(User, self.staff.clerk)
             consultant = session.get_one(User, consultant_id)
@@ -486,7 +492,7 @@ class Dealership:
                             first_visit=first,
                             phone=phone if leaves_contact else None,
                             name=customer_name(arrival.number) if leaves_contact else "",
-                            series=self.rng.choice(SERIES)[1],
+                            series=self.customers.choice(SERIES)[1],
                         ),
                         clerk=clerk,
                         region=self.settings.default_region,

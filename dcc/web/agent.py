@@ -77,9 +77,15 @@ def call_next() -> Response:
     dialled), so the agent works down the list without choosing."""
     session, user, settings = get_session(), me(), get_settings()
     back = url_for("web_agent.worklist")
-    item = worklist.next_due(session, user)
+    item = worklist.next_due(session, user, settings=settings)
     if item is None:
-        flash(_("Nothing is due now."), "info")
+        if worklist.follow_ups_wait(session, user, settings=settings):
+            flash(
+                _("Follow-ups wait while no other agent is free for the hotline and new leads."),
+                "info",
+            )
+        else:
+            flash(_("Nothing is due now."), "info")
         return redirect(back)
     try:
         call = worklist.call(
