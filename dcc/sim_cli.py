@@ -114,7 +114,14 @@ def dealership_command(
     chosen = _scenario(scenario_path, agents)
     app = fresh_app(database)
     started = time.perf_counter()
-    result = simulate(app, chosen, seed=seed, days=days)
+
+    def progress(played: int) -> None:
+        click.echo(f"day {played}/{days} played ({time.perf_counter() - started:.0f} s)", err=True)
+
+    # A progress line for a person at a terminal; scripts read stdout only.
+    result = simulate(
+        app, chosen, seed=seed, days=days, on_day=progress if sys.stderr.isatty() else None
+    )
     elapsed = time.perf_counter() - started
     if as_json:
         click.echo(output.as_json(result.figures))

@@ -131,10 +131,13 @@ class Dealership:
     def at(self, when: dt.datetime, action: Callable[[], None]) -> None:
         heapq.heappush(self._events, _Event(when, next(self._seq), action))
 
-    def run(self) -> None:
+    def run(self, on_day: Callable[[int], None] | None = None) -> None:
         """Play every day, then the night after the last one: its calls and due work end,
-        and the nightly checks (no-shows, dormancy, the loop audit, the roll-ups) run."""
+        and the nightly checks (no-shows, dormancy, the loop audit, the roll-ups) run.
+        ``on_day(n)`` is told when ``n`` days are played (a progress line, a benchmark)."""
         for n in range(self.days):
+            if on_day is not None and n:
+                self.at(self.start + dt.timedelta(days=n), functools.partial(on_day, n))
             self.at(self.start + dt.timedelta(days=n), self._plan_day)
         self.at(self.end, self._last_night)
         event.listen(self.database.engine, "after_execute", self._note_write)

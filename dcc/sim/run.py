@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,10 +45,12 @@ def simulate(
     first_day: dt.date | None = None,
     skip_tasks: Collection[str] = (),
     password: str | None = None,
+    on_day: Callable[[int], None] | None = None,
 ) -> Result:
     """Play ``days`` days of ``scenario`` on ``app``'s database and measure them.
 
     ``skip_tasks`` injects a fault: those jobs never run (the audit should notice).
+    ``on_day(n)`` is told as each day is played (the last after the night that follows it).
     """
     settings = get_settings(app)
     first = first_day or scenario.start
@@ -83,7 +85,9 @@ def simulate(
                     settings.timezone,
                 )
             )
-            loop.run()
+            loop.run(on_day)
+            if on_day is not None:
+                on_day(days)
             with database.session_scope() as session:
                 figures = measure(session, loop, scenario, seed)
     finally:
