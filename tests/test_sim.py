@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
 from dcc import create_app, migrate
 from dcc.db import get_database
@@ -21,6 +22,7 @@ from dcc.sim import staffing, world
 from dcc.sim.run import Result, simulate
 from dcc.staffing import rota
 from dcc.staffing.shifts import rota_from_plan
+from dcc.users.models import User
 
 
 def sim_app(folder: Path) -> Flask:
@@ -133,7 +135,12 @@ def test_the_planners_advice_becomes_the_played_rota(tmp_path: Path) -> None:
     assert played.staff.agents == 2
     assert played.staff.duties(0) == [(0, 8 * 60, 17 * 60), (1, 12 * 60, 21 * 60)]
     assert played.staff.duties(1) == []
-    result = play(tmp_path, 2, scenario=played)
+    app = sim_app(tmp_path)
+    result = simulate(app, played, seed=1, days=2)
+    # The dealership's rota (the staffing page's) is the one played.
+    with app.app_context(), get_database(app).session_scope() as session:
+        manager = session.scalars(select(User).where(User.login == "manager")).one()
+        assert rota.head_count(session, manager) == advice
     monday, tuesday = result.figures["per_day"]
     assert monday["on_shift"] == advice[0]
     assert tuesday["on_shift"] == [0] * rota.SLOTS_PER_DAY
