@@ -158,7 +158,7 @@ def test_the_what_if_plays_each_head_count_and_the_planners_advice(tmp_path: Pat
         small(),
         [1, 4],
         seed=2,
-        days=1,
+        days=2,
     )
     one, four = report["counts"]
     assert (one["agents"], four["agents"]) == (1, 4)
@@ -166,6 +166,8 @@ def test_the_what_if_plays_each_head_count_and_the_planners_advice(tmp_path: Pat
     assert one["abandoned"] > four["abandoned"]
     assert one["violations"] == four["violations"] == 0
     plan = report["planner"]
+    # The same customers call in every run, whatever the agents did before.
+    assert one["hotline_calls"] == four["hotline_calls"] == plan["played"]["hotline_calls"]
     assert plan["measured_with_agents"] == 4
     # The advice is per half hour: nobody at night, someone when calls come.
     monday = plan["required"][0]

@@ -99,7 +99,7 @@ class Dealership:
         self.timezone = self.settings.timezone
         self.zone = ZoneInfo(self.timezone)
         self.database = get_database(app)
-        self.rng = random.Random(seed)
+        self.seed, self.rng = seed, random.Random(seed)
         self.skip_tasks = tuple(skip_tasks)
         self.tally = Tally()
         self.start = local_midnight(first_day, self.timezone)
@@ -208,8 +208,11 @@ class Dealership:
             self.at(middle, functools.partial(self._count_on_shift, local_day, slot))
         review_at = midnight + dt.timedelta(minutes=self.scenario.managers.review_at)
         self.at(review_at, self._manager_review)
+        # The day's customers come from a stream of their own, so the same seed brings the
+        # same arrivals whatever the agents did before (the staffing what-if compares them).
+        customers = random.Random(f"{self.seed}:arrivals:{local_day.isoformat()}")
         arrivals = day_arrivals(
-            self.scenario, local_day, self.timezone, self.rng, next(self._customers) * 1000
+            self.scenario, local_day, self.timezone, customers, next(self._customers) * 1000
         )
         for arrival in arrivals:
             self.at(arrival.at, functools.partial(self._arrive, arrival))
