@@ -82,8 +82,9 @@ DEALERSHIP_HELP = (
     "finds a violation."
 )
 STAFFING_HELP = (
-    "Play the same days with each head-count, then the head-count the staffing planner "
-    "recommends, and say whether it reaches the target service level (exit 1 if not)."
+    "Play the same days with each head-count; then play the staffing planner's advice (the "
+    "agents each half hour needs) as a rota, and say whether it reaches the target service "
+    "level (exit 1 if not)."
 )
 
 

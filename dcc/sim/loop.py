@@ -26,7 +26,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from dcc import reception, worklist
@@ -45,6 +45,7 @@ from dcc.sim import people
 from dcc.sim.arrivals import HOTLINE, WEB, Arrival, day_arrivals
 from dcc.sim.scenario import Scenario
 from dcc.sim.world import Staff, customer_name, customer_phone, local_midnight
+from dcc.staffing.rota import SLOT_MINUTES, SLOTS_PER_DAY
 from dcc.users.models import AgentStatus, User
 from dcc.voice import get_telephony
 from telephony.simulator import Simulator
@@ -102,9 +103,10 @@ class Dealership:
         self.timezone = self.settings.timezone
         self.zone = ZoneInfo(self.timezone)
         self.database = get_database(app)
-        # Who comes, when and wanting what draws from its own stream, and what the staff
-        # decide from another: a change in the staff's behaviour (or their head-count) meets
-        # the very same customers.
+        # Who comes, when and wanting what draws from streams of its own (each day's arrivals
+        # from one, what they want from another), and what the staff decide from a third: a
+        # change in the staff's behaviour (or their head-count) meets the very same customers.
+        self.seed = seed
         self.customers = random.Random(seed)
         self.rng = random.Random(seed * 7919 + 2)
         self.skip_tasks = tuple(skip_tasks)
@@ -119,6 +121,8 @@ class Dealership:
         self._days_planned = itertools.count(1)  # numbers each day's customers
         self.wrong_numbers: set[str] = set()
         self.web_leads: list[int] = []  # lead ids delivered by the web sources
+        #: Agents at work (on shift, not on a break) in each half hour of each day, as played.
+        self.on_shift: dict[dt.date, list[int]] = {}
         # Tables written since the loop last looked: the outbox (work to run) and the users
         # (an agent in wrap-up). Only a write to them makes the loop read them again.
         self._written: set[str] = {OUTBOX, USERS}
@@ -218,13 +222,18 @@ class Dealership:
         local_day = (self.now() + dt.timedelta(hours=12)).astimezone(self.zone).date()
         sweeper.sweep_once(self.app)  # the nightly work of the loop, and the 30-day rule
         midnight = local_midnight(local_day, self.timezone)
-        for index, agent_id in enumerate(self.staff.agents):
-            start, end = self.scenario.staff.shifts[index % len(self.scenario.staff.shifts)]
-            self._plan_shift(agent_id, midnight, start, end)
+        for agent, start, end in self.scenario.staff.duties(local_day.weekday()):
+            self._plan_shift(self.staff.agents[agent], midnight, start, end)
+        for slot in range(SLOTS_PER_DAY):  # the head-count, mid half hour
+            middle = midnight + dt.timedelta(minutes=slot * SLOT_MINUTES + SLOT_MINUTES // 2)
+            self.at(middle, functools.partial(self._count_on_shift, local_day, slot))
         review_at = midnight + dt.timedelta(minutes=self.scenario.managers.review_at)
         self.at(review_at, self._manager_review)
+        # The day's customers come from a stream of their own, so the same seed brings the
+        # same arrivals whatever the agents did before (the staffing what-if compares them).
+        customers = random.Random(f"{self.seed}:arrivals:{local_day.isoformat()}")
         arrivals = day_arrivals(
-            self.scenario, local_day, self.timezone, self.customers, next(self._days_planned) * 1000
+            self.scenario, local_day, self.timezone, customers, next(self._days_planned) * 1000
         )
         for arrival in arrivals:
             self.at(arrival.at, functools.partial(self._arrive, arrival))
@@ -235,7 +244,7 @@ class Dealership:
         finish = midnight + dt.timedelta(minutes=end)
         pause = begin + dt.timedelta(hours=staff.break_after_hours)
         self.at(begin, lambda: self._start_shift(agent_id))
-        if staff.break_minutes and pause < finish:
+        if staff.breaks and pause < finish:
             self.at(pause, lambda: self._take_break(agent_id))
             back = pause + dt.timedelta(minutes=staff.break_minutes)
             self.at(back, lambda: self._back_from_break(agent_id))
@@ -245,6 +254,21 @@ class Dealership:
         while check < finish:
             self.at(check, lambda: self._work_the_list(agent_id))
             check += every
+
+    def _count_on_shift(self, day: dt.date, slot: int) -> None:
+        """Note how many agents are at work in half hour ``slot`` of ``day``: on shift and
+        not away on a break."""
+        with self.database.session_scope() as session:
+            count = session.scalar(
+                select(func.count())
+                .select_from(User)
+                .where(
+                    User.id.in_(self.staff.agents),
+                    User.on_shift.is_(True),
+                    User.agent_status != AgentStatus.AWAY,
+                )
+            )
+        self.on_shift.setdefault(day, [0] * SLOTS_PER_DAY)[slot] = count or 0
 
     # ------------------------------------------------------------------ agents
     def _agent(self, session: Session, agent_id: int) -> User:

@@ -105,12 +105,11 @@ def measure(session: Any, loop: Dealership, scenario: Scenario, seed: int) -> di
     def day_of(moment: dt.datetime) -> dt.date:
         return moment.astimezone(zone).date()
 
-    shifts = scenario.staff.shifts[: scenario.staff.agents]
-
     def staffed(moment: dt.datetime) -> bool:
         local = moment.astimezone(zone)
         minute = local.hour * 60 + local.minute
-        return any(start <= minute < end for start, end in shifts)
+        duties = scenario.staff.duties(local.weekday())
+        return any(start <= minute < end for _agent, start, end in duties)
 
     calls = metrics.hotline(session, settings, loop.start, loop.end, day_of)
     leads = metrics.speed_to_lead(session, settings, loop.start, loop.end, staffed, day_of)
@@ -127,6 +126,7 @@ def measure(session: Any, loop: Dealership, scenario: Scenario, seed: int) -> di
                 "hotline": calls[day].to_dict(),
                 "speed_to_lead": leads[day].to_dict(),
                 "nightly_audit_violations": nightly.get(day + dt.timedelta(days=1)),
+                "on_shift": loop.on_shift.get(day, []),
             }
         )
     whole = calls[None].to_dict()

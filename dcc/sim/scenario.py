@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+from dcc.staffing.rota import Shift
 
 DEFAULT = Path(__file__).with_name("scenarios") / "mid_size_4s.toml"
 GRADES = ("H", "A", "B", "C")
@@ -43,6 +46,30 @@ class Staff:
     wrap_up_seconds: float
     worklist_every_minutes: int
     follow_ups_per_agent_day: int
+    #: A week's rota by seat (agent 1, 2 …): when given, the agents come and go as it says,
+    #: day by day, instead of taking ``shifts`` in turn.
+    rota: tuple[Shift, ...] = ()
+
+    def duties(self, weekday: int) -> list[tuple[int, int, int]]:
+        """Who works on ``weekday`` (Monday 0) and when: ``(agent, start, end)``, the agent
+        numbered from 0, the times in minutes since local midnight.
+
+        Without a rota every agent works every day, agent 1 the first of ``shifts``, agent 2
+        the second, agent 3 the first again …; with one, each of its shifts that day.
+        """
+        if self.rota:
+            return [
+                ((shift.seat or 1) - 1, shift.start, shift.end)
+                for shift in self.rota
+                if shift.weekday == weekday
+            ]
+        return [(n, *self.shifts[n % len(self.shifts)]) for n in range(self.agents)]
+
+    @property
+    def breaks(self) -> bool:
+        """Whether agents take the scenario's break within a shift: not when a rota is
+        played, whose shifts are the time at the desk (a break is the gap between two)."""
+        return self.break_minutes > 0 and not self.rota
 
 
 @dataclass(frozen=True)
@@ -78,10 +105,30 @@ class Scenario:
     managers: Managers
 
     def with_agents(self, agents: int) -> Scenario:
-        """The same dealership with another number of DCC agents."""
+        """The same dealership with another number of DCC agents, on the scenario's shifts."""
         if agents < 1:
             raise ScenarioError("agents must be at least 1")
-        return replace(self, staff=replace(self.staff, agents=agents))
+        return replace(self, staff=replace(self.staff, agents=agents, rota=()))
+
+    def with_rota(self, rota: Iterable[Shift]) -> Scenario:
+        """The same dealership whose agents work ``rota``: shifts by weekday and seat (1, 2 …;
+        seat ``n`` is agent ``n`` every day), e.g. :func:`dcc.staffing.shifts.rota_from_plan`.
+        As many agents as the rota has seats."""
+        shifts = tuple(sorted(rota, key=lambda s: (s.weekday, s.start, s.seat or 1)))
+        if not shifts:
+            raise ScenarioError("a rota needs at least one shift")
+        for shift in shifts:
+            if shift.seat is None or shift.seat < 1 or not 0 <= shift.weekday <= 6:
+                raise ScenarioError("a rota's shifts need a weekday (0-6) and a seat (1, 2 …)")
+            if not 0 <= shift.start < shift.end <= 24 * 60:
+                raise ScenarioError("a rota's shifts must end after they start, within the day")
+        ends: dict[tuple[int, int | None], int] = {}
+        for shift in shifts:  # in order of start: a seat's next shift starts after the last
+            if ends.get((shift.weekday, shift.seat), 0) > shift.start:
+                raise ScenarioError("a rota's seat cannot work two shifts at once")
+            ends[(shift.weekday, shift.seat)] = shift.end
+        agents = max((s.seat or 1 for s in shifts), default=1)
+        return replace(self, staff=replace(self.staff, agents=agents, rota=shifts))
 
 
 def load(path: str | Path | None = None) -> Scenario:

@@ -25,6 +25,7 @@ from dcc.leads import sources
 from dcc.leads.models import Channel, LeadSource
 from dcc.sales import catalogue
 from dcc.sim.scenario import Scenario
+from dcc.staffing import rota
 from dcc.users import service as users
 from dcc.users.models import AgentStatus, Role, User
 from telephony import ANYWHERE, TwilioTelephony
@@ -116,6 +117,7 @@ def setup_staff(session: Session, scenario: Scenario, password: str | None = Non
 
     Agents start off shift (their shifts put them on); they are ``agent1`` … like the demo's,
     and those already there are kept. New ones get ``password`` (None: they cannot log in).
+    The agents' week is written as their rota, so the staffing page shows it beside its advice.
     """
     agents = []
     for n in range(1, scenario.staff.agents + 1):
@@ -140,6 +142,13 @@ def setup_staff(session: Session, scenario: Scenario, password: str | None = Non
     manager = _user(session, "manager", Role.MANAGER, "销售经理", None, None, password)
     _user(session, "supervisor", Role.SUPERVISOR, "DCC主管", None, "DCC", password)
     session.flush()
+    week: dict[tuple[int, int], list[rota.Interval]] = {
+        (agent.id, weekday): [] for agent in agents for weekday in range(7)
+    }
+    for weekday in range(7):
+        for agent, start, end in scenario.staff.duties(weekday):
+            week[(agents[agent].id, weekday)].append((start, end))
+    rota.set_days(session, None, week)
     return Staff(
         agents=[a.id for a in agents],
         consultants=[c.id for c in consultants],
