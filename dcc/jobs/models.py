@@ -22,8 +22,8 @@ OPEN = "done_at IS NULL AND canceled_at IS NULL"
 class OutboxJob(Base):
     __tablename__ = "outbox"
     __table_args__ = (
-        Index("ix_outbox_pending", "done_at", "run_at"),
-        # Open work only: what the sweeper, /healthz and /metrics read.
+        # Open work only: what the sweeper, the runner, /healthz and /metrics read (every
+        # query of open work names both columns of the condition).
         Index(
             "ix_outbox_open_run_at",
             "run_at",
