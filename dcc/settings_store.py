@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from dataclasses import fields, replace
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import JSON, String, Table, bindparam, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -16,6 +17,8 @@ class DealerSetting(Base):
     key: Mapped[str] = mapped_column(String(60), primary_key=True)
     value: Mapped[Any] = mapped_column(JSON)
 
+
+Record = TypeVar("Record")
 
 _settings = cast(Table, DealerSetting.__table__)
 _VALUE = select(_settings.c.value).where(_settings.c.key == bindparam("key"))
@@ -38,3 +41,25 @@ def put(session: Session, key: str, value: Any) -> None:
         session.add(DealerSetting(key=key, value=value))
     else:
         row.value = value
+
+
+def load_record(session: Session, key: str, record: type[Record]) -> Record:
+    """The frozen dataclass ``record`` stored under ``key``: the stored values of its fields
+    over its defaults (a name no longer a field is ignored; lists come back as tuples)."""
+    names = {f.name for f in fields(cast(Any, record))}
+    stored = get(session, key, {}) or {}
+    return record(**{k: _frozen(v) for k, v in stored.items() if k in names})
+
+
+def save_record(session: Session, key: str, record: type[Record], **changes: Any) -> Record:
+    """Store ``changes`` over what ``key`` holds and return the record. Only what was set is
+    stored: a value never set follows the default, even one changed in a later release."""
+    saved = replace(cast(Any, load_record(session, key, record)), **changes)
+    stored = dict(get(session, key, {}) or {})
+    stored.update({k: list(v) if isinstance(v, tuple) else v for k, v in changes.items()})
+    put(session, key, stored)
+    return cast(Record, saved)
+
+
+def _frozen(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value

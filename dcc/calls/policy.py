@@ -7,7 +7,7 @@ dialling: each value has exactly one home here.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 
 from sqlalchemy.orm import Session
 
@@ -40,15 +40,11 @@ class CallPolicy:
 
 
 def load(session: Session) -> CallPolicy:
-    stored = settings_store.get(session, SETTING, {}) or {}
-    known = {f.name for f in fields(CallPolicy)}
-    return CallPolicy(**{k: v for k, v in stored.items() if k in known})
+    return settings_store.load_record(session, SETTING, CallPolicy)
 
 
 def save(session: Session, **changes: object) -> CallPolicy:
-    policy = CallPolicy(**{**asdict(load(session)), **changes})
-    settings_store.put(session, SETTING, asdict(policy))
-    return policy
+    return settings_store.save_record(session, SETTING, CallPolicy, **changes)
 
 
 #: The longest any of the call-flow times may be (seconds or minutes): an hour.

@@ -43,22 +43,8 @@ class Policy:
 
 
 def load(session: Session) -> Policy:
-    stored = settings_store.get(session, SETTING, {}) or {}
-    if "retry_delays_minutes" in stored:
-        stored = {**stored, "retry_delays_minutes": tuple(stored["retry_delays_minutes"])}
-    return Policy(**stored)
+    return settings_store.load_record(session, SETTING, Policy)
 
 
 def save(session: Session, **changes: object) -> Policy:
-    stored = dict(settings_store.get(session, SETTING, {}) or {})
-    stored.update({k: list(v) if isinstance(v, tuple) else v for k, v in changes.items()})
-    policy = Policy(
-        **{
-            **stored,
-            "retry_delays_minutes": tuple(
-                stored.get("retry_delays_minutes", Policy.retry_delays_minutes)
-            ),
-        }
-    )
-    settings_store.put(session, SETTING, stored)
-    return policy
+    return settings_store.save_record(session, SETTING, Policy, **changes)

@@ -87,15 +87,9 @@ def _whole(raw: Any) -> int:
 
 def load(session: Session) -> Targets:
     """The dealer's targets: the stored ones over the defaults."""
-    stored = settings_store.get(session, SETTING, {}) or {}
-    known = {k: v for k, v in stored.items() if k in LIMITS}
-    return Targets(**known)
+    return settings_store.load_record(session, SETTING, Targets)
 
 
 def save(session: Session, **changes: Any) -> Targets:
     """Store the given targets (validated first: nothing changes on a bad one)."""
-    clean = validate(changes)
-    stored = dict(settings_store.get(session, SETTING, {}) or {})
-    stored.update(clean)
-    settings_store.put(session, SETTING, stored)
-    return Targets(**{k: v for k, v in stored.items() if k in LIMITS})
+    return settings_store.save_record(session, SETTING, Targets, **validate(changes))
