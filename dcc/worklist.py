@@ -19,6 +19,7 @@ from dcc.calls import dialer, routing, wrapup
 from dcc.calls import policy as call_policy
 from dcc.calls.models import TERMINAL_CALL_STATUSES, Call
 from dcc.config import Settings
+from dcc.customers.models import Customer
 from dcc.jobs import policy
 from dcc.leads.models import (
     OPEN_STATUSES,
@@ -178,8 +179,10 @@ def next_due(
     sla = policy.load(session).first_response_sla_minutes
     items = [*_new_leads(session, user, now, sla), *_due_callbacks(session, user, now)]
     if follow_ups and not follow_ups_wait(session, user, settings=settings):
-        items += _due_follow_ups(session, user, now, limit=1)
-    return min((i for i in items if i.due_at <= now), key=lambda i: i.rank, default=None)
+        items += _due_follow_ups(session, user, now, limit=1, callable_only=True)
+    # A customer who asked not to be called stays on the list (to be closed), never dialled.
+    callable_ = (i for i in items if i.due_at <= now and not i.lead.customer.do_not_call)
+    return min(callable_, key=lambda i: i.rank, default=None)
 
 
 def call(
@@ -240,14 +243,21 @@ def _follow_ups_due(user: User, now: dt.datetime) -> tuple[ColumnElement[bool], 
 
 
 def _due_follow_ups(
-    session: Session, user: User, now: dt.datetime, *, limit: int = FOLLOW_UPS_SHOWN
+    session: Session,
+    user: User,
+    now: dt.datetime,
+    *,
+    limit: int = FOLLOW_UPS_SHOWN,
+    callable_only: bool = False,
 ) -> list[WorkItem]:
     """The ``limit`` most urgent due follow-ups: an agent behind on follow-ups sees the
-    hottest first, not a page of hundreds."""
+    hottest first, not a page of hundreds. ``callable_only`` leaves out the customers who
+    asked not to be called."""
+    also = (Lead.customer.has(Customer.do_not_call.is_(False)),) if callable_only else ()
     rows = session.scalars(
         select(FollowUp)
         .join(Lead, Lead.id == FollowUp.lead_id)
-        .where(*_follow_ups_due(user, now))
+        .where(*_follow_ups_due(user, now), *also)
         .order_by(case(_GRADE_RANK, value=Lead.grade, else_=9), FollowUp.due_at, FollowUp.id)
         .limit(limit)
         # One query for the list: each row shows its lead and customer.

@@ -720,6 +720,15 @@ def test_call_the_next_one_calls_the_most_urgent_item_then_says_nothing_is_due(
         item = worklist.next_due(session, agent, settings=settings)
         assert item.kind == "follow_up" and item.lead.id == followed.id
         assert worklist.next_due(session, agent, settings=settings, follow_ups=False) is None
+        # A customer who asked not to be called is never the next one: the one after is.
+        followed.customer.do_not_call = True
+        (later,) = followups.open_follow_ups(session, fresh)
+        later.due_at = now - dt.timedelta(minutes=5)
+        session.commit()
+        assert worklist.next_due(session, agent, settings=settings).lead.id == fresh.id
+        followed.customer.do_not_call = False
+        later.due_at = now + dt.timedelta(days=1)
+        session.commit()
         planned.status = FollowUpStatus.DONE
         session.commit()
         page = post(client, "/next", follow_redirects=True).get_data(as_text=True)
