@@ -46,19 +46,22 @@ def put(session: Session, key: str, value: Any) -> None:
 def load_record(session: Session, key: str, record: type[Record]) -> Record:
     """The frozen dataclass ``record`` stored under ``key``: the stored values of its fields
     over its defaults (a name no longer a field is ignored; lists come back as tuples)."""
-    names = {f.name for f in fields(cast(Any, record))}
-    stored = get(session, key, {}) or {}
-    return record(**{k: _frozen(v) for k, v in stored.items() if k in names})
+    return _record(get(session, key, {}) or {}, record)
 
 
 def save_record(session: Session, key: str, record: type[Record], **changes: Any) -> Record:
     """Store ``changes`` over what ``key`` holds and return the record. Only what was set is
     stored: a value never set follows the default, even one changed in a later release."""
-    saved = replace(cast(Any, load_record(session, key, record)), **changes)
     stored = dict(get(session, key, {}) or {})
+    saved = replace(cast(Any, _record(stored, record)), **changes)  # an unknown name: TypeError
     stored.update({k: list(v) if isinstance(v, tuple) else v for k, v in changes.items()})
     put(session, key, stored)
     return cast(Record, saved)
+
+
+def _record(stored: dict[str, Any], record: type[Record]) -> Record:
+    names = {f.name for f in fields(cast(Any, record))}
+    return record(**{k: _frozen(v) for k, v in stored.items() if k in names})
 
 
 def _frozen(value: Any) -> Any:

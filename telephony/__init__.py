@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from telephony.errors import TelephonyError, TelephonyTimeout, TelephonyUnavailable
 from telephony.pacing import FilePacer, Pacer, TokenBucket
-from telephony.port import ALL_CALL_EVENTS, CALL_EVENTS, ProviderCall, ProviderMessage, Telephony
+from telephony.port import CALL_EVENTS, ProviderCall, ProviderMessage, Telephony
 from telephony.rules import ANYWHERE, TWILIO, check_dial
 from telephony.twilio_adapter import TwilioTelephony
 
 __all__ = [
-    "ALL_CALL_EVENTS",
     "CALL_EVENTS",
     "ProviderCall",
     "ProviderMessage",

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-#: Status events a leg reports when asked for all of them. ``answered`` arrives as
-#: ``CallStatus=in-progress``; ``completed`` also covers busy / no-answer / failed / canceled.
-ALL_CALL_EVENTS: tuple[str, ...] = ("initiated", "ringing", "answered", "completed")
-#: The events the service asks for on every leg. ``initiated`` tells nothing ``ringing`` does
-#: not tell a moment later (the attempt is on record before it is placed, and a leg that
+#: The status events the service asks for on every leg (Twilio also offers ``initiated``).
+#: ``answered`` arrives as ``CallStatus=in-progress``; ``completed`` also covers busy /
+#: no-answer / failed / canceled. ``initiated`` tells nothing ``ringing`` does not tell a
+#: moment later (the attempt is on record before it is placed, and a leg that
 #: never rings still reports ``completed``): one webhook fewer per leg, a sixth of them all.
 CALL_EVENTS: tuple[str, ...] = ("ringing", "answered", "completed")
 

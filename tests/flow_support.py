@@ -10,9 +10,12 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy.orm import Session
-from support import PUBLIC_BASE_URL, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
+from support import PUBLIC_BASE_URL, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, run_due
+from web_support import PASSWORD
 
 from dcc import clock
+from dcc.calls import agents
+from dcc.users.models import AgentStatus
 from telephony import ANYWHERE, TwilioTelephony
 from telephony.simulator import Simulator
 
@@ -79,3 +82,22 @@ def make_flow(app: Flask, session: Session, start: dt.datetime, **options: Any) 
 
     sim.deliver_to(recording, before_delivery=follow)
     return flow
+
+
+def agent_phone(n: int) -> str:
+    return f"+86139000000{n:02d}"
+
+
+def make_agent(staff: Any, n: int, status: AgentStatus = AgentStatus.AVAILABLE) -> Any:
+    """DCC agent ``n`` (``agent1`` …) with a phone, in ``status``."""
+    user = staff.user(f"agent{n}", "dcc_agent", phone=agent_phone(n), password=PASSWORD)
+    agents.set_status(staff.session, user, status)
+    staff.session.commit()
+    return user
+
+
+def play(flow: Flow, seconds: int, step: int = 1) -> None:
+    """Play time in steps, running the jobs that fall due (the wrap-up timer) as they do."""
+    for _ in range(0, seconds, step):
+        flow.run(step)
+        run_due(flow.session, flow.now())

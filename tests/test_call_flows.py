@@ -8,10 +8,10 @@ import datetime as dt
 import xml.etree.ElementTree as ET
 
 import pytest
-from flow_support import HOTLINE, Flow, make_flow
+from flow_support import HOTLINE, Flow, agent_phone, make_agent, make_flow, play
 from sqlalchemy import select
 from support import run_due
-from web_support import PASSWORD, login, post
+from web_support import login, post
 
 from dcc import clock, messaging
 from dcc.calls import agents, dialer, policy
@@ -36,24 +36,6 @@ def flow(app, session):
         made = make_flow(app, session, START)
         yield made
         made.sim.stop()
-
-
-def agent_phone(n: int) -> str:
-    return f"+86139000000{n:02d}"
-
-
-def make_agent(staff, n: int, status: AgentStatus = AgentStatus.AVAILABLE):
-    user = staff.user(f"agent{n}", "dcc_agent", phone=agent_phone(n), password=PASSWORD)
-    agents.set_status(staff.session, user, status)
-    staff.session.commit()
-    return user
-
-
-def play(flow: Flow, seconds: int, step: int = 1) -> None:
-    """Play time in steps, running the jobs that fall due (the wrap-up timer) as they do."""
-    for _ in range(0, seconds, step):
-        flow.run(step)
-        run_due(flow.session, flow.now())
 
 
 def pickups(flow: Flow) -> list[Call]:

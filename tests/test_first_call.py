@@ -8,10 +8,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from flow_support import HOTLINE, Flow, make_flow
+from flow_support import HOTLINE, Flow, agent_phone, make_agent, make_flow, play
 from sqlalchemy import select
 from support import RecordingTelephony, run_due
-from web_support import PASSWORD, auto_dial_portal, login, post
+from web_support import auto_dial_portal, login, post
 
 from dcc import clock
 from dcc.audit import AuditEntry
@@ -37,22 +37,15 @@ def flow(app, session):
         made.sim.stop()
 
 
-def agent_phone(n: int) -> str:
-    return f"+86139000000{n:02d}"
-
-
-def make_agent(staff, n: int, status: AgentStatus = AgentStatus.AVAILABLE):
-    user = staff.user(f"agent{n}", "dcc_agent", phone=agent_phone(n), password=PASSWORD)
-    agents.set_status(staff.session, user, status)
-    staff.session.commit()
-    return user
-
-
-def play(flow: Flow, seconds: int, step: int = 1) -> None:
-    """Play time in steps, running the jobs that fall due as they do."""
-    for _ in range(0, seconds, step):
-        flow.run(step)
-        run_due(flow.session, flow.now())
+def available(flow: Flow, staff, agent) -> ready.Served | None:
+    """The agent presses "available" on the page: they are served at once."""
+    return ready.set_status(
+        staff.session,
+        agent,
+        AgentStatus.AVAILABLE,
+        settings=get_settings(),
+        telephony=flow.telephony,
+    )
 
 
 def new_lead(staff, phone: str, owner, source: LeadSource, **details) -> Lead:
@@ -167,13 +160,7 @@ def test_a_queued_hotline_caller_is_served_before_a_waiting_new_lead(flow, staff
     sim.originate_inbound(CALLER, HOTLINE)
     play(flow, 5)
     with flow.at_now():
-        served = ready.set_status(
-            staff.session,
-            agent,
-            AgentStatus.AVAILABLE,
-            settings=get_settings(),
-            telephony=flow.telephony,
-        )
+        served = available(flow, staff, agent)
     assert served is not None
     assert len(served.pickups) == 1 and served.first_calls == []
     assert first_calls(flow, lead) == []
@@ -221,24 +208,12 @@ def test_an_old_lead_or_a_do_not_call_customer_is_never_auto_dialled(flow, staff
     play(flow, 5)
     flow.sim.set_behaviour(agent_phone(1), no_answer=True)
     with flow.at_now():
-        served = ready.set_status(
-            staff.session,
-            agent,
-            AgentStatus.AVAILABLE,
-            settings=get_settings(),
-            telephony=flow.telephony,
-        )
+        served = available(flow, staff, agent)
     assert served is not None and len(served.first_calls) == 1
     assert [c.lead_id for c in served.first_calls] == [fresh.id]
     play(flow, 60)  # the agent lets it ring, comes back: still never the other two
     with flow.at_now():
-        ready.set_status(
-            staff.session,
-            agent,
-            AgentStatus.AVAILABLE,
-            settings=get_settings(),
-            telephony=flow.telephony,
-        )
+        available(flow, staff, agent)
     assert first_calls(flow, old) == first_calls(flow, refused) == []
     assert CUSTOMERS[0] not in rung(flow) and CUSTOMERS[1] not in rung(flow)
 

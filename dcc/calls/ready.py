@@ -26,8 +26,9 @@ from sqlalchemy.orm import Session
 
 from dcc import clock
 from dcc.calls import agents, dialer, routing, wrapup
+from dcc.calls import service as calls
 from dcc.calls.models import TERMINAL_CALL_STATUSES, Call, CallDirection
-from dcc.config import Settings, parse_hours
+from dcc.config import Settings
 from dcc.customers.models import Customer
 from dcc.errors import DCCError
 from dcc.leads import closing, reassignment, rules
@@ -147,10 +148,6 @@ def waiting_leads(now: dt.datetime) -> Select[Lead]:
     )
 
 
-def _in_calling_hours(settings: Settings) -> bool:
-    return clock.within_hours(clock.now(), settings.timezone, parse_hours(settings.calling_hours))
-
-
 def lock_if_waiting(session: Session, lead_id: int) -> Lead | None:
     """The lead, its row locked, when it still waits (read again inside this transaction);
     None when it no longer waits or another transaction holds it (that one dials it)."""
@@ -188,7 +185,7 @@ def first_call(
     """Dial a new lead's first call now when someone can: its owner when ready; else the
     longest idle ready agent who may take it, who is given the lead first. None when the lead
     no longer waits or nobody is ready (it waits for :func:`agent_may_be_ready`)."""
-    if not _in_calling_hours(settings):
+    if not calls.in_calling_hours(settings):
         return None
     lead = lock_if_waiting(session, lead_id)
     if lead is None:
@@ -207,7 +204,7 @@ def dial_waiting_leads(session: Session, *, settings: Settings, telephony: Telep
     """Each agent ready and not ringing takes the oldest waiting new lead they may take.
     Returns the first calls placed."""
     session.commit()
-    if not _in_calling_hours(settings):
+    if not calls.in_calling_hours(settings):
         return []
     placed: list[Call] = []
     tried: set[int] = set()  # dialled, or refused in this serving

@@ -303,6 +303,11 @@ def _child_answered(session: Session, call: Call) -> bool:
 # --- click-to-dial -------------------------------------------------------------------------
 
 
+def in_calling_hours(settings: Settings) -> bool:
+    """Whether the dealer calls customers now (``DCC_CALLING_HOURS``, local time)."""
+    return clock.within_hours(clock.now(), settings.timezone, parse_hours(settings.calling_hours))
+
+
 def start_click_to_dial(session: Session, lead: Lead, *, actor: User, settings: Settings) -> Call:
     """Check that the call may be placed now and record it before the provider is asked.
 
@@ -315,7 +320,7 @@ def start_click_to_dial(session: Session, lead: Lead, *, actor: User, settings: 
     customer = lead.customer
     if customer.do_not_call:
         raise CallRefused("call.do_not_call", field="lead_id")
-    if not clock.within_hours(clock.now(), settings.timezone, parse_hours(settings.calling_hours)):
+    if not in_calling_hours(settings):
         raise CallRefused(
             "call.outside_hours",
             field="lead_id",

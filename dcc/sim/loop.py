@@ -282,41 +282,37 @@ class Dealership:
             )
         self.tally.actions["shift_started"] += 1
 
+    def _set_status(self, session: Session, agent: User, status: AgentStatus) -> None:
+        """The agent presses a status button (available: they are served at once)."""
+        ready.set_status(
+            session, agent, status, settings=self.settings, telephony=get_telephony(self.app)
+        )
+
+    def _in_a_minute(self, action: Callable[[], None]) -> None:
+        """Try again a minute later (the agent was busy on a call)."""
+        self.at(self.now() + dt.timedelta(minutes=1), action)
+
     def _take_break(self, agent_id: int) -> None:
         with self.database.session_scope() as session:
             agent = self._agent(session, agent_id)
             if agent.agent_status != AgentStatus.AVAILABLE:
-                self.at(self.now() + dt.timedelta(minutes=1), lambda: self._take_break(agent_id))
+                self._in_a_minute(functools.partial(self._take_break, agent_id))
                 return
-            ready.set_status(
-                session,
-                agent,
-                AgentStatus.AWAY,
-                settings=self.settings,
-                telephony=get_telephony(self.app),
-            )
+            self._set_status(session, agent, AgentStatus.AWAY)
 
     def _back_from_break(self, agent_id: int) -> None:
         with self.database.session_scope() as session:
             agent = self._agent(session, agent_id)
             if agent.agent_status == AgentStatus.AWAY:
-                ready.set_status(
-                    session,
-                    agent,
-                    AgentStatus.AVAILABLE,
-                    settings=self.settings,
-                    telephony=get_telephony(self.app),
-                )
+                self._set_status(session, agent, AgentStatus.AVAILABLE)
             elif agent.on_shift:  # the break started late: it ends late too
-                self.at(
-                    self.now() + dt.timedelta(minutes=1), lambda: self._back_from_break(agent_id)
-                )
+                self._in_a_minute(functools.partial(self._back_from_break, agent_id))
 
     def _end_shift(self, agent_id: int) -> None:
         with self.database.session_scope() as session:
             agent = self._agent(session, agent_id)
             if agent.agent_status in (AgentStatus.ON_CALL, AgentStatus.WRAP_UP):
-                self.at(self.now() + dt.timedelta(minutes=1), lambda: self._end_shift(agent_id))
+                self._in_a_minute(functools.partial(self._end_shift, agent_id))
                 return
             ready.end_shift(session, agent)
 
@@ -344,13 +340,7 @@ class Dealership:
                 return
             call, lead, talked = self._last_call(session, agent_id)
             if call is None or lead is None or not lead.is_open:
-                ready.set_status(
-                    session,
-                    agent,
-                    AgentStatus.AVAILABLE,
-                    settings=self.settings,
-                    telephony=get_telephony(self.app),
-                )  # nothing to record
+                self._set_status(session, agent, AgentStatus.AVAILABLE)  # nothing to record
                 return
             consultant = session.get(User, self.rng.choice(self.staff.consultants))
             outcome = people.outcome(
@@ -379,13 +369,7 @@ class Dealership:
                 # Refused (e.g. a colleague's lead answered on the hotline): the agent sets
                 # themselves available again on the page, as a person would.
                 self.tally.refusals[f"outcome:{error.code}"] += 1
-                ready.set_status(
-                    session,
-                    agent,
-                    AgentStatus.AVAILABLE,
-                    settings=self.settings,
-                    telephony=get_telephony(self.app),
-                )
+                self._set_status(session, agent, AgentStatus.AVAILABLE)
             booked_id = booked.id if booked is not None else None
             visit_at = booked.scheduled_at if booked is not None else None
             grade = (lead.grade or Grade.C).value
