@@ -78,6 +78,24 @@ class Telephony(Protocol):
         """
         ...
 
+    def place_call(
+        self,
+        *,
+        to: str,
+        caller_id: str,
+        url: str,
+        status_callback: str,
+        machine_detection: bool = False,
+        timeout: int = 30,
+    ) -> str:
+        """Ring ``to`` (a customer) with ``caller_id`` shown and return the leg's CallSid; when
+        they answer, the provider fetches ``url`` for what they hear (e.g. a greeting, then a
+        queue). ``status_callback`` receives the leg's ringing, answered and completed events;
+        with ``machine_detection`` the answer's request says who answered (``AnsweredBy``).
+        Raises as :meth:`place_bridged_call` does.
+        """
+        ...
+
     def end_call(self, sid: str) -> None:
         """Hang up a live call, or cancel one that is still queued or ringing."""
         ...

@@ -158,22 +158,50 @@ class TwilioTelephony:
             options["machine_detection"] = "Enable"
         if time_limit is not None:
             options["time_limit"] = time_limit
-        action = f"placing call to {agent} (customer {customer})"
+        return self._create_call(
+            f"placing call to {agent} (customer {customer})",
+            to=agent,
+            from_=caller_id,
+            url=bridge_url,
+            status_callback=status_callback,
+            timeout=timeout,
+            **options,
+        )
+
+    def place_call(
+        self,
+        *,
+        to: str,
+        caller_id: str,
+        url: str,
+        status_callback: str,
+        machine_detection: bool = False,
+        timeout: int = 30,
+    ) -> str:
+        """Create a leg to ``to``; ``url``'s TwiML runs once it answers."""
+        options: dict[str, Any] = {"machine_detection": "Enable"} if machine_detection else {}
+        return self._create_call(
+            f"placing call to {to}",
+            to=to,
+            from_=caller_id,
+            url=url,
+            status_callback=status_callback,
+            timeout=timeout,
+            **options,
+        )
+
+    def _create_call(self, action: str, **request: Any) -> str:
+        """Ask the provider for one call (paced, errors mapped) and return its sid."""
         if self._pacer is not None:
             with _provider_errors(action):
                 self._pacer()
         with _provider_errors(action, creates=True):
             call = self._client.calls.create(
-                to=agent,
-                from_=caller_id,
-                url=bridge_url,
                 method="POST",
-                status_callback=status_callback,
                 # A list: the client sends StatusCallbackEvent once per event, as Twilio wants.
                 status_callback_event=list(CALL_EVENTS),
                 status_callback_method="POST",
-                timeout=timeout,
-                **options,
+                **request,
             )
         return str(call.sid)
 

@@ -78,6 +78,9 @@ class RecordingTelephony:
         self.calls.append({**request, "sid": sid})
         return sid
 
+    def place_call(self, **request: Any) -> str:
+        return self.place_bridged_call(**request)
+
     def end_call(self, sid: str) -> None:
         pass
 

@@ -16,6 +16,7 @@ from web_support import auto_dial_portal, login, post
 from dcc import clock
 from dcc.audit import AuditEntry
 from dcc.calls import agents, ready
+from dcc.calls import policy as call_policy
 from dcc.calls.models import Call, CallDirection
 from dcc.config import get_settings
 from dcc.leads import intake
@@ -113,6 +114,7 @@ def test_the_owner_when_ready_keeps_the_lead(flow, staff):
 
 
 def test_nobody_ready_the_lead_waits_and_the_first_agent_whose_wrap_up_ends_dials_it(flow, staff):
+    call_policy.save(staff.session, customer_first_after_seconds=0)  # no customer rung first
     wrapping = make_agent(staff, 1, AgentStatus.WRAP_UP)  # available again by itself at 60 s
     owner = make_agent(staff, 2, AgentStatus.AWAY)
     lead = new_lead(staff, CUSTOMERS[0], owner, auto_dial_portal(staff.session))
@@ -152,6 +154,7 @@ def test_an_agent_who_sets_available_on_the_page_dials_the_waiting_lead(flow, st
 
 
 def test_a_queued_hotline_caller_is_served_before_a_waiting_new_lead(flow, staff):
+    call_policy.save(staff.session, customer_first_after_seconds=0)  # no customer rung first
     agent = make_agent(staff, 1, AgentStatus.AWAY)
     lead = new_lead(staff, CUSTOMERS[0], agent, auto_dial_portal(staff.session))
     sim = flow.sim

@@ -24,6 +24,7 @@ from dcc.voice import (
     AFTER_HOURS,
     CALL_CANCELED,
     CALLBACK_PROMISED,
+    CUSTOMER_FIRST_GREETING,
     FALLBACK_APOLOGY,
     HOTLINE_QUEUE,
     NOBODY_ANSWERED,
@@ -189,6 +190,32 @@ def customer_notice() -> Response:
     return _twiml(twiml.recording_notice(text.format(dealer=_settings().dealer_name)))
 
 
+@bp.post("/voice/customer-first")
+def customer_first() -> Response:
+    """A customer rung first answered: the greeting (and the recording notice), then the
+    hotline queue, where the first free agent takes them. A voicemail is hung up on."""
+    if (request.form.get("AnsweredBy") or "").startswith("machine"):
+        return _twiml(twiml.hangup())
+    session = get_session()
+    call = ready.customer_waiting(
+        session, _int_arg("call_id"), settings=_settings(), telephony=get_telephony()
+    )
+    if call is None:
+        return _twiml(twiml.hangup())
+    dealer = _settings().dealer_name
+    greeting = " ".join((CUSTOMER_FIRST_GREETING, policy.load(session).recording_notice)).format(
+        dealer=dealer
+    )
+    return _twiml(
+        twiml.enqueue_caller(
+            notice=greeting,
+            queue=HOTLINE_QUEUE,
+            wait_url=public_url("twilio_voice.queue_wait", call_id=call.id),
+            action_url=public_url("twilio_voice.dial", call_id=call.id),
+        )
+    )
+
+
 @bp.post("/voice/status")
 def status() -> Response:
     """Status callbacks of every leg; order and repetition do not matter. A leg that ends
@@ -217,7 +244,7 @@ def dial() -> Response:
     bridged = request.form.get("DialBridged")
     answered = bridged == "true" if bridged else outcome in ANSWERED_DIAL_STATUSES | {"bridged"}
     caller_gone = request.form.get("CallStatus") in TERMINAL_CALL_STATUSES or outcome == "canceled"
-    if call.direction.value != "inbound" or answered or caller_gone:
+    if (call.direction.value != "inbound" and call.queued_at is None) or answered or caller_gone:
         return _twiml(twiml.hangup())
     if outcome == "leave":  # pressed 1 in the queue: the callback is on record
         return _twiml(twiml.after_hours(CALLBACK_PROMISED))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -104,11 +105,29 @@ def place(session: Session, call: Call, *, settings: Settings, telephony: Teleph
     return _place(
         session,
         call,
-        customer=calls.customer_number_for(session, call),
-        screen_url=public_url("twilio_voice.agent_screen", call_id=call.id),
-        settings=settings,
-        telephony=telephony,
+        _ring_agent(call, calls.customer_number_for(session, call), settings, telephony),
+        telephony,
     )
+
+
+def ring_customer_first(
+    session: Session, call: Call, *, settings: Settings, telephony: Telephony
+) -> Call:
+    """Ask the provider to ring the customer of a call rung first
+    (:func:`dcc.calls.service.start_customer_first`); once they answer they hear the greeting
+    and wait in the queue (``twilio_voice.customer_first``). A voicemail is detected and
+    hung up on. Refusals and time-outs as in :func:`place`."""
+
+    def request() -> str:
+        return telephony.place_call(
+            to=call.to_number or "",
+            caller_id=settings.hotline_number,
+            url=public_url("twilio_voice.customer_first", call_id=call.id),
+            status_callback=public_url("twilio_voice.status", call_id=call.id, leg="customer"),
+            machine_detection=True,
+        )
+
+    return _place(session, call, request, telephony)
 
 
 def place_pickup(
@@ -121,10 +140,8 @@ def place_pickup(
         return _place(
             session,
             pickup,
-            customer=caller.from_number or "",
-            screen_url=public_url("twilio_voice.agent_screen", call_id=pickup.id),
-            settings=settings,
-            telephony=telephony,
+            _ring_agent(pickup, caller.from_number or "", settings, telephony),
+            telephony,
         )
     except ProviderFailed:
         return None
@@ -142,28 +159,33 @@ def serve_queue(session: Session, *, settings: Settings, telephony: Telephony) -
     return placed
 
 
-def _place(
-    session: Session,
-    call: Call,
-    *,
-    customer: str,
-    screen_url: str,
-    settings: Settings,
-    telephony: Telephony,
-) -> Call:
+def _ring_agent(
+    call: Call, customer: str, settings: Settings, telephony: Telephony
+) -> Callable[[], str]:
+    """The provider request that rings the agent leg ``call``; they are screened, then
+    connected to ``customer`` (a click-to-dial call) or to the queue's caller (a pickup)."""
+
+    def request() -> str:
+        return telephony.place_bridged_call(
+            agent=call.to_number or "",
+            customer=customer,
+            caller_id=settings.hotline_number,
+            bridge_url=public_url("twilio_voice.agent_screen", call_id=call.id),
+            status_callback=public_url("twilio_voice.status", call_id=call.id, leg="agent"),
+        )
+
+    return request
+
+
+def _place(session: Session, call: Call, request: Callable[[], str], telephony: Telephony) -> Call:
+    """Commit ``call``, then make the provider ``request`` that places it (see :func:`place`)."""
     session.commit()
     if call.sid is not None:
         return call  # placed already (a retried job): never twice
     if call.placement == UNKNOWN and reconcile(session, call, telephony):
         return call
     try:
-        sid = telephony.place_bridged_call(
-            agent=call.to_number or "",
-            customer=customer,
-            caller_id=settings.hotline_number,
-            bridge_url=screen_url,
-            status_callback=public_url("twilio_voice.status", call_id=call.id, leg="agent"),
-        )
+        sid = request()
     except TelephonyTimeout as error:
         log.warning(
             "telephony provider did not answer for call %d: %s",

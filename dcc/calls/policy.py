@@ -35,6 +35,10 @@ class CallPolicy:
     #: "Call the next one" leaves follow-ups waiting while fewer than this many other agents
     #: are ready for the hotline and new leads (0: follow-ups never wait).
     keep_ready_agents: int = 1
+    #: A new web lead nobody could dial this long after it came in (every agent on a call or
+    #: wrapping up) is rung directly: the customer hears a greeting and waits in the hotline
+    #: queue for the first free agent (seconds; 0: the lead waits for an agent instead).
+    customer_first_after_seconds: int = 45
     #: Said to the customer before a recorded outbound call; ``{dealer}`` is the dealer's name.
     recording_notice: str = "您好，这里是{dealer}。为保证服务质量，本次通话将被录音。"
 

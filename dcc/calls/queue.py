@@ -16,7 +16,7 @@ import datetime as dt
 import logging
 import math
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dcc import clock
@@ -24,10 +24,14 @@ from dcc.calls import agents, routing
 from dcc.calls.models import TERMINAL_CALL_STATUSES, Call, CallDirection, CallStatus
 from dcc.leads import callbacks
 from dcc.leads.models import Lead
+from dcc.users.models import AgentStatus, Role, User
 
 log = logging.getLogger(__name__)
 
 PICKUP = "pickup"
+#: A new lead's customer rung first while every agent was busy: once they answer they wait
+#: here like a hotline caller (:func:`dcc.calls.ready.ring_customer_first`).
+CUSTOMER_FIRST = "customer_first"
 #: What a caller is told to expect per caller ahead when the provider has no average yet.
 DEFAULT_SECONDS_PER_CALLER = 60
 
@@ -59,6 +63,22 @@ def anyone_waiting(session: Session) -> bool:
         Call.status.not_in(TERMINAL_CALL_STATUSES),
     )
     return session.scalar(query.limit(1)) is not None
+
+
+def has_room(session: Session) -> bool:
+    """Whether a customer rung first would soon be taken: fewer callers wait than there are
+    agents on a call or wrapping up (on shift, taking the hotline). With nobody at work, or a
+    queue as long as those about to become free, a new lead waits for an agent instead."""
+    coming = session.scalar(
+        select(func.count(User.id)).where(
+            User.is_active.is_(True),
+            User.on_shift.is_(True),
+            User.role == Role.DCC_AGENT,
+            User.takes_inbound.is_(True),
+            User.agent_status.in_((AgentStatus.ON_CALL, AgentStatus.WRAP_UP)),
+        )
+    )
+    return len(waiting(session)) < (coming or 0)
 
 
 def _pickups_ringing(session: Session) -> list[Call]:

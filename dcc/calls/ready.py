@@ -25,7 +25,7 @@ from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
 
 from dcc import clock
-from dcc.calls import agents, dialer, routing, wrapup
+from dcc.calls import agents, dialer, queue, routing, wrapup
 from dcc.calls import service as calls
 from dcc.calls.models import TERMINAL_CALL_STATUSES, Call, CallDirection
 from dcc.config import Settings
@@ -198,6 +198,55 @@ def first_call(
     if agent is None:
         return None
     return _dial(session, lead, session.get_one(User, agent.id), settings, telephony)
+
+
+def customer_first(
+    session: Session, lead_id: int, *, settings: Settings, telephony: Telephony
+) -> Call | None:
+    """A new lead still waits the dealer-set time after it came in
+    (:attr:`dcc.calls.policy.CallPolicy.customer_first_after_seconds`): an agent free by now
+    dials it (:func:`first_call`); else, while the queue has room
+    (:func:`dcc.calls.queue.has_room`), the customer is rung first and, once they answer,
+    waits in the hotline queue for the first agent who becomes free. None when nothing was
+    placed: the lead waits for the next agent who becomes ready."""
+    call = first_call(session, lead_id, settings=settings, telephony=telephony)
+    if call is not None:
+        return call
+    session.rollback()  # the lead's row lock, if any, is let go before it is taken again
+    if not calls.in_calling_hours(settings):
+        return None
+    lead = lock_if_waiting(session, lead_id)
+    if lead is None or not queue.has_room(session):
+        return None
+    try:
+        dialer.check_provider(telephony, lead.customer.phone, settings)
+        call = calls.start_customer_first(session, lead, settings=settings)
+        return dialer.ring_customer_first(session, call, settings=settings, telephony=telephony)
+    except dialer.ProviderFailed:
+        return None  # the failed attempt is on record; the lead waits for an agent
+    except DCCError as error:
+        session.rollback()
+        log.warning(
+            "customer-first call of lead %d refused: %s",
+            lead_id,
+            error.code,
+            extra={"lead_id": lead_id},
+        )
+        return None
+
+
+def customer_waiting(
+    session: Session, call_id: int | None, *, settings: Settings, telephony: Telephony
+) -> Call | None:
+    """A customer rung first answered: they join the hotline queue, which is served at once
+    (an agent may have become free meanwhile). None for a call not rung first."""
+    call = session.get(Call, call_id) if call_id is not None else None
+    if call is None or call.kind != queue.CUSTOMER_FIRST:
+        return None
+    queue.join(call)
+    session.commit()
+    agent_may_be_ready(session, settings=settings, telephony=telephony)
+    return call
 
 
 def dial_waiting_leads(session: Session, *, settings: Settings, telephony: Telephony) -> list[Call]:

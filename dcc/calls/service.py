@@ -113,23 +113,34 @@ def _after_event(session: Session, call: Call) -> None:
     _track_agent(session, call)
     if call.leg == "agent" and call.parent_sid and call.accepted_at is not None:
         parent = session.scalar(select(Call).where(Call.sid == call.parent_sid))
-        if parent is not None and parent.direction == CallDirection.INBOUND:
-            # An agent took the hotline call (pressed 1 at the screen): the caller's leg was
-            # answered by them.
+        if parent is not None and _waits_for_agent(parent):
+            # An agent took the hotline call or the customer rung first (pressed 1 at the
+            # screen): the customer's leg was answered by them.
             if parent.agent_id is None and call.agent_id is not None:
                 give_agent(session, parent, call.agent_id)
             _customer_reached(session, parent, call.accepted_at)
-            _settle_inbound(session, parent)
-    if call.leg == "customer" and call.direction == CallDirection.OUTBOUND:
+            _settle_caller(session, parent)
+    if call.leg != "customer":
+        return
+    if _waits_for_agent(call):
+        # The customer's own leg is answered by a notice or a greeting, not by a person: only
+        # an agent leg's answer (above) counts as reaching them.
+        if call.direction == CallDirection.INBOUND or call.reached_person:
+            _settle_caller(session, call)
+        elif call.status in TERMINAL_CALL_STATUSES:
+            hooks.outbound_attempt_ended(session, call.id)  # rung first, never answered
+    elif call.direction == CallDirection.OUTBOUND:
         _customer_reached(session, call, call.answered_at)
         if call.reached_person:
             _withdraw_retry(session, call)
         elif call.status in TERMINAL_CALL_STATUSES and call.answered_at is None:
             hooks.outbound_attempt_ended(session, call.id)
-    if call.leg == "customer" and call.direction == CallDirection.INBOUND:
-        # The caller's own leg is answered by the hotline's notice, not by a person: only an
-        # agent leg's answer (above) counts as reaching the customer.
-        _settle_inbound(session, call)
+
+
+def _waits_for_agent(call: Call) -> bool:
+    """A customer's leg that waits for an agent to take it: a hotline caller, or a customer
+    rung first (:data:`dcc.calls.queue.CUSTOMER_FIRST`)."""
+    return call.direction == CallDirection.INBOUND or call.kind == queue.CUSTOMER_FIRST
 
 
 def _track_agent(session: Session, call: Call) -> None:
@@ -211,6 +222,8 @@ def whisper(session: Session, call: Call | None, *, inbound: bool) -> str:
     name = lead.customer.name if lead is not None and lead.customer.name else "新客户"
     car = (lead.series or lead.model) if lead is not None else None
     origin = "400 来电" if inbound else "外呼"
+    if call is not None and call.kind == queue.CUSTOMER_FIRST:
+        origin = "新线索，客户在线等候"
     return f"{origin}：{name}，{car + '，' if car else ''}按 1 接听"
 
 
@@ -267,8 +280,9 @@ def _customer_reached(session: Session, call: Call, at: dt.datetime | None) -> N
     lifecycle.mark_contacted(lead)
 
 
-def _settle_inbound(session: Session, call: Call) -> None:
-    """After an inbound call ends: owe the caller a callback unless an agent answered.
+def _settle_caller(session: Session, call: Call) -> None:
+    """After a hotline call (or a customer rung first who answered) ends: owe the customer a
+    callback unless an agent took the call.
 
     Child legs may report after the parent ends; an answer that shows up late cancels the
     callback, so the final state does not depend on the order of events.
@@ -315,10 +329,53 @@ def start_click_to_dial(session: Session, lead: Lead, *, actor: User, settings: 
     do-not-call number, outside calling hours or a closed lead. The caller commits, then asks
     the provider, then stores the sid.
     """
+    check_may_call(lead, settings)
+    endpoint = routing.agent_endpoint(actor, softphone=settings.softphone)
+    if endpoint is None:
+        raise ValidationError("call.no_agent_phone", field="phone")
+    call = Call(
+        lead_id=lead.id,
+        customer_id=lead.customer_id,
+        direction=CallDirection.OUTBOUND,
+        leg="agent",
+        from_number=settings.hotline_number,
+        to_number=endpoint,
+        status=CallStatus.QUEUED,
+        requested_at=clock.now(),
+    )
+    session.add(call)
+    give_agent(session, call, actor.id)  # the script is chosen from the lead before this call
+    _count_attempt(session, lead, call)
+    return call
+
+
+def start_customer_first(session: Session, lead: Lead, *, settings: Settings) -> Call:
+    """Record a call that rings the customer first (no agent is free): once they answer they
+    wait in the hotline queue, and the agent who takes them gets the call. Checked and
+    counted as :func:`start_click_to_dial` does; the caller commits, then asks the provider."""
+    check_may_call(lead, settings)
+    call = Call(
+        lead_id=lead.id,
+        customer_id=lead.customer_id,
+        direction=CallDirection.OUTBOUND,
+        leg="customer",
+        kind=queue.CUSTOMER_FIRST,
+        from_number=settings.hotline_number,
+        to_number=lead.customer.phone,
+        status=CallStatus.QUEUED,
+        requested_at=clock.now(),
+    )
+    session.add(call)
+    _count_attempt(session, lead, call)
+    return call
+
+
+def check_may_call(lead: Lead, settings: Settings) -> None:
+    """Refuse (:class:`CallRefused`, 409) a call to a closed lead, a customer who asked not
+    to be called, or any call outside calling hours."""
     if not lead.is_open:
         raise CallRefused("call.lead_closed", field="lead_id", lead=lead.id, status=lead.status)
-    customer = lead.customer
-    if customer.do_not_call:
+    if lead.customer.do_not_call:
         raise CallRefused("call.do_not_call", field="lead_id")
     if not in_calling_hours(settings):
         raise CallRefused(
@@ -327,28 +384,15 @@ def start_click_to_dial(session: Session, lead: Lead, *, actor: User, settings: 
             hours=settings.calling_hours,
             timezone=settings.timezone,
         )
-    endpoint = routing.agent_endpoint(actor, softphone=settings.softphone)
-    if endpoint is None:
-        raise ValidationError("call.no_agent_phone", field="phone")
-    now = clock.now()
-    call = Call(
-        lead_id=lead.id,
-        customer_id=customer.id,
-        direction=CallDirection.OUTBOUND,
-        leg="agent",
-        from_number=settings.hotline_number,
-        to_number=endpoint,
-        status=CallStatus.QUEUED,
-        requested_at=now,
-    )
-    session.add(call)
-    give_agent(session, call, actor.id)  # the script is chosen from the lead before this call
+
+
+def _count_attempt(session: Session, lead: Lead, call: Call) -> None:
+    """The lead's attempt is on record: counted, and the first one is its first response."""
     lead.attempt_count += 1
     if lead.first_response_at is None:
-        lead.first_response_at = now  # the first call attempt is the first response
+        lead.first_response_at = call.requested_at  # the first call attempt is the first response
     lifecycle.mark_contacted(lead)
     session.flush()
-    return call
 
 
 def provider_failed(session: Session, call: Call, message: str) -> None:

@@ -29,6 +29,13 @@ def lead_received(session: Session, *, lead_id: int, channel: Channel) -> None:
     outbox.schedule_all(session, plans)
 
 
+def customer_first_due(session: Session, lead_id: int, at: dt.datetime) -> None:
+    """A new lead nobody could dial yet: its customer is rung first at ``at`` if it still waits."""
+    outbox.schedule(
+        session, "lead.customer_first", run_at=at, key=f"customer-first-{lead_id}", lead_id=lead_id
+    )
+
+
 def callback_owed(session: Session, callback: Callback) -> None:
     outbox.schedule(
         session,

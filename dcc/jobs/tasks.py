@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from dcc import access, audit, clock, reports
 from dcc.calls import agents, dialer, ready, routing
+from dcc.calls import policy as call_policy
+from dcc.calls import queue as hotline_queue
 from dcc.calls.models import TERMINAL_CALL_STATUSES, Call, CallDirection, CallStatus
 from dcc.config import get_settings, parse_hours
 from dcc.jobs import hooks, outbox, policy
@@ -73,12 +75,30 @@ def first_contact(session: Session, *, lead_id: int) -> str:
     if call is not None:
         return f"dialled (call {call.id})"
     session.refresh(lead)  # the first call's transaction may have moved on
+    wait = call_policy.load(session).customer_first_after_seconds
+    if wait:
+        hooks.customer_first_due(session, lead.id, lead.created_at + dt.timedelta(seconds=wait))
     owner = session.get(User, lead.owner_id) if lead.owner_id else None
     if owner is not None:
         notify(session, owner.id, "new_lead", "新线索：请立即联系", lead_id=lead.id, **who(lead))
         return "owner alerted"
     _alert(session, {Role.MANAGER}, "unassigned_lead", "新线索无人可分配", lead.id)
     return "manager alerted"
+
+
+@task("lead.customer_first", queue=CALLS)
+def customer_first(session: Session, *, lead_id: int) -> str:
+    """A new lead still waiting for its first call when the dealer-set time is up: dialled by
+    an agent free by now, or its customer rung first to wait in the hotline queue
+    (:func:`dcc.calls.ready.customer_first`)."""
+    call = ready.customer_first(
+        session, lead_id, settings=get_settings(), telephony=get_telephony()
+    )
+    if call is None:
+        return "not placed (no longer waiting, or nobody at work)"
+    if call.kind == hotline_queue.CUSTOMER_FIRST:
+        return f"customer rung first (call {call.id})"
+    return f"dialled (call {call.id})"
 
 
 @task("lead.first_response_sla", queue=ALERTS)

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from dcc import reception, worklist
 from dcc.calls import ready
 from dcc.calls.models import Call, CallDirection
+from dcc.calls.queue import CUSTOMER_FIRST
 from dcc.config import get_settings
 from dcc.db import get_database
 from dcc.errors import DCCError
@@ -389,8 +390,8 @@ class Dealership:
         if leg.parent_sid:
             root = session.scalar(select(Call).where(Call.sid == leg.parent_sid)) or leg
         lead = session.get(Lead, root.lead_id) if root.lead_id else None
-        if root.direction == CallDirection.INBOUND:
-            return root, lead, True
+        if root.direction == CallDirection.INBOUND or root.kind == CUSTOMER_FIRST:
+            return root, lead, True  # the customer waited in the queue for this agent
         children = session.scalars(select(Call).where(Call.parent_sid == root.sid)).all()
         talked = any(
             c.answered_at is not None and not (c.answered_by or "").startswith("machine")
