@@ -19,7 +19,7 @@ NOBODY_ANSWERED = "很抱歉，坐席暂时无法接听，我们会尽快给您�
 CALL_CANCELED = "这条线索已关闭或客户拒绝来电，本次呼叫已取消。"
 HOTLINE_QUEUE = "hotline"
 #: What a customer rung first hears before waiting in the queue (see
-#: :data:`dcc.calls.queue.CUSTOMER_FIRST`); ``{dealer}`` is the dealer's name.
+#: :data:`dcc.calls.models.CUSTOMER_FIRST`); ``{dealer}`` is the dealer's name.
 CUSTOMER_FIRST_GREETING = "您好，这里是{dealer}，感谢您的咨询。正在为您接通顾问，请稍候。"
 #: Said to a queued caller who pressed 1 before they hang up.
 CALLBACK_PROMISED = "好的，我们已为您保留位置，会尽快给您回电。再见。"

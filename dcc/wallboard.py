@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from dcc import access, clock, live
 from dcc.broker import get_broker
 from dcc.calls import queue, routing
-from dcc.calls.models import Call, CallDirection
+from dcc.calls.models import CUSTOMER_FIRST, Call, CallDirection
 from dcc.db import get_database
 from dcc.leads.models import Lead
 from dcc.sales.models import Appointment, ShowroomVisit
@@ -141,15 +141,17 @@ def _work_today(session: Session, day_start: dt.datetime) -> dict[int, dict[str,
             Call.parent_sid,
             Call.answered_at,
             Call.duration,
-            Call.sid,
+            Call.kind,
         ).where(Call.created_at >= day_start, Call.agent_id.is_not(None))
     ).all()
-    for agent_id, direction, leg, parent_sid, answered_at, duration, _sid in legs:
+    for agent_id, direction, leg, parent_sid, answered_at, duration, kind in legs:
         if agent_id is None:  # excluded by the query; narrows the type
             continue
         row = work[agent_id]
         if direction == CallDirection.OUTBOUND and parent_sid is None:
-            row["calls"] += 1  # the agent leg of a click-to-dial call
+            # The agent leg of a click-to-dial call; a customer rung first counts once, as the
+            # inbound pickup the agent answered (below).
+            row["calls"] += kind != CUSTOMER_FIRST
         elif direction == CallDirection.OUTBOUND and leg == "customer" and answered_at:
             row["connects"] += 1
             row["talk_seconds"] += duration or 0

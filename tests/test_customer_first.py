@@ -17,11 +17,12 @@ from web_support import auto_dial_portal
 from dcc import clock
 from dcc.calls import policy as call_policy
 from dcc.calls import queue, ready, wrapup
-from dcc.calls.models import Call, CallDirection
+from dcc.calls.models import CUSTOMER_FIRST, Call, CallDirection
 from dcc.config import get_settings
 from dcc.jobs.models import OutboxJob
 from dcc.leads import intake
 from dcc.leads.models import Callback, CallbackStatus, Lead, LeadSource, LeadStatus
+from dcc.reports import period, work
 from dcc.users.models import AgentStatus
 
 START = dt.datetime(2026, 11, 25, 2, 0, tzinfo=dt.UTC)  # Wednesday 10:00 in Shanghai
@@ -53,7 +54,7 @@ def new_lead(staff, owner, phone: str = CUSTOMER) -> Lead:
 
 def rung_first(flow: Flow, lead: Lead) -> list[Call]:
     flow.session.expire_all()
-    query = select(Call).where(Call.lead_id == lead.id, Call.kind == queue.CUSTOMER_FIRST)
+    query = select(Call).where(Call.lead_id == lead.id, Call.kind == CUSTOMER_FIRST)
     return list(flow.session.scalars(query))
 
 
@@ -130,6 +131,11 @@ def test_every_agent_busy_the_customer_is_rung_first_and_the_first_free_agent_ta
     assert saved.follow_up.done_at is not None
     flow.session.refresh(call)
     assert call.outcome == "已沟通：邀约到店试驾"  # recorded on the customer's call
+    # The agent's work counts it once: an answered call with its talk time, not a dialled one.
+    period.prepare(flow.session)
+    (day,) = work.live(flow.session, START, flow.now(), "Asia/Shanghai").values()
+    assert (day.dialled, day.inbound_answered, day.outbound_connects) == (0, 1, 0)
+    assert day.talk_seconds >= 60
     assert flow.sim.alerts() == []
 
 

@@ -14,6 +14,11 @@ from dcc.db import Base, UTCDateTime
 from dcc.leads.models import Lead
 from dcc.users.models import User, enum_column
 
+#: A call's ``kind``: a new lead's customer rung first while every agent was busy; once they
+#: answer they wait in the hotline queue like a caller (:func:`dcc.calls.ready.customer_first`).
+#: The agent who takes them did not dial it: it counts as an answered call, not a dialled one.
+CUSTOMER_FIRST = "customer_first"
+
 
 class CallDirection(enum.StrEnum):
     INBOUND = "inbound"

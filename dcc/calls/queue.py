@@ -29,9 +29,6 @@ from dcc.users.models import AgentStatus, Role, User
 log = logging.getLogger(__name__)
 
 PICKUP = "pickup"
-#: A new lead's customer rung first while every agent was busy: once they answer they wait
-#: here like a hotline caller (:func:`dcc.calls.ready.ring_customer_first`).
-CUSTOMER_FIRST = "customer_first"
 #: What a caller is told to expect per caller ahead when the provider has no average yet.
 DEFAULT_SECONDS_PER_CALLER = 60
 

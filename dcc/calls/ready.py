@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from dcc import clock
 from dcc.calls import agents, dialer, queue, routing, wrapup
 from dcc.calls import service as calls
-from dcc.calls.models import TERMINAL_CALL_STATUSES, Call, CallDirection
+from dcc.calls.models import CUSTOMER_FIRST, TERMINAL_CALL_STATUSES, Call, CallDirection
 from dcc.config import Settings
 from dcc.customers.models import Customer
 from dcc.errors import DCCError
@@ -241,7 +241,7 @@ def customer_waiting(
     """A customer rung first answered: they join the hotline queue, which is served at once
     (an agent may have become free meanwhile). None for a call not rung first."""
     call = session.get(Call, call_id) if call_id is not None else None
-    if call is None or call.kind != queue.CUSTOMER_FIRST:
+    if call is None or call.kind != CUSTOMER_FIRST:
         return None
     queue.join(call)
     session.commit()

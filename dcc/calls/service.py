@@ -10,7 +10,13 @@ from sqlalchemy.orm import Session
 
 from dcc import access, clock, live
 from dcc.calls import agents, events, queue, routing
-from dcc.calls.models import TERMINAL_CALL_STATUSES, Call, CallDirection, CallStatus
+from dcc.calls.models import (
+    CUSTOMER_FIRST,
+    TERMINAL_CALL_STATUSES,
+    Call,
+    CallDirection,
+    CallStatus,
+)
 from dcc.callscripts import context as script_context
 from dcc.callscripts import service as callscripts
 from dcc.config import Settings, parse_hours
@@ -139,8 +145,8 @@ def _after_event(session: Session, call: Call) -> None:
 
 def _waits_for_agent(call: Call) -> bool:
     """A customer's leg that waits for an agent to take it: a hotline caller, or a customer
-    rung first (:data:`dcc.calls.queue.CUSTOMER_FIRST`)."""
-    return call.direction == CallDirection.INBOUND or call.kind == queue.CUSTOMER_FIRST
+    rung first (:data:`dcc.calls.models.CUSTOMER_FIRST`)."""
+    return call.direction == CallDirection.INBOUND or call.kind == CUSTOMER_FIRST
 
 
 def _track_agent(session: Session, call: Call) -> None:
@@ -222,7 +228,7 @@ def whisper(session: Session, call: Call | None, *, inbound: bool) -> str:
     name = lead.customer.name if lead is not None and lead.customer.name else "新客户"
     car = (lead.series or lead.model) if lead is not None else None
     origin = "400 来电" if inbound else "外呼"
-    if call is not None and call.kind == queue.CUSTOMER_FIRST:
+    if call is not None and call.kind == CUSTOMER_FIRST:
         origin = "新线索，客户在线等候"
     return f"{origin}：{name}，{car + '，' if car else ''}按 1 接听"
 
@@ -359,7 +365,7 @@ def start_customer_first(session: Session, lead: Lead, *, settings: Settings) ->
         customer_id=lead.customer_id,
         direction=CallDirection.OUTBOUND,
         leg="customer",
-        kind=queue.CUSTOMER_FIRST,
+        kind=CUSTOMER_FIRST,
         from_number=settings.hotline_number,
         to_number=lead.customer.phone,
         status=CallStatus.QUEUED,

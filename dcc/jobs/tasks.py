@@ -14,8 +14,13 @@ from sqlalchemy.orm import Session
 from dcc import access, audit, clock, reports
 from dcc.calls import agents, dialer, ready, routing
 from dcc.calls import policy as call_policy
-from dcc.calls import queue as hotline_queue
-from dcc.calls.models import TERMINAL_CALL_STATUSES, Call, CallDirection, CallStatus
+from dcc.calls.models import (
+    CUSTOMER_FIRST,
+    TERMINAL_CALL_STATUSES,
+    Call,
+    CallDirection,
+    CallStatus,
+)
 from dcc.config import get_settings, parse_hours
 from dcc.jobs import hooks, outbox, policy
 from dcc.jobs.registry import task
@@ -96,7 +101,7 @@ def customer_first(session: Session, *, lead_id: int) -> str:
     )
     if call is None:
         return "not placed (no longer waiting, or nobody at work)"
-    if call.kind == hotline_queue.CUSTOMER_FIRST:
+    if call.kind == CUSTOMER_FIRST:
         return f"customer rung first (call {call.id})"
     return f"dialled (call {call.id})"
 

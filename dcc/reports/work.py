@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
-from dcc.calls.models import Call, CallDirection
+from dcc.calls.models import CUSTOMER_FIRST, Call, CallDirection
 from dcc.reports.period import as_date, local_day
 from dcc.sales.models import Appointment, ShowroomVisit
 
@@ -65,7 +65,13 @@ class Work:
         )
 
 
-DIALLED = and_(Call.direction == CallDirection.OUTBOUND, Call.parent_sid.is_(None))
+#: Calls the agent placed: a customer rung first was placed by the system, and the agent who
+#: took it from the queue answered it (their pickup leg counts in :data:`INBOUND_ANSWER`).
+DIALLED = and_(
+    Call.direction == CallDirection.OUTBOUND,
+    Call.parent_sid.is_(None),
+    Call.kind.is_distinct_from(CUSTOMER_FIRST),
+)
 OUTBOUND_CONNECT = and_(
     Call.direction == CallDirection.OUTBOUND,
     Call.leg == "customer",

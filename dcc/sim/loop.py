@@ -31,8 +31,7 @@ from sqlalchemy.orm import Session
 
 from dcc import reception, worklist
 from dcc.calls import ready
-from dcc.calls.models import Call, CallDirection
-from dcc.calls.queue import CUSTOMER_FIRST
+from dcc.calls.models import CUSTOMER_FIRST, Call, CallDirection
 from dcc.config import get_settings
 from dcc.db import get_database
 from dcc.errors import DCCError
