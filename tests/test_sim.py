@@ -55,11 +55,13 @@ def test_two_days_keep_the_loop_closed(two_days: Result) -> None:
     assert figures["job_failures"] == []
     # Every hotline caller nobody answered is owed a callback.
     assert figures["abandoned_without_callback"] == 0
-    # The web leads of the staffed hours were called within a minute, but for the few that
-    # came while every agent on shift was on a call (two in the morning): they wait for one.
-    assert figures["speed_to_lead"]["leads"] > 20
-    assert figures["speed_to_lead"]["within_60s_share"] >= 0.9
-    assert figures["speed_to_lead"]["p95"] is not None
+    # The web leads of the staffed hours were called within a minute: by an agent, or, when
+    # every agent on shift was on a call (two in the morning), by ringing the customer first.
+    speed = figures["speed_to_lead"]
+    assert speed["leads"] > 20
+    assert speed["within_60s_share"] >= 0.99
+    assert speed["p95"] is not None and speed["p95"] <= 60
+    assert 0 <= speed["rung_first"] < speed["leads"] / 5
 
 
 def test_two_days_drive_the_whole_system(two_days: Result) -> None:

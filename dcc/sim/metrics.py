@@ -8,7 +8,8 @@
   queue wait = from arrival to the agent's answer (or to hanging up), p50 and p95;
 - speed to lead: for web and portal leads received in staffed hours (an agent on shift, inside
   calling hours), the first call attempt's time after the lead; p50, p95 (seconds; null when
-  that share of leads was never attempted) and the share within 60 s;
+  that share of leads was never attempted) and the share within 60 s; how many of them had
+  their customer rung first (every agent busy: :data:`dcc.calls.models.CUSTOMER_FIRST`);
 - the loop audit's violations (:func:`dcc.loop.audit.find_violations`) at the end, and the
   nightly audits' totals per day.
 """
@@ -26,7 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dcc import clock, reports
-from dcc.calls.models import Call, CallDirection
+from dcc.calls.models import CUSTOMER_FIRST, Call, CallDirection
 from dcc.config import Settings, parse_hours
 from dcc.leads.models import Callback, Channel, Lead
 from dcc.loop import audit
@@ -76,6 +77,7 @@ class Hotline:
 class SpeedToLead:
     leads: int = 0
     within_target: int = 0
+    rung_first: int = 0
     delays: list[float] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -84,6 +86,7 @@ class SpeedToLead:
             "p50": percentile(self.delays, 0.5),
             "p95": percentile(self.delays, 0.95),
             "within_60s_share": share(self.within_target, self.leads),
+            "rung_first": self.rung_first,
         }
 
 
@@ -157,6 +160,11 @@ def speed_to_lead(
             .group_by(Call.lead_id)
         ).all()
     )
+    rung_first = set(
+        session.scalars(
+            select(Call.lead_id).where(Call.kind == CUSTOMER_FIRST, Call.lead_id.is_not(None))
+        )
+    )
     figures: dict[dt.date | None, SpeedToLead] = defaultdict(SpeedToLead)
     for lead_id, created in leads:
         if not (staffed(created) and clock.within_hours(created, settings.timezone, calling)):
@@ -166,6 +174,7 @@ def speed_to_lead(
         for f in (figures[None], figures[day_of(created)]):
             f.leads += 1
             f.within_target += delay <= LEAD_TARGET
+            f.rung_first += lead_id in rung_first
             f.delays.append(max(0.0, delay))
     return figures
 

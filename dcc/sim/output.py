@@ -78,6 +78,7 @@ def as_text(figures: dict[str, Any]) -> Iterator[str]:
     yield (
         f"speed to lead: {stl['leads']} web leads in staffed hours, first attempt p50 "
         f"{num(stl['p50'])} s, p95 {num(stl['p95'])} s, within 60 s {pct(stl['within_60s_share'])}"
+        f" ({stl['rung_first']} with the customer rung first while every agent was busy)"
     )
     yield f"jobs run: {figures['jobs_run']}, failed: {len(figures['job_failures'])}"
     violations = figures["violations"]
