@@ -225,8 +225,8 @@ CALL_SETTINGS: dict[str, CallSetting] = {
     "customer_first_after_seconds": CallSetting(
         _l("Ring the customer first after"),
         _l(
-            "A new web lead no agent could dial this long after it came in has its customer"
-            " rung first, to wait in the hotline queue for the first free agent (0: off)."
+            "A new lead no agent could dial this long after it came in has its customer rung"
+            " first, to wait in the hotline queue for the first free agent (0: off)."
         ),
         SECONDS,
     ),
