@@ -89,5 +89,6 @@ def test_refusals_and_error_pages_speak_the_page_language(app, client, dealershi
     )
     script = {"steps-0-title": "问候", "steps-0-text": "{nope}您好"}
     check("placeholder", post(client, "/admin/script", script, follow_redirects=True))
+    check("call setting", post(client, "/admin/calls", {"wrap_up_seconds": "99999"}))
     post(client, "/logout")
     assert not problems, "\n".join(problems)

@@ -1,4 +1,5 @@
-"""Admin pages: the invitation script (versioned), the job queues and the outbox.
+"""Admin pages: the invitation script (versioned), the offers it mentions, the dealer's
+call-flow settings, the job queues and the outbox.
 
 The queues are rq-dashboard's, mounted under ``/admin/rq`` behind the admin login.
 """
@@ -6,10 +7,13 @@ The queues are rq-dashboard's, mounted under ``/admin/rq`` behind the admin logi
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, fields
 
 import redis
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from rq import Queue
@@ -19,8 +23,9 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.wrappers import Response
 
-from dcc import clock
+from dcc import audit, clock
 from dcc.broker import get_broker, get_redis
+from dcc.calls import policy as call_policy
 from dcc.callscripts import service as callscripts
 from dcc.callscripts.models import CallScript, Offer
 from dcc.config import get_settings
@@ -161,6 +166,153 @@ def end_offer(offer_id: int) -> Response:
         return refused(error, url_for("web_admin.offers"))
     flash(_("The offer is no longer mentioned."), "info")
     return redirect(url_for("web_admin.offers"))
+
+
+SECONDS, MINUTES = _l("seconds"), _l("minutes")
+
+
+@dataclass(frozen=True)
+class CallSetting:
+    """How the page names one call-flow setting: what it is, what it does, its unit (none
+    for a count or a text)."""
+
+    label: LazyString | str
+    hint: LazyString | str = ""
+    unit: LazyString | None = None
+    placeholders: tuple[str, ...] = ()
+
+
+#: The page's words for each field of :class:`dcc.calls.policy.CallPolicy` (the rules that
+#: check a value stay in :func:`dcc.calls.policy.update`).
+CALL_SETTINGS: dict[str, CallSetting] = {
+    "owner_ring_seconds": CallSetting(
+        _l("Owner's ring"),
+        _l("A caller's own agent rings this long before the team is rung."),
+        SECONDS,
+    ),
+    "agent_ring_seconds": CallSetting(
+        _l("Team ring, each round"),
+        _l("Each round rings up to ten agents at once for this long."),
+        SECONDS,
+    ),
+    "skip_unanswered_minutes": CallSetting(
+        _l("Pause after a missed ring"),
+        _l("An agent who let a ring go unanswered is not rung again for this long."),
+        MINUTES,
+    ),
+    "queue_callback_after_seconds": CallSetting(
+        _l("Callback offer in the queue"),
+        _l("A caller waiting this long in the queue may press 1 to be called back."),
+        SECONDS,
+    ),
+    "wrap_up_seconds": CallSetting(
+        _l("Wrap-up time"),
+        _l("The wrap-up after a call ends by itself after this long."),
+        SECONDS,
+    ),
+    "wrap_up_extension_seconds": CallSetting(
+        _l("Wrap-up extension"),
+        _l("What the agent's “More time” adds to the wrap-up, each time."),
+        SECONDS,
+    ),
+    "keep_ready_agents": CallSetting(
+        _l("Agents kept free"),
+        _l(
+            "“Call the next one” leaves follow-ups waiting while fewer other agents than this"
+            " are free for the hotline and new leads (0: follow-ups never wait)."
+        ),
+    ),
+    "customer_first_after_seconds": CallSetting(
+        _l("Ring the customer first after"),
+        _l(
+            "A new lead no agent could dial this long after it came in has its customer rung"
+            " first, to wait in the hotline queue for the first free agent (0: off)."
+        ),
+        SECONDS,
+    ),
+    "recording_notice": CallSetting(
+        _l("Recording notice"),
+        _l("Said to the customer before a recorded outbound call, with the dealer's name."),
+        placeholders=("dealer",),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ShownSetting:
+    """One row of the settings page: the field, its words, what the box holds, its default."""
+
+    name: str
+    words: CallSetting
+    value: str
+    default: object
+    is_text: bool
+    invalid: bool
+
+
+@bp.route("/calls", methods=["GET", "POST"])
+@roles(Role.ADMIN)
+def calls() -> str | Response | tuple[str, int]:
+    """The dealer's call-flow settings, each with what it does, its value and its default.
+    A save stores only what was edited, checked by :func:`dcc.calls.policy.update`, all or
+    nothing: a refused value is named (422) and the page keeps what was typed."""
+    session = get_session()
+    current = call_policy.load(session)
+    if request.method == "GET":
+        return _calls_page(current)
+    typed = {name: request.form[name] for name in _call_setting_names() if name in request.form}
+    changes = {name: raw for name, raw in typed.items() if _edited(raw, getattr(current, name))}
+    if not changes:
+        flash(_("Nothing was changed."), "info")
+        return redirect(url_for("web_admin.calls"))
+    try:
+        saved = call_policy.update(session, changes)
+    except DCCError as error:
+        session.rollback()
+        labels = {name: words.label for name, words in CALL_SETTINGS.items()}
+        flash(say(error, fields=labels), "error")
+        return _calls_page(current, typed=typed, invalid=error.field), 422
+    audit.record(
+        session,
+        actor_id=me().id,
+        action="call_policy.update",
+        entity="call_policy",
+        entity_id=None,
+        changes={name: [getattr(current, name), getattr(saved, name)] for name in changes},
+    )
+    flash(_("Call-flow settings saved."), "info")
+    return redirect(url_for("web_admin.calls"))
+
+
+def _call_setting_names() -> list[str]:
+    return [f.name for f in fields(call_policy.CallPolicy)]
+
+
+def _edited(raw: str, value: object) -> bool:
+    """Whether the admin changed a box: a value left as shown is not stored (an unset value
+    keeps following the default)."""
+    return raw.strip() != str(value)
+
+
+def _calls_page(
+    current: call_policy.CallPolicy,
+    *,
+    typed: dict[str, str] | None = None,
+    invalid: str | None = None,
+) -> str:
+    defaults = call_policy.CallPolicy()
+    rows = [
+        ShownSetting(
+            name=name,
+            words=CALL_SETTINGS.get(name) or CallSetting(name),  # not yet described: its key
+            value=(typed or {}).get(name, str(getattr(current, name))),
+            default=getattr(defaults, name),
+            is_text=isinstance(getattr(defaults, name), str),
+            invalid=name == invalid,
+        )
+        for name in _call_setting_names()
+    ]
+    return render_template("web/admin_calls.html", rows=rows, longest=call_policy.LONGEST)
 
 
 @bp.get("/jobs")
