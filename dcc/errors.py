@@ -43,6 +43,7 @@ TEXTS: dict[str, str] = {
     "field.unknown_time_zone": N_("unknown time zone %(value)s"),
     "field.bad_slug": N_("lowercase letters, digits, - and _ only"),
     "field.nul": N_("contains a NUL character"),
+    "field.bad_placeholder": N_("may hold only %(placeholders)s in braces"),
     "field.lone_surrogate": N_("contains a lone surrogate (%(character)s), which is not text"),
     "field.not_a_json_number": N_("%(value)s is not a number JSON allows"),
     "field.number_out_of_range": N_("%(value)s is beyond the range of a number"),

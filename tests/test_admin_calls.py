@@ -132,6 +132,9 @@ def test_a_save_without_a_change_stores_nothing(client, session, admin_user) -> 
         ("skip_unanswered_minutes", "-1", "漏接后暂停派线：必须在 0 到 3600 之间"),
         ("keep_ready_agents", "1.5", "保留空闲坐席：必须是整数"),
         ("recording_notice", "   ", "录音提示语：为必填项"),
+        # Said with the dealer's name filled in: a stray brace would break every such call.
+        ("recording_notice", "您好，这里是{经销商}。", "录音提示语：花括号中只能是 {dealer}"),
+        ("recording_notice", "通话将被录音 {", "录音提示语：花括号中只能是 {dealer}"),
     ],
 )
 def test_a_bad_value_is_named_kept_in_the_form_and_nothing_is_saved(

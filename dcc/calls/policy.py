@@ -56,6 +56,21 @@ LONGEST = 3600
 NOTICE = "recording_notice"
 
 
+def _notice(raw: str) -> str:
+    """The notice as typed, when it is said as it is or with the dealer's name filled in: a
+    stray brace or another placeholder would break every call that says it."""
+    text = raw.strip()
+    if not text:
+        raise ValidationError("field.required", field=NOTICE)
+    try:
+        text.format(dealer="")
+    except (AttributeError, IndexError, KeyError, ValueError) as error:
+        raise ValidationError(
+            "field.bad_placeholder", field=NOTICE, placeholders="{dealer}"
+        ) from error
+    return text
+
+
 def update(session: Session, changes: Mapping[str, str]) -> CallPolicy:
     """Change the settings named in ``changes`` (as typed by an admin), each checked: times
     are whole numbers from 0 to an hour, the notice is not empty."""
@@ -65,9 +80,7 @@ def update(session: Session, changes: Mapping[str, str]) -> CallPolicy:
         if key not in known:
             raise ValidationError("field.bad_choice", field=key, choices=", ".join(known))
         if key == NOTICE:
-            if not raw.strip():
-                raise ValidationError("field.required", field=key)
-            values[key] = raw.strip()
+            values[key] = _notice(raw)
         else:
             values[key] = Integer(key, required=True, minimum=0, maximum=LONGEST).clean(raw)
     return save(session, **values)
