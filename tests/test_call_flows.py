@@ -14,6 +14,7 @@ from support import run_due
 from web_support import login, post
 
 from dcc import clock, messaging
+from dcc.audit import AuditEntry
 from dcc.calls import agents, dialer, policy
 from dcc.calls import service as calls_service
 from dcc.calls.models import Call
@@ -419,6 +420,10 @@ def test_the_dealer_sets_the_call_flow_times_from_the_command_line(app, session)
         refused = cli.invoke(args=["calls", "settings", bad])
         assert refused.exit_code != 0 and words in refused.output
     assert policy.load(session).wrap_up_seconds == 90  # nothing changed
+    # The change is audit-logged, as one from the admin page is; no person made it.
+    (entry,) = session.scalars(select(AuditEntry).where(AuditEntry.action == "call_policy.update"))
+    assert entry.actor_id is None
+    assert entry.details["changes"] == {"owner_ring_seconds": [15, 20], "wrap_up_seconds": [60, 90]}
 
 
 def test_when_the_look_up_fails_too_the_status_callback_settles_the_attempt(

@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 
 from sqlalchemy.orm import Session
 
-from dcc import settings_store
+from dcc import audit, settings_store
 from dcc.errors import ValidationError
 from dcc.fields import Integer
 
@@ -71,9 +71,12 @@ def _notice(raw: str) -> str:
     return text
 
 
-def update(session: Session, changes: Mapping[str, str]) -> CallPolicy:
+def update(
+    session: Session, changes: Mapping[str, str], *, actor_id: int | None = None
+) -> CallPolicy:
     """Change the settings named in ``changes`` (as typed by an admin), each checked: times
-    are whole numbers from 0 to an hour, the notice is not empty."""
+    are whole numbers from 0 to an hour, the notice is not empty and names only the dealer.
+    All or nothing; the change is audit-logged (``actor_id`` None: from the command line)."""
     known = sorted(f.name for f in fields(CallPolicy))
     values: dict[str, object] = {}
     for key, raw in changes.items():
@@ -83,4 +86,14 @@ def update(session: Session, changes: Mapping[str, str]) -> CallPolicy:
             values[key] = _notice(raw)
         else:
             values[key] = Integer(key, required=True, minimum=0, maximum=LONGEST).clean(raw)
-    return save(session, **values)
+    before = load(session)
+    saved = save(session, **values)
+    audit.record(
+        session,
+        actor_id=actor_id,
+        action="call_policy.update",
+        entity="call_policy",
+        entity_id=None,
+        changes={name: [getattr(before, name), getattr(saved, name)] for name in values},
+    )
+    return saved

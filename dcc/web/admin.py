@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.wrappers import Response
 
-from dcc import audit, clock
+from dcc import clock
 from dcc.broker import get_broker, get_redis
 from dcc.calls import policy as call_policy
 from dcc.callscripts import service as callscripts
@@ -266,20 +266,12 @@ def calls() -> str | Response | tuple[str, int]:
         flash(_("Nothing was changed."), "info")
         return redirect(url_for("web_admin.calls"))
     try:
-        saved = call_policy.update(session, changes)
+        call_policy.update(session, changes, actor_id=me().id)
     except DCCError as error:
         session.rollback()
         labels = {name: words.label for name, words in CALL_SETTINGS.items()}
         flash(say(error, fields=labels), "error")
         return _calls_page(current, typed=typed, invalid=error.field), 422
-    audit.record(
-        session,
-        actor_id=me().id,
-        action="call_policy.update",
-        entity="call_policy",
-        entity_id=None,
-        changes={name: [getattr(current, name), getattr(saved, name)] for name in changes},
-    )
     flash(_("Call-flow settings saved."), "info")
     return redirect(url_for("web_admin.calls"))
 
