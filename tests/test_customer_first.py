@@ -12,7 +12,7 @@ import datetime as dt
 import pytest
 from flow_support import HOTLINE, Flow, agent_phone, make_agent, make_flow, play
 from sqlalchemy import select
-from web_support import auto_dial_portal
+from web_support import auto_dial_portal, login
 
 from dcc import clock
 from dcc.calls import policy as call_policy
@@ -112,6 +112,12 @@ def test_every_agent_busy_the_customer_is_rung_first_and_the_first_free_agent_ta
     flow.session.refresh(lead)
     assert lead.first_response_at == call.requested_at
     assert "新线索，客户在线等候：王先生" in answer_of(flow, "/voice/screen")  # the whisper
+    # The agent's screen holds the call: the script filled with the lead, the outcome form.
+    client = flow.app.test_client()
+    with flow.at_now():
+        login(client, "agent1")
+        page = client.get(f"/?call={call.id}").get_data(as_text=True)
+    assert "王先生" in page and 'name="result"' in page and f'value="{call.id}"' in page
 
     play(flow, 70)  # the conversation ends; the agent wraps up and records the outcome
     flow.session.refresh(call)
