@@ -4,7 +4,9 @@ through the real Twilio adapter. The app's clock follows the simulated one."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +48,19 @@ class Flow:
 
     def webhooks(self, path: str) -> list[dict[str, Any]]:
         return [w for w in self.sim.webhooks() if path in w["url"]]
+
+
+@contextlib.contextmanager
+def running_flow(
+    app: Flask, session: Session, start: dt.datetime, **options: Any
+) -> Iterator[Flow]:
+    """A flow from ``start``, the app's clock there; its simulator stopped afterwards."""
+    with clock.frozen(start):
+        made = make_flow(app, session, start, **options)
+        try:
+            yield made
+        finally:
+            made.sim.stop()
 
 
 def make_flow(app: Flask, session: Session, start: dt.datetime, **options: Any) -> Flow:

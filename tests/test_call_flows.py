@@ -8,7 +8,7 @@ import datetime as dt
 import xml.etree.ElementTree as ET
 
 import pytest
-from flow_support import HOTLINE, Flow, agent_phone, make_agent, make_flow, play
+from flow_support import HOTLINE, Flow, agent_phone, make_agent, play, running_flow
 from sqlalchemy import select
 from support import run_due
 from web_support import login, post
@@ -33,10 +33,8 @@ CALLERS = ("+8613800000001", "+8613800000002", "+8613800000003")
 
 @pytest.fixture()
 def flow(app, session):
-    with clock.frozen(START):
-        made = make_flow(app, session, START)
+    with running_flow(app, session, START) as made:
         yield made
-        made.sim.stop()
 
 
 def pickups(flow: Flow) -> list[Call]:

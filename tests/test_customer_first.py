@@ -10,11 +10,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from flow_support import HOTLINE, Flow, agent_phone, make_agent, make_flow, play
+from flow_support import HOTLINE, Flow, agent_phone, make_agent, play, running_flow
 from sqlalchemy import select
 from web_support import auto_dial_portal, login
 
-from dcc import clock
 from dcc.calls import policy as call_policy
 from dcc.calls import queue, ready, wrapup
 from dcc.calls.models import CUSTOMER_FIRST, Call, CallDirection
@@ -33,10 +32,8 @@ WAIT = call_policy.CallPolicy().customer_first_after_seconds
 
 @pytest.fixture()
 def flow(app, session):
-    with clock.frozen(START):
-        made = make_flow(app, session, START)
+    with running_flow(app, session, START) as made:
         yield made
-        made.sim.stop()
 
 
 def new_lead(staff, owner, phone: str = CUSTOMER) -> Lead:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from flow_support import HOTLINE, Flow, agent_phone, make_agent, make_flow, play
+from flow_support import HOTLINE, Flow, agent_phone, make_agent, play, running_flow
 from sqlalchemy import select
 from support import RecordingTelephony, run_due
 from web_support import auto_dial_portal, login, post
@@ -32,10 +32,8 @@ CALLER = "+8613800000021"
 
 @pytest.fixture()
 def flow(app, session):
-    with clock.frozen(START):
-        made = make_flow(app, session, START)
+    with running_flow(app, session, START) as made:
         yield made
-        made.sim.stop()
 
 
 def available(flow: Flow, staff, agent) -> ready.Served | None:

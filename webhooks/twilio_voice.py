@@ -65,14 +65,7 @@ def _route(decision: inbound_calls.InboundDecision, notice: str = "") -> Respons
         session = get_session()
         session.commit()
         ready.agent_may_be_ready(session, settings=_settings(), telephony=get_telephony())
-        return _twiml(
-            twiml.enqueue_caller(
-                notice=notice,
-                queue=HOTLINE_QUEUE,
-                wait_url=public_url("twilio_voice.queue_wait", call_id=decision.call_id),
-                action_url=public_url("twilio_voice.dial", call_id=decision.call_id),
-            )
-        )
+        return _enqueue(decision.call_id, notice)
     return _twiml(
         twiml.dial_stage(
             notice=notice,
@@ -89,6 +82,19 @@ def _route(decision: inbound_calls.InboundDecision, notice: str = "") -> Respons
             screen_url=public_url("twilio_voice.agent_screen", parent_call_id=decision.call_id),
             caller_id=request.form.get("From"),
             recording_callback=public_url("twilio_voice.recording"),
+        )
+    )
+
+
+def _enqueue(call_id: int, notice: str) -> Response:
+    """The notice, then the hotline queue: held with the wait URL's announcements; the
+    ``<Enqueue>`` action tells how the customer left it."""
+    return _twiml(
+        twiml.enqueue_caller(
+            notice=notice,
+            queue=HOTLINE_QUEUE,
+            wait_url=public_url("twilio_voice.queue_wait", call_id=call_id),
+            action_url=public_url("twilio_voice.dial", call_id=call_id),
         )
     )
 
@@ -206,14 +212,7 @@ def customer_first() -> Response:
     greeting = " ".join((CUSTOMER_FIRST_GREETING, policy.load(session).recording_notice)).format(
         dealer=dealer
     )
-    return _twiml(
-        twiml.enqueue_caller(
-            notice=greeting,
-            queue=HOTLINE_QUEUE,
-            wait_url=public_url("twilio_voice.queue_wait", call_id=call.id),
-            action_url=public_url("twilio_voice.dial", call_id=call.id),
-        )
-    )
+    return _enqueue(call.id, greeting)
 
 
 @bp.post("/voice/status")
