@@ -4,8 +4,9 @@
 simulated or a real week can be staffed from the recommendation. Each day is covered on its
 own, left to right: at the first half hour that still lacks agents, enough shifts start to
 cover it, each running until the need it was started for ends (at least the shortest shift,
-at most the longest). Every half hour ends up covered; a few are over-covered where a shift
-cannot be shorter. Shifts are numbered as seats (1, 2 …) per day, in order of start, so seat 1
+at most the longest). No shift runs past the day's last needed half hour (the evening's
+closing): one started late begins earlier instead. Every half hour ends up covered; a few are
+over-covered where a shift cannot be shorter. Shifts are numbered as seats (1, 2 …) per day, in order of start, so seat 1
 can be the same person every day.
 """
 
@@ -47,9 +48,11 @@ def cover_day(weekday: int, need: Sequence[int], *, shortest: int, longest: int)
     """One day's shifts (lengths in half hours) covering ``need`` agents in each half hour."""
     coverage = [0] * SLOTS_PER_DAY
     spans: list[tuple[int, int]] = []
+    closing = max((slot + 1 for slot, n in enumerate(need) if n > 0), default=SLOTS_PER_DAY)
     for slot in range(SLOTS_PER_DAY):
         while coverage[slot] < need[slot]:
-            start = min(slot, SLOTS_PER_DAY - shortest)  # a late need: the shift starts earlier
+            # A late need: the shift starts earlier, so as not to run on after closing.
+            start = max(0, min(slot, closing - shortest))
             end = start + shortest
             # Run on while the next half hour still lacks agents (this one not yet counted).
             while end < min(SLOTS_PER_DAY, start + longest) and need[end] > coverage[end]:
