@@ -6,8 +6,8 @@ own, left to right: at the first half hour that still lacks agents, enough shift
 cover it, each running until the need it was started for ends (at least the shortest shift,
 at most the longest). No shift runs past the day's last needed half hour (the evening's
 closing): one started late begins earlier instead. Every half hour ends up covered; a few are
-over-covered where a shift cannot be shorter. Shifts are numbered as seats (1, 2 …) per day, in order of start, so seat 1
-can be the same person every day.
+over-covered where a shift cannot be shorter. Shifts are numbered as seats (1, 2 …) per day,
+in order of start, so seat 1 can be the same person every day.
 """
 
 from __future__ import annotations
