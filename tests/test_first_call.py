@@ -243,3 +243,21 @@ def test_a_lead_another_agent_is_dialling_is_skipped_not_dialled_twice(committed
         assert call is not None  # the holder dials it (and commits)
         assert ready.dial_waiting_leads(second, settings=settings, telephony=phone) == []
     assert len(phone.calls) == 1
+
+
+def test_an_agent_skipped_after_an_unanswered_ring_dials_the_waiting_lead_once_the_skip_is_over(
+    flow, staff
+):
+    call_policy.save(staff.session, customer_first_after_seconds=0, skip_unanswered_minutes=2)
+    agent = make_agent(staff, 1)
+    with flow.at_now():
+        agents.skip(staff.session, agent)  # let the last ring go
+        staff.session.commit()
+    lead = new_lead(staff, CUSTOMERS[0], agent, auto_dial_portal(staff.session))
+    flow.sim.set_behaviour(agent_phone(1), no_answer=True)
+    play(flow, 60)
+    assert first_calls(flow, lead) == []  # skipped: not rung meanwhile
+    play(flow, 70)
+    (call,) = first_calls(flow, lead)
+    assert call.agent_id == agent.id
+    assert call.requested_at == START + dt.timedelta(minutes=2)  # the moment the skip ended

@@ -15,6 +15,7 @@ from dcc.jobs import outbox
 from dcc.users.models import AgentStatus, User
 
 WRAP_UP_END_TASK = "agent.wrap_up_end"
+SKIP_OVER_TASK = "agent.skip_over"
 
 
 def set_status(session: Session, agent: User, status: AgentStatus) -> None:
@@ -100,4 +101,14 @@ def skip(session: Session, agent: User) -> None:
     """The agent let a hotline ring go unanswered (or their voicemail took it): the hotline
     and the queue do not ring them again for a while."""
     minutes = policy.load(session).skip_unanswered_minutes
-    agent.skip_until = clock.now() + dt.timedelta(minutes=minutes)
+    until = clock.now() + dt.timedelta(minutes=minutes)
+    agent.skip_until = until
+    # Once the time is over they may take a queued caller or a waiting new lead at once, not
+    # only at the next event that serves them.
+    outbox.schedule(
+        session,
+        SKIP_OVER_TASK,
+        run_at=until,
+        key=f"skip-over-{agent.id}-{until.isoformat()}",
+        user_id=agent.id,
+    )

@@ -308,6 +308,20 @@ def _unanswered_since_last_talk(session: Session, lead: Lead) -> list[Call]:
 # --- follow-ups, appointments, escalations ---------------------------------------------------
 
 
+@task(agents.SKIP_OVER_TASK, queue=CALLS)
+def skip_over(session: Session, *, user_id: int) -> str:
+    """An agent skipped after a ring they let go may be rung again: they are served (the
+    queue, then the new leads waiting for their first call) if ready."""
+    agent = session.get(User, user_id)
+    if agent is None or (agent.skip_until is not None and agent.skip_until > clock.now()):
+        return "still skipped"  # skipped again meanwhile: that skip's own job serves them
+    served = ready.agent_may_be_ready(session, settings=get_settings(), telephony=get_telephony())
+    return (
+        f"{len(served.pickups)} queued caller(s) fetched,"
+        f" {len(served.first_calls)} new lead(s) dialled"
+    )
+
+
 @task(agents.WRAP_UP_END_TASK, queue=CALLS)
 def wrap_up_end(session: Session, *, user_id: int) -> str:
     """The agent's wrap-up time is over: available again, and served (the queue, then the
