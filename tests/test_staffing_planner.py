@@ -206,13 +206,17 @@ def test_the_recommended_shifts_cover_the_plan(session, world) -> None:
     assert len(saturday) == max(required[SATURDAY])
 
 
-def test_a_late_need_gets_a_shift_that_ends_when_the_days_need_ends() -> None:
+def test_a_late_need_gets_a_shift_that_ends_at_closing() -> None:
     grid = [[0] * 48 for _ in range(7)]
-    grid[2][40] = grid[2][41] = 1  # Wednesday 20:00 to 21:00, then nobody is needed
-    (shift,) = rota_from_plan(grid)
-    assert (shift.weekday, shift.start, shift.end) == (2, 17 * 60, 21 * 60)
+    grid[0][16] = 1  # Monday 08:00: the week opens at 08:00
+    grid[2][40] = grid[2][41] = 1  # Wednesday 20:00 to 21:00, and nobody after 21:00 all week
+    monday, wednesday = rota_from_plan(grid)
+    assert (monday.weekday, monday.start, monday.end) == (0, 8 * 60, 12 * 60)
+    assert (wednesday.weekday, wednesday.start, wednesday.end) == (2, 17 * 60, 21 * 60)
     grid[2][47] = 1  # and 23:30, the last half hour: one shift covers both
-    assert [(s.start, s.end) for s in rota_from_plan(grid)] == [(20 * 60, 24 * 60)]
+    assert [(s.start, s.end) for s in rota_from_plan(grid) if s.weekday == 2] == [
+        (20 * 60, 24 * 60)
+    ]
 
 
 @settings(max_examples=60, deadline=None)
@@ -225,9 +229,11 @@ def test_any_plan_is_covered_by_shifts_of_four_to_nine_hours(grid) -> None:
             assert covering >= grid[day][slot]
     assert all(4 * 60 <= s.end - s.start <= 9 * 60 for s in shifts)
     assert all(0 <= s.start < s.end <= 24 * 60 for s in shifts)
-    for day in range(7):  # nobody is on after the day's last need, unless a shift must be
-        closing = max((slot + 1 for slot, n in enumerate(grid[day]) if n), default=0)
-        assert all(s.end <= max(closing, 8) * 30 for s in shifts if s.weekday == day)
+    needed = [slot for day in grid for slot, n in enumerate(day) if n]
+    if needed:  # within the week's working hours, where a shift is not too long for them
+        opening, closing = min(needed), max(needed) + 1
+        assert all(s.start >= min(opening, 40) * 30 for s in shifts)
+        assert all(s.end <= min(48, max(closing, opening + 8)) * 30 for s in shifts)
 
 
 def test_more_work_in_a_half_hour_never_needs_fewer_agents(session, world) -> None:

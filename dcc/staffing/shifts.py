@@ -4,8 +4,9 @@
 simulated or a real week can be staffed from the recommendation. Each day is covered on its
 own, left to right: at the first half hour that still lacks agents, enough shifts start to
 cover it, each running until the need it was started for ends (at least the shortest shift,
-at most the longest). No shift runs past the day's last needed half hour (the evening's
-closing): one started late begins earlier instead. Every half hour ends up covered; a few are
+at most the longest). Shifts stay within the week's working hours (from the earliest need of
+any day to the latest) where they can: one started late begins earlier rather than run on after
+closing, though never before opening. Every half hour ends up covered; a few are
 over-covered where a shift cannot be shorter. Shifts are numbered as seats (1, 2 …) per day,
 in order of start, so seat 1 can be the same person every day.
 """
@@ -38,21 +39,31 @@ def rota_from_plan(
     longest = round(longest_hours * 60 / SLOT_MINUTES)
     if not 1 <= shortest <= longest <= SLOTS_PER_DAY:
         raise ValueError("shifts must last from half an hour to a day, shortest first")
+    needed = [slot for day in grid for slot, n in enumerate(day) if n > 0]
+    hours = (min(needed), max(needed) + 1) if needed else (0, SLOTS_PER_DAY)
     shifts: list[Shift] = []
     for weekday, need in enumerate(grid):
-        shifts.extend(cover_day(weekday, need, shortest=shortest, longest=longest))
+        shifts.extend(cover_day(weekday, need, shortest=shortest, longest=longest, hours=hours))
     return shifts
 
 
-def cover_day(weekday: int, need: Sequence[int], *, shortest: int, longest: int) -> list[Shift]:
-    """One day's shifts (lengths in half hours) covering ``need`` agents in each half hour."""
+def cover_day(
+    weekday: int,
+    need: Sequence[int],
+    *,
+    shortest: int,
+    longest: int,
+    hours: tuple[int, int] = (0, SLOTS_PER_DAY),
+) -> list[Shift]:
+    """One day's shifts (lengths in half hours) covering ``need`` agents in each half hour,
+    within the working ``hours`` (opening and closing half hours) where they can."""
     coverage = [0] * SLOTS_PER_DAY
     spans: list[tuple[int, int]] = []
-    closing = max((slot + 1 for slot, n in enumerate(need) if n > 0), default=SLOTS_PER_DAY)
+    opening, closing = hours
     for slot in range(SLOTS_PER_DAY):
         while coverage[slot] < need[slot]:
             # A late need: the shift starts earlier, so as not to run on after closing.
-            start = max(0, min(slot, closing - shortest))
+            start = min(max(opening, min(slot, closing - shortest)), SLOTS_PER_DAY - shortest)
             end = start + shortest
             # Run on while the next half hour still lacks agents (this one not yet counted).
             while end < min(SLOTS_PER_DAY, start + longest) and need[end] > coverage[end]:
