@@ -29,8 +29,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, bindparam, exists, false, func, or_, select, true
+from sqlalchemy.orm import Session, aliased
 
 from dcc import live, phones
 from dcc.audit import AuditEntry
@@ -417,22 +417,28 @@ def stream_channels(user: User) -> list[str]:
     return [live.user_channel(user.id), *([board] if board else [])]
 
 
+_OWNER = aliased(User)
+#: The teams that see a call: its agent's, its lead's and the lead owner's (a NULL for each
+#: one missing).
+_CALL_TEAMS = select(
+    select(User.team_id).where(User.id == bindparam("agent_id")).scalar_subquery(),
+    select(Lead.team_id).where(Lead.id == bindparam("lead_id")).scalar_subquery(),
+    select(_OWNER.team_id)
+    .join(Lead, Lead.owner_id == _OWNER.id)
+    .where(Lead.id == bindparam("lead_id"))
+    .scalar_subquery(),
+)
+
+
 def call_channels(session: Session, call: Call) -> list[str]:
     """Where a call's live state goes besides its agent: the dealer's wallboard channel and
-    the channel of every team that sees the call (its lead's team, its agent's team). Read
-    through the session's identity map: a call event has these rows loaded already."""
-    agent = session.get(User, call.agent_id) if call.agent_id is not None else None
-    lead = session.get(Lead, call.lead_id) if call.lead_id is not None else None
-    owner = session.get(User, lead.owner_id) if lead and lead.owner_id is not None else None
-    teams = {
-        team
-        for team in (
-            agent.team_id if agent else None,
-            lead.team_id if lead else None,
-            owner.team_id if owner else None,
-        )
-        if team is not None
-    }
+    the channel of every team that sees the call (its lead's team, its agent's team). Sent on
+    every call event: the three teams (the agent's, the lead's and its owner's) are read in one
+    query, no row loaded."""
+    row = session.execute(
+        _CALL_TEAMS, {"agent_id": call.agent_id, "lead_id": call.lead_id}
+    ).one()
+    teams = {team for team in row if team is not None}
     return [live.WALLBOARD, *(live.team_channel(t) for t in sorted(teams))]
 
 

@@ -136,8 +136,12 @@ def _track_agent(session: Session, call: Call) -> None:
     """Keep the agent's status with their calls and push the call's state to their screen."""
     if call.agent_id is None:
         return
-    agent = session.get(User, call.agent_id)
-    if agent is not None and call.leg == "agent" and call.status in TERMINAL_CALL_STATUSES:
+    agent = (
+        session.get(User, call.agent_id)
+        if call.leg == "agent" and call.status in TERMINAL_CALL_STATUSES
+        else None
+    )
+    if agent is not None:
         if call.accepted_at is not None:
             if agent.agent_status == AgentStatus.ON_CALL:
                 agents.begin_wrap_up(session, agent)  # the outcome is recorded next
