@@ -11,10 +11,20 @@ import functools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, g
-from sqlalchemy import DateTime, MetaData, Table, create_engine, event
+from sqlalchemy import (
+    DateTime,
+    MetaData,
+    Select,
+    Table,
+    bindparam,
+    create_engine,
+    event,
+    inspect,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -191,3 +201,22 @@ def get_session() -> Session:
         g.db_session = get_database().sessionmaker()
     session: Session = g.db_session
     return session
+
+
+Row = TypeVar("Row")
+
+
+@functools.cache
+def _by_primary_key(model: type[Any]) -> Select[Any]:
+    (key,) = inspect(model).primary_key
+    return select(model).where(key == bindparam("pk"))
+
+
+def load(session: Session, model: type[Row], ident: Any) -> Row | None:
+    """``session.get(model, ident)`` for the hot paths (every webhook loads its rows afresh):
+    a row the session holds is :meth:`Session.get`'s; any other is read with a statement built
+    once per model (``get`` builds its query anew on every call)."""
+    if session.identity_map.get(session.identity_key(model, ident)) is not None:
+        return session.get(model, ident)
+    found: Row | None = session.scalar(_by_primary_key(model), {"pk": ident})
+    return found

@@ -26,14 +26,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask
-from sqlalchemy import event, func, select
+from sqlalchemy import bindparam, event, func, select
 from sqlalchemy.orm import Session
 
 from dcc import reception, worklist
-from dcc.calls import ready
+from dcc.calls import events, ready
 from dcc.calls.models import Call, CallDirection
 from dcc.config import get_settings
-from dcc.db import get_database
+from dcc.db import get_database, load
 from dcc.errors import DCCError
 from dcc.jobs import runner, sweeper
 from dcc.jobs.models import OutboxJob
@@ -59,6 +59,15 @@ ORDER = ("丰田", "凯美瑞", "2024款 2.0G", "豪华版")
 
 OUTBOX, USERS = OutboxJob.__tablename__, User.__tablename__
 
+#: An agent's latest leg, and the answers on the legs a call dialled: read at each wrap-up.
+_LAST_LEG = (
+    select(Call).where(Call.agent_id == bindparam("agent_id")).order_by(Call.id.desc()).limit(1)
+)
+_LEGS_ANSWERED = select(Call.leg, Call.answered_at, Call.answered_by).where(
+    Call.parent_sid == bindparam("sid")
+)
+#: The agents in wrap-up, read after every write to the users.
+_IN_WRAP_UP = select(User.id, User.status_since).where(User.agent_status == AgentStatus.WRAP_UP)
 #: How long the run goes on after the last day: the nightly work runs by 03:00.
 NIGHT = dt.timedelta(hours=3, minutes=30)
 
@@ -272,7 +281,10 @@ class Dealership:
 
     # ------------------------------------------------------------------ agents
     def _agent(self, session: Session, agent_id: int) -> User:
-        return session.get_one(User, agent_id)
+        agent = load(session, User, agent_id)
+        if agent is None:
+            raise LookupError(f"agent {agent_id} is gone")
+        return agent
 
     def _start_shift(self, agent_id: int) -> None:
         with self.database.session_scope() as session:
@@ -319,9 +331,7 @@ class Dealership:
     def _watch_agents(self) -> None:
         """Whoever is in wrap-up records the outcome after the scenario's wrap-up time."""
         with self.database.engine.connect() as connection:
-            rows = connection.execute(
-                select(User.id, User.status_since).where(User.agent_status == AgentStatus.WRAP_UP)
-            ).all()
+            rows = connection.execute(_IN_WRAP_UP).all()
         wrap = dt.timedelta(seconds=self.scenario.staff.wrap_up_seconds)
         for user_id, since in rows:
             if user_id in self._wrapping:
@@ -380,22 +390,21 @@ class Dealership:
     def _last_call(self, session: Session, agent_id: int) -> tuple[Call | None, Lead | None, bool]:
         """The call the agent just finished (the hotline call or the click-to-dial call), its
         lead, and whether anyone spoke with the customer."""
-        leg = session.scalar(
-            select(Call).where(Call.agent_id == agent_id).order_by(Call.id.desc()).limit(1)
-        )
+        leg = session.scalar(_LAST_LEG, {"agent_id": agent_id})
         if leg is None:
             return None, None, False
         root = leg
         if leg.parent_sid:
-            root = session.scalar(select(Call).where(Call.sid == leg.parent_sid)) or leg
-        lead = session.get(Lead, root.lead_id) if root.lead_id else None
+            root = events.by_sid(session, leg.parent_sid) or leg
+        lead = load(session, Lead, root.lead_id) if root.lead_id else None
         if root.direction == CallDirection.INBOUND:
             return root, lead, True
-        children = session.scalars(select(Call).where(Call.parent_sid == root.sid)).all()
+        # A call the provider never took (no sid) dialled nobody.
+        children = session.execute(_LEGS_ANSWERED, {"sid": root.sid}).all() if root.sid else []
         talked = any(
-            c.answered_at is not None and not (c.answered_by or "").startswith("machine")
-            for c in children
-            if c.leg == "customer"
+            answered_at is not None and not (answered_by or "").startswith("machine")
+            for leg_kind, answered_at, answered_by in children
+            if leg_kind == "customer"
         )
         return root, lead, talked
 
