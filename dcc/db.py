@@ -204,12 +204,16 @@ def get_session() -> Session:
 
 
 Row = TypeVar("Row")
+#: ``SELECT … WHERE <primary key> = :pk`` per model, built on first use.
+_BY_PRIMARY_KEY: dict[type[Any], Select[Any]] = {}
 
 
-@functools.cache
 def _by_primary_key(model: type[Any]) -> Select[Any]:
-    (key,) = inspect(model).primary_key
-    return select(model).where(key == bindparam("pk"))
+    statement = _BY_PRIMARY_KEY.get(model)
+    if statement is None:
+        (key,) = inspect(model).primary_key
+        statement = _BY_PRIMARY_KEY[model] = select(model).where(key == bindparam("pk"))
+    return statement
 
 
 def load(session: Session, model: type[Row], ident: Any) -> Row | None:

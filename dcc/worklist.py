@@ -248,7 +248,7 @@ _FOLLOW_UPS_DUE: tuple[ColumnElement[bool], ...] = (
 
 
 @functools.cache
-def _due_follow_ups_query(limit: int, callable_only: bool) -> Select[tuple[FollowUp]]:
+def _due_follow_ups_query(limit: int, callable_only: bool) -> Select[FollowUp]:
     """The most urgent due follow-ups, as a prebuilt statement (read whenever an agent asks
     for the next call)."""
     also = (Lead.customer.has(Customer.do_not_call.is_(False)),) if callable_only else ()

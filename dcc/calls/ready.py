@@ -132,7 +132,7 @@ def waiting_leads(now: dt.datetime) -> Select[Lead]:
     return _waiting_since(now - WAITING_WINDOW)
 
 
-def _waiting_since(since: dt.datetime | BindParameter[dt.datetime]) -> Select[tuple[Lead]]:
+def _waiting_since(since: dt.datetime | BindParameter[dt.datetime]) -> Select[Lead]:
     called = exists().where(Call.lead_id == Lead.id, Call.direction == CallDirection.OUTBOUND)
     return (
         select(Lead)
