@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -223,4 +224,12 @@ def load(session: Session, model: type[Row], ident: Any) -> Row | None:
     if session.identity_map.get(session.identity_key(model, ident)) is not None:
         return session.get(model, ident)
     found: Row | None = session.scalar(_by_primary_key(model), {"pk": ident})
+    return found
+
+
+def load_one(session: Session, model: type[Row], ident: Any) -> Row:
+    """:func:`load` of a row that must exist (``NoResultFound`` otherwise, as ``get_one``)."""
+    found = load(session, model, ident)
+    if found is None:
+        raise NoResultFound("No row was found when one was required")
     return found

@@ -15,7 +15,7 @@ from dcc.callscripts import context as script_context
 from dcc.callscripts import service as callscripts
 from dcc.config import Settings, parse_hours
 from dcc.customers.models import Customer
-from dcc.db import load
+from dcc.db import load, load_one
 from dcc.errors import CallRefused, NotFound, ValidationError
 from dcc.jobs import hooks, policy
 from dcc.leads import callbacks, lifecycle
@@ -275,7 +275,7 @@ def _customer_reached(session: Session, call: Call, at: dt.datetime | None) -> N
     """A person spoke with the customer at ``at``: the lead has had its first response."""
     if at is None or call.lead_id is None:
         return
-    lead = session.get_one(Lead, call.lead_id)
+    lead = load_one(session, Lead, call.lead_id)
     lead.first_response_at = events.earliest(lead.first_response_at, at)
     lifecycle.mark_contacted(lead)
 
@@ -295,7 +295,7 @@ def _settle_inbound(session: Session, call: Call) -> None:
             existing.status = CallbackStatus.CANCELED
         return
     if existing is None:
-        lead = session.get_one(Lead, call.lead_id)
+        lead = load_one(session, Lead, call.lead_id)
         delay = dt.timedelta(minutes=policy.load(session).missed_call_callback_minutes)
         callbacks.owe(
             session, lead, reason="missed_call", due_at=clock.now() + delay, call_id=call.id
@@ -368,7 +368,7 @@ def provider_failed(session: Session, call: Call, message: str) -> None:
     call.status, call.status_rank = CallStatus.FAILED, events.STATUS_RANK[CallStatus.FAILED]
     call.ended_at = clock.now()
     call.outcome = f"provider error: {message}"[:200]
-    lead = session.get(Lead, call.lead_id) if call.lead_id else None
+    lead = load(session, Lead, call.lead_id) if call.lead_id else None
     if lead is not None:
         lead.attempt_count = max(0, lead.attempt_count - 1)
         if lead.first_response_at is not None and lead.first_response_at == call.requested_at:
@@ -391,4 +391,4 @@ def bridge_target(session: Session, call_id: int | None) -> tuple[Call, str | No
 def customer_number_for(session: Session, call: Call) -> str:
     if call.customer_id is None:
         raise NotFound("call.no_customer", field="call_id", call=call.id)
-    return session.get_one(Customer, call.customer_id).phone
+    return load_one(session, Customer, call.customer_id).phone

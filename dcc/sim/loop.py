@@ -33,7 +33,7 @@ from dcc import reception, worklist
 from dcc.calls import events, ready
 from dcc.calls.models import Call, CallDirection
 from dcc.config import get_settings
-from dcc.db import get_database, load
+from dcc.db import get_database, load, load_one
 from dcc.errors import DCCError
 from dcc.jobs import runner, sweeper
 from dcc.jobs.models import OutboxJob
@@ -352,7 +352,7 @@ class Dealership:
             if call is None or lead is None or not lead.is_open:
                 self._set_status(session, agent, AgentStatus.AVAILABLE)  # nothing to record
                 return
-            consultant = session.get(User, self.rng.choice(self.staff.consultants))
+            consultant = load(session, User, self.rng.choice(self.staff.consultants))
             outcome = people.outcome(
                 self.scenario,
                 self.rng,
@@ -501,8 +501,8 @@ class Dealership:
         orders_now = self.customers.random() < people_.walk_in_order and leaves_contact
         consultant_id = self.customers.choice(self.staff.consultants)
         with self.database.session_scope() as session:
-            clerk = session.get_one(User, self.staff.clerk)
-            consultant = session.get_one(User, consultant_id)
+            clerk = load_one(session, User, self.staff.clerk)
+            consultant = load_one(session, User, consultant_id)
             try:
                 with session.begin_nested():
                     visit = reception.walk_in(
@@ -538,8 +538,8 @@ class Dealership:
 
     def _arrival(self, appointment_id: int, orders_after: bool) -> None:
         with self.database.session_scope() as session:
-            appointment = session.get_one(Appointment, appointment_id)
-            clerk = session.get_one(User, self.staff.clerk)
+            appointment = load_one(session, Appointment, appointment_id)
+            clerk = load_one(session, User, self.staff.clerk)
             try:
                 with session.begin_nested():
                     reception.arrive(session, appointment, clerk=clerk)
@@ -556,8 +556,8 @@ class Dealership:
     def _order(self, lead_id: int, consultant_id: int) -> None:
         """The consultant writes the sales order, with its expected delivery date."""
         with self.database.session_scope() as session:
-            lead = session.get_one(Lead, lead_id)
-            consultant = session.get_one(User, consultant_id)
+            lead = load_one(session, Lead, lead_id)
+            consultant = load_one(session, User, consultant_id)
             delivery = self.now().astimezone(self.zone).date() + dt.timedelta(days=21)
             try:
                 with session.begin_nested():
@@ -584,7 +584,7 @@ class Dealership:
     def _manager_review(self) -> None:
         """The manager decides the day's lost requests (战败审批)."""
         with self.database.session_scope() as session:
-            manager = session.get_one(User, self.staff.manager)
+            manager = load_one(session, User, self.staff.manager)
             for request in review.pending_lost_requests(session, manager):
                 approve = self.rng.random() < self.scenario.managers.approve_lost
                 try:
