@@ -26,10 +26,22 @@ handlers load what the request names with ``get_visible_*``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, exists, false, func, or_, select, true
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    and_,
+    bindparam,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import Session, aliased
 
 from dcc import live, phones
@@ -330,10 +342,21 @@ def may_work_lead_on(session: Session, user: User, lead: Lead, call: Call) -> bo
 
 def takeable_callbacks(user: User) -> ColumnElement[bool]:
     """Callbacks ``user`` may take: its own, and (a DCC agent) those released to its team."""
-    mine = Callback.owner_id == user.id
-    if user.role != Role.DCC_AGENT or user.team_id is None:
+    return _takeable(user.id, _callback_team(user))
+
+
+def _callback_team(user: User) -> int | None:
+    """The team whose released callbacks ``user`` may take (a DCC agent's), if any."""
+    return user.team_id if user.role == Role.DCC_AGENT else None
+
+
+def _takeable(owner: Any, team: Any) -> ColumnElement[bool]:
+    """Callbacks of ``owner``, and those released to ``team`` unless it is None (values or
+    bound parameters)."""
+    mine = Callback.owner_id == owner
+    if team is None:
         return mine
-    released = and_(Callback.released_at.is_not(None), Callback.team_id == user.team_id)
+    released = and_(Callback.released_at.is_not(None), Callback.team_id == team)
     return or_(mine, released)
 
 
@@ -353,6 +376,26 @@ def check_may_take_callback(session: Session, user: User, callback: Callback) ->
 def pending_callbacks_for(user: User) -> ColumnElement[bool]:
     """Pending callbacks on the worklist of ``user``."""
     return and_(Callback.status == CallbackStatus.PENDING, takeable_callbacks(user))
+
+
+@functools.cache
+def pending_callbacks_clause(with_team: bool) -> ColumnElement[bool]:
+    """:func:`pending_callbacks_for` as a clause built once, for statements built once: its
+    parameters are :func:`pending_callbacks_parameters`'s."""
+    team: BindParameter[int] | None = bindparam("callbacks_team_id") if with_team else None
+    return and_(
+        Callback.status == CallbackStatus.PENDING,
+        _takeable(bindparam("callbacks_user_id"), team),
+    )
+
+
+def pending_callbacks_parameters(user: User) -> tuple[bool, dict[str, Any]]:
+    """Which :func:`pending_callbacks_clause` serves ``user`` (with a team or not), and its
+    parameters."""
+    team_id = _callback_team(user)
+    if team_id is None:
+        return False, {"callbacks_user_id": user.id}
+    return True, {"callbacks_user_id": user.id, "callbacks_team_id": team_id}
 
 
 # --- orders --------------------------------------------------------------------------------

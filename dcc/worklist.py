@@ -217,13 +217,21 @@ def _new_leads(session: Session, user: User, now: dt.datetime, sla: int) -> list
     return items
 
 
-def _due_callbacks(session: Session, user: User, now: dt.datetime) -> list[WorkItem]:
-    rows = session.scalars(
+@functools.cache
+def _due_callbacks_query(with_team: bool) -> Select[Callback]:
+    """The user's due callbacks, each with its lead and customer, as a prebuilt statement
+    (read whenever an agent asks for the next call)."""
+    return (
         select(Callback)
-        .where(access.pending_callbacks_for(user), Callback.due_at <= now)
+        .where(access.pending_callbacks_clause(with_team), Callback.due_at <= bindparam("now"))
         .order_by(Callback.due_at)
         .options(joinedload(Callback.lead).joinedload(Lead.customer))
-    ).all()
+    )
+
+
+def _due_callbacks(session: Session, user: User, now: dt.datetime) -> list[WorkItem]:
+    with_team, parameters = access.pending_callbacks_parameters(user)
+    rows = session.scalars(_due_callbacks_query(with_team), {**parameters, "now": now}).all()
     return [
         WorkItem(
             "callback",
