@@ -26,7 +26,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask
-from sqlalchemy import bindparam, event, func, select
+from sqlalchemy import Connection, bindparam, event, func, select
 from sqlalchemy.orm import Session
 
 from dcc import reception, worklist
@@ -206,16 +206,16 @@ class Dealership:
         while True:
             now = self.now()
             due: list[int] = []
-            if OUTBOX in self._written or (next_due is not None and next_due <= now):
-                self._written.discard(OUTBOX)
-                with self.database.engine.connect() as connection:
+            with self.database.engine.connect() as connection:  # one transaction for the looks
+                if OUTBOX in self._written or (next_due is not None and next_due <= now):
+                    self._written.discard(OUTBOX)
                     next_due = runner.next_due_at(connection, self.skip_tasks)
                     if next_due is not None and next_due <= now:
                         due = runner.due_ids(connection, now, skip=self.skip_tasks, exclude=ran)
-            if not due:
-                if USERS in self._written:
+                if not due and USERS in self._written:
                     self._written.discard(USERS)
-                    self._watch_agents()
+                    self._watch_agents(connection)
+            if not due:
                 self._job_due = next_due if next_due is None or next_due > now else None
                 return self._job_due
             for outbox_id in due:
@@ -328,10 +328,9 @@ class Dealership:
                 return
             ready.end_shift(session, agent)
 
-    def _watch_agents(self) -> None:
+    def _watch_agents(self, connection: Connection) -> None:
         """Whoever is in wrap-up records the outcome after the scenario's wrap-up time."""
-        with self.database.engine.connect() as connection:
-            rows = connection.execute(_IN_WRAP_UP).all()
+        rows = connection.execute(_IN_WRAP_UP).all()
         wrap = dt.timedelta(seconds=self.scenario.staff.wrap_up_seconds)
         for user_id, since in rows:
             if user_id in self._wrapping:
