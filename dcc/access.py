@@ -478,7 +478,9 @@ def call_channels(session: Session, call: Call) -> list[str]:
     the channel of every team that sees the call (its lead's team, its agent's team). Sent on
     every call event: the three teams (the agent's, the lead's and its owner's) are read in one
     query, no row loaded."""
-    row = session.execute(_CALL_TEAMS, {"agent_id": call.agent_id, "lead_id": call.lead_id}).one()
+    session.flush()  # as a query would: a change made in this transaction counts
+    params = {"agent_id": call.agent_id, "lead_id": call.lead_id}
+    row = session.connection().execute(_CALL_TEAMS, params).one()
     teams = {team for team in row if team is not None}
     return [live.WALLBOARD, *(live.team_channel(t) for t in sorted(teams))]
 
