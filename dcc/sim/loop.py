@@ -136,6 +136,16 @@ class Dealership:
         # (an agent in wrap-up). Only a write to them makes the loop read them again.
         self._written: set[str] = {OUTBOX, USERS}
         self._job_due: dt.datetime | None = None
+        #: How many of the agents are at work (read every half hour): built once.
+        self._at_work = (
+            select(func.count())
+            .select_from(User)
+            .where(
+                User.id.in_(staff.agents),
+                User.on_shift.is_(True),
+                User.agent_status != AgentStatus.AWAY,
+            )
+        )
 
     # ------------------------------------------------------------------ the calendar
     def now(self) -> dt.datetime:
@@ -268,15 +278,7 @@ class Dealership:
         """Note how many agents are at work in half hour ``slot`` of ``day``: on shift and
         not away on a break."""
         with self.database.session_scope() as session:
-            count = session.scalar(
-                select(func.count())
-                .select_from(User)
-                .where(
-                    User.id.in_(self.staff.agents),
-                    User.on_shift.is_(True),
-                    User.agent_status != AgentStatus.AWAY,
-                )
-            )
+            count = session.scalar(self._at_work)
         self.on_shift.setdefault(day, [0] * SLOTS_PER_DAY)[slot] = count or 0
 
     # ------------------------------------------------------------------ agents
