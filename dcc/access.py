@@ -26,11 +26,23 @@ handlers load what the request names with ``get_visible_*``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    and_,
+    bindparam,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.orm import Session, aliased
 
 from dcc import live, phones
 from dcc.audit import AuditEntry
@@ -330,10 +342,21 @@ def may_work_lead_on(session: Session, user: User, lead: Lead, call: Call) -> bo
 
 def takeable_callbacks(user: User) -> ColumnElement[bool]:
     """Callbacks ``user`` may take: its own, and (a DCC agent) those released to its team."""
-    mine = Callback.owner_id == user.id
-    if user.role != Role.DCC_AGENT or user.team_id is None:
+    return _takeable(user.id, _callback_team(user))
+
+
+def _callback_team(user: User) -> int | None:
+    """The team whose released callbacks ``user`` may take (a DCC agent's), if any."""
+    return user.team_id if user.role == Role.DCC_AGENT else None
+
+
+def _takeable(owner: Any, team: Any) -> ColumnElement[bool]:
+    """Callbacks of ``owner``, and those released to ``team`` unless it is None (values or
+    bound parameters)."""
+    mine = Callback.owner_id == owner
+    if team is None:
         return mine
-    released = and_(Callback.released_at.is_not(None), Callback.team_id == user.team_id)
+    released = and_(Callback.released_at.is_not(None), Callback.team_id == team)
     return or_(mine, released)
 
 
@@ -353,6 +376,26 @@ def check_may_take_callback(session: Session, user: User, callback: Callback) ->
 def pending_callbacks_for(user: User) -> ColumnElement[bool]:
     """Pending callbacks on the worklist of ``user``."""
     return and_(Callback.status == CallbackStatus.PENDING, takeable_callbacks(user))
+
+
+@functools.cache
+def pending_callbacks_clause(with_team: bool) -> ColumnElement[bool]:
+    """:func:`pending_callbacks_for` as a clause built once, for statements built once: its
+    parameters are :func:`pending_callbacks_parameters`'s."""
+    team: BindParameter[int] | None = bindparam("callbacks_team_id") if with_team else None
+    return and_(
+        Callback.status == CallbackStatus.PENDING,
+        _takeable(bindparam("callbacks_user_id"), team),
+    )
+
+
+def pending_callbacks_parameters(user: User) -> tuple[bool, dict[str, Any]]:
+    """Which :func:`pending_callbacks_clause` serves ``user`` (with a team or not), and its
+    parameters."""
+    team_id = _callback_team(user)
+    if team_id is None:
+        return False, {"callbacks_user_id": user.id}
+    return True, {"callbacks_user_id": user.id, "callbacks_team_id": team_id}
 
 
 # --- orders --------------------------------------------------------------------------------
@@ -417,22 +460,28 @@ def stream_channels(user: User) -> list[str]:
     return [live.user_channel(user.id), *([board] if board else [])]
 
 
+_OWNER = aliased(User)
+#: The teams that see a call: its agent's, its lead's and the lead owner's (a NULL for each
+#: one missing).
+_CALL_TEAMS = select(
+    select(User.team_id).where(User.id == bindparam("agent_id")).scalar_subquery(),
+    select(Lead.team_id).where(Lead.id == bindparam("lead_id")).scalar_subquery(),
+    select(_OWNER.team_id)
+    .join(Lead, Lead.owner_id == _OWNER.id)
+    .where(Lead.id == bindparam("lead_id"))
+    .scalar_subquery(),
+)
+
+
 def call_channels(session: Session, call: Call) -> list[str]:
     """Where a call's live state goes besides its agent: the dealer's wallboard channel and
-    the channel of every team that sees the call (its lead's team, its agent's team). Read
-    through the session's identity map: a call event has these rows loaded already."""
-    agent = session.get(User, call.agent_id) if call.agent_id is not None else None
-    lead = session.get(Lead, call.lead_id) if call.lead_id is not None else None
-    owner = session.get(User, lead.owner_id) if lead and lead.owner_id is not None else None
-    teams = {
-        team
-        for team in (
-            agent.team_id if agent else None,
-            lead.team_id if lead else None,
-            owner.team_id if owner else None,
-        )
-        if team is not None
-    }
+    the channel of every team that sees the call (its lead's team, its agent's team). Sent on
+    every call event: the three teams (the agent's, the lead's and its owner's) are read in one
+    query, no row loaded."""
+    session.flush()  # as a query would: a change made in this transaction counts
+    params = {"agent_id": call.agent_id, "lead_id": call.lead_id}
+    row = session.connection().execute(_CALL_TEAMS, params).one()
+    teams = {team for team in row if team is not None}
     return [live.WALLBOARD, *(live.team_channel(t) for t in sorted(teams))]
 
 

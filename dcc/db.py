@@ -11,12 +11,23 @@ import functools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, g
-from sqlalchemy import DateTime, MetaData, Table, create_engine, event
+from sqlalchemy import (
+    DateTime,
+    MetaData,
+    Select,
+    Table,
+    bindparam,
+    create_engine,
+    event,
+    inspect,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -191,3 +202,34 @@ def get_session() -> Session:
         g.db_session = get_database().sessionmaker()
     session: Session = g.db_session
     return session
+
+
+Row = TypeVar("Row")
+#: ``SELECT … WHERE <primary key> = :pk`` per model, built on first use.
+_BY_PRIMARY_KEY: dict[type[Any], Select[Any]] = {}
+
+
+def _by_primary_key(model: type[Any]) -> Select[Any]:
+    statement = _BY_PRIMARY_KEY.get(model)
+    if statement is None:
+        (key,) = inspect(model).primary_key
+        statement = _BY_PRIMARY_KEY[model] = select(model).where(key == bindparam("pk"))
+    return statement
+
+
+def load(session: Session, model: type[Row], ident: Any) -> Row | None:
+    """``session.get(model, ident)`` for the hot paths (every webhook loads its rows afresh):
+    a row the session holds is :meth:`Session.get`'s; any other is read with a statement built
+    once per model (``get`` builds its query anew on every call)."""
+    if session.identity_map.get(session.identity_key(model, ident)) is not None:
+        return session.get(model, ident)
+    found: Row | None = session.scalar(_by_primary_key(model), {"pk": ident})
+    return found
+
+
+def load_one(session: Session, model: type[Row], ident: Any) -> Row:
+    """:func:`load` of a row that must exist (``NoResultFound`` otherwise, as ``get_one``)."""
+    found = load(session, model, ident)
+    if found is None:
+        raise NoResultFound("No row was found when one was required")
+    return found

@@ -8,10 +8,11 @@ by grade; today's appointments and the count of open leads per grade are shown b
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, case, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased, contains_eager, joinedload
 
 from dcc import access, clock
@@ -197,12 +198,16 @@ def call(
     return dialer.dial(session, item.lead, agent=agent, settings=settings, telephony=telephony)
 
 
+#: The user's new leads, each with its customer: read whenever they ask for the next call.
+_NEW_LEADS = (
+    select(Lead)
+    .where(Lead.owner_id == bindparam("user_id"), Lead.status == LeadStatus.NEW)
+    .options(joinedload(Lead.customer))
+)
+
+
 def _new_leads(session: Session, user: User, now: dt.datetime, sla: int) -> list[WorkItem]:
-    leads = session.scalars(
-        select(Lead)
-        .where(Lead.owner_id == user.id, Lead.status == LeadStatus.NEW)
-        .options(joinedload(Lead.customer))
-    ).all()
+    leads = session.scalars(_NEW_LEADS, {"user_id": user.id}).all()
     items = []
     for lead in leads:
         overdue = now - lead.created_at > dt.timedelta(minutes=sla)
@@ -212,13 +217,21 @@ def _new_leads(session: Session, user: User, now: dt.datetime, sla: int) -> list
     return items
 
 
-def _due_callbacks(session: Session, user: User, now: dt.datetime) -> list[WorkItem]:
-    rows = session.scalars(
+@functools.cache
+def _due_callbacks_query(with_team: bool) -> Select[Callback]:
+    """The user's due callbacks, each with its lead and customer, as a prebuilt statement
+    (read whenever an agent asks for the next call)."""
+    return (
         select(Callback)
-        .where(access.pending_callbacks_for(user), Callback.due_at <= now)
+        .where(access.pending_callbacks_clause(with_team), Callback.due_at <= bindparam("now"))
         .order_by(Callback.due_at)
         .options(joinedload(Callback.lead).joinedload(Lead.customer))
-    ).all()
+    )
+
+
+def _due_callbacks(session: Session, user: User, now: dt.datetime) -> list[WorkItem]:
+    with_team, parameters = access.pending_callbacks_parameters(user)
+    rows = session.scalars(_due_callbacks_query(with_team), {**parameters, "now": now}).all()
     return [
         WorkItem(
             "callback",
@@ -233,12 +246,28 @@ def _due_callbacks(session: Session, user: User, now: dt.datetime) -> list[WorkI
     ]
 
 
-def _follow_ups_due(user: User, now: dt.datetime) -> tuple[ColumnElement[bool], ...]:
+#: The follow-ups due: the user's (``user_id``), open, due by ``now``, of a lead still worked.
+_FOLLOW_UPS_DUE: tuple[ColumnElement[bool], ...] = (
+    FollowUp.owner_id == bindparam("user_id"),
+    FollowUp.status == FollowUpStatus.OPEN,
+    FollowUp.due_at <= bindparam("now"),
+    Lead.status.in_(OPEN_STATUSES - {LeadStatus.NEW, LeadStatus.DORMANT}),
+)
+
+
+@functools.cache
+def _due_follow_ups_query(limit: int, callable_only: bool) -> Select[FollowUp]:
+    """The most urgent due follow-ups, as a prebuilt statement (read whenever an agent asks
+    for the next call)."""
+    also = (Lead.customer.has(Customer.do_not_call.is_(False)),) if callable_only else ()
     return (
-        FollowUp.owner_id == user.id,
-        FollowUp.status == FollowUpStatus.OPEN,
-        FollowUp.due_at <= now,
-        Lead.status.in_(OPEN_STATUSES - {LeadStatus.NEW, LeadStatus.DORMANT}),
+        select(FollowUp)
+        .join(Lead, Lead.id == FollowUp.lead_id)
+        .where(*_FOLLOW_UPS_DUE, *also)
+        .order_by(case(_GRADE_RANK, value=Lead.grade, else_=9), FollowUp.due_at, FollowUp.id)
+        .limit(limit)
+        # One query for the list: each row shows its lead and customer.
+        .options(contains_eager(FollowUp.lead).joinedload(Lead.customer))
     )
 
 
@@ -253,15 +282,8 @@ def _due_follow_ups(
     """The ``limit`` most urgent due follow-ups: an agent behind on follow-ups sees the
     hottest first, not a page of hundreds. ``callable_only`` leaves out the customers who
     asked not to be called."""
-    also = (Lead.customer.has(Customer.do_not_call.is_(False)),) if callable_only else ()
     rows = session.scalars(
-        select(FollowUp)
-        .join(Lead, Lead.id == FollowUp.lead_id)
-        .where(*_follow_ups_due(user, now), *also)
-        .order_by(case(_GRADE_RANK, value=Lead.grade, else_=9), FollowUp.due_at, FollowUp.id)
-        .limit(limit)
-        # One query for the list: each row shows its lead and customer.
-        .options(contains_eager(FollowUp.lead).joinedload(Lead.customer))
+        _due_follow_ups_query(limit, callable_only), {"user_id": user.id, "now": now}
     ).all()
     return [
         WorkItem(
@@ -281,7 +303,8 @@ def _count_follow_ups_due(session: Session, user: User, now: dt.datetime) -> int
             select(func.count())
             .select_from(FollowUp)
             .join(Lead, Lead.id == FollowUp.lead_id)
-            .where(*_follow_ups_due(user, now))
+            .where(*_FOLLOW_UPS_DUE),
+            {"user_id": user.id, "now": now},
         )
         or 0
     )

@@ -19,7 +19,7 @@ from dcc.calls import queue as hotline_queue
 from dcc.calls import service as calls
 from dcc.calls.models import TERMINAL_CALL_STATUSES, Call
 from dcc.config import Settings
-from dcc.db import get_session
+from dcc.db import get_session, load
 from dcc.voice import (
     AFTER_HOURS,
     CALL_CANCELED,
@@ -116,7 +116,7 @@ def agent_screen() -> Response:
     that key: a browser has no voicemail."""
     session = get_session()
     call_id, parent_id = _int_arg("call_id"), _int_arg("parent_call_id")
-    about = session.get(Call, parent_id if parent_id is not None else call_id or 0)
+    about = load(session, Call, parent_id if parent_id is not None else call_id or 0)
     if about is not None and about.kind == hotline_queue.PICKUP:
         about = hotline_queue.head(session)
     inbound = parent_id is not None or (about is not None and about.direction.value == "inbound")

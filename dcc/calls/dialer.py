@@ -16,6 +16,7 @@ from dcc.calls import queue
 from dcc.calls import service as calls
 from dcc.calls.models import Call
 from dcc.config import Settings
+from dcc.db import load, load_one
 from dcc.errors import CallRefused, DCCError
 from dcc.jobs import hooks, outbox
 from dcc.leads.models import Callback, CallbackStatus, Lead
@@ -71,7 +72,7 @@ def call_back(
     """Ring ``agent`` for the due ``callback``, which is marked done with the call before the
     provider is asked (the commit in :func:`place`), so nobody else takes it meanwhile; if
     the provider refuses, the callback is owed again and :class:`ProviderFailed` raised."""
-    lead = session.get_one(Lead, callback.lead_id)
+    lead = load_one(session, Lead, callback.lead_id)
     check_provider(telephony, lead.customer.phone, settings)
     call = calls.start_click_to_dial(session, lead, actor=agent, settings=settings)
     callback.status, callback.done_at, callback.placed_call_id = (
@@ -250,7 +251,7 @@ def reconcile(session: Session, call: Call, telephony: Telephony) -> bool:
 def settle_unknown(session: Session, call_id: int, *, telephony: Telephony) -> str:
     """The later look-up of an attempt left unknown: found, or failed (then a callback that
     placed it is owed again, and rings through its own job)."""
-    call = session.get(Call, call_id)
+    call = load(session, Call, call_id)
     if call is None or call.placement != UNKNOWN:
         return "settled"
     if reconcile(session, call, telephony):

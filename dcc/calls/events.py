@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from typing import cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from dcc import clock
@@ -68,8 +68,19 @@ _calls = cast(Table, Call.__table__)
 _CALL_COLUMNS = [c for c in _calls.columns if c.key not in {"id", "created_at", "updated_at"}]
 
 
+#: Read on every provider event: built once (a statement costs more to build than to run).
+_BY_SID = select(Call).where(Call.sid == bindparam("sid"))
+_LOCKED_BY_SID = _BY_SID.with_for_update()
+_LOCKED_BY_ID = select(Call).where(Call.id == bindparam("call_id")).with_for_update()
+
+
 def lock_call(session: Session, call_id: int) -> Call | None:
-    return session.scalar(select(Call).where(Call.id == call_id).with_for_update())
+    return session.scalar(_LOCKED_BY_ID, {"call_id": call_id})
+
+
+def by_sid(session: Session, sid: str) -> Call | None:
+    """The call with the provider's CallSid ``sid`` (None when none is on record)."""
+    return session.scalar(_BY_SID, {"sid": sid})
 
 
 def call_for_sid(
@@ -85,7 +96,7 @@ def call_for_sid(
     ``fields`` (the lead it belongs to, say). Two first events of one call can arrive at
     once: the insert ignores the loser's conflict, which then locks and merges into the row.
     """
-    call = session.scalar(select(Call).where(Call.sid == sid).with_for_update())
+    call = session.scalar(_LOCKED_BY_SID, {"sid": sid})
     if call is not None:
         if params is not None:
             merge_status(call, params)
@@ -98,7 +109,7 @@ def call_for_sid(
     ).first()
     if created is not None:
         return created
-    call = session.scalar(select(Call).where(Call.sid == sid).with_for_update())
+    call = session.scalar(_LOCKED_BY_SID, {"sid": sid})
     assert call is not None  # inserted by the concurrent winner
     for key, value in fields.items():
         if getattr(call, key) is None:

@@ -13,6 +13,7 @@ from dcc import clock
 from dcc.calls import events, policy, queue, routing
 from dcc.calls.models import Call, CallDirection
 from dcc.config import Settings, parse_hours
+from dcc.db import load, load_one
 from dcc.errors import InvalidPhoneNumber, ValidationError
 from dcc.leads import callbacks, intake, sources
 from dcc.leads.models import Channel, Lead
@@ -49,7 +50,7 @@ def receive(session: Session, params: Mapping[str, str], settings: Settings) -> 
     lead_id: int | None
     owner_id: int | None
     if on_record is not None and on_record.lead_id is not None:
-        lead = session.get_one(Lead, on_record.lead_id)
+        lead = load_one(session, Lead, on_record.lead_id)
         call_id = events.call_for_sid(session, sid, CallDirection.INBOUND, params).id
         lead_id, owner_id = lead.id, lead.owner_id
     else:
@@ -77,7 +78,7 @@ def receive(session: Session, params: Mapping[str, str], settings: Settings) -> 
     if not clock.within_hours(now, settings.timezone, hours):
         if lead_id is not None:
             due = clock.next_opening(now, settings.timezone, hours)
-            lead = session.get_one(Lead, lead_id)
+            lead = load_one(session, Lead, lead_id)
             callbacks.owe(session, lead, reason="after_hours", due_at=due, call_id=call_id)
         return InboundDecision(call_id, lead_id, [], after_hours=True)
     return _stage(session, call_id, lead_id, owner_id, [], settings)
@@ -88,10 +89,10 @@ def next_stage(
 ) -> InboundDecision | None:
     """Nobody took the hotline call in the last stage (the ``<Dial>`` action): the next
     stage of agents not yet rung, or the queue. None for a call not on record."""
-    call = session.get(Call, call_id) if call_id is not None else None
+    call = load(session, Call, call_id) if call_id is not None else None
     if call is None:
         return None
-    lead = session.get(Lead, call.lead_id) if call.lead_id is not None else None
+    lead = load(session, Lead, call.lead_id) if call.lead_id is not None else None
     owner_id = lead.owner_id if lead is not None else None
     return _stage(session, call.id, call.lead_id, owner_id, tried, settings)
 
@@ -117,7 +118,7 @@ def _stage(
             tried=[*tried, *(a.id for a in stage.agents)],
             ring_seconds=rules.owner_ring_seconds if stage.owner else rules.agent_ring_seconds,
         )
-    queue.join(session.get_one(Call, call_id))
+    queue.join(load_one(session, Call, call_id))
     return InboundDecision(call_id, lead_id, [], after_hours=False, tried=tried)
 
 
@@ -158,6 +159,6 @@ def fallback(session: Session, params: Mapping[str, str], settings: Settings) ->
     call.lead_id = call.lead_id or lead_id
     events.log_event(session, "fallback", params)
     if call.lead_id is not None:
-        lead = session.get_one(Lead, call.lead_id)
+        lead = load_one(session, Lead, call.lead_id)
         callbacks.owe(session, lead, reason="fallback", due_at=clock.now(), call_id=call.id)
     return call.id

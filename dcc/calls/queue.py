@@ -38,28 +38,31 @@ def join(call: Call) -> None:
     call.queued_at = call.queued_at or clock.now()
 
 
+#: A caller in the queue: queued, not taken by an agent, not ended.
+_IN_QUEUE = (
+    Call.queued_at.is_not(None),
+    Call.agent_id.is_(None),
+    Call.status.not_in(TERMINAL_CALL_STATUSES),
+)
+# Read whenever an agent may be ready and on every hotline call: built once.
+_WAITING = select(Call).where(*_IN_QUEUE).order_by(Call.queued_at, Call.id)
+_WAITING_LOCKED = _WAITING.with_for_update()
+_ANYONE_WAITING = select(Call.id).where(*_IN_QUEUE).limit(1)
+_PICKUPS_RINGING = select(Call).where(
+    Call.kind == PICKUP,
+    Call.accepted_at.is_(None),
+    Call.status.not_in(TERMINAL_CALL_STATUSES),
+)
+
+
 def waiting(session: Session, *, lock: bool = False) -> list[Call]:
     """The callers waiting in the queue, longest waiting first."""
-    query = (
-        select(Call)
-        .where(
-            Call.queued_at.is_not(None),
-            Call.agent_id.is_(None),
-            Call.status.not_in(TERMINAL_CALL_STATUSES),
-        )
-        .order_by(Call.queued_at, Call.id)
-    )
-    return list(session.scalars(query.with_for_update() if lock else query))
+    return list(session.scalars(_WAITING_LOCKED if lock else _WAITING))
 
 
 def anyone_waiting(session: Session) -> bool:
     """Whether a caller waits in the queue (read on every hotline call: one indexed row)."""
-    query = select(Call.id).where(
-        Call.queued_at.is_not(None),
-        Call.agent_id.is_(None),
-        Call.status.not_in(TERMINAL_CALL_STATUSES),
-    )
-    return session.scalar(query.limit(1)) is not None
+    return session.scalar(_ANYONE_WAITING) is not None
 
 
 def has_room(session: Session) -> bool:
@@ -80,15 +83,7 @@ def has_room(session: Session) -> bool:
 
 def _pickups_ringing(session: Session) -> list[Call]:
     """Pickup legs placed and not yet accepted nor ended."""
-    return list(
-        session.scalars(
-            select(Call).where(
-                Call.kind == PICKUP,
-                Call.accepted_at.is_(None),
-                Call.status.not_in(TERMINAL_CALL_STATUSES),
-            )
-        )
-    )
+    return list(session.scalars(_PICKUPS_RINGING))
 
 
 def position(session: Session, call: Call) -> int:

@@ -21,7 +21,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
-from sqlalchemy import Select, exists, select
+from sqlalchemy import BindParameter, Select, bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from dcc import clock
@@ -129,6 +129,10 @@ def waiting_leads(now: dt.datetime) -> Select[Lead]:
     source that auto-dials, never responded to nor called, not met in the showroom, the
     customer not on the do-not-call list, received within :data:`WAITING_WINDOW`.
     (Calling hours are the caller's check: they hold for every lead alike.)"""
+    return _waiting_since(now - WAITING_WINDOW)
+
+
+def _waiting_since(since: dt.datetime | BindParameter[dt.datetime]) -> Select[Lead]:
     called = exists().where(Call.lead_id == Lead.id, Call.direction == CallDirection.OUTBOUND)
     return (
         select(Lead)
@@ -141,11 +145,15 @@ def waiting_leads(now: dt.datetime) -> Select[Lead]:
             Lead.arrived_at.is_(None),
             LeadSource.auto_dial.is_(True),
             Customer.do_not_call.is_(False),
-            Lead.created_at >= now - WAITING_WINDOW,
+            Lead.created_at >= since,
             ~called,
         )
         .order_by(Lead.created_at, Lead.id)
     )
+
+
+#: The oldest waiting leads, read whenever an agent may be ready: built once.
+_OLDEST_WAITING = _waiting_since(bindparam("since")).limit(LOOK_AT)
 
 
 def lock_if_waiting(session: Session, lead_id: int) -> Lead | None:
@@ -268,7 +276,7 @@ def _dial_next(
     """One pairing: the longest idle free agent with a lead they may take gets the oldest."""
     leads = [
         lead
-        for lead in session.scalars(waiting_leads(clock.now()).limit(LOOK_AT))
+        for lead in session.scalars(_OLDEST_WAITING, {"since": clock.now() - WAITING_WINDOW})
         if lead.id not in tried
     ]
     if not leads:

@@ -146,6 +146,10 @@ def inbound_endpoints(
     return [a.endpoint(softphone=softphone) for a in stage.agents]
 
 
+#: Read on every event of a dialled agent leg: built once.
+_BY_PHONE = select(User).where(User.phone == bindparam("phone")).order_by(User.id).limit(1)
+
+
 def agent_for_endpoint(session: Session, endpoint: str | None) -> User | None:
     """The agent a dialled leg reached, from the ``To`` of its events."""
     if not endpoint:
@@ -153,4 +157,4 @@ def agent_for_endpoint(session: Session, endpoint: str | None) -> User | None:
     if endpoint.startswith(CLIENT_PREFIX):
         found = re.match(r"u(\d+)_", endpoint[len(CLIENT_PREFIX) :])
         return session.get(User, int(found.group(1))) if found else None
-    return session.scalar(select(User).where(User.phone == endpoint).order_by(User.id).limit(1))
+    return session.scalar(_BY_PHONE, {"phone": endpoint})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from dcc import access, clock, live
@@ -21,6 +21,7 @@ from dcc.callscripts import context as script_context
 from dcc.callscripts import service as callscripts
 from dcc.config import Settings, parse_hours
 from dcc.customers.models import Customer
+from dcc.db import load, load_one
 from dcc.errors import CallRefused, NotFound, ValidationError
 from dcc.jobs import hooks, policy
 from dcc.leads import callbacks, lifecycle
@@ -58,7 +59,7 @@ def record_dial_result(session: Session, params: Mapping[str, str], *, call_id: 
     if params.get("RecordingUrl"):
         events.merge_recording(call, {**params, "RecordingStatus": "completed"})
     dialled_sid = params.get("DialCallSid")
-    dialled = session.scalar(select(Call).where(Call.sid == dialled_sid)) if dialled_sid else None
+    dialled = events.by_sid(session, dialled_sid) if dialled_sid else None
     if dialled is not None:
         events.merge_dial_result(dialled, params)
         _after_event(session, dialled)
@@ -100,7 +101,7 @@ def _locate(
 
 def _inherit(session: Session, child: Call, parent_call_id: int) -> None:
     """A dialled leg belongs to its parent's lead; an agent leg names the agent it reached."""
-    parent = session.get(Call, parent_call_id)
+    parent = load(session, Call, parent_call_id)
     if parent is None:
         return
     child.parent_sid = child.parent_sid or parent.sid
@@ -118,7 +119,7 @@ def _after_event(session: Session, call: Call) -> None:
     """Consequences for the lead, each idempotent so that replays change nothing."""
     _track_agent(session, call)
     if call.leg == "agent" and call.parent_sid and call.accepted_at is not None:
-        parent = session.scalar(select(Call).where(Call.sid == call.parent_sid))
+        parent = events.by_sid(session, call.parent_sid)
         if parent is not None and _waits_for_agent(parent):
             # An agent took the hotline call or the customer rung first (pressed 1 at the
             # screen): the customer's leg was answered by them.
@@ -153,8 +154,12 @@ def _track_agent(session: Session, call: Call) -> None:
     """Keep the agent's status with their calls and push the call's state to their screen."""
     if call.agent_id is None:
         return
-    agent = session.get(User, call.agent_id)
-    if agent is not None and call.leg == "agent" and call.status in TERMINAL_CALL_STATUSES:
+    agent = (
+        load(session, User, call.agent_id)
+        if call.leg == "agent" and call.status in TERMINAL_CALL_STATUSES
+        else None
+    )
+    if agent is not None:
         if call.accepted_at is not None:
             if agent.agent_status == AgentStatus.ON_CALL:
                 agents.begin_wrap_up(session, agent)  # the outcome is recorded next
@@ -183,7 +188,7 @@ def _let_ring_go(session: Session, call: Call) -> bool:
     if call.direction != CallDirection.INBOUND:
         return False  # the agent's own outbound call
     if call.parent_sid:
-        parent = session.scalar(select(Call).where(Call.sid == call.parent_sid))
+        parent = events.by_sid(session, call.parent_sid)
         if parent is not None and parent.agent_id not in (None, call.agent_id):
             return False
     return call.status in {CallStatus.NO_ANSWER, CallStatus.BUSY} or (
@@ -215,7 +220,7 @@ def accept_leg(
     if call.accepted_at is None:
         call.accepted_at = events.event_time(params)
     if call.agent_id is not None:
-        agent = session.get(User, call.agent_id)
+        agent = load(session, User, call.agent_id)
         if agent is not None:
             agents.set_status(session, agent, AgentStatus.ON_CALL)
     _after_event(session, call)
@@ -224,7 +229,7 @@ def accept_leg(
 
 def whisper(session: Session, call: Call | None, *, inbound: bool) -> str:
     """What the agent hears before pressing 1: where the call comes from, who, which car."""
-    lead = session.get(Lead, call.lead_id) if call is not None and call.lead_id else None
+    lead = load(session, Lead, call.lead_id) if call is not None and call.lead_id else None
     name = lead.customer.name if lead is not None and lead.customer.name else "新客户"
     car = (lead.series or lead.model) if lead is not None else None
     origin = "400 来电" if inbound else "外呼"
@@ -240,7 +245,7 @@ def give_agent(session: Session, call: Call, agent_id: int) -> None:
     """
     call.agent_id = agent_id
     session.flush()
-    lead = session.get(Lead, call.lead_id) if call.lead_id else None
+    lead = load(session, Lead, call.lead_id) if call.lead_id else None
     inbound = call.direction == CallDirection.INBOUND
     script = callscripts.active(session)
     call.script_variant = script_context.variant_for(session, lead, inbound=inbound)
@@ -256,7 +261,7 @@ def give_agent(session: Session, call: Call, agent_id: int) -> None:
             "lead_id": call.lead_id,
             "customer_id": call.customer_id,
             "from": access.phone_for(
-                session.get(User, agent_id), number, owner_id=lead.owner_id if lead else None
+                load(session, User, agent_id), number, owner_id=lead.owner_id if lead else None
             ),
             "direction": call.direction.value,
             "variant": call.script_variant,
@@ -264,15 +269,23 @@ def give_agent(session: Session, call: Call, agent_id: int) -> None:
     )
 
 
+#: Read as a call's events arrive: built once.
+_PENDING_RETRY = select(Callback).where(
+    Callback.call_id == bindparam("call_id"),
+    Callback.reason == "retry",
+    Callback.status == CallbackStatus.PENDING,
+)
+_CALLBACK_OF_CALL = select(Callback).where(Callback.call_id == bindparam("call_id"))
+_CHILD_ACCEPTED = (
+    select(Call.id)
+    .where(Call.parent_sid == bindparam("sid"), Call.accepted_at.is_not(None))
+    .limit(1)
+)
+
+
 def _withdraw_retry(session: Session, call: Call) -> None:
     """A retry owed because this leg looked unanswered, withdrawn once an event proves it was."""
-    retry = session.scalar(
-        select(Callback).where(
-            Callback.call_id == call.id,
-            Callback.reason == "retry",
-            Callback.status == CallbackStatus.PENDING,
-        )
-    )
+    retry = session.scalar(_PENDING_RETRY, {"call_id": call.id})
     if retry is not None:
         retry.status, retry.canceled_reason = CallbackStatus.CANCELED, "answered"
 
@@ -281,7 +294,7 @@ def _customer_reached(session: Session, call: Call, at: dt.datetime | None) -> N
     """A person spoke with the customer at ``at``: the lead has had its first response."""
     if at is None or call.lead_id is None:
         return
-    lead = session.get_one(Lead, call.lead_id)
+    lead = load_one(session, Lead, call.lead_id)
     lead.first_response_at = events.earliest(lead.first_response_at, at)
     lifecycle.mark_contacted(lead)
 
@@ -296,13 +309,13 @@ def _settle_caller(session: Session, call: Call) -> None:
     if call.status not in TERMINAL_CALL_STATUSES or call.lead_id is None:
         return
     answered = call.agent_id is not None or _child_answered(session, call)
-    existing = session.scalar(select(Callback).where(Callback.call_id == call.id))
+    existing = session.scalar(_CALLBACK_OF_CALL, {"call_id": call.id})
     if answered:
         if existing is not None and existing.status == CallbackStatus.PENDING:
             existing.status = CallbackStatus.CANCELED
         return
     if existing is None:
-        lead = session.get_one(Lead, call.lead_id)
+        lead = load_one(session, Lead, call.lead_id)
         delay = dt.timedelta(minutes=policy.load(session).missed_call_callback_minutes)
         callbacks.owe(
             session, lead, reason="missed_call", due_at=clock.now() + delay, call_id=call.id
@@ -310,14 +323,9 @@ def _settle_caller(session: Session, call: Call) -> None:
 
 
 def _child_answered(session: Session, call: Call) -> bool:
-    return (
-        session.scalar(
-            select(Call.id)
-            .where(Call.parent_sid == call.sid, Call.accepted_at.is_not(None))
-            .limit(1)
-        )
-        is not None
-    )
+    if call.sid is None:  # not yet known to the provider: nothing was dialled from it
+        return False
+    return session.scalar(_CHILD_ACCEPTED, {"sid": call.sid}) is not None
 
 
 # --- click-to-dial -------------------------------------------------------------------------
@@ -410,7 +418,7 @@ def provider_failed(session: Session, call: Call, message: str) -> None:
     call.status, call.status_rank = CallStatus.FAILED, events.STATUS_RANK[CallStatus.FAILED]
     call.ended_at = clock.now()
     call.outcome = f"provider error: {message}"[:200]
-    lead = session.get(Lead, call.lead_id) if call.lead_id else None
+    lead = load(session, Lead, call.lead_id) if call.lead_id else None
     if lead is not None:
         lead.attempt_count = max(0, lead.attempt_count - 1)
         if lead.first_response_at is not None and lead.first_response_at == call.requested_at:
@@ -421,7 +429,7 @@ def bridge_target(session: Session, call_id: int | None) -> tuple[Call, str | No
     """The agent answered a click-to-dial call: the customer's number to bridge to, or None
     when the call must not go through any more (the lead closed, or the customer asked not
     to be called, while the agent's phone rang)."""
-    call = session.get(Call, call_id) if call_id is not None else None
+    call = load(session, Call, call_id) if call_id is not None else None
     if call is None:
         raise NotFound("call.unknown", field="call_id")
     lead = call.lead
@@ -433,4 +441,4 @@ def bridge_target(session: Session, call_id: int | None) -> tuple[Call, str | No
 def customer_number_for(session: Session, call: Call) -> str:
     if call.customer_id is None:
         raise NotFound("call.no_customer", field="call_id", call=call.id)
-    return session.get_one(Customer, call.customer_id).phone
+    return load_one(session, Customer, call.customer_id).phone

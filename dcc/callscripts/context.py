@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from dcc import clock, labels
@@ -139,18 +139,28 @@ class ScriptContext:
     slots: list[Slot]
 
 
+# Read for every outbound call placed (the script's variant): built once.
+_BOOKED_VISIT = (
+    select(Appointment)
+    .where(
+        Appointment.lead_id == bindparam("lead_id"),
+        Appointment.status == AppointmentStatus.BOOKED,
+        Appointment.scheduled_at >= bindparam("now"),
+    )
+    .order_by(Appointment.scheduled_at)
+    .limit(1)
+)
+_LAST_VISIT_STATUS = (
+    select(Appointment.status)
+    .where(Appointment.lead_id == bindparam("lead_id"))
+    .order_by(Appointment.scheduled_at.desc(), Appointment.id.desc())
+    .limit(1)
+)
+
+
 def booked_visit(session: Session, lead: Lead) -> Appointment | None:
     """The lead's next booked visit, if it has one."""
-    return session.scalar(
-        select(Appointment)
-        .where(
-            Appointment.lead_id == lead.id,
-            Appointment.status == AppointmentStatus.BOOKED,
-            Appointment.scheduled_at >= clock.now(),
-        )
-        .order_by(Appointment.scheduled_at)
-        .limit(1)
-    )
+    return session.scalar(_BOOKED_VISIT, {"lead_id": lead.id, "now": clock.now()})
 
 
 def current_offers(session: Session, timezone: str) -> list[Offer]:
@@ -176,12 +186,7 @@ def variant_for(session: Session, lead: Lead | None, *, inbound: bool) -> str:
         return callscripts.INVITATION_CALL
     if booked_visit(session, lead) is not None:
         return callscripts.CONFIRMATION
-    last = session.scalar(
-        select(Appointment.status)
-        .where(Appointment.lead_id == lead.id)
-        .order_by(Appointment.scheduled_at.desc(), Appointment.id.desc())
-        .limit(1)
-    )
+    last = session.scalar(_LAST_VISIT_STATUS, {"lead_id": lead.id})
     if last == AppointmentStatus.NO_SHOW:
         return callscripts.NO_SHOW
     if lead.is_repurchase or lead.channel == Channel.REPURCHASE:

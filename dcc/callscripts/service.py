@@ -11,7 +11,7 @@ import string
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from dcc.callscripts.models import CallScript, Offer
@@ -200,14 +200,18 @@ def steps_of(script: CallScript, variant: str | None) -> list[dict[str, Any]]:
     return stored or default_steps(variant)
 
 
+#: The newest active version of a script: read for every call placed or answered.
+_ACTIVE = (
+    select(CallScript)
+    .where(CallScript.name == bindparam("name"), CallScript.is_active.is_(True))
+    .order_by(CallScript.version.desc())
+    .limit(1)
+)
+
+
 def active(session: Session, name: str = INVITATION) -> CallScript | None:
     """The newest active version of the script."""
-    return session.scalar(
-        select(CallScript)
-        .where(CallScript.name == name, CallScript.is_active.is_(True))
-        .order_by(CallScript.version.desc())
-        .limit(1)
-    )
+    return session.scalar(_ACTIVE, {"name": name})
 
 
 def save_version(

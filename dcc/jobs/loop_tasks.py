@@ -8,6 +8,7 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from dcc import access
+from dcc.db import load
 from dcc.jobs import policy
 from dcc.jobs.registry import task
 from dcc.loop import audit, dormancy
@@ -25,7 +26,7 @@ def _grace(session: Session) -> dt.timedelta:
 @task("appointment.no_show", queue=DEFAULT)
 def appointment_no_show(session: Session, *, appointment_id: int) -> str:
     """At the visit's time plus the grace: still booked means a no-show and a re-invite."""
-    appointment = session.get(Appointment, appointment_id)
+    appointment = load(session, Appointment, appointment_id)
     if appointment is None:
         return "no appointment"
     return "no-show" if no_shows.mark(session, appointment, grace=_grace(session)) else "resolved"

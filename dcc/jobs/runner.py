@@ -18,7 +18,7 @@ from collections.abc import Collection
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from dcc import clock, logs
@@ -46,15 +46,17 @@ def _app() -> Flask:
     return _worker_app
 
 
+#: Read for every job run: built once.
+_LOCKED_ROW = select(OutboxJob).where(OutboxJob.id == bindparam("outbox_id")).with_for_update()
+
+
 def run(outbox_id: int) -> str:
     """Run the outbox row ``outbox_id`` unless it is done, canceled or gone."""
     app = _app()
     with app.app_context():
         database = get_database(app)
         with database.sessionmaker() as session:
-            row = session.scalar(
-                select(OutboxJob).where(OutboxJob.id == outbox_id).with_for_update()
-            )
+            row = session.scalar(_LOCKED_ROW, {"outbox_id": outbox_id})
             if row is None or row.done_at is not None or row.canceled_at is not None:
                 return "skipped"
             task, args = row.task, dict(row.args)
@@ -120,9 +122,15 @@ def _waiting(skip: Collection[str]) -> tuple[Any, ...]:
     return (*where, OutboxJob.task.not_in(skip)) if skip else where
 
 
+#: When the earliest waiting work is due: asked after every change to the outbox.
+_NEXT_DUE = select(func.min(OutboxJob.run_at)).where(*_waiting(()))
+
+
 def next_due_at(session: Session | Connection, skip: Collection[str] = ()) -> dt.datetime | None:
     """When the earliest waiting work is due (None: nothing waits): a virtual clock's next
     stop. A plain connection will do: a driver that asks often skips the ORM."""
+    if not skip:
+        return session.scalar(_NEXT_DUE)
     return session.scalar(select(func.min(OutboxJob.run_at)).where(*_waiting(skip)))
 
 

@@ -22,6 +22,7 @@ from dcc.calls.models import (
     CallStatus,
 )
 from dcc.config import get_settings, parse_hours
+from dcc.db import load, load_one
 from dcc.jobs import hooks, outbox, policy
 from dcc.jobs.registry import task
 from dcc.leads import callbacks, closing, lifecycle, manager
@@ -70,7 +71,7 @@ def first_contact(session: Session, *, lead_id: int) -> str:
     """Speed-to-lead: a new lead whose source auto-dials is dialled at once by its owner when
     ready, else by a ready agent who may take it (:func:`dcc.calls.ready.first_call`); when
     nobody is ready it waits for the first agent who becomes ready, and the owner is alerted."""
-    lead = session.get(Lead, lead_id)
+    lead = load(session, Lead, lead_id)
     if lead is None or not closing.owes_contact(lead) or lead.first_response_at is not None:
         return "already contacted"
     if lead.channel == Channel.WALK_IN or lead.arrived_at is not None:
@@ -83,7 +84,7 @@ def first_contact(session: Session, *, lead_id: int) -> str:
     wait = call_policy.load(session).customer_first_after_seconds
     if wait:
         hooks.customer_first_due(session, lead.id, lead.created_at + dt.timedelta(seconds=wait))
-    owner = session.get(User, lead.owner_id) if lead.owner_id else None
+    owner = load(session, User, lead.owner_id) if lead.owner_id else None
     if owner is not None:
         notify(session, owner.id, "new_lead", "新线索：请立即联系", lead_id=lead.id, **who(lead))
         return "owner alerted"
@@ -109,7 +110,7 @@ def customer_first(session: Session, *, lead_id: int) -> str:
 @task("lead.first_response_sla", queue=ALERTS)
 def first_response_sla(session: Session, *, lead_id: int) -> str:
     """A new lead still not called when the SLA runs out alerts the supervisor."""
-    lead = session.get(Lead, lead_id)
+    lead = load(session, Lead, lead_id)
     if lead is None or not closing.owes_contact(lead) or lead.first_response_at is not None:
         return "in time"
     _alert(
@@ -124,10 +125,10 @@ def first_response_sla(session: Session, *, lead_id: int) -> str:
 @task("callback.fire", queue=CALLS)
 def fire_callback(session: Session, *, callback_id: int) -> str:
     """At its due time: ring the owner (or, once released, a ready agent of the team)."""
-    callback = session.get(Callback, callback_id)
+    callback = load(session, Callback, callback_id)
     if callback is None or callback.status != CallbackStatus.PENDING:
         return "not pending"
-    lead = session.get_one(Lead, callback.lead_id)
+    lead = load_one(session, Lead, callback.lead_id)
     if not closing.owes_contact(lead) or lead.escalation == "unreachable":
         callback.status = CallbackStatus.CANCELED
         return "lead closed"
@@ -185,18 +186,18 @@ def _callback_agent(session: Session, callback: Callback, *, softphone: bool) ->
     if ready is None and callback.released_at is not None and callback.team_id is not None:
         team = routing.ready_agents(session, softphone=softphone, team_id=callback.team_id)
         ready = team[0] if team else None
-    return session.get(User, ready.id) if ready is not None else None
+    return load(session, User, ready.id) if ready is not None else None
 
 
 @task("callback.release", queue=DEFAULT)
 def release_callback(session: Session, *, callback_id: int) -> str:
     """An agent-only callback nobody handled in time becomes the team's."""
-    callback = session.get(Callback, callback_id)
+    callback = load(session, Callback, callback_id)
     if callback is None or callback.status != CallbackStatus.PENDING:
         return "not pending"
     if callback.released_at is not None:
         return "already released"
-    if not closing.owes_contact(session.get(Lead, callback.lead_id)):
+    if not closing.owes_contact(load(session, Lead, callback.lead_id)):
         return "lead closed"
     callback.released_at = clock.now()
     if callback.team_id is not None:
@@ -215,7 +216,7 @@ def release_callback(session: Session, *, callback_id: int) -> str:
                 "有回电可以领取",
                 lead_id=callback.lead_id,
                 callback_id=callback.id,
-                **who(session.get(Lead, callback.lead_id)),
+                **who(load(session, Lead, callback.lead_id)),
             )
     hooks.callback_ring_again(session, callback.id)
     return "released"
@@ -234,12 +235,12 @@ def schedule_callback(session: Session, callback: Callback, due_at: dt.datetime)
 @task("call.attempt_result", queue=CALLS)
 def attempt_result(session: Session, *, call_id: int) -> str:
     """After an unanswered outbound call: retry later, or hand the lead to the manager."""
-    call = session.get(Call, call_id)
+    call = load(session, Call, call_id)
     if call is None or call.lead_id is None:
         return "no lead"
     if call.reached_person:
         return "answered"  # a late event proved the customer picked up
-    lead = session.get_one(Lead, call.lead_id)
+    lead = load_one(session, Lead, call.lead_id)
     if not closing.owes_contact(lead) or lead.escalation == "unreachable":
         return "nothing to do"
     if session.scalar(select(Callback.id).where(Callback.call_id == call.id)) is not None:
@@ -343,10 +344,10 @@ def reconcile_call(session: Session, *, call_id: int) -> str:
 
 @task("followup.remind", queue=DEFAULT)
 def remind_follow_up(session: Session, *, follow_up_id: int) -> str:
-    follow_up = session.get(FollowUp, follow_up_id)
+    follow_up = load(session, FollowUp, follow_up_id)
     if follow_up is None or follow_up.status != FollowUpStatus.OPEN:
         return "not open"
-    if not closing.owes_contact(session.get(Lead, follow_up.lead_id)):
+    if not closing.owes_contact(load(session, Lead, follow_up.lead_id)):
         return "lead closed"
     if follow_up.owner_id is not None:
         notify(
@@ -356,7 +357,7 @@ def remind_follow_up(session: Session, *, follow_up_id: int) -> str:
             "跟进提醒：今天需要回访",
             lead_id=follow_up.lead_id,
             follow_up_id=follow_up.id,
-            **who(session.get(Lead, follow_up.lead_id)),
+            **who(load(session, Lead, follow_up.lead_id)),
         )
     overdue_at = follow_up.due_at + dt.timedelta(hours=policy.load(session).follow_up_overdue_hours)
     outbox.schedule(
@@ -371,10 +372,10 @@ def remind_follow_up(session: Session, *, follow_up_id: int) -> str:
 
 @task("followup.overdue", queue=ALERTS)
 def overdue_follow_up(session: Session, *, follow_up_id: int) -> str:
-    follow_up = session.get(FollowUp, follow_up_id)
+    follow_up = load(session, FollowUp, follow_up_id)
     if follow_up is None or follow_up.status != FollowUpStatus.OPEN:
         return "done in time"
-    if not closing.owes_contact(session.get(Lead, follow_up.lead_id)):
+    if not closing.owes_contact(load(session, Lead, follow_up.lead_id)):
         return "lead closed"
     _alert(
         session,
@@ -411,7 +412,7 @@ def invited_no_show(session: Session, *, day: str) -> str:
 @task("appointment.sms", queue=DEFAULT)
 def appointment_sms(session: Session, *, appointment_id: int, kind: str) -> str:
     """The confirmation or a reminder for a booked appointment, sent at most once."""
-    appointment = session.get(Appointment, appointment_id)
+    appointment = load(session, Appointment, appointment_id)
     if appointment is None or appointment.status != AppointmentStatus.BOOKED:
         return "not booked"
     if not closing.owes_contact(appointment.lead):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from dcc import clock
@@ -52,14 +52,23 @@ def schedule(
     return follow_up
 
 
+#: A lead's open follow-ups, earliest first: read at every outcome saved, so built once.
+_OPEN_OF_LEAD = (
+    select(FollowUp)
+    .where(FollowUp.lead_id == bindparam("lead_id"), FollowUp.status == FollowUpStatus.OPEN)
+    .order_by(FollowUp.due_at)
+)
+_FIRST_OPEN_DUE = (
+    select(FollowUp.due_at)
+    .where(FollowUp.lead_id == bindparam("lead_id"), FollowUp.status == FollowUpStatus.OPEN)
+    .order_by(FollowUp.due_at)
+    .limit(1)
+)
+
+
 def refresh_next_action(session: Session, lead: Lead) -> None:
     """The lead's next action is its earliest open follow-up (None when there is none)."""
-    due = session.scalar(
-        select(FollowUp.due_at)
-        .where(FollowUp.lead_id == lead.id, FollowUp.status == FollowUpStatus.OPEN)
-        .order_by(FollowUp.due_at)
-        .limit(1)
-    )
+    due = session.scalar(_FIRST_OPEN_DUE, {"lead_id": lead.id})
     if due is None:
         lead.next_action, lead.next_action_at = None, None
         return
@@ -119,13 +128,7 @@ def comment(session: Session, follow_up: FollowUp, *, text: str, manager: User) 
 
 
 def open_follow_ups(session: Session, lead: Lead) -> list[FollowUp]:
-    return list(
-        session.scalars(
-            select(FollowUp)
-            .where(FollowUp.lead_id == lead.id, FollowUp.status == FollowUpStatus.OPEN)
-            .order_by(FollowUp.due_at)
-        )
-    )
+    return list(session.scalars(_OPEN_OF_LEAD, {"lead_id": lead.id}))
 
 
 def get(session: Session, follow_up_id: int) -> FollowUp:

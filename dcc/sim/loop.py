@@ -26,14 +26,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask
-from sqlalchemy import event, func, select
+from sqlalchemy import Connection, bindparam, event, func, select
 from sqlalchemy.orm import Session
 
 from dcc import reception, worklist
-from dcc.calls import ready
+from dcc.calls import events, ready
 from dcc.calls.models import CUSTOMER_FIRST, Call, CallDirection
 from dcc.config import get_settings
-from dcc.db import get_database
+from dcc.db import get_database, load, load_one
 from dcc.errors import DCCError
 from dcc.jobs import runner, sweeper
 from dcc.jobs.models import OutboxJob
@@ -59,6 +59,15 @@ ORDER = ("丰田", "凯美瑞", "2024款 2.0G", "豪华版")
 
 OUTBOX, USERS = OutboxJob.__tablename__, User.__tablename__
 
+#: An agent's latest leg, and the answers on the legs a call dialled: read at each wrap-up.
+_LAST_LEG = (
+    select(Call).where(Call.agent_id == bindparam("agent_id")).order_by(Call.id.desc()).limit(1)
+)
+_LEGS_ANSWERED = select(Call.leg, Call.answered_at, Call.answered_by).where(
+    Call.parent_sid == bindparam("sid")
+)
+#: The agents in wrap-up, read after every write to the users.
+_IN_WRAP_UP = select(User.id, User.status_since).where(User.agent_status == AgentStatus.WRAP_UP)
 #: How long the run goes on after the last day: the nightly work runs by 03:00.
 NIGHT = dt.timedelta(hours=3, minutes=30)
 
@@ -127,6 +136,16 @@ class Dealership:
         # (an agent in wrap-up). Only a write to them makes the loop read them again.
         self._written: set[str] = {OUTBOX, USERS}
         self._job_due: dt.datetime | None = None
+        #: How many of the agents are at work (read every half hour): built once.
+        self._at_work = (
+            select(func.count())
+            .select_from(User)
+            .where(
+                User.id.in_(staff.agents),
+                User.on_shift.is_(True),
+                User.agent_status != AgentStatus.AWAY,
+            )
+        )
 
     # ------------------------------------------------------------------ the calendar
     def now(self) -> dt.datetime:
@@ -197,16 +216,16 @@ class Dealership:
         while True:
             now = self.now()
             due: list[int] = []
-            if OUTBOX in self._written or (next_due is not None and next_due <= now):
-                self._written.discard(OUTBOX)
-                with self.database.engine.connect() as connection:
+            with self.database.engine.connect() as connection:  # one transaction for the looks
+                if OUTBOX in self._written or (next_due is not None and next_due <= now):
+                    self._written.discard(OUTBOX)
                     next_due = runner.next_due_at(connection, self.skip_tasks)
                     if next_due is not None and next_due <= now:
                         due = runner.due_ids(connection, now, skip=self.skip_tasks, exclude=ran)
-            if not due:
-                if USERS in self._written:
+                if not due and USERS in self._written:
                     self._written.discard(USERS)
-                    self._watch_agents()
+                    self._watch_agents(connection)
+            if not due:
                 self._job_due = next_due if next_due is None or next_due > now else None
                 return self._job_due
             for outbox_id in due:
@@ -259,20 +278,15 @@ class Dealership:
         """Note how many agents are at work in half hour ``slot`` of ``day``: on shift and
         not away on a break."""
         with self.database.session_scope() as session:
-            count = session.scalar(
-                select(func.count())
-                .select_from(User)
-                .where(
-                    User.id.in_(self.staff.agents),
-                    User.on_shift.is_(True),
-                    User.agent_status != AgentStatus.AWAY,
-                )
-            )
+            count = session.scalar(self._at_work)
         self.on_shift.setdefault(day, [0] * SLOTS_PER_DAY)[slot] = count or 0
 
     # ------------------------------------------------------------------ agents
     def _agent(self, session: Session, agent_id: int) -> User:
-        return session.get_one(User, agent_id)
+        agent = load(session, User, agent_id)
+        if agent is None:
+            raise LookupError(f"agent {agent_id} is gone")
+        return agent
 
     def _start_shift(self, agent_id: int) -> None:
         with self.database.session_scope() as session:
@@ -316,12 +330,9 @@ class Dealership:
                 return
             ready.end_shift(session, agent)
 
-    def _watch_agents(self) -> None:
+    def _watch_agents(self, connection: Connection) -> None:
         """Whoever is in wrap-up records the outcome after the scenario's wrap-up time."""
-        with self.database.engine.connect() as connection:
-            rows = connection.execute(
-                select(User.id, User.status_since).where(User.agent_status == AgentStatus.WRAP_UP)
-            ).all()
+        rows = connection.execute(_IN_WRAP_UP).all()
         wrap = dt.timedelta(seconds=self.scenario.staff.wrap_up_seconds)
         for user_id, since in rows:
             if user_id in self._wrapping:
@@ -342,7 +353,7 @@ class Dealership:
             if call is None or lead is None or not lead.is_open:
                 self._set_status(session, agent, AgentStatus.AVAILABLE)  # nothing to record
                 return
-            consultant = session.get(User, self.rng.choice(self.staff.consultants))
+            consultant = load(session, User, self.rng.choice(self.staff.consultants))
             outcome = people.outcome(
                 self.scenario,
                 self.rng,
@@ -380,22 +391,21 @@ class Dealership:
     def _last_call(self, session: Session, agent_id: int) -> tuple[Call | None, Lead | None, bool]:
         """The call the agent just finished (the hotline call or the click-to-dial call), its
         lead, and whether anyone spoke with the customer."""
-        leg = session.scalar(
-            select(Call).where(Call.agent_id == agent_id).order_by(Call.id.desc()).limit(1)
-        )
+        leg = session.scalar(_LAST_LEG, {"agent_id": agent_id})
         if leg is None:
             return None, None, False
         root = leg
         if leg.parent_sid:
-            root = session.scalar(select(Call).where(Call.sid == leg.parent_sid)) or leg
-        lead = session.get(Lead, root.lead_id) if root.lead_id else None
+            root = events.by_sid(session, leg.parent_sid) or leg
+        lead = load(session, Lead, root.lead_id) if root.lead_id else None
         if root.direction == CallDirection.INBOUND or root.kind == CUSTOMER_FIRST:
             return root, lead, True  # the customer waited in the queue for this agent
-        children = session.scalars(select(Call).where(Call.parent_sid == root.sid)).all()
+        # A call the provider never took (no sid) dialled nobody.
+        children = session.execute(_LEGS_ANSWERED, {"sid": root.sid}).all() if root.sid else []
         talked = any(
-            c.answered_at is not None and not (c.answered_by or "").startswith("machine")
-            for c in children
-            if c.leg == "customer"
+            answered_at is not None and not (answered_by or "").startswith("machine")
+            for leg_kind, answered_at, answered_by in children
+            if leg_kind == "customer"
         )
         return root, lead, talked
 
@@ -492,8 +502,8 @@ class Dealership:
         orders_now = self.customers.random() < people_.walk_in_order and leaves_contact
         consultant_id = self.customers.choice(self.staff.consultants)
         with self.database.session_scope() as session:
-            clerk = session.get_one(User, self.staff.clerk)
-            consultant = session.get_one(User, consultant_id)
+            clerk = load_one(session, User, self.staff.clerk)
+            consultant = load_one(session, User, consultant_id)
             try:
                 with session.begin_nested():
                     visit = reception.walk_in(
@@ -529,8 +539,8 @@ class Dealership:
 
     def _arrival(self, appointment_id: int, orders_after: bool) -> None:
         with self.database.session_scope() as session:
-            appointment = session.get_one(Appointment, appointment_id)
-            clerk = session.get_one(User, self.staff.clerk)
+            appointment = load_one(session, Appointment, appointment_id)
+            clerk = load_one(session, User, self.staff.clerk)
             try:
                 with session.begin_nested():
                     reception.arrive(session, appointment, clerk=clerk)
@@ -547,8 +557,8 @@ class Dealership:
     def _order(self, lead_id: int, consultant_id: int) -> None:
         """The consultant writes the sales order, with its expected delivery date."""
         with self.database.session_scope() as session:
-            lead = session.get_one(Lead, lead_id)
-            consultant = session.get_one(User, consultant_id)
+            lead = load_one(session, Lead, lead_id)
+            consultant = load_one(session, User, consultant_id)
             delivery = self.now().astimezone(self.zone).date() + dt.timedelta(days=21)
             try:
                 with session.begin_nested():
@@ -575,7 +585,7 @@ class Dealership:
     def _manager_review(self) -> None:
         """The manager decides the day's lost requests (战败审批)."""
         with self.database.session_scope() as session:
-            manager = session.get_one(User, self.staff.manager)
+            manager = load_one(session, User, self.staff.manager)
             for request in review.pending_lost_requests(session, manager):
                 approve = self.rng.random() < self.scenario.managers.approve_lost
                 try:
