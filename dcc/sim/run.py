@@ -19,7 +19,7 @@ from dcc import clock
 from dcc.config import get_settings
 from dcc.db import get_database
 from dcc.sim import metrics, people, world
-from dcc.sim.loop import Dealership
+from dcc.sim.dealership import Dealership
 from dcc.sim.scenario import Scenario
 from dcc.users.models import User
 
