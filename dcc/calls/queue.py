@@ -48,6 +48,7 @@ _IN_QUEUE = (
 _WAITING = select(Call).where(*_IN_QUEUE).order_by(Call.queued_at, Call.id)
 _WAITING_LOCKED = _WAITING.with_for_update()
 _ANYONE_WAITING = select(Call.id).where(*_IN_QUEUE).limit(1)
+_HOW_MANY_WAITING = select(func.count()).select_from(Call).where(*_IN_QUEUE)
 _PICKUPS_RINGING = select(Call).where(
     Call.kind == PICKUP,
     Call.accepted_at.is_(None),
@@ -78,7 +79,7 @@ def has_room(session: Session) -> bool:
             User.agent_status.in_((AgentStatus.ON_CALL, AgentStatus.WRAP_UP)),
         )
     )
-    return len(waiting(session)) < (coming or 0)
+    return (session.scalar(_HOW_MANY_WAITING) or 0) < (coming or 0)
 
 
 def _pickups_ringing(session: Session) -> list[Call]:
