@@ -48,33 +48,15 @@ def _publish_after_commit(session: Session) -> None:
     broker = session.info.get(_BROKER)
     if not pending or broker is None:
         return
-    commands = [
-        (
-            "PUBLISH",
-            channel,
-            json.dumps({"event": kind, "data": data}, ensure_ascii=False, default=str),
-        )
-        for channel, kind, data in pending
-    ]
     try:
-        _send(broker.connection.connection_pool, commands)
+        pipe = broker.connection.pipeline(transaction=False)
+        for channel, kind, data in pending:
+            pipe.publish(
+                channel, json.dumps({"event": kind, "data": data}, ensure_ascii=False, default=str)
+            )
+        pipe.execute()
     except (redis.RedisError, OSError) as error:
         log.warning("live events not published: %s", error)
-
-
-def _send(pool: redis.ConnectionPool, commands: list[tuple[str, str, str]]) -> None:
-    """Every command in one write on one pooled connection, then their replies: what a
-    pipeline does, without building one on every commit (most commits publish something)."""
-    connection = pool.get_connection()
-    try:
-        connection.send_packed_command(connection.pack_commands(commands))
-        for _ in commands:
-            connection.read_response()
-    except BaseException:
-        connection.disconnect()  # its replies are not all read: a later user must not get them
-        raise
-    finally:
-        pool.release(connection)
 
 
 @event.listens_for(Session, "after_soft_rollback")
